@@ -1,0 +1,107 @@
+"""The `liaison-bot` command line.
+
+  run          the channels configured (Slack, Teams), or the terminal shell when there are none
+  serve        the HTTP server: /slack/events, /api/messages, /healthz
+  shell        chat with the bot in the terminal
+  detect       JSON Lines in ({"text": ...}), one JSON verdict per line out
+  db upgrade   apply the database migrations
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from bot.config import Settings, SettingsError, load_settings
+from handlers.org import ConfigError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        logging.basicConfig(
+            level=settings.log_level,
+            format="%(asctime)s %(levelname)s %(name)s %(message)s",
+            stream=sys.stderr,
+        )
+        return args.func(settings, args) or 0
+    except (SettingsError, ConfigError) as exc:
+        print(f"liaison-bot: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="liaison-bot", description=__doc__.split("\n\n")[0])
+    parser.set_defaults(func=cmd_run)
+    sub = parser.add_subparsers(title="commands")
+    sub.add_parser("run", help="run the configured channels, or the shell").set_defaults(
+        func=cmd_run
+    )
+    serve = sub.add_parser("serve", help="run the HTTP server")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.set_defaults(func=cmd_serve)
+    shell = sub.add_parser("shell", help="chat with the bot in the terminal")
+    shell.add_argument("--as", dest="user", default=None, help="start as this @handle")
+    shell.set_defaults(func=cmd_shell)
+    sub.add_parser("detect", help="JSON Lines signal detection").set_defaults(func=cmd_detect)
+    db = sub.add_parser("db", help="database commands")
+    db_sub = db.add_subparsers(title="db commands", required=True)
+    db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+    return parser
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.channels():
+        args.host, args.port = None, None
+        return cmd_serve(settings, args)
+    args.user = None
+    return cmd_shell(settings, args)
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from bot.bootstrap import bootstrap
+    from bot.server import build_web_app
+
+    app = bootstrap(settings)
+    host = args.host or settings.host
+    port = args.port if args.port is not None else settings.port
+    web.run_app(build_web_app(app), host=host, port=port, print=None)
+    return 0
+
+
+def cmd_shell(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.bootstrap import bootstrap
+    from bot.channels.shell import Shell
+
+    app = bootstrap(settings)
+    Shell(app.liaison, user=args.user).run()
+    return 0
+
+
+def cmd_detect(settings: Settings, args: argparse.Namespace) -> int:
+    from handlers.org import load_organisation
+    from handlers.playbooks import load_catalogue
+    from handlers.signals import run_jsonl
+
+    catalogue = load_catalogue(load_organisation(settings.config_path))
+    run_jsonl(sys.stdin, sys.stdout, catalogue.cues())
+    return 0
+
+
+def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    from storage.db import current_revision, make_engine, upgrade
+
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    print(f"Database is at revision {current_revision(engine)}.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Channel adapters: each translates its platform to and from the core's neutral messages."""

@@ -1,0 +1,170 @@
+"""The terminal channel: talk to the bot with no Slack or Teams account.
+
+Commands (everything else is a chat message):
+  /as @name       speak as someone else (they are created if new)
+  /in #channel    move to a channel ('/in dm' talks to the bot directly)
+  /who            show who and where you are
+  /help           this list
+  /quit           leave (Ctrl-D works too)
+A number picks one of the choices the bot last offered you. Messages the bot sends to other
+people are shown as DMs; switch to them with /as to answer.
+Piped input works: each line is echoed, so a transcript reads like a conversation.
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from collections.abc import Iterable
+from typing import TextIO
+
+from handlers.core import Liaison
+from handlers.messages import Action, Choice, Inbound, Outgoing, Reply, Sender
+
+SHELL_HELP = __doc__.split("\n\n", 1)[1].split("A number", 1)[0].rstrip()
+WIDTH = 100
+
+
+class Shell:
+    def __init__(
+        self,
+        liaison: Liaison,
+        *,
+        stdin: TextIO = sys.stdin,
+        stdout: TextIO = sys.stdout,
+        user: str | None = None,
+        conversation: str = "dm",
+    ) -> None:
+        self.liaison = liaison
+        self.stdin, self.stdout = stdin, stdout
+        self.user = (user or _default_user(liaison)).lstrip("@").lower()
+        self.conversation = conversation
+        self.choices: dict[str, list[Choice]] = {}
+        self.counter = 0
+        self.interactive = stdin.isatty()
+
+    def run(self) -> None:
+        self.say(
+            f"IT Liaison Bot, terminal edition. You are @{self.user}, talking to the bot directly. "
+            "Type /help for shell commands, 'help' for what the bot does."
+        )
+        for line in self._lines():
+            if not self.interactive:
+                self.stdout.write(f"@{self.user} ({self.where}): {line}\n")
+            if line.strip() in ("/quit", "/exit"):
+                break
+            self.step(line)
+        self.stdout.flush()
+
+    @property
+    def where(self) -> str:
+        return "dm" if self.conversation == "dm" else f"#{self.conversation}"
+
+    def _lines(self) -> Iterable[str]:
+        while True:
+            try:
+                if self.interactive:
+                    line = input(f"@{self.user} {self.where}> ")
+                else:
+                    line = self.stdin.readline()
+                    if not line:
+                        return
+                    line = line.rstrip("\n")
+            except EOFError:
+                return
+            except KeyboardInterrupt:
+                self.stdout.write("\n")
+                return
+            yield line
+
+    def step(self, line: str) -> None:
+        """Handle one line: a shell command, a picked number, or a chat message."""
+        stripped = line.strip()
+        if stripped.startswith("/as"):
+            return self._switch_user(stripped[3:].strip())
+        if stripped.startswith("/in"):
+            target = stripped[3:].strip().lstrip("#").lower()
+            if not target:
+                return self.say("Where to? For example '/in #finance', or '/in dm'.")
+            self.conversation = target
+            return self.say(f"You're now in {self.where}.")
+        if stripped == "/who":
+            return self.say(f"You are @{self.user}, in {self.where}.")
+        if stripped == "/help":
+            return self.say(SHELL_HELP)
+        if stripped.startswith("/") and stripped.split()[0] not in ("/commitments",):
+            return self.say(f"I don't know the shell command {stripped.split()[0]}. Try /help.")
+        action = None
+        options = self.choices.get(self.user, [])
+        if stripped.isdigit() and options:
+            index = int(stripped) - 1
+            if not 0 <= index < len(options):
+                return self.say(f"Pick a number from 1 to {len(options)}.")
+            action = Action(options[index].action, options[index].value)
+        self.counter += 1
+        inbound = Inbound(
+            sender=Sender("shell", self.user, name=self.user),
+            conversation=self.conversation,
+            text="" if action else line,
+            action=action,
+            message_id=f"shell-{self.counter}",
+            link=None,
+            is_direct=self.conversation == "dm",
+        )
+        for outgoing in self.liaison.handle(inbound):
+            self.render(outgoing)
+
+    def _switch_user(self, name: str) -> None:
+        handle = name.lstrip("@").strip().lower()
+        if not handle or " " in handle:
+            return self.say("Who? For example '/as @pat'.")
+        self.user = handle
+        waiting = len(self.choices.get(handle, []))
+        extra = f" You have {waiting} choices waiting; pick one by number." if waiting else ""
+        self.say(f"You are now @{handle}.{extra}")
+
+    def render(self, outgoing: Outgoing) -> None:
+        reply: Reply = outgoing.reply
+        if outgoing.to_person is not None:
+            handle = self.liaison.handle_of(outgoing.to_person)
+            header = f"bot → DM to @{handle}"
+            owner = handle
+        else:
+            header = "bot (only you)" if reply.private and self.conversation != "dm" else "bot"
+            owner = self.user
+        lines = [f"{header}: {reply.text}"]
+        lines += [f"    {label}: {value}" for label, value in reply.facts]
+        number = 0
+        flat: list[Choice] = []
+        for item in reply.items:
+            buttons = ""
+            if item.choices:
+                labels = []
+                for choice in item.choices:
+                    number += 1
+                    flat.append(choice)
+                    labels.append(f"[{number}] {choice.label}")
+                buttons = "  " + "  ".join(labels)
+            lines.append(f"    {item.text}{buttons}")
+        if reply.choices:
+            labels = []
+            for choice in reply.choices:
+                number += 1
+                flat.append(choice)
+                labels.append(f"[{number}] {choice.label}")
+            lines.append("    " + "  ".join(labels))
+        if flat:
+            self.choices[owner] = flat
+        self.say("\n".join(lines), raw=True)
+
+    def say(self, text: str, raw: bool = False) -> None:
+        if not raw:
+            text = "\n".join(textwrap.fill(p, WIDTH) for p in text.split("\n"))
+        self.stdout.write(text + "\n")
+        self.stdout.flush()
+
+
+def _default_user(liaison: Liaison) -> str:
+    """The first admin in the config, or a generic 'you' for a fresh install."""
+    admins = sorted(liaison.org.admins)
+    return admins[0] if admins else "you"

@@ -1,0 +1,108 @@
+"""Settings from the environment and `.env`. The only module that reads os.environ."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+DEFAULT_DATABASE_URL = "sqlite:///./liaison.db"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+
+class SettingsError(Exception):
+    """A missing or inconsistent setting; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "0.0.0.0"
+    port: int = 3000
+    config_path: str = "./liaison.toml"
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    microsoft_app_id: str | None = None
+    microsoft_app_password: str | None = None
+    microsoft_app_type: str = "MultiTenant"
+    microsoft_app_tenant_id: str | None = None
+    log_level: str = "INFO"
+
+    @property
+    def has_slack(self) -> bool:
+        return bool(self.slack_bot_token)
+
+    @property
+    def has_teams(self) -> bool:
+        return bool(self.microsoft_app_id)
+
+    def channels(self) -> list[str]:
+        """The chat channels configured; none means the terminal shell."""
+        return [name for name, on in (("slack", self.has_slack), ("teams", self.has_teams)) if on]
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, dotenv_path: str | Path | None = ".env"
+) -> Settings:
+    """Read settings: the real environment wins over `.env`, which wins over the defaults."""
+    values: dict[str, str] = {}
+    if dotenv_path and Path(dotenv_path).is_file():
+        values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    get = lambda name: (values.get(name) or "").strip() or None  # noqa: E731
+
+    port_text = get("PORT") or "3000"
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise SettingsError(f"PORT must be a number between 1 and 65535, not '{port_text}'.")
+    settings = Settings(
+        database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+        host=get("HOST") or "0.0.0.0",
+        port=int(port_text),
+        config_path=get("LIAISON_CONFIG") or "./liaison.toml",
+        slack_bot_token=get("SLACK_BOT_TOKEN"),
+        slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+        slack_app_token=get("SLACK_APP_TOKEN"),
+        slack_api_url=_with_slash(get("SLACK_API_URL") or DEFAULT_SLACK_API_URL),
+        microsoft_app_id=get("MICROSOFT_APP_ID"),
+        microsoft_app_password=get("MICROSOFT_APP_PASSWORD"),
+        microsoft_app_type=get("MICROSOFT_APP_TYPE") or "MultiTenant",
+        microsoft_app_tenant_id=get("MICROSOFT_APP_TENANT_ID"),
+        log_level=(get("LOG_LEVEL") or "INFO").upper(),
+    )
+    _check(settings)
+    return settings
+
+
+def _with_slash(url: str) -> str:
+    return url if url.endswith("/") else url + "/"
+
+
+def _check(s: Settings) -> None:
+    """Half-filled channel settings fail now, naming the variable, rather than at the first event."""
+    if s.slack_bot_token and not (s.slack_signing_secret or s.slack_app_token):
+        raise SettingsError(
+            "SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not (or SLACK_APP_TOKEN for "
+            "Socket Mode). Copy it from your Slack app's Basic Information page."
+        )
+    if (s.slack_signing_secret or s.slack_app_token) and not s.slack_bot_token:
+        raise SettingsError(
+            "SLACK_BOT_TOKEN is missing. Copy the Bot User OAuth Token (xoxb-...) from your "
+            "Slack app's OAuth & Permissions page."
+        )
+    if s.slack_app_token and not s.slack_app_token.startswith("xapp-"):
+        raise SettingsError("SLACK_APP_TOKEN must be an app-level token starting with 'xapp-'.")
+    if s.microsoft_app_password and not s.microsoft_app_id:
+        raise SettingsError("MICROSOFT_APP_PASSWORD is set but MICROSOFT_APP_ID is not.")
+    if s.microsoft_app_id and not s.microsoft_app_password:
+        raise SettingsError("MICROSOFT_APP_ID is set but MICROSOFT_APP_PASSWORD is not.")
+    if s.microsoft_app_type not in ("MultiTenant", "SingleTenant", "UserAssignedMSI"):
+        raise SettingsError(
+            "MICROSOFT_APP_TYPE must be MultiTenant, SingleTenant or UserAssignedMSI."
+        )
+    if s.microsoft_app_type == "SingleTenant" and s.has_teams and not s.microsoft_app_tenant_id:
+        raise SettingsError("MICROSOFT_APP_TENANT_ID is required when MICROSOFT_APP_TYPE=SingleTenant.")

@@ -1,0 +1,1 @@
+"""The channel-agnostic core: signals, playbooks, intake, commitments, nudges and input cycles."""

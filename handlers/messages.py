@@ -1,0 +1,113 @@
+"""The neutral messages between the channels and the core.
+
+A channel turns a Slack event, a Teams activity or a terminal line into an `Inbound`, and
+renders each `Outgoing` its own way: Block Kit, an Adaptive Card or numbered text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who wrote, as the channel knows them."""
+
+    channel: str
+    external_id: str
+    name: str | None = None
+    email: str | None = None
+    timezone: str | None = None
+    tenant: str | None = None
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button press or a picked choice; `value` is a small JSON document."""
+
+    id: str
+    value: str = ""
+
+    def data(self) -> dict[str, Any]:
+        try:
+            loaded = json.loads(self.value) if self.value else {}
+        except ValueError:
+            return {}
+        return loaded if isinstance(loaded, dict) else {}
+
+
+@dataclass(frozen=True)
+class Inbound:
+    sender: Sender
+    conversation: str
+    text: str = ""
+    action: Action | None = None
+    message_id: str | None = None
+    link: str | None = None
+    is_direct: bool = False
+    at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Choice:
+    label: str
+    action: str
+    value: str = ""
+    style: Literal["primary", "danger"] | None = None
+
+    @staticmethod
+    def of(label: str, action: str, style: Literal["primary", "danger"] | None = None, **data):
+        return Choice(label, action, json.dumps(data, separators=(",", ":")) if data else "", style)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One line of a list (a commitment, a role) with its own buttons."""
+
+    text: str
+    choices: tuple[Choice, ...] = ()
+
+
+@dataclass(frozen=True)
+class FormField:
+    key: str
+    label: str
+    kind: Literal["text", "long_text", "date", "person", "choice", "roles"] = "text"
+    initial: str | None = None
+    options: tuple[tuple[str, str], ...] = ()
+    optional: bool = False
+    hint: str | None = None
+
+
+@dataclass(frozen=True)
+class Form:
+    """A whole form at once, for channels that have modals or cards."""
+
+    id: str
+    title: str
+    fields: tuple[FormField, ...]
+    submit_label: str = "Save"
+    state: str = ""
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    choices: tuple[Choice, ...] = ()
+    items: tuple[Item, ...] = ()
+    facts: tuple[tuple[str, str], ...] = ()
+    form: Form | None = None
+    private: bool = False
+    kind: str = "info"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A reply, either to the conversation it answers (`to_person` None) or as a DM to a person."""
+
+    reply: Reply
+    to_person: int | None = None
+    meta: dict[str, Any] = field(default_factory=dict)

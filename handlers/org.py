@@ -1,0 +1,290 @@
+"""The organisation: units, people, admins, thresholds and playbook overrides, from TOML.
+
+A bad file fails at start with the file, the line and what is wrong, because an admin edits
+this by hand and deserves better than a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+HANDLE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,119}$")
+UNIT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ConfigError(Exception):
+    """A problem in a config or playbook file, located for the person who edits it."""
+
+    def __init__(self, source: str, line: int | None, problem: str) -> None:
+        self.source, self.line, self.problem = source, line, problem
+        where = f"{source}, line {line}" if line else source
+        super().__init__(f"{where}: {problem}")
+
+
+def _timezone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"'{value}' is not a time zone I know; use an IANA name such as 'America/Chicago'"
+        ) from exc
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PersonConfig(_Strict):
+    name: str | None = None
+    email: str | None = None
+    slack: str | None = None
+    teams: str | None = None
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str | None) -> str | None:
+        return None if value is None else _timezone(value)
+
+
+class UnitConfig(_Strict):
+    name: str
+    lead: str | None = None
+    liaison: str | None = None
+    channels: list[str] = Field(default_factory=list)
+    timezone: str | None = None
+    cycle_months: list[int] = Field(default_factory=lambda: [3, 9])
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str | None) -> str | None:
+        return None if value is None else _timezone(value)
+
+    @field_validator("cycle_months")
+    @classmethod
+    def _months(cls, value: list[int]) -> list[int]:
+        bad = [m for m in value if not 1 <= m <= 12]
+        if bad:
+            raise ValueError(f"cycle months must be between 1 and 12, not {bad}")
+        return sorted(set(value))
+
+    @field_validator("lead", "liaison")
+    @classmethod
+    def _handle(cls, value: str | None) -> str | None:
+        return None if value is None else value.lstrip("@").lower()
+
+
+class Thresholds(_Strict):
+    stale_days: int = Field(default=7, ge=1, le=365)
+    unanswered_business_days: int = Field(default=2, ge=1, le=60)
+    escalate_after_nudges: int = Field(default=2, ge=1, le=20)
+    nudge_hour: int = Field(default=9, ge=0, le=23)
+    briefing_days_ahead: int = Field(default=14, ge=1, le=90)
+    due_soon_days: int = Field(default=2, ge=0, le=30)
+
+
+class OrganisationSection(_Strict):
+    name: str = "Our organisation"
+    timezone: str = "UTC"
+    admins: list[str] = Field(default_factory=list)
+    business_days: list[str] = Field(default_factory=lambda: list(WEEKDAYS[:5]))
+    playbook_dir: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        return _timezone(value)
+
+    @field_validator("business_days")
+    @classmethod
+    def _days(cls, value: list[str]) -> list[str]:
+        days = [d.strip().lower()[:3] for d in value]
+        bad = [d for d in days if d not in WEEKDAYS]
+        if bad or not days:
+            raise ValueError(f"business days must be some of {', '.join(WEEKDAYS)}")
+        return days
+
+    @field_validator("admins")
+    @classmethod
+    def _admins(cls, value: list[str]) -> list[str]:
+        return [v.lstrip("@").lower() for v in value]
+
+
+class OrgFile(_Strict):
+    organisation: OrganisationSection = Field(default_factory=OrganisationSection)
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    people: dict[str, PersonConfig] = Field(default_factory=dict)
+    units: dict[str, UnitConfig] = Field(default_factory=dict)
+    playbooks: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """The validated organisation, with lookups the core needs."""
+
+    name: str
+    timezone: str
+    admins: frozenset[str]
+    business_days: tuple[int, ...]
+    thresholds: Thresholds
+    people: dict[str, PersonConfig]
+    units: dict[str, UnitConfig]
+    playbook_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    playbook_dir: Path | None = None
+    source: str = "(defaults)"
+
+    def unit_for_channel(self, channel_ref: str | None) -> str | None:
+        """The unit whose channel list names this chat channel (by id or #name)."""
+        if not channel_ref:
+            return None
+        wanted = channel_ref.lower().lstrip("#")
+        for key, unit in self.units.items():
+            if any(c.lower().lstrip("#") == wanted for c in unit.channels):
+                return key
+        return None
+
+    def unit_key(self, text: str) -> str | None:
+        """Find a unit by key or name, forgiving case and a leading '#'."""
+        wanted = text.strip().lower().lstrip("#")
+        for key, unit in self.units.items():
+            if wanted in (key, unit.name.lower()):
+                return key
+        return None
+
+    def unit_timezone(self, unit_key: str | None) -> str:
+        unit = self.units.get(unit_key or "")
+        return (unit.timezone if unit and unit.timezone else None) or self.timezone
+
+    def liaison_units(self, handle: str) -> list[str]:
+        return [k for k, u in self.units.items() if u.liaison == handle]
+
+
+DEFAULT_ORG = Organisation(
+    name="Our organisation",
+    timezone="UTC",
+    admins=frozenset(),
+    business_days=(0, 1, 2, 3, 4),
+    thresholds=Thresholds(),
+    people={},
+    units={},
+)
+
+
+def load_organisation(path: str | Path | None) -> Organisation:
+    """Read and validate an organisation TOML; a missing file means the defaults."""
+    if path is None or not Path(path).exists():
+        return DEFAULT_ORG
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    data = parse_toml(text, str(path))
+    try:
+        parsed = OrgFile.model_validate(data)
+    except ValidationError as exc:
+        raise located_error(exc, text, str(path)) from None
+    _check_references(parsed, text, str(path))
+    org = parsed.organisation
+    return Organisation(
+        name=org.name,
+        timezone=org.timezone,
+        admins=frozenset(org.admins),
+        business_days=tuple(WEEKDAYS.index(d) for d in org.business_days),
+        thresholds=parsed.thresholds,
+        people={k.lower(): v for k, v in parsed.people.items()},
+        units=parsed.units,
+        playbook_overrides=parsed.playbooks,
+        playbook_dir=(path.parent / org.playbook_dir) if org.playbook_dir else None,
+        source=str(path),
+    )
+
+
+def parse_toml(text: str, source: str) -> dict[str, Any]:
+    """tomllib, with its error turned into a located ConfigError."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        problem = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise ConfigError(
+            source, int(match.group(1)) if match else None, f"not valid TOML: {problem}"
+        ) from None
+
+
+def located_error(exc: ValidationError, text: str, source: str) -> ConfigError:
+    """Turn pydantic's first error into one sentence pointing at the line of the bad key."""
+    first = exc.errors()[0]
+    path = [str(p) for p in first["loc"]]
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = f"unknown setting '{path[-1]}'"
+    elif first["type"] == "missing":
+        message = f"'{path[-1]}' is required"
+    return ConfigError(source, find_line(text, path), f"{'.'.join(path)}: {message}")
+
+
+def find_line(text: str, path: list[str]) -> int | None:
+    """Best-effort line of a dotted key path: the deepest table header or key that matches."""
+    lines = text.splitlines()
+    best: int | None = None
+    names = [p for p in path if not p.isdigit()]
+    for depth in range(len(names), 0, -1):
+        header = ".".join(names[:depth])
+        for number, line in enumerate(lines, start=1):
+            stripped = line.strip()
+            if stripped.strip("[]").strip() == header and stripped.startswith("["):
+                best = number
+                key = names[depth] if depth < len(names) else None
+                if key is None:
+                    return best
+                for offset, inner in enumerate(lines[number:], start=number + 1):
+                    if inner.strip().startswith("["):
+                        break
+                    if re.match(rf"\s*{re.escape(key)}\s*=", inner):
+                        return offset
+                return best
+    for number, line in enumerate(lines, start=1):
+        if names and re.match(rf"\s*{re.escape(names[-1])}\s*=", line):
+            return number
+    return best
+
+
+def _check_references(parsed: OrgFile, text: str, source: str) -> None:
+    """Handles and keys must be well formed, and units must name people who exist."""
+    for handle in parsed.people:
+        if not HANDLE_RE.match(handle.lower()):
+            raise ConfigError(
+                source,
+                find_line(text, ["people", handle]),
+                f"people.{handle}: a handle is lowercase letters, digits, '.', '_' or '-'",
+            )
+    known = {h.lower() for h in parsed.people}
+    for key, unit in parsed.units.items():
+        if not UNIT_RE.match(key):
+            raise ConfigError(
+                source,
+                find_line(text, ["units", key]),
+                f"units.{key}: a unit key is lowercase letters, digits, '_' or '-'",
+            )
+        for role in ("lead", "liaison"):
+            handle = getattr(unit, role)
+            if handle and handle not in known:
+                raise ConfigError(
+                    source,
+                    find_line(text, ["units", key, role]),
+                    f"units.{key}.{role}: '{handle}' is not in [people]; add [people.{handle}]",
+                )
+    for handle in parsed.organisation.admins:
+        if handle not in known:
+            raise ConfigError(
+                source,
+                find_line(text, ["organisation", "admins"]),
+                f"organisation.admins: '{handle}' is not in [people]; add [people.{handle}]",
+            )

@@ -1,0 +1,1 @@
+"""Scheduled work: APScheduler wiring and the sweeps it ticks."""

@@ -1,0 +1,192 @@
+"""The tables. Every timestamp is aware UTC; channels convert to local time at the edge.
+
+Units come from the organisation config and are synced in on start. People appear either
+from the config or the first time they talk to the bot, and each has one address per channel.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> dt.datetime:
+    """Aware UTC now: every timestamp in the database is UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+EXCERPT_LIMIT = 280
+
+
+class Unit(SQLModel, table=True):
+    """A business unit, mirrored from the organisation config."""
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    timezone: str = Field(default="UTC", max_length=64)
+    lead_id: int | None = Field(default=None, foreign_key="person.id")
+    liaison_id: int | None = Field(default=None, foreign_key="person.id")
+    cycle_months: str = Field(default="3,9", max_length=64)
+
+
+class Person(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    handle: str = Field(index=True, unique=True, max_length=120)
+    display_name: str = Field(max_length=200)
+    email: str | None = Field(default=None, index=True, max_length=320)
+    timezone: str | None = Field(default=None, max_length=64)
+    home_unit: str | None = Field(default=None, max_length=64)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Address(SQLModel, table=True):
+    """How to reach a person on one channel (a Slack user, a Teams user, a shell handle)."""
+
+    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_address_channel_ext"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    channel: str = Field(max_length=16)
+    external_id: str = Field(max_length=200)
+    tenant: str | None = Field(default=None, max_length=200)
+    dm_channel: str | None = Field(default=None, max_length=200)
+    reference: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class InitiativeStatus(StrEnum):
+    PLANNING = "planning"
+    ACTIVE = "active"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Initiative(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(index=True, max_length=64)
+    title: str = Field(max_length=200)
+    unit_id: str | None = Field(default=None, foreign_key="unit.id", index=True)
+    requester_id: int = Field(foreign_key="person.id")
+    owner_id: int | None = Field(default=None, foreign_key="person.id")
+    target_date: dt.date | None = None
+    status: str = Field(default=InitiativeStatus.PLANNING, max_length=16, index=True)
+    source_excerpt: str | None = Field(default=None, max_length=EXCERPT_LIMIT)
+    source_link: str | None = Field(default=None, max_length=1000)
+    source_channel: str | None = Field(default=None, max_length=16)
+    details: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+    closed_at: dt.datetime | None = None
+
+
+class Party(StrEnum):
+    BUSINESS = "business"
+    IT = "it"
+    VENDOR = "vendor"
+
+
+class Letter(StrEnum):
+    RESPONSIBLE = "R"
+    ACCOUNTABLE = "A"
+    SUPPORTING = "S"
+    CONSULTED = "C"
+    INFORMED = "I"
+
+
+class RoleAssignment(SQLModel, table=True):
+    """One cell of the RASCI matrix: for a role, a party (and maybe a person) holds a letter."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    initiative_id: int = Field(foreign_key="initiative.id", index=True)
+    role_key: str = Field(max_length=64)
+    role_title: str = Field(max_length=200)
+    party: str = Field(max_length=16)
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    letter: str = Field(max_length=1)
+
+
+class CommitmentState(StrEnum):
+    REQUESTED = "requested"
+    COUNTERED = "countered"
+    PROMISED = "promised"
+    DONE_REPORTED = "done_reported"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+    RELEASED = "released"
+
+
+OPEN_STATES = (
+    CommitmentState.REQUESTED,
+    CommitmentState.COUNTERED,
+    CommitmentState.PROMISED,
+    CommitmentState.DONE_REPORTED,
+)
+
+
+class Commitment(SQLModel, table=True):
+    """A promise by an owner to a requester: what, by when."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    what: str = Field(max_length=500)
+    owner_id: int = Field(foreign_key="person.id", index=True)
+    requester_id: int = Field(foreign_key="person.id", index=True)
+    unit_id: str | None = Field(default=None, foreign_key="unit.id", index=True)
+    initiative_id: int | None = Field(default=None, foreign_key="initiative.id", index=True)
+    role_key: str | None = Field(default=None, max_length=64)
+    due: dt.date | None = Field(default=None, index=True)
+    proposed_due: dt.date | None = None
+    state: str = Field(default=CommitmentState.REQUESTED, max_length=16, index=True)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+    last_activity_at: dt.datetime = Field(default_factory=utcnow, index=True)
+    closed_at: dt.datetime | None = None
+
+
+class CommitmentEvent(SQLModel, table=True):
+    """One act in a commitment's history: who did what, when, and from which channel."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    commitment_id: int = Field(foreign_key="commitment.id", index=True)
+    actor_id: int | None = Field(default=None, foreign_key="person.id")
+    act: str = Field(max_length=32)
+    from_state: str | None = Field(default=None, max_length=16)
+    to_state: str = Field(max_length=16)
+    due_before: dt.date | None = None
+    due_after: dt.date | None = None
+    note: str | None = Field(default=None, max_length=1000)
+    channel: str | None = Field(default=None, max_length=16)
+    at: dt.datetime = Field(default_factory=utcnow)
+
+
+class IntakeStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class IntakeSession(SQLModel, table=True):
+    """A half-finished intake conversation, so it survives a restart and runs on any replica.
+
+    `source_key` identifies what started it (a message, or a person's on-demand request);
+    it is unique, so the same signal can never open two intakes.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_key: str = Field(unique=True, max_length=300)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    channel: str = Field(max_length=16)
+    conversation: str = Field(max_length=200, index=True)
+    unit_id: str | None = Field(default=None, foreign_key="unit.id")
+    kind: str | None = Field(default=None, max_length=64)
+    step: str = Field(default="", max_length=64)
+    answers: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
+    status: str = Field(default=IntakeStatus.OPEN, max_length=16, index=True)
+    source_excerpt: str | None = Field(default=None, max_length=EXCERPT_LIMIT)
+    source_link: str | None = Field(default=None, max_length=1000)
+    initiative_id: int | None = Field(default=None, foreign_key="initiative.id")
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow)

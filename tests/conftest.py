@@ -1,0 +1,94 @@
+"""Shared fixtures: databases (SQLite always, PostgreSQL when configured), a fake clock, the org."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlmodel import SQLModel
+
+from handlers.org import Organisation, load_organisation
+from storage.db import make_engine, upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_CONFIG = ROOT / "liaison.example.toml"
+POSTGRES_ENV = "LIAISON_TEST_POSTGRES_URL"
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    # Monday 23 November 2026, 15:00 UTC (09:00 in Chicago).
+    return FakeClock(dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC))
+
+
+@pytest.fixture(scope="session")
+def org() -> Organisation:
+    return load_organisation(EXAMPLE_CONFIG)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database for this test run, migrated once."""
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        if os.environ.get("CI"):
+            pytest.fail(f"{POSTGRES_ENV} must be set on CI so the PostgreSQL tests run.")
+        pytest.skip(f"{POSTGRES_ENV} is not set, so the PostgreSQL variant is skipped.")
+    name = f"liaison_test_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(base).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.rsplit("/", 1)[0] + "/" + name
+    upgrade(make_engine(url))
+    yield url
+    with admin.connect() as conn:
+        conn.execute(
+            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+            {"n": name},
+        )
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """The same test body runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        eng = make_engine(f"sqlite:///{tmp_path / 'test.db'}")
+        upgrade(eng)
+    else:
+        url = request.getfixturevalue("postgres_url")
+        eng = make_engine(url)
+        tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+        with eng.begin() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def liaison(engine: Engine, org: Organisation, clock: FakeClock):
+    from handlers.core import Liaison
+    from handlers.playbooks import load_catalogue
+
+    bot = Liaison(engine=engine, org=org, catalogue=load_catalogue(org), clock=clock)
+    bot.sync()
+    return bot
