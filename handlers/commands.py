@@ -1,0 +1,366 @@
+"""Typed commands about commitments, the same in Slack (`/commitments ...`), Teams and the shell.
+
+    mine | help | ? | @person | stuck | overdue | unit <name> | initiative <number> | cycle
+    ask @person <what> [by <when>]
+    <action> <commitment number> [by <when> | <note>]
+
+Keywords are case-insensitive. Mentions may be typed ("@pat") or come as Slack ("<@U123|pat>")
+or Teams ("<at>Pat Lee</at>") markup; a channel should remove the bot's own mention first.
+Dates are left as text (`due_text`) for `handlers.dates.parse_due`, so the caller decides what
+"today" is.
+"""
+
+import html
+import re
+from dataclasses import dataclass
+
+MAX_COMMAND_TEXT = 4000
+MAX_COMMITMENT_ID = 2**63 - 1
+
+HELP_TEXT = """\
+Here's what you can type:
+
+See commitments
+  mine                    what you've promised, and what you're waiting for
+  @pat                    Pat's commitments
+  stuck                   items that are overdue, quiet, or nobody answered
+  overdue                 only the overdue ones
+  unit Finance            everything for one unit
+  initiative 12           the commitments of initiative #12
+  cycle                   your units' planning conversations (input cycles)
+
+Ask someone to do something
+  ask @pat send the floor plan by Friday
+
+Answer or update commitment #12
+  yes 12                  promise to do it (or: yes 12 by Friday)
+  no 12 not our area      decline it, with a reason if you like
+  counter 12 by March 1   offer another date (or: counter 12 laptops only)
+  done 12                 say it's done
+  accept 12               confirm the work is what you needed
+  reject 12 link broken   send it back with a reason
+  new date 12 by Friday   move the due date
+  blocked 12 waiting for the vendor contract
+  snooze 12 for 3 days    remind me later (or: snooze 12 until Monday)
+  not mine 12             it belongs to someone else
+  cancel 12               you no longer need it
+  release 12              let go of a promise you made
+  help                    this list"""
+
+_FORMS = (
+    "mine, @pat, stuck, overdue, unit Finance, initiative 12, cycle, "
+    "ask @pat send the floor plan by Friday, "
+    "or an action and a commitment number, like yes 12, no 12, done 12, accept 12, "
+    "reject 12, counter 12 by Friday, new date 12 by Friday, blocked 12 waiting for the "
+    "vendor, snooze 12 for 3 days, not mine 12, cancel 12 or release 12"
+)
+
+_ACTS = {
+    "promise": "promise",
+    "yes": "promise",
+    "commit": "promise",
+    "decline": "decline",
+    "no": "decline",
+    "counter": "counter",
+    "report_done": "report_done",
+    "done": "report_done",
+    "finished": "report_done",
+    "complete": "report_done",
+    "completed": "report_done",
+    "accept": "accept",
+    "reject": "reject",
+    "cancel": "cancel",
+    "release": "release",
+    "new_date": "new_date",
+    "newdate": "new_date",
+    "new-date": "new_date",
+    "new date": "new_date",
+    "reschedule": "new_date",
+    "blocked": "blocked",
+    "snooze": "snooze",
+    "not_mine": "not_mine",
+    "notmine": "not_mine",
+    "not-mine": "not_mine",
+    "not mine": "not_mine",
+}
+ACT_NAMES: tuple[str, ...] = tuple(dict.fromkeys(_ACTS.values()))
+
+_SLACK_USER = r"<@(?P<slack_id>[UW][A-Z0-9]+)(?:\|(?P<slack_name>[^>]*))?>"
+_TEAMS_AT = r"(?i:<at(?:\s[^>]*)?>)(?P<teams_name>.*?)(?i:</at>)"
+_TYPED = r"(?<![\w@<|])@(?P<typed>\w(?:[\w.\-]*\w)?)"
+_MENTION_RE = re.compile(f"{_SLACK_USER}|{_TEAMS_AT}|{_TYPED}", re.DOTALL)
+_SLACK_USER_RE = re.compile(_SLACK_USER)
+_SLACK_SPECIAL_RE = re.compile(r"<!(?:here|channel|everyone|subteam\^[^>]*)>")
+_TEAMS_AT_RE = re.compile(_TEAMS_AT, re.DOTALL)
+_LEADING_TYPED_RE = re.compile(r"^(?:\s*@\w[\w.\-]*[\s,:;]*)+")
+_NOT_PEOPLE = frozenset({"here", "channel", "everyone"})
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A person named in a message, however the channel wrote them."""
+
+    handle: str | None
+    external_id: str | None
+    display: str | None
+
+    @property
+    def label(self) -> str:
+        """How to name the person back in a reply."""
+        if self.display:
+            return self.display
+        if self.handle:
+            return f"@{self.handle}"
+        return f"<@{self.external_id}>"
+
+
+@dataclass(frozen=True)
+class Query:
+    """Show commitments. `scope` is one of: mine, person, stuck, overdue, unit, initiative, cycle.
+
+    `mention` is set for "person"; `arg` is the unit name for "unit" and the initiative number
+    (as digits) for "initiative".
+    """
+
+    scope: str
+    mention: Mention | None = None
+    arg: str | None = None
+
+
+@dataclass(frozen=True)
+class Help:
+    """Show the list of commands."""
+
+
+@dataclass(frozen=True)
+class Ask:
+    """Request that someone does something, optionally by a date (`due_text`, unparsed)."""
+
+    mention: Mention
+    what: str
+    due_text: str | None = None
+
+
+@dataclass(frozen=True)
+class Act:
+    """Move commitment `commitment_id` along; `act` is one of `ACT_NAMES`."""
+
+    commitment_id: int
+    act: str
+    due_text: str | None = None
+    note: str | None = None
+
+
+Command = Query | Help | Ask | Act
+
+
+class CommandError(ValueError):
+    """A command that could not be understood; str(err) is a friendly sentence for the person."""
+
+
+def parse_mention(token: str) -> Mention | None:
+    """Read one mention ("@pat", "<@U123|pat>", "<@U123>", "<at>Pat Lee</at>"), else None."""
+    token = token.strip().rstrip(".,:;!?")
+    match = _MENTION_RE.fullmatch(token)
+    return _mention_from(match) if match else None
+
+
+def find_mentions(text: str) -> list[Mention]:
+    """Every person mentioned in `text`, in order, each once."""
+    found: dict[Mention, None] = {}
+    for match in _MENTION_RE.finditer(text):
+        mention = _mention_from(match)
+        if mention is not None:
+            found.setdefault(mention)
+    return list(found)
+
+
+def strip_mentions(text: str) -> str:
+    """The message without mentions of people, so that signal detection reads only the words.
+
+    Removes Slack and Teams mention markup anywhere, and typed @handles at the start.
+    """
+    text = _SLACK_USER_RE.sub(" ", text)
+    text = _SLACK_SPECIAL_RE.sub(" ", text)
+    text = _TEAMS_AT_RE.sub(" ", text)
+    text = _LEADING_TYPED_RE.sub("", text.lstrip(" \t,:;"))
+    text = re.sub(r"[ \t]{2,}", " ", text)
+    return text.strip().lstrip(",:;").strip()
+
+
+def parse_commitments_command(text: str) -> Command:
+    """Turn what a person typed into one command, or raise `CommandError` saying what to type."""
+    if not isinstance(text, str):
+        raise CommandError("I couldn't read that command. Type 'help' to see what I can do.")
+    if len(text) > MAX_COMMAND_TEXT:
+        raise CommandError(
+            f"That's too long for a command ({len(text)} characters). Commands are short, "
+            "like 'done 12' or 'ask @pat send the floor plan by Friday'. Type 'help' for more."
+        )
+    line = " ".join(text.split())
+    head, _, rest = line.partition(" ")
+    keyword = head.lower()
+
+    if line.lower() in ("", "mine", "me", "my"):
+        return Query("mine")
+    if line.lower() in ("help", "?", "h"):
+        return Help()
+    if line.lower() in ("stuck", "overdue"):
+        return Query(line.lower())
+    if line.lower() in ("cycle", "cycles"):
+        return Query("cycle")
+    if (mention := parse_mention(line)) is not None:
+        return Query("person", mention)
+    if keyword in ("unit", "units"):
+        return _parse_unit(rest)
+    if keyword in ("initiative", "initiatives"):
+        return _parse_initiative(rest)
+    if keyword == "ask":
+        return _parse_ask(rest)
+    two_words = " ".join(line.lower().split(" ")[:2])
+    if two_words in _ACTS:
+        return _parse_act(_ACTS[two_words], line.split(" ", 2)[2:], two_words)
+    if keyword in _ACTS:
+        return _parse_act(_ACTS[keyword], [rest] if rest else [], keyword)
+    if _commitment_number(head) is not None and (act_words := _leading_act(rest)):
+        raise CommandError(
+            f"Put the action first, then the commitment number, like '{act_words} {head}'."
+        )
+    raise CommandError(f"I didn't understand '{_shorten(line)}'. You can type {_FORMS}.")
+
+
+# --- the forms -------------------------------------------------------------------------------
+
+
+def _parse_unit(rest: str) -> Query:
+    if not rest:
+        raise CommandError("Which unit? Add its name, like 'unit Finance'.")
+    return Query("unit", arg=rest)
+
+
+def _parse_initiative(rest: str) -> Query:
+    number = _commitment_number(rest)
+    if number is None:
+        raise CommandError(
+            "Which initiative? Add its number, like 'initiative 12'."
+            if not rest
+            else f"'{_shorten(rest)}' isn't an initiative number. Try 'initiative 12'."
+        )
+    return Query("initiative", arg=str(number))
+
+
+def _parse_ask(rest: str) -> Ask:
+    match = _MENTION_RE.match(rest)
+    mention = _mention_from(match) if match else None
+    if match is None or mention is None:
+        raise CommandError(
+            "Who should I ask? Start with their @name, like "
+            "'ask @pat send the floor plan by Friday'."
+        )
+    request = rest[match.end() :].strip()
+    due_text = None
+    if by := re.fullmatch(r"(?P<what>.*)\sby\s+(?P<due>\S.*)", " " + request, re.I | re.S):
+        request, due_text = by["what"].strip(), by["due"].strip()
+    elif re.fullmatch(r"(?:.*\s)?by", request, re.I | re.S):
+        raise CommandError(
+            "It looks like the date is missing after 'by'. "
+            f"Try 'ask {mention.label} {request[:-2].strip() or 'send the floor plan'} by Friday'."
+        )
+    what = re.sub(r"^to(?:\s+|$)", "", request, flags=re.I).strip()
+    if not what:
+        raise CommandError(
+            f"What should {mention.label} do? "
+            f"Try 'ask {mention.label} send the floor plan by Friday'."
+        )
+    return Ask(mention, what, due_text)
+
+
+def _parse_act(act: str, after: list[str], typed: str) -> Act:
+    """`after` holds the text after the action word(s), if any."""
+    rest = after[0].strip() if after else ""
+    number_text, _, tail = rest.partition(" ")
+    number = _commitment_number(number_text)
+    if number is None:
+        which = (
+            f"Which commitment? Add its number, like '{typed} 12'."
+            if not number_text
+            else f"'{_shorten(number_text)}' isn't a commitment number. Try '{typed} 12'."
+        )
+        raise CommandError(which)
+    tail = tail.strip()
+    due_text, note = None, None
+    if act in ("promise", "counter"):
+        if by := re.fullmatch(r"by\s+(?P<due>\S.*)", tail, re.I | re.S):
+            due_text = by["due"]
+        else:
+            note = tail or None
+        if act == "counter" and due_text is None and note is None:
+            raise CommandError(
+                f"What would you offer instead? Try 'counter {number} by Friday' or "
+                f"'counter {number} the laptops but not the phones'."
+            )
+    elif act == "new_date":
+        due_text = re.sub(r"^(?:by|to)(?:\s+|$)", "", tail, flags=re.I) or None
+        if due_text is None:
+            raise CommandError(f"What's the new date? Try '{typed} {number} by Friday'.")
+    elif act == "snooze":
+        due_text = _snooze_until(tail, number)
+    elif act == "blocked":
+        if not tail:
+            raise CommandError(
+                f"What's blocking it? Add a reason, like "
+                f"'blocked {number} waiting for the vendor contract'."
+            )
+        note = tail
+    else:
+        note = tail or None
+    return Act(number, act, due_text, note)
+
+
+def _leading_act(text: str) -> str | None:
+    """The action word(s) that `text` starts with, as typed, if any."""
+    words = text.split(" ")
+    for count in (2, 1):
+        typed = " ".join(words[:count])
+        if len(words) >= count and typed.lower() in _ACTS:
+            return typed
+    return None
+
+
+def _snooze_until(tail: str, number: int) -> str | None:
+    """ "for 3 days" becomes "in 3 days"; "until Monday" becomes "Monday"; nothing stays None."""
+    if not tail:
+        return None
+    if match := re.fullmatch(r"for\s+(?P<span>\S.*)", tail, re.I | re.S):
+        return f"in {match['span']}"
+    if match := re.fullmatch(r"(?:until|till|til|to|by)\s+(?P<when>\S.*)", tail, re.I | re.S):
+        return match["when"]
+    if re.fullmatch(r"for|until|till|til|to|by", tail, re.I):
+        raise CommandError(
+            f"For how long? Try 'snooze {number} for 3 days' or 'snooze {number} until Monday'."
+        )
+    return tail
+
+
+def _commitment_number(token: str) -> int | None:
+    token = token.strip().rstrip(".,:;!?")
+    if not re.fullmatch(r"#?[0-9]{1,19}", token):
+        return None
+    number = int(token.lstrip("#"))
+    return number if 1 <= number <= MAX_COMMITMENT_ID else None
+
+
+def _mention_from(match: re.Match[str]) -> Mention | None:
+    if match["slack_id"]:
+        handle = (match["slack_name"] or "").strip().lstrip("@").strip() or None
+        return Mention(handle=handle, external_id=match["slack_id"], display=None)
+    if match["typed"]:
+        if match["typed"].lower() in _NOT_PEOPLE:
+            return None
+        return Mention(handle=match["typed"], external_id=None, display=None)
+    display = " ".join(html.unescape(match["teams_name"] or "").split())
+    return Mention(handle=None, external_id=None, display=display) if display else None
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
