@@ -1,10 +1,10 @@
 """The `liaison-bot` command line.
 
-  run          the channels configured (Slack, Teams), or the terminal shell when there are none
-  serve        the HTTP server: /slack/events, /api/messages, /healthz
-  shell        chat with the bot in the terminal
-  detect       JSON Lines in ({"text": ...}), one JSON verdict per line out
-  db upgrade   apply the database migrations
+run          the channels configured (Slack, Teams), or the terminal shell when there are none
+serve        the HTTP server: /slack/events, /api/messages, /healthz
+shell        chat with the bot in the terminal
+detect       JSON Lines in ({"text": ...}), one JSON verdict per line out
+db upgrade   apply the database migrations
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
             format="%(asctime)s %(levelname)s %(name)s %(message)s",
             stream=sys.stderr,
         )
+        logging.getLogger("alembic").setLevel(logging.WARNING)
         return args.func(settings, args) or 0
     except (SettingsError, ConfigError) as exc:
         print(f"liaison-bot: {exc}", file=sys.stderr)

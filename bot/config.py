@@ -83,7 +83,7 @@ def _with_slash(url: str) -> str:
 
 
 def _check(s: Settings) -> None:
-    """Half-filled channel settings fail now, naming the variable, rather than at the first event."""
+    """Half-filled channel settings fail at start, naming the variable, not at the first event."""
     if s.slack_bot_token and not (s.slack_signing_secret or s.slack_app_token):
         raise SettingsError(
             "SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not (or SLACK_APP_TOKEN for "
@@ -105,4 +105,6 @@ def _check(s: Settings) -> None:
             "MICROSOFT_APP_TYPE must be MultiTenant, SingleTenant or UserAssignedMSI."
         )
     if s.microsoft_app_type == "SingleTenant" and s.has_teams and not s.microsoft_app_tenant_id:
-        raise SettingsError("MICROSOFT_APP_TENANT_ID is required when MICROSOFT_APP_TYPE=SingleTenant.")
+        raise SettingsError(
+            "MICROSOFT_APP_TENANT_ID is required when MICROSOFT_APP_TYPE=SingleTenant."
+        )

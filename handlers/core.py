@@ -1,0 +1,719 @@
+"""The core: one entry point that turns an Inbound into Outgoing replies.
+
+Channels call `Liaison.handle()`. Most chat is not a signal and needs no write at all: the
+person is only looked up (never created) until a signal, a command or a button needs them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from handlers import commitments, intake
+from handlers.commands import (
+    HELP_TEXT,
+    Act,
+    Ask,
+    CommandError,
+    Help,
+    Query,
+    parse_commitments_command,
+    strip_mentions,
+)
+from handlers.dates import DateParseError, describe_date, parse_due
+from handlers.messages import Choice, Inbound, Item, Outgoing, Reply
+from handlers.org import Organisation
+from handlers.people import find_person, name_of, person_for, sync_organisation
+from handlers.playbooks import Catalogue
+from handlers.signals import Signal, detect
+from storage.db import session_scope
+from storage.models import (
+    Address,
+    Commitment,
+    CommitmentState,
+    Initiative,
+    IntakeSession,
+    IntakeStatus,
+    Person,
+    RoleAssignment,
+    Unit,
+    utcnow,
+)
+
+MAX_TEXT = 4000
+S = CommitmentState
+
+BOT_HELP = """Here's what I can do:
+• I listen for plans with an IT side ("we're buying a new CRM", "we're moving buildings
+  in May") and offer to plan them with IT.
+• plan — start planning an initiative with IT yourself (or "plan office move").
+• commitments … — see and act on who promised what (type "commitments help").
+• history <id> — the full history of a commitment."""
+
+# Buttons offered per commitment, by the viewer's side and the state.
+OWNER_ACTS = {
+    S.REQUESTED: [
+        ("Accept", "promise"),
+        ("Decline", "decline"),
+        ("Propose another date", "counter"),
+    ],
+    S.COUNTERED: [("Decline", "decline")],
+    S.PROMISED: [("Done", "report_done"), ("New date", "new_date"), ("I'm blocked", "blocked")],
+    S.DONE_REPORTED: [],
+}
+REQUESTER_ACTS = {
+    S.REQUESTED: [("Cancel", "cancel")],
+    S.COUNTERED: [("Accept new date", "accept"), ("Decline new date", "reject")],
+    S.PROMISED: [("New date", "new_date")],
+    S.DONE_REPORTED: [("Accept", "accept"), ("Send back", "reject")],
+}
+NEEDS_DATE = {"counter", "new_date"}
+ACT_PAST = {
+    "promise": "promised",
+    "decline": "declined",
+    "counter": "proposed another date for",
+    "accept": "accepted",
+    "reject": "sent back",
+    "report_done": "marked done",
+    "cancel": "cancelled",
+    "release": "released",
+    "new_date": "set a new date for",
+    "blocked": "is blocked on",
+    "note": "added a note to",
+}
+NEEDS_NOTE = {"blocked"}
+
+
+@dataclass
+class Liaison:
+    """The channel-agnostic bot. One instance serves every channel and every request."""
+
+    engine: Engine
+    org: Organisation
+    catalogue: Catalogue
+    clock: Callable[[], dt.datetime] = utcnow
+
+    def sync(self) -> None:
+        """Mirror the organisation config (units, people) into the database."""
+        with session_scope(self.engine) as session:
+            sync_organisation(session, self.org)
+
+    # Entry point
+
+    def handle(self, inbound: Inbound) -> list[Outgoing]:
+        """Decide what to say back; every write happens in one transaction."""
+        text = inbound.text or ""
+        if inbound.action is None and len(text) > MAX_TEXT:
+            if not inbound.is_direct:
+                return []
+            return _say(
+                f"That message is {len(text):,} characters long; I can read up to "
+                f"{MAX_TEXT:,}. Nothing was changed. Could you say it more briefly?"
+            )
+        if inbound.action is None and not text.strip():
+            return (
+                _say("I didn't get any text. Type 'help' to see what I can do.")
+                if (inbound.is_direct)
+                else []
+            )
+        with session_scope(self.engine) as session:
+            turn = Turn(self, session, inbound)
+            return turn.run()
+
+    def handle_of(self, person_id: int) -> str:
+        """A person's handle, for channels that show DMs to other people (the shell)."""
+        with session_scope(self.engine) as session:
+            return name_of(session, person_id).lstrip("@")
+
+    def detect(self, text: str) -> Signal | None:
+        return detect(strip_mentions(text), self.catalogue.cues())
+
+    def today_for(self, person: Person | None, unit_id: str | None = None) -> dt.date:
+        """Today in the person's time zone (or the unit's, or the organisation's)."""
+        zone = (person.timezone if person else None) or self.org.unit_timezone(unit_id)
+        return self.clock().astimezone(zoneinfo.ZoneInfo(zone)).date()
+
+
+class Turn:
+    """One inbound message or action, handled inside one database session."""
+
+    def __init__(self, bot: Liaison, session: Session, inbound: Inbound) -> None:
+        self.bot, self.session, self.inbound = bot, session, inbound
+        self.channel = inbound.sender.channel
+        self._person: Person | None = None
+
+    @property
+    def person(self) -> Person:
+        if self._person is None:
+            self._person = person_for(self.session, self.inbound.sender)
+        return self._person
+
+    def known_person(self) -> Person | None:
+        """The sender if we already know them, without creating anything."""
+        sender = self.inbound.sender
+        address = self.session.exec(
+            select(Address).where(
+                Address.channel == sender.channel, Address.external_id == sender.external_id
+            )
+        ).first()
+        return self.session.get(Person, address.person_id) if address else None
+
+    @property
+    def today(self) -> dt.date:
+        return self.bot.today_for(self.person)
+
+    def ctx(self) -> intake.Context:
+        return intake.Context(
+            self.session, self.bot.org, self.bot.catalogue, self.today, self.channel
+        )
+
+    def run(self) -> list[Outgoing]:
+        if self.inbound.action is not None:
+            return self.on_action()
+        return self.on_text(" ".join(self.inbound.text.split()))
+
+    # Text
+
+    def on_text(self, text: str) -> list[Outgoing]:
+        lowered = strip_mentions(text).strip().lower()
+        word = lowered.split(" ", 1)[0].lstrip("/")
+        if word in ("help", "?") and lowered.lstrip("/") in ("help", "?"):
+            return _say(BOT_HELP)
+        if word == "commitments":
+            return self.on_command(strip_mentions(text).strip().lstrip("/")[len("commitments") :])
+        if word == "history":
+            return self.on_history(lowered[len("history") :].strip(" #"))
+        if word == "plan":
+            return self.on_plan(lowered[len("plan") :].strip())
+        person = self.known_person()
+        open_one = (
+            intake.open_intake(self.session, person.id, self.inbound.conversation)
+            if person
+            else None
+        )
+        if open_one is not None:
+            self._person = person
+            return self.intake_answer(open_one, text)
+        signal = self.bot.detect(text)
+        if signal is None:
+            if self.inbound.is_direct:
+                return _say(
+                    "I'm here to help plan things that have an IT side. Tell me what's coming up "
+                    "(\"we're hiring 12 nurses in March\"), or type 'help'."
+                )
+            return []
+        return self.offer(signal)
+
+    # Signals and offers
+
+    def offer(self, signal: Signal) -> list[Outgoing]:
+        playbook = self.bot.catalogue[signal.kind]
+        unit_id = self.bot.org.unit_for_channel(self.inbound.conversation)
+        who = self.bot.org.units[unit_id].name if unit_id else "you"
+        has = "has" if unit_id else "have"
+        roles = ", ".join(r.title for r in playbook.roles[:6])
+        text = (
+            f"Sounds like {who} {has} {_article(playbook.title)} {playbook.title.lower()} "
+            f"coming up. {playbook.offer} Want to plan it together?"
+        )
+        value = {
+            "kind": signal.kind,
+            "unit": unit_id,
+            "excerpt": signal.excerpt,
+            "link": self.inbound.link,
+            "mid": self.inbound.message_id,
+        }
+        choices = (
+            Choice.of("Plan it with IT", "offer.plan", "primary", **value),
+            Choice.of("Not now", "offer.later", mid=self.inbound.message_id),
+            Choice.of("IT isn't needed", "offer.dismiss", mid=self.inbound.message_id),
+        )
+        facts = (("Roles IT often plays", roles),)
+        reply = Reply(text, choices=choices, facts=facts, kind="offer")
+        return [Outgoing(reply, meta={"signal": signal})]
+
+    def on_plan(self, rest: str) -> list[Outgoing]:
+        kind = None
+        rest = re.sub(r"^(an?|the|my|our)\s+", "", rest)
+        if rest:
+            wanted = rest.replace(" ", "_")
+            kind = next(
+                (
+                    k
+                    for k, pb in self.bot.catalogue.items()
+                    if wanted in (k, pb.title.lower().replace(" ", "_"))
+                ),
+                None,
+            )
+            if kind is None:
+                kinds = ", ".join(pb.title.lower() for pb in self.bot.catalogue.values())
+                return _say(f"I don't have a playbook for '{rest}'. I know: {kinds}.")
+        existing = intake.open_intake(self.session, self.person.id, self.inbound.conversation)
+        if existing is not None:
+            return self.prompt(existing, prefix="Let's carry on where we left off.")
+        source_key = f"demand:{self.channel}:{self.person.id}:{self.bot.clock().isoformat()}"
+        unit_id = self.bot.org.unit_for_channel(self.inbound.conversation) or self.person.home_unit
+        new, _ = intake.start(
+            self.ctx(),
+            self.person,
+            conversation=self.inbound.conversation,
+            source_key=source_key,
+            kind=kind,
+            unit_id=unit_id,
+        )
+        return self.prompt(new, prefix="Let's plan it. Say 'cancel' at any time to stop.")
+
+    # Intake
+
+    def start_from_offer(self, data: dict) -> list[Outgoing]:
+        mid = data.get("mid") or f"{self.bot.clock().timestamp()}"
+        source_key = f"{self.channel}:{self.inbound.conversation}:{mid}"
+        found, is_new = intake.start(
+            self.ctx(),
+            self.person,
+            conversation=self.inbound.conversation,
+            source_key=source_key,
+            kind=data.get("kind"),
+            unit_id=data.get("unit"),
+            excerpt=data.get("excerpt"),
+            link=data.get("link"),
+        )
+        if found.status == IntakeStatus.DONE:
+            return _say(f"This one is already planned as initiative #{found.initiative_id}.")
+        if found.status == IntakeStatus.CANCELLED:
+            return _say("That plan was cancelled. Type 'plan' to start a new one.")
+        if found.person_id != self.person.id:
+            owner = name_of(self.session, found.person_id)
+            return _say(f"{owner} is already planning this one with IT. Ask them to add you.")
+        prefix = (
+            "Great, let's plan it. Say 'cancel' at any time to stop."
+            if is_new
+            else ("Let's carry on where we left off.")
+        )
+        return self.prompt(found, prefix=prefix)
+
+    def intake_answer(self, current: IntakeSession, answer: str) -> list[Outgoing]:
+        outcome = intake.feed(self.ctx(), current, answer, self.person)
+        if outcome.error:
+            return self.prompt(current, prefix=outcome.error, private=True)
+        if outcome.initiative is not None:
+            return self.completed(outcome)
+        if outcome.finished:
+            return _say("OK, I've dropped that plan. Nothing was saved.")
+        return self.prompt(current)
+
+    def prompt(
+        self, current: IntakeSession, prefix: str = "", private: bool = False
+    ) -> list[Outgoing]:
+        """Ask the current step's question, with its choices."""
+        ctx = self.ctx()
+        step = intake.current_step(ctx, current)
+        data = intake.answers(current)
+
+        def ans(label, answer):
+            return Choice.of(label, "intake.answer", intake=current.id, answer=answer)
+
+        choices: list[Choice] = []
+        items: list[Item] = []
+        facts: tuple[tuple[str, str], ...] = ()
+        text = step.prompt
+        if step.kind == "kind":
+            choices = [ans(pb.title, k) for k, pb in self.bot.catalogue.items()]
+        elif step.kind == "unit":
+            choices = [ans(u.name, k) for k, u in self.bot.org.units.items()]
+        elif step.key == "title" and data.get("suggested_title"):
+            choices = [ans(f"Keep “{data['suggested_title']}”", data["suggested_title"])]
+        elif step.kind == "person":
+            choices = [ans("Me", "me")]
+        elif step.optional:
+            choices = [ans("Skip", "skip")]
+        elif step.kind == "roles":
+            rows = intake.roles_view(ctx, current)
+            items = [
+                Item(f"{n}. {'' if kept else '~dropped~ '}{title} — {cells}")
+                for n, title, kept, cells in rows
+            ]
+            text = (
+                f"{step.prompt} Say 'ok' to keep them, 'drop 3' to drop one, or "
+                "'assign 2 @pat' to name who's responsible."
+            )
+            choices = [ans("Looks good", "ok")]
+        elif step.kind == "confirm":
+            facts = tuple(intake.summary_facts(ctx, current))
+            warnings = intake.gaps(ctx, current)
+            if warnings:
+                text = (
+                    "Before you save, a heads-up:\n"
+                    + "\n".join(f"⚠ {w}" for w in warnings)
+                    + f"\n{step.prompt}"
+                )
+            choices = [
+                ans("Save", "save"),
+                Choice.of("Cancel", "intake.answer", "danger", intake=current.id, answer="cancel"),
+            ]
+        body = f"{prefix}\n{text}" if prefix else text
+        return [
+            Outgoing(
+                Reply(body, tuple(choices), tuple(items), facts, private=private, kind="intake"),
+                meta={"intake": current.id, "step": step.key},
+            )
+        ]
+
+    def completed(self, outcome: intake.Outcome) -> list[Outgoing]:
+        """The summary for the planner, and one DM per new owner listing what they were asked."""
+        initiative = outcome.initiative
+        lines = [f"Saved initiative #{initiative.id}: {initiative.title}."]
+        lines += [f"⚠ {warning}" for warning in outcome.warnings]
+        if outcome.new_commitments:
+            lines.append(f"Commitments I'll keep track of ({len(outcome.new_commitments)}):")
+        items = []
+        per_owner: dict[int, list[Commitment]] = {}
+        for cid in outcome.new_commitments:
+            item = self.session.get(Commitment, cid)
+            items.append(Item(self.describe(item)))
+            if item.owner_id != self.person.id:
+                per_owner.setdefault(item.owner_id, []).append(item)
+        reply = Reply("\n".join(lines), items=tuple(items), kind="summary")
+        out = [Outgoing(reply, meta={"initiative": initiative.id})]
+        for owner_id, owed in per_owner.items():
+            text = (
+                f"{name_of(self.session, self.person.id)} is planning “{initiative.title}” and "
+                f"asks you for {len(owed)} thing{'s' if len(owed) > 1 else ''}:"
+            )
+            dm_items = tuple(Item(self.describe(c), self.buttons(c, owner_id)) for c in owed)
+            dm = Reply(text, items=dm_items, kind="commitment")
+            out.append(Outgoing(dm, to_person=owner_id, meta={"initiative": initiative.id}))
+        return out
+
+    # Actions (buttons and picked choices)
+
+    def on_action(self) -> list[Outgoing]:
+        action = self.inbound.action
+        data = action.data()
+        if action.id == "offer.plan":
+            return self.start_from_offer(data)
+        if action.id == "offer.later":
+            return _say("No problem. Type 'plan' whenever you're ready.", private=True)
+        if action.id == "offer.dismiss":
+            return _say("Got it, I'll leave this one alone.", private=True)
+        if action.id == "intake.answer":
+            found = self.session.get(IntakeSession, data.get("intake") or -1)
+            if found is None or found.person_id != self.person.id:
+                return _say("That plan belongs to someone else, or it has gone.", private=True)
+            if found.status != IntakeStatus.OPEN:
+                return _say("That plan is already finished.", private=True)
+            return self.intake_answer(found, str(data.get("answer", "")))
+        if action.id.startswith("commitment."):
+            act = action.id.split(".", 1)[1]
+            return self.act(Act(int(data.get("id") or 0), act, data.get("due"), data.get("note")))
+        return _say(
+            "I didn't recognise that button. It may be from an older message.", private=True
+        )
+
+    # Commitments
+
+    def on_command(self, rest: str) -> list[Outgoing]:
+        try:
+            command = parse_commitments_command(rest)
+        except CommandError as exc:
+            return _say(str(exc), private=True)
+        if isinstance(command, Help):
+            return _say(HELP_TEXT, private=True)
+        if isinstance(command, Ask):
+            return self.ask(command)
+        if isinstance(command, Act):
+            return self.act(command)
+        return self.query(command)
+
+    def ask(self, command: Ask) -> list[Outgoing]:
+        owner = find_person(self.session, command.mention, self.channel)
+        if owner is None:
+            shown = command.mention.handle or command.mention.display or command.mention.external_id
+            return _say(
+                f"I don't know @{shown} yet. Check the spelling; nothing was saved.", private=True
+            )
+        due = None
+        if command.due_text:
+            try:
+                due = parse_due(command.due_text, self.today)
+            except DateParseError as exc:
+                return _say(f"{exc} Nothing was saved.", private=True)
+        unit_id = self.bot.org.unit_for_channel(self.inbound.conversation) or self.person.home_unit
+        try:
+            item = commitments.create(
+                self.session,
+                requester=self.person,
+                owner=owner,
+                what=command.what,
+                due=due,
+                channel=self.channel,
+                unit_id=unit_id,
+            )
+        except commitments.CommitmentError as exc:
+            return _say(str(exc), private=True)
+        out = [
+            Outgoing(
+                Reply(f"Asked {name_of(self.session, owner.id)}: {self.describe(item)}", kind="ack")
+            )
+        ]
+        if owner.id != self.person.id:
+            out.append(self.commitment_dm(item, owner.id, "asks you for"))
+        return out
+
+    def act(self, command: Act) -> list[Outgoing]:
+        if command.act in NEEDS_DATE and not command.due_text:
+            return _say(
+                f"Which date would work? Type: {command.act.replace('_', '')} "
+                f"{command.commitment_id} by <date>, e.g. 'by next Friday'.",
+                private=True,
+            )
+        if command.act in NEEDS_NOTE and not command.note:
+            return _say(
+                f"What's it blocked on? Type: blocked {command.commitment_id} <reason>.",
+                private=True,
+            )
+        due = None
+        if command.due_text:
+            try:
+                due = parse_due(command.due_text, self.today)
+            except DateParseError as exc:
+                return _say(f"{exc} Nothing was changed.", private=True)
+        act = command.act
+        if act in ("snooze", "not_mine"):
+            return _say(
+                "Snoozing and handing back arrive with nudges. Nothing was changed.", private=True
+            )
+        try:
+            item = commitments.apply(
+                self.session,
+                self.bot.org,
+                command.commitment_id,
+                self.person,
+                act,
+                channel=self.channel,
+                due=due,
+                note=command.note,
+                now=self.bot.clock(),
+            )
+        except commitments.CommitmentError as exc:
+            return _say(str(exc), private=True)
+        out = [Outgoing(Reply(f"Got it. {self.describe(item)}", kind="ack"))]
+        others = {item.owner_id, item.requester_id} - {self.person.id}
+        note = f" ({command.note})" if command.note else ""
+        out += [self.commitment_dm(item, other, f"{ACT_PAST[act]}{note}") for other in others]
+        return out
+
+    def commitment_dm(self, item: Commitment, to_person: int, what_happened: str) -> Outgoing:
+        """A DM about a commitment, with the buttons that person can use next."""
+        actor = name_of(self.session, self.person.id)
+        text = f"{actor} {what_happened}: {self.describe(item)}"
+        choices = self.buttons(item, to_person)
+        return Outgoing(
+            Reply(text, choices=choices, kind="commitment"),
+            to_person=to_person,
+            meta={"commitment": item.id},
+        )
+
+    def buttons(self, item: Commitment, viewer_id: int) -> tuple[Choice, ...]:
+        state = S(item.state)
+        acts = []
+        if viewer_id == item.owner_id:
+            acts += OWNER_ACTS.get(state, [])
+        if viewer_id == item.requester_id and viewer_id != item.owner_id:
+            acts += REQUESTER_ACTS.get(state, [])
+        style = {"promise": "primary", "report_done": "primary", "accept": "primary"}
+        return tuple(
+            Choice.of(label, f"commitment.{act}", style.get(act), id=item.id) for label, act in acts
+        )
+
+    def describe(self, item: Commitment) -> str:
+        due = f", due {describe_date(item.due, self.today)}" if item.due else ""
+        owner = name_of(self.session, item.owner_id)
+        requester = name_of(self.session, item.requester_id)
+        state = commitments.STATE_WORDS[S(item.state)]
+        return f"#{item.id} {item.what} — {owner} for {requester}{due} · {state}"
+
+    def query(self, command: Query) -> list[Outgoing]:
+        org, me = self.bot.org, self.person
+        now = self.bot.clock()
+        if command.scope == "mine":
+            mine = commitments.owed_by(self.session, me.id)
+            theirs = commitments.owed_to(self.session, me.id)
+            sections = [("You owe", mine), ("Owed to you", theirs)]
+            return self.listing("Your open commitments", sections)
+        if command.scope == "person":
+            other = find_person(self.session, command.mention, self.channel)
+            if other is None:
+                return _say("I don't know that person yet. Check the spelling.", private=True)
+            found = commitments.involving(self.session, other.id)
+            return self.listing(f"Open commitments of @{other.handle}", [("", found)])
+        if command.scope == "unit":
+            unit_id = org.unit_key(command.arg or "")
+            if unit_id is None:
+                names = ", ".join(u.name for u in org.units.values()) or "none configured"
+                return _say(f"I don't know the unit '{command.arg}'. Units: {names}.", private=True)
+            found = commitments.for_unit(self.session, unit_id)
+            return self.listing(f"Open commitments of {org.units[unit_id].name}", [("", found)])
+        if command.scope == "stuck":
+            found = [c for c, reason in commitments.stuck(self.session, org, now)]
+            return self.listing("Stuck commitments", [("", found)], reasons=True)
+        if command.scope == "overdue":
+            found = commitments.overdue(self.session, self.today)
+            return self.listing("Overdue commitments", [("", found)])
+        if command.scope == "initiative":
+            return self.initiative(int(command.arg or 0))
+        if command.scope == "cycle":
+            return self.cycles()
+        return _say(HELP_TEXT, private=True)
+
+    def listing(self, title: str, sections, reasons: bool = False) -> list[Outgoing]:
+        org, me, now = self.bot.org, self.person, self.bot.clock()
+        items: list[Item] = []
+        for heading, found in sections:
+            visible = [c for c in found if commitments.can_see(org, me, c)]
+            if heading:
+                items.append(Item(f"*{heading}* ({len(visible)})"))
+            for c in visible:
+                why = commitments.stuck_reason(c, now, org, self.today) if reasons else None
+                text = self.describe(c) + (f" · {why}" if why else "")
+                items.append(Item(text, self.buttons(c, me.id)))
+        if not any(i.choices or not i.text.startswith("*") for i in items):
+            return _say(f"{title}: nothing open. 🎉", private=True)
+        return [Outgoing(Reply(f"{title}:", items=tuple(items), private=True, kind="list"))]
+
+    def on_history(self, rest: str) -> list[Outgoing]:
+        if not rest.isdigit():
+            return _say("Which commitment? Type 'history 12'.", private=True)
+        item = self.session.get(Commitment, int(rest))
+        if item is None or not commitments.can_see(self.bot.org, self.person, item):
+            return _say(f"I can't find commitment #{rest}.", private=True)
+        items = []
+        for event in commitments.history(self.session, item.id):
+            when = event.at.strftime("%Y-%m-%d %H:%M")
+            due = (
+                f", due {event.due_after}"
+                if event.due_after != event.due_before and event.due_after
+                else ""
+            )
+            note = f" — {event.note}" if event.note else ""
+            items.append(
+                Item(
+                    f"{when} {name_of(self.session, event.actor_id)} {event.act} → "
+                    f"{event.to_state}{due}{note} ({event.channel})"
+                )
+            )
+        return [
+            Outgoing(Reply(self.describe(item), items=tuple(items), private=True, kind="history"))
+        ]
+
+    def initiative(self, initiative_id: int) -> list[Outgoing]:
+        found = self.session.get(Initiative, initiative_id)
+        me = self.person
+        if found is None or not self._may_see_initiative(found, me):
+            return _say(f"I can't find initiative #{initiative_id}.", private=True)
+        rows = self.session.exec(
+            select(RoleAssignment)
+            .where(RoleAssignment.initiative_id == found.id)
+            .order_by(RoleAssignment.id)
+        ).all()
+        roles: dict[str, list[str]] = {}
+        titles: dict[str, str] = {}
+        for row in rows:
+            titles[row.role_key] = row.role_title
+            who = f"{row.party}" + (
+                f" {name_of(self.session, row.person_id)}" if row.person_id else ""
+            )
+            roles.setdefault(row.role_key, []).append(f"{row.letter}: {who}")
+        items = [Item(f"{titles[k]} — {' · '.join(v)}") for k, v in roles.items()]
+        for c in commitments.for_initiative(self.session, found.id):
+            items.append(Item(self.describe(c), self.buttons(c, me.id)))
+        facts = [
+            (
+                "Kind",
+                self.bot.catalogue[found.kind].title
+                if found.kind in self.bot.catalogue
+                else found.kind,
+            )
+        ]
+        if found.unit_id:
+            facts.append(
+                (
+                    "Unit",
+                    self.bot.org.units.get(found.unit_id).name
+                    if found.unit_id in self.bot.org.units
+                    else found.unit_id,
+                )
+            )
+        if found.target_date:
+            facts.append(("When", describe_date(found.target_date, self.today)))
+        facts.append(("Status", found.status))
+        if found.source_link:
+            facts.append(("Source", found.source_link))
+        return [
+            Outgoing(
+                Reply(
+                    f"Initiative #{found.id}: {found.title}",
+                    items=tuple(items),
+                    facts=tuple(facts),
+                    private=True,
+                    kind="initiative",
+                )
+            )
+        ]
+
+    def _may_see_initiative(self, found: Initiative, me: Person) -> bool:
+        if me.id in (found.requester_id, found.owner_id) or commitments.can_oversee(
+            self.bot.org, me, found.unit_id
+        ):
+            return True
+        return (
+            self.session.exec(
+                select(RoleAssignment).where(
+                    RoleAssignment.initiative_id == found.id, RoleAssignment.person_id == me.id
+                )
+            ).first()
+            is not None
+        )
+
+    def cycles(self) -> list[Outgoing]:
+        units = self.session.exec(select(Unit).order_by(Unit.name)).all()
+        if not units:
+            return _say("No units are configured yet, so there are no input cycles.", private=True)
+        items = []
+        for unit in units:
+            months = [int(m) for m in unit.cycle_months.split(",") if m]
+            today = self.bot.today_for(None, unit.id)
+            upcoming = next_cycle(today, months)
+            items.append(
+                Item(
+                    f"{unit.name}: {describe_date(upcoming, today)} "
+                    f"with {name_of(self.session, unit.liaison_id)}"
+                )
+            )
+        return [
+            Outgoing(Reply("Next input cycles:", items=tuple(items), private=True, kind="list"))
+        ]
+
+
+def next_cycle(today: dt.date, months: list[int]) -> dt.date:
+    """The first day of the next cycle month (today counts when it is the 1st of one)."""
+    for year in (today.year, today.year + 1):
+        for month in sorted(months):
+            day = dt.date(year, month, 1)
+            if day >= today:
+                return day
+    return dt.date(today.year + 1, 1, 1)
+
+
+def _say(text: str, private: bool = False) -> list[Outgoing]:
+    return [Outgoing(Reply(text, private=private))]
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"

@@ -1,0 +1,138 @@
+"""The address book: people, their addresses per channel, and the units from the config.
+
+One person may be reachable on Slack, Teams and the shell; they are matched by an address
+they already have, then by email, then by an explicit id in the organisation config.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlmodel import Session, select
+
+from handlers.commands import Mention
+from handlers.messages import Sender
+from handlers.org import Organisation
+from storage.models import Address, Person, Unit, utcnow
+
+
+def sync_organisation(session: Session, org: Organisation) -> None:
+    """Mirror the config's people and units into the database (idempotent)."""
+    ids: dict[str, int] = {}
+    for handle, cfg in org.people.items():
+        person = session.exec(select(Person).where(Person.handle == handle)).first()
+        if person is None:
+            person = Person(handle=handle, display_name=cfg.name or handle)
+        person.display_name = cfg.name or person.display_name
+        person.email = (cfg.email or person.email or None) and (cfg.email or person.email).lower()
+        person.timezone = cfg.timezone or person.timezone
+        session.add(person)
+        session.flush()
+        ids[handle] = person.id
+        for channel, external in (("slack", cfg.slack), ("teams", cfg.teams), ("shell", handle)):
+            if external:
+                _ensure_address(session, person.id, channel, external)
+    for key, cfg in org.units.items():
+        unit = session.get(Unit, key) or Unit(id=key, name=cfg.name)
+        unit.name = cfg.name
+        unit.timezone = cfg.timezone or org.timezone
+        unit.lead_id = ids.get(cfg.lead or "")
+        unit.liaison_id = ids.get(cfg.liaison or "")
+        unit.cycle_months = ",".join(str(m) for m in cfg.cycle_months)
+        session.add(unit)
+        for handle in (cfg.lead, cfg.liaison):
+            person = session.get(Person, ids.get(handle or "", -1))
+            if person is not None and person.home_unit is None:
+                person.home_unit = key
+                session.add(person)
+    session.flush()
+
+
+def _ensure_address(session: Session, person_id: int, channel: str, external_id: str) -> Address:
+    address = session.exec(
+        select(Address).where(Address.channel == channel, Address.external_id == external_id)
+    ).first()
+    if address is None:
+        address = Address(person_id=person_id, channel=channel, external_id=external_id)
+    address.person_id = person_id
+    session.add(address)
+    return address
+
+
+def person_for(session: Session, sender: Sender) -> Person:
+    """The person behind a sender, created on first contact and kept up to date."""
+    address = session.exec(
+        select(Address).where(
+            Address.channel == sender.channel, Address.external_id == sender.external_id
+        )
+    ).first()
+    person = session.get(Person, address.person_id) if address else None
+    if person is None and sender.email:
+        person = session.exec(select(Person).where(Person.email == sender.email.lower())).first()
+    if person is None and sender.channel == "shell":
+        person = by_handle(session, sender.external_id)
+    if person is None:
+        person = Person(
+            handle=unique_handle(session, sender.name or sender.external_id),
+            display_name=sender.name or sender.external_id,
+            email=sender.email.lower() if sender.email else None,
+        )
+        session.add(person)
+        session.flush()
+    if sender.timezone and person.timezone != sender.timezone:
+        person.timezone = sender.timezone
+        session.add(person)
+    if address is None:
+        address = _ensure_address(session, person.id, sender.channel, sender.external_id)
+        address.tenant = sender.tenant
+        address.updated_at = utcnow()
+    session.flush()
+    return person
+
+
+def unique_handle(session: Session, name: str) -> str:
+    base = re.sub(r"[^a-z0-9._-]+", "", name.lower().replace(" ", ".")).strip(".-_") or "someone"
+    base = base[:100]
+    handle, n = base, 1
+    while by_handle(session, handle) is not None:
+        n += 1
+        handle = f"{base}{n}"
+    return handle
+
+
+def by_handle(session: Session, handle: str) -> Person | None:
+    return session.exec(select(Person).where(Person.handle == handle.lstrip("@").lower())).first()
+
+
+def find_person(session: Session, mention: Mention, channel: str | None = None) -> Person | None:
+    """Resolve a mention: a platform id first, then a handle, then a display name."""
+    if mention.external_id:
+        query = select(Address).where(Address.external_id == mention.external_id)
+        if channel:
+            query = query.where(Address.channel == channel)
+        address = session.exec(query).first()
+        if address:
+            return session.get(Person, address.person_id)
+    for text in (mention.handle, mention.display):
+        if not text:
+            continue
+        person = by_handle(session, text)
+        if person is None:
+            person = session.exec(
+                select(Person).where(Person.display_name == text.lstrip("@"))
+            ).first()
+        if person is not None:
+            return person
+    return None
+
+
+def addresses_of(session: Session, person_id: int) -> list[Address]:
+    return list(session.exec(select(Address).where(Address.person_id == person_id)).all())
+
+
+def name_of(session: Session, person_id: int | None) -> str:
+    """'@handle' for a person id, or a dash when there is no one."""
+    if person_id is None:
+        return "—"
+    person = session.get(Person, person_id)
+    return f"@{person.handle}" if person else "someone"

@@ -1,0 +1,113 @@
+"""The terminal shell, as a person would use it: `liaison-bot shell` with lines piped in."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import EXAMPLE_CONFIG, ROOT
+
+
+def run_cli(args, tmp_path: Path, stdin: str = "", config: Path | None = EXAMPLE_CONFIG):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_"))}
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'liaison.db'}",
+        LIAISON_CONFIG=str(config) if config else str(tmp_path / "none.toml"),
+        PYTHONPATH=str(ROOT),
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+
+
+MOVE = """\
+/in #finance
+We're moving to a new building in ten months
+1
+Move to the Elm Street building
+in ten months
+me
+about 40 people
+skip
+ok
+save
+commitments unit finance
+/as @sam
+1
+/quit
+"""
+
+
+def test_a_piped_move_goes_through_intake_into_the_database(tmp_path):
+    result = run_cli(["shell", "--as", "pat"], tmp_path, MOVE)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Sounds like Finance has an office move coming up" in out
+    assert "[1] Plan it with IT" in out
+    assert "Saved initiative #1: Move to the Elm Street building." in out
+    assert "bot → DM to @sam" in out
+    assert "You are now @sam. You have 24 choices waiting" in out
+    assert "promised" in out.split("/as @sam")[-1]
+    db = sqlite3.connect(tmp_path / "liaison.db")
+    kind, title, unit = db.execute("select kind, title, unit_id from initiative").fetchone()
+    assert (kind, title, unit) == ("office_move", "Move to the Elm Street building", "finance")
+    assert db.execute("select count(*) from roleassignment").fetchone()[0] > 8
+    states = dict(db.execute("select state, count(*) from commitment group by state").fetchall())
+    assert states == {"promised": 1, "requested": 7}
+    assert db.execute("select count(*) from commitmentevent").fetchone()[0] == 9
+    assert db.execute("pragma journal_mode").fetchone()[0] == "wal"
+
+
+def test_an_intake_survives_a_restart(tmp_path):
+    first = "/in #finance\nWe're moving to a new building in ten months\n1\nElm Street move\n"
+    run_cli(["shell", "--as", "pat"], tmp_path, first)
+    second = run_cli(["shell", "--as", "pat"], tmp_path, "/in #finance\nin ten months\n")
+    assert "Who owns it on the business side?" in second.stdout
+
+
+def test_the_shell_with_no_config_still_works(tmp_path):
+    result = run_cli(["shell"], tmp_path, "help\nwe're buying a new CRM next quarter\n", None)
+    assert result.returncode == 0, result.stderr
+    assert "You are @you" in result.stdout
+    assert "software purchase" in result.stdout
+
+
+def test_detect_speaks_json_lines_in_order(tmp_path):
+    lines = [
+        {"text": "We're hiring 15 new customer service reps in March"},
+        {"text": "I'm buying coffee, anyone want some?"},
+        {"nope": 1},
+        {"text": "We're launching a new customer portal in the spring"},
+    ]
+    stdin = "\n".join(json.dumps(x) for x in lines) + "\nnot json\n"
+    result = run_cli(["detect"], tmp_path, stdin)
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["kind"] for o in out] == ["staffing_change", None, None, "event_or_launch", None]
+    assert "error" in out[2] and "error" in out[4]
+
+
+def test_db_upgrade_and_a_bad_config(tmp_path):
+    result = run_cli(["db", "upgrade"], tmp_path)
+    assert result.returncode == 0 and "revision" in result.stdout
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[units.finance]\nname = 'Finance'\nliaison = 'ghost'\n")
+    result = run_cli(["shell"], tmp_path, "", bad)
+    assert result.returncode == 2
+    assert f"{bad}, line 3: units.finance.liaison: 'ghost' is not in [people]" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_console_script_is_installed():
+    assert shutil.which("liaison-bot", path=str(Path(sys.executable).parent))

@@ -1,0 +1,271 @@
+"""Conversations through the core: signal, offer, intake, RASCI, commitments, queries, refusals."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from sqlmodel import func, select
+
+from handlers.messages import Action, Inbound, Sender
+from storage.db import session_scope
+from storage.models import (
+    Commitment,
+    CommitmentEvent,
+    Initiative,
+    IntakeSession,
+    Person,
+    RoleAssignment,
+)
+
+_counter = iter(range(10_000))
+
+
+def say(bot, who, text, where="dm"):
+    inbound = Inbound(
+        Sender("shell", who, name=who),
+        where,
+        text=text,
+        message_id=f"m{next(_counter)}",
+        link="https://chat.example/m1",
+        is_direct=where == "dm",
+    )
+    return bot.handle(inbound)
+
+
+def press(bot, who, choice, where="dm"):
+    inbound = Inbound(
+        Sender("shell", who, name=who),
+        where,
+        action=Action(choice.action, choice.value),
+        is_direct=where == "dm",
+    )
+    return bot.handle(inbound)
+
+
+def choice(outgoing, label):
+    for out in outgoing:
+        for c in out.reply.choices:
+            if c.label.startswith(label):
+                return c
+        for item in out.reply.items:
+            for c in item.choices:
+                if c.label.startswith(label):
+                    return c
+    raise AssertionError(f"no choice {label!r} in {[o.reply for o in outgoing]}")
+
+
+def count(bot, model):
+    with session_scope(bot.engine) as session:
+        return session.exec(select(func.count()).select_from(model)).one()
+
+
+def plan_move(bot, who="pat", where="finance"):
+    offer = say(bot, who, "We're moving to a new building in ten months", where)
+    assert offer and offer[0].reply.kind == "offer"
+    steps = [press(bot, who, choice(offer, "Plan it with IT"), where)]
+    for answer in (
+        "Move to the Elm Street building",
+        "in ten months",
+        "me",
+        "about 40 people",
+        "skip",
+        "ok",
+    ):
+        steps.append(say(bot, who, answer, where))
+    steps.append(say(bot, who, "save", where))
+    return offer, steps
+
+
+def test_chatter_stays_silent_and_stores_nothing(liaison):
+    people_before = count(liaison, Person)
+    for text in ("I'm buying coffee, anyone want some?", "Let's move standup to 9:30", "haha nice"):
+        assert say(liaison, "newcomer", text, "finance") == []
+    assert count(liaison, Person) == people_before
+    assert count(liaison, IntakeSession) == 0
+
+
+def test_a_signal_gets_an_offer_naming_the_hidden_roles(liaison):
+    offer = say(liaison, "pat", "We're moving to a new building in ten months", "finance")
+    reply = offer[0].reply
+    assert "Finance" in reply.text
+    assert "network" in reply.text.lower() and "phones" in reply.text.lower()
+    assert [c.label for c in reply.choices] == ["Plan it with IT", "Not now", "IT isn't needed"]
+    data = json.loads(reply.choices[0].value)
+    assert data["kind"] == "office_move" and data["unit"] == "finance"
+    assert count(liaison, IntakeSession) == 0  # an offer alone stores nothing
+
+
+def test_the_whole_intake_leaves_an_initiative_roles_and_commitments(liaison):
+    _, steps = plan_move(liaison)
+    summary = steps[-1]
+    assert summary[0].reply.kind == "summary", summary
+    with session_scope(liaison.engine) as session:
+        initiative = session.exec(select(Initiative)).one()
+        assert initiative.kind == "office_move"
+        assert initiative.unit_id == "finance"
+        assert initiative.title == "Move to the Elm Street building"
+        assert initiative.target_date == dt.date(2027, 9, 23)
+        assert initiative.source_excerpt == "We're moving to a new building in ten months"
+        assert initiative.source_link == "https://chat.example/m1"
+        assert json.loads(initiative.details) == {"headcount": "about 40 people"}
+        roles = session.exec(select(RoleAssignment)).all()
+        assert {r.role_key for r in roles} >= {"network_wifi", "phones", "internet_circuit"}
+        sam = session.exec(select(Person).where(Person.handle == "sam")).one()
+        pat = session.exec(select(Person).where(Person.handle == "pat")).one()
+        network_r = [r for r in roles if r.role_key == "network_wifi" and r.letter == "R"]
+        assert network_r[0].party == "it" and network_r[0].person_id == sam.id
+        items = session.exec(select(Commitment)).all()
+        # One commitment for each Responsible role with a person: IT roles go to the liaison.
+        assert len(items) == 8
+        assert all(c.owner_id == sam.id and c.requester_id == pat.id for c in items)
+        circuit = next(c for c in items if c.role_key == "internet_circuit")
+        assert circuit.due == dt.date(2027, 9, 23) - dt.timedelta(days=90)
+        assert circuit.state == "requested"
+        assert session.exec(select(func.count()).select_from(CommitmentEvent)).one() == 8
+    dms = [o for o in summary if o.to_person is not None]
+    assert len(dms) == 1  # one DM per owner, listing everything asked of them
+    assert "asks you for 8 things" in dms[0].reply.text
+    assert all(i.choices[0].label == "Accept" for i in dms[0].reply.items)
+
+
+def test_roles_can_be_dropped_and_reassigned(liaison):
+    offer = say(liaison, "pat", "We're moving to a new building in ten months", "finance")
+    press(liaison, "pat", choice(offer, "Plan it with IT"), "finance")
+    for answer in ("Elm Street move", "by 2027-06-01", "me", "skip", "skip"):
+        say(liaison, "pat", answer, "finance")
+    roles = say(liaison, "pat", "drop 4 5", "finance")
+    assert "~dropped~ Badge and door access" in roles[0].reply.items[3].text
+    say(liaison, "pat", "assign 2 @lee", "finance")
+    confirm = say(liaison, "pat", "ok", "finance")
+    assert "Every security and privacy role was dropped" in confirm[0].reply.text
+    say(liaison, "pat", "save", "finance")
+    with session_scope(liaison.engine) as session:
+        keys = {r.role_key for r in session.exec(select(RoleAssignment)).all()}
+        assert "badge_access" not in keys and "meeting_room_av" not in keys
+        lee = session.exec(select(Person).where(Person.handle == "lee")).one()
+        phones = session.exec(select(Commitment).where(Commitment.role_key == "phones")).one()
+        assert phones.owner_id == lee.id
+
+
+def test_an_intake_resumes_and_is_never_duplicated(liaison):
+    offer = say(liaison, "pat", "We're moving to a new building in ten months", "finance")
+    plan = choice(offer, "Plan it with IT")
+    press(liaison, "pat", plan, "finance")
+    say(liaison, "pat", "Elm Street move", "finance")
+    again = press(liaison, "pat", plan, "finance")  # a second click, or a restart and a click
+    assert "carry on" in again[0].reply.text
+    assert "When does it need to be ready" in again[0].reply.text
+    assert count(liaison, IntakeSession) == 1
+    other = press(liaison, "kim", plan, "finance")
+    assert "already planning this one" in other[0].reply.text
+
+
+def test_an_intake_can_be_cancelled(liaison):
+    offer = say(liaison, "pat", "We're moving to a new building in ten months", "finance")
+    press(liaison, "pat", choice(offer, "Plan it with IT"), "finance")
+    out = say(liaison, "pat", "cancel", "finance")
+    assert "Nothing was saved" in out[0].reply.text
+    assert count(liaison, Initiative) == 0
+    assert say(liaison, "pat", "thanks", "finance") == []  # back to normal chat
+
+
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [
+        ("by Fryday", "couldn't read"),
+        ("February 30", "doesn't exist"),
+        ("2019-01-01", "in the past"),
+    ],
+)
+def test_bad_dates_get_a_sentence_and_change_nothing(liaison, answer, words):
+    offer = say(liaison, "pat", "We're moving to a new building in ten months", "finance")
+    press(liaison, "pat", choice(offer, "Plan it with IT"), "finance")
+    say(liaison, "pat", "Elm Street move", "finance")
+    with session_scope(liaison.engine) as session:
+        before = session.exec(select(IntakeSession)).one().answers
+    out = say(liaison, "pat", answer, "finance")
+    assert words in out[0].reply.text
+    assert "When does it need to be ready" in out[0].reply.text
+    with session_scope(liaison.engine) as session:
+        assert session.exec(select(IntakeSession)).one().answers == before
+
+
+def test_unknown_people_are_refused_politely(liaison):
+    offer = say(liaison, "pat", "We're moving to a new building in ten months", "finance")
+    press(liaison, "pat", choice(offer, "Plan it with IT"), "finance")
+    say(liaison, "pat", "Elm Street move", "finance")
+    say(liaison, "pat", "in ten months", "finance")
+    out = say(liaison, "pat", "@nobody", "finance")
+    assert "I don't know @nobody" in out[0].reply.text
+    out = say(liaison, "pat", "commitments ask @nobody to fix it by Friday")
+    assert "I don't know @nobody" in out[0].reply.text
+
+
+def test_empty_and_huge_messages(liaison):
+    assert "didn't get any text" in say(liaison, "pat", "   ")[0].reply.text
+    assert say(liaison, "pat", "", "finance") == []
+    huge = "we are buying a CRM " * 2000
+    out = say(liaison, "pat", huge)
+    assert "40,000 characters" in out[0].reply.text and "Nothing was changed" in out[0].reply.text
+    assert say(liaison, "pat", huge, "finance") == []
+    assert count(liaison, IntakeSession) == 0
+
+
+def test_ask_promise_and_done_through_commands_and_buttons(liaison):
+    out = say(liaison, "pat", "commitments ask @sam to send the floor plan by Friday")
+    assert "Asked @sam" in out[0].reply.text
+    dm = out[1]
+    assert dm.to_person is not None and "floor plan" in dm.reply.text
+    accepted = press(liaison, "sam", choice([dm], "Accept"))
+    assert "promised" in accepted[0].reply.text
+    mine = say(liaison, "sam", "commitments")
+    assert any("floor plan" in i.text for i in mine[0].reply.items)
+    done = press(liaison, "sam", choice(mine, "Done"))
+    assert "reported done" in done[0].reply.text
+    to_pat = done[1]
+    assert "marked done" in to_pat.reply.text
+    final = press(liaison, "pat", choice([to_pat], "Accept"))
+    assert "done and accepted" in final[0].reply.text
+    history = say(liaison, "pat", "history 1")
+    acts = [i.text.split(" ")[3] for i in history[0].reply.items]
+    assert acts == ["request", "promise", "report_done", "accept"]
+
+
+def test_acting_on_someone_elses_commitment_is_refused(liaison):
+    say(liaison, "pat", "commitments ask @lee to order the label printers by Friday")
+    out = say(liaison, "kim", "commitments done 1")
+    assert "can't find commitment #1" in out[0].reply.text
+    with session_scope(liaison.engine) as session:
+        assert session.get(Commitment, 1).state == "requested"
+
+
+def test_queries_by_unit_initiative_stuck_and_overdue(liaison, clock):
+    plan_move(liaison)
+    unit = say(liaison, "sam", "commitments unit finance")
+    assert len(unit[0].reply.items) == 8
+    initiative = say(liaison, "pat", "commitments initiative 1")
+    assert "Elm Street" in initiative[0].reply.text
+    assert any(i.text.startswith("Phones") for i in initiative[0].reply.items)
+    clock.advance(days=10)
+    stuck = say(liaison, "sam", "commitments stuck")
+    assert all(i.text.endswith("unanswered") for i in stuck[0].reply.items)
+    assert "nothing open" in say(liaison, "kim", "commitments stuck")[0].reply.text
+    assert "nothing open" in say(liaison, "sam", "commitments overdue")[0].reply.text
+    cycles = say(liaison, "pat", "commitments cycle")
+    assert [i.text.split(":")[0] for i in cycles[0].reply.items] == [
+        "Finance",
+        "Parks and Recreation",
+    ]
+
+
+def test_plan_on_demand_asks_for_the_kind(liaison):
+    out = say(liaison, "kim", "plan")
+    assert "What kind of initiative" in out[0].reply.text
+    assert len(out[0].reply.choices) == 6
+    out = say(liaison, "kim", "plan a spaceship")
+    assert "I don't have a playbook for 'spaceship'" in out[0].reply.text
+    out = say(liaison, "kim", "plan an office move")
+    assert "carry on" in out[0].reply.text  # the open one is resumed, not duplicated
+    assert count(liaison, IntakeSession) == 1

@@ -1,0 +1,80 @@
+"""The dependency rules of ARCHITECTURE.md, checked by scanning every import."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+VENDOR = {"slack_bolt", "slack_sdk", "botbuilder", "aiohttp", "apscheduler", "dotenv"}
+RULES = {
+    "storage": {"bot", "handlers", "schedules"} | VENDOR,
+    "handlers": {"bot", "schedules"} | VENDOR,
+    "schedules": {"bot", "slack_bolt", "slack_sdk", "botbuilder", "aiohttp", "dotenv"},
+}
+STORAGE_ALLOWED = {"sqlmodel", "sqlalchemy", "alembic"}
+
+
+def imports(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append(node.module)
+    return [name.split(".")[0] for name in found]
+
+
+def python_files(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+@pytest.mark.parametrize("package", sorted(RULES))
+def test_packages_import_only_what_they_may(package):
+    crossings = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in python_files(package)
+        for name in imports(path)
+        if name in RULES[package]
+    ]
+    assert crossings == []
+
+
+def test_storage_uses_only_the_orm_and_the_standard_library():
+    import sys
+
+    stdlib = set(sys.stdlib_module_names)
+    crossings = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in python_files("storage")
+        for name in imports(path)
+        if name not in stdlib | STORAGE_ALLOWED | {"storage", "__future__"}
+    ]
+    assert crossings == []
+
+
+def test_only_bot_config_reads_the_environment():
+    offenders = []
+    for package in ("bot", "handlers", "storage", "schedules"):
+        for path in python_files(package):
+            text = path.read_text(encoding="utf-8")
+            if ("os.environ" in text or "os.getenv" in text) and path != ROOT / "bot/config.py":
+                offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
+
+
+def test_channel_modules_do_not_import_each_other():
+    channels = ROOT / "bot" / "channels"
+    names = {p.stem for p in channels.glob("*.py")} - {"__init__"}
+    crossings = []
+    for path in channels.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                parts = node.module.split(".")
+                if parts[:2] == ["bot", "channels"] and len(parts) > 2 and parts[2] in names:
+                    crossings.append(f"{path.name} imports {node.module}")
+    assert crossings == []
