@@ -32,6 +32,7 @@ from handlers.org import Organisation
 from handlers.people import find_person, name_of, person_for, sync_organisation
 from handlers.playbooks import Catalogue
 from handlers.signals import Signal, detect
+from storage import ledger
 from storage.db import session_scope
 from storage.models import (
     Address,
@@ -213,6 +214,11 @@ class Turn:
     # Signals and offers
 
     def offer(self, signal: Signal) -> list[Outgoing]:
+        """Offer to plan it; a redelivered message (a channel's retry) is offered only once."""
+        if self.inbound.message_id:
+            key = f"offer:{self.channel}:{self.inbound.conversation}:{self.inbound.message_id}"
+            if not ledger.claim(self.session, key, "offer", now=self.bot.clock()):
+                return []
         playbook = self.bot.catalogue[signal.kind]
         unit_id = self.bot.org.unit_for_channel(self.inbound.conversation)
         who = self.bot.org.units[unit_id].name if unit_id else "you"

@@ -190,3 +190,28 @@ class IntakeSession(SQLModel, table=True):
     initiative_id: int | None = Field(default=None, foreign_key="initiative.id")
     created_at: dt.datetime = Field(default_factory=utcnow)
     updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class LedgerStatus(StrEnum):
+    CLAIMED = "claimed"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Ledger(SQLModel, table=True):
+    """Side effects that must happen at most once: an offer for a message, a nudge for a day.
+
+    The unique key is written before the side effect, so a retried event, a second sweep or a
+    second replica finds it taken. A failed send keeps its row, marked failed, to be retried.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=300)
+    kind: str = Field(max_length=32, index=True)
+    status: str = Field(default=LedgerStatus.CLAIMED, max_length=16, index=True)
+    attempts: int = Field(default=0)
+    payload: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    error: str | None = Field(default=None, max_length=500)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+    sent_at: dt.datetime | None = None

@@ -269,3 +269,14 @@ def test_plan_on_demand_asks_for_the_kind(liaison):
     out = say(liaison, "kim", "plan an office move")
     assert "carry on" in out[0].reply.text  # the open one is resumed, not duplicated
     assert count(liaison, IntakeSession) == 1
+
+
+def test_a_redelivered_message_gets_one_offer(liaison):
+    inbound = Inbound(
+        Sender("slack", "U0PAT"),
+        "C0FINANCE1",
+        text="We're buying a new CRM next quarter",
+        message_id="1700000000.000100",
+    )
+    assert liaison.handle(inbound)[0].reply.kind == "offer"
+    assert liaison.handle(inbound) == []  # the same message again: nothing twice

@@ -83,3 +83,20 @@ def test_postgres_urls_get_the_psycopg_driver():
     assert normalise_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalise_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalise_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_a_ledger_key_is_claimed_once(engine):
+    from storage import ledger
+
+    with session_scope(engine) as session:
+        assert ledger.claim(session, "nudge:7:2026-11-23", "nudge") is True
+        assert ledger.claim(session, "nudge:7:2026-11-23", "nudge") is False
+    with session_scope(engine) as session:
+        assert ledger.claim(session, "nudge:7:2026-11-23", "nudge") is False
+        ledger.mark_failed(session, "nudge:7:2026-11-23", "slack said 500")
+    with session_scope(engine) as session:
+        row = ledger.find(session, "nudge:7:2026-11-23")
+        assert (row.status, row.attempts, row.error) == ("failed", 1, "slack said 500")
+        ledger.mark_sent(session, row.key)
+    with session_scope(engine) as session:
+        assert ledger.find(session, "nudge:7:2026-11-23").status == "sent"
