@@ -7,6 +7,7 @@ person is only looked up (never created) until a signal, a command or a button n
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import zoneinfo
 from collections.abc import Callable
@@ -23,11 +24,12 @@ from handlers.commands import (
     CommandError,
     Help,
     Query,
+    find_mentions,
     parse_commitments_command,
     strip_mentions,
 )
 from handlers.dates import DateParseError, describe_date, parse_due
-from handlers.messages import Choice, Inbound, Item, Outgoing, Reply
+from handlers.messages import Choice, Form, FormField, Inbound, Item, Outgoing, Reply
 from handlers.org import Organisation
 from handlers.people import find_person, name_of, person_for, sync_organisation
 from handlers.playbooks import Catalogue
@@ -126,6 +128,27 @@ class Liaison:
         with session_scope(self.engine) as session:
             turn = Turn(self, session, inbound)
             return turn.run()
+
+    def intake_form(self, data: dict) -> Form:
+        """The intake as one form, from an offer's or a shortcut's data. Touches no database."""
+        excerpt = data.get("excerpt")
+        return intake.form(
+            self.catalogue,
+            self.org,
+            kind=data.get("kind"),
+            unit_id=data.get("unit"),
+            suggested_title=intake.suggest_title(excerpt) if excerpt else None,
+            state=json.dumps(data, separators=(",", ":")),
+        )
+
+    def commitment_form(self, what: str = "", state: str = "") -> Form:
+        """The small 'Track as commitment' form."""
+        fields = (
+            FormField("what", "What will be done?", "long_text", initial=what[:500] or None),
+            FormField("owner", "Who will do it?", "person", hint="Leave empty for yourself."),
+            FormField("due", "By when?", "date", optional=True),
+        )
+        return Form("commitment", "Track a commitment", fields, submit_label="Track", state=state)
 
     def handle_of(self, person_id: int) -> str:
         """A person's handle, for channels that show DMs to other people (the shell)."""
@@ -234,6 +257,7 @@ class Turn:
             "excerpt": signal.excerpt,
             "link": self.inbound.link,
             "mid": self.inbound.message_id,
+            "conv": self.inbound.conversation,
         }
         choices = (
             Choice.of("Plan it with IT", "offer.plan", "primary", **value),
@@ -303,6 +327,87 @@ class Turn:
             else ("Let's carry on where we left off.")
         )
         return self.prompt(found, prefix=prefix)
+
+    def submit_intake(self, data: dict) -> list[Outgoing]:
+        """A whole intake form came back: save it, or say what to fix in which field."""
+        state = data.get("state") or {}
+        values = data.get("values") or {}
+        conversation = str(state.get("conv") or self.inbound.conversation)
+        mid = state.get("mid") or f"form-{self.bot.clock().timestamp()}"
+        result = intake.submit(
+            self.ctx(),
+            self.person,
+            values,
+            conversation=conversation,
+            source_key=f"{self.channel}:{conversation}:{mid}",
+            kind=state.get("kind"),
+            unit_id=state.get("unit"),
+            excerpt=state.get("excerpt"),
+            link=state.get("link"),
+        )
+        if isinstance(result, dict):
+            reply = Reply(
+                "Please check the form.", errors=tuple(result.items()), kind="form_errors"
+            )
+            return [Outgoing(reply)]
+        if result.initiative is None:
+            return _say(
+                f"This one is already planned as initiative #{result.intake.initiative_id}."
+            )
+        return self.completed(result)
+
+    def submit_commitment(self, values: dict) -> list[Outgoing]:
+        """The 'Track as commitment' form: what, who, by when."""
+        errors: dict[str, str] = {}
+        what = " ".join(str(values.get("what") or "").split())
+        if not what:
+            errors["what"] = "What will be done? A few words are enough."
+        owner = None
+        mentions = find_mentions(str(values.get("owner") or ""))
+        if str(values.get("owner") or "").strip().lower() in ("", "me"):
+            owner = self.person
+        elif mentions:
+            owner = find_person(self.session, mentions[0], self.channel)
+        if owner is None:
+            errors["owner"] = "I don't know that person yet. Pick someone from the list."
+        due = None
+        if values.get("due"):
+            try:
+                due = parse_due(str(values["due"]), self.today)
+            except DateParseError as exc:
+                errors["due"] = str(exc)
+        if errors:
+            return [
+                Outgoing(
+                    Reply(
+                        "Please check the form.", errors=tuple(errors.items()), kind="form_errors"
+                    )
+                )
+            ]
+        unit_id = self.bot.org.unit_for_channel(self.inbound.conversation) or self.person.home_unit
+        try:
+            item = commitments.create(
+                self.session,
+                requester=self.person,
+                owner=owner,
+                what=what,
+                due=due,
+                channel=self.channel,
+                unit_id=unit_id,
+                promised=owner.id == self.person.id,
+            )
+        except commitments.CommitmentError as exc:
+            return [
+                Outgoing(
+                    Reply(
+                        "Please check the form.", errors=(("what", str(exc)),), kind="form_errors"
+                    )
+                )
+            ]
+        out = [Outgoing(Reply(f"Tracking it: {self.describe(item)}", kind="ack"))]
+        if owner.id != self.person.id:
+            out.append(self.commitment_dm(item, owner.id, "asks you for"))
+        return out
 
     def intake_answer(self, current: IntakeSession, answer: str) -> list[Outgoing]:
         outcome = intake.feed(self.ctx(), current, answer, self.person)
@@ -404,6 +509,10 @@ class Turn:
         data = action.data()
         if action.id == "offer.plan":
             return self.start_from_offer(data)
+        if action.id == "intake.submit":
+            return self.submit_intake(data)
+        if action.id == "commitment.submit":
+            return self.submit_commitment(data.get("values") or {})
         if action.id == "offer.later":
             return _say("No problem. Type 'plan' whenever you're ready.", private=True)
         if action.id == "offer.dismiss":

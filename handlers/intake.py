@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from handlers import commitments
 from handlers.commands import find_mentions
 from handlers.dates import DateParseError, describe_date, parse_due
+from handlers.messages import Form, FormField
 from handlers.org import Organisation
 from handlers.people import find_person, name_of
 from handlers.playbooks import Catalogue, Playbook, Role
@@ -551,3 +552,119 @@ def summary_facts(ctx: Context, intake: IntakeSession) -> list[tuple[str, str]]:
         kept = [r.title for r in playbook.roles if data["rasci"][r.key]["keep"]]
         facts.append(("IT roles", f"{len(kept)} of {len(playbook.roles)}"))
     return facts
+
+
+# The whole intake as one form, for channels with modals (Slack) or cards (Teams).
+
+
+def form(
+    catalogue: Catalogue,
+    org: Organisation,
+    *,
+    kind: str | None,
+    unit_id: str | None,
+    suggested_title: str | None,
+    state: str = "",
+) -> Form:
+    """The intake as one form. Pure: it touches no database, so a modal opens at once."""
+    fields: list[FormField] = []
+    if kind not in catalogue:
+        kind = None
+        options = tuple((k, pb.title) for k, pb in catalogue.items())
+        fields.append(
+            FormField("kind", "What kind of initiative is it?", "choice", options=options)
+        )
+    if org.units and unit_id not in org.units:
+        options = tuple((k, u.name) for k, u in org.units.items())
+        fields.append(FormField("unit", "Which unit is it for?", "choice", options=options))
+    fields.append(
+        FormField("title", "What's the initiative, in a few words?", initial=suggested_title)
+    )
+    fields.append(
+        FormField(
+            "target_date",
+            "When does it need to be ready?",
+            "date",
+            hint="For example 'in ten months' or 'by March 1'.",
+        )
+    )
+    fields.append(FormField("owner", "Who owns it on the business side?", "person"))
+    playbook = catalogue.get(kind or "")
+    if playbook is not None:
+        for question in playbook.questions:
+            fields.append(
+                FormField(f"q:{question.key}", question.prompt, "long_text", optional=True)
+            )
+        options = tuple((r.key, r.title) for r in playbook.roles)
+        fields.append(
+            FormField(
+                "roles",
+                "Which IT roles does it need? Untick the ones it doesn't.",
+                "roles",
+                options=options,
+                initial=",".join(r.key for r in playbook.roles),
+                optional=True,
+            )
+        )
+    title = f"Plan: {playbook.title}" if playbook else "Plan it with IT"
+    return Form("intake", title[:24], tuple(fields), submit_label="Save", state=state)
+
+
+def submit(
+    ctx: Context,
+    person: Person,
+    values: dict[str, Any],
+    *,
+    conversation: str,
+    source_key: str,
+    kind: str | None,
+    unit_id: str | None,
+    excerpt: str | None = None,
+    link: str | None = None,
+) -> Outcome | dict[str, str]:
+    """Validate a whole submitted form; return field errors (nothing saved) or the outcome."""
+    existing = ctx.session.exec(
+        select(IntakeSession).where(IntakeSession.source_key == source_key)
+    ).first()
+    if existing is not None and existing.status != IntakeStatus.OPEN:
+        return Outcome(existing)
+    kind = kind if kind in ctx.catalogue else None
+    data: dict[str, Any] = {}
+    if kind:
+        data["kind"] = kind
+    if unit_id in ctx.org.units:
+        data["unit"] = unit_id
+    draft = IntakeSession(
+        source_key=source_key, person_id=person.id, channel=ctx.channel, conversation=conversation
+    )
+    errors: dict[str, str] = {}
+    for _ in range(2):  # the kind, once chosen, adds the playbook's questions
+        draft.answers = json.dumps(data)
+        for step in steps(ctx, draft):
+            if step.key in data or step.kind in ("roles", "confirm"):
+                continue
+            raw = " ".join(str(values.get(step.key) or "").split())
+            try:
+                data[step.key] = validate(ctx, draft, step, raw, data)
+            except IntakeInputError as exc:
+                errors[step.key] = str(exc)
+    if errors:
+        return errors
+    intake, _ = start(
+        ctx,
+        person,
+        conversation=conversation,
+        source_key=source_key,
+        kind=data.get("kind"),
+        unit_id=data.get("unit"),
+        excerpt=excerpt,
+        link=link,
+    )
+    kept = values.get("roles")
+    data["rasci"] = _roles_state(ctx, intake, data)
+    if isinstance(kept, list | tuple):
+        for key, role_state in data["rasci"].items():
+            role_state["keep"] = key in kept
+    data["roles"] = True
+    _save(ctx, intake, data)
+    return complete(ctx, intake, person)

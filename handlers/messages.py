@@ -102,6 +102,7 @@ class Reply:
     form: Form | None = None
     private: bool = False
     kind: str = "info"
+    errors: tuple[tuple[str, str], ...] = ()  # form field key -> sentence, for form_errors
 
 
 @dataclass(frozen=True)

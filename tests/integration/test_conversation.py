@@ -280,3 +280,59 @@ def test_a_redelivered_message_gets_one_offer(liaison):
     )
     assert liaison.handle(inbound)[0].reply.kind == "offer"
     assert liaison.handle(inbound) == []  # the same message again: nothing twice
+
+
+def submit(bot, who, state, values, action="intake.submit"):
+    value = json.dumps({"state": state, "values": values})
+    inbound = Inbound(Sender("shell", who, name=who), "finance", action=Action(action, value))
+    return bot.handle(inbound)
+
+
+def test_the_intake_as_one_form_validates_every_field_and_saves_once(liaison):
+    offer = say(liaison, "pat", "We're buying a new CRM from Acme next quarter", "finance")
+    state = json.loads(choice(offer, "Plan it with IT").value)
+    form = liaison.intake_form(state)
+    keys = [f.key for f in form.fields]
+    assert keys[:3] == ["title", "target_date", "owner"] and keys[-1] == "roles"
+    assert form.fields[0].initial == "We're buying a new CRM from Acme next quarter"
+    bad = submit(
+        liaison, "pat", state, {"title": "", "target_date": "by Fryday", "owner": "@ghost"}
+    )
+    errors = dict(bad[0].reply.errors)
+    assert set(errors) == {"title", "target_date", "owner"}
+    assert "couldn't read 'by Fryday'" in errors["target_date"]
+    assert count(liaison, IntakeSession) == 0 and count(liaison, Initiative) == 0
+    values = {
+        "title": "Acme CRM",
+        "target_date": "2027-03-01",
+        "owner": "me",
+        "q:product": "Acme CRM Cloud",
+        "roles": ["security_review", "sso_accounts", "contract_review"],
+    }
+    done = submit(liaison, "pat", state, values)
+    assert done[0].reply.kind == "summary"
+    again = submit(liaison, "pat", state, values)  # a double submit saves nothing more
+    assert "already planned as initiative #1" in again[0].reply.text
+    with session_scope(liaison.engine) as session:
+        roles = {r.role_key for r in session.exec(select(RoleAssignment)).all()}
+        assert roles == {"security_review", "sso_accounts", "contract_review"}
+        initiative = session.exec(select(Initiative)).one()
+        assert json.loads(initiative.details) == {"product": "Acme CRM Cloud"}
+
+
+def test_the_track_as_commitment_form(liaison):
+    form = liaison.commitment_form("I'll send the floor plan by Friday")
+    assert [f.key for f in form.fields] == ["what", "owner", "due"]
+    bad = submit(liaison, "pat", {}, {"what": "", "due": "Feb 30"}, "commitment.submit")
+    assert set(dict(bad[0].reply.errors)) == {"what", "due"}
+    out = submit(
+        liaison,
+        "pat",
+        {},
+        {"what": "Send the floor plan", "owner": "@sam", "due": "Friday"},
+        "commitment.submit",
+    )
+    assert "Tracking it" in out[0].reply.text and out[1].to_person is not None
+    with session_scope(liaison.engine) as session:
+        item = session.exec(select(Commitment)).one()
+        assert (item.state, item.due) == ("requested", dt.date(2026, 11, 27))
