@@ -218,10 +218,12 @@ def parse_toml(text: str, source: str) -> dict[str, Any]:
         ) from None
 
 
-def located_error(exc: ValidationError, text: str, source: str) -> ConfigError:
+def located_error(
+    exc: ValidationError, text: str, source: str, prefix: tuple[str, ...] = ()
+) -> ConfigError:
     """Turn pydantic's first error into one sentence pointing at the line of the bad key."""
     first = exc.errors()[0]
-    path = [str(p) for p in first["loc"]]
+    path = [*prefix, *(str(p) for p in first["loc"])]
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         message = f"unknown setting '{path[-1]}'"

@@ -1,0 +1,782 @@
+"""Signal detection: notice chat messages that hint at an initiative with hidden IT roles.
+
+The bot hears every message in its channels, so this runs on every one of them. It has to
+be fast, explain itself ("matched: moving, building") and be editable by an IT department
+without touching code. That is why it is a small scored matcher over data, not a model:
+
+* each playbook's ``[signal]`` table lists its kind's *actions* (verbs, matched in every
+  tense), *objects* (nouns, matched in the plural) and *phrases* (enough on their own);
+* ``signal_lexicon.toml`` holds what is true for every kind: chatter objects ("buying
+  coffee"), neutral idioms ("moving on", "buy-in"), negation, cancellation, personal life,
+  and the markers of intent, history and recency;
+* a kind scores by its strongest evidence (a phrase, then an action with its object, then
+  an object alone), plus intent, new or counted objects and extra objects, minus stale past
+  tense and status questions. The best kind at or above ``THRESHOLD`` wins.
+
+Matching works on tokens through dictionaries built once per cue set, so a message costs a
+few dictionary look-ups per word, and only a bounded prefix of a long message is read.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any, TextIO
+
+THRESHOLD = 0.5
+MAX_SCAN_CHARS = 2000  # a signal is stated early; the rest of a long paste is not read
+MAX_HITS_PER_KIND = 64  # bounds the work on cue-dense text; real messages have a handful
+EXCERPT_CHARS = 280
+
+# Evidence weights. Only an object, or an action with its object, can carry a kind: a verb
+# alone ("moving", "buying") is far too common in chat to mean anything by itself.
+PHRASE = 0.7
+PAIR = 0.6
+NAME_PAIR = 0.45  # an action with a capitalised product name: weaker than a known object
+OBJECT = 0.3
+EXTRA_OBJECT = 0.1  # per further distinct object, at most two
+MODIFIED = 0.1  # "40 new laptops", "summer interns"
+INTENT = 0.15  # "next spring", "we're buying", "planning to"
+STALE_PAST = -0.1  # "we bought" without "just" or "last week"
+STATUS_QUESTION = -0.15  # "who approved...?", "did we ever...?"
+
+PAIR_AFTER = 10  # an object may follow its action in the same clause ("move the X team to")
+PAIR_BEFORE = 3  # ...or precede it, if new or counted ("twenty new teachers start") or
+# joined by an auxiliary ("the two departments are merging", "the unit is being split")
+NEGATION_WINDOW = 5  # "we don't have the budget to hire"
+MODIFIER_WINDOW = 3
+NAME_WINDOW = 3
+
+_SIGNAL_KEYS = ("actions", "objects", "phrases", "ignore", "names")
+_LIST_KEYS = ("actions", "objects", "phrases", "ignore")
+_CUE_SHAPE = re.compile(r"[^\W_](?:[^\W_]|[ '\-])*\*?")
+_CUE_MAX_CHARS = 60
+
+_TOKEN = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*|[.!?;:,()\[\]]")
+_SENTENCE_BREAKS = frozenset(".!?;")
+_CLAUSE_BREAKS = frozenset(
+    {",", ":", "(", ")", "[", "]", "but", "so", "though", "although", "however", "because"}
+    | {"while", "whereas", "except", "instead", "unless"}
+)
+_AUXILIARIES = frozenset({"are", "is", "be", "being", "were", "was", "been"})
+_DETERMINERS = frozenset(
+    {"a", "an", "the", "our", "your", "my", "his", "her", "their", "its", "this", "that"}
+)
+_STATUS_OPENERS = frozenset(
+    {"who", "who's", "what", "where", "when", "why", "how", "is", "are", "was", "were"}
+    | {"has", "have", "had", "did", "does", "do", "whose", "which", "anyone", "anybody"}
+)
+_NAME_SKIP = frozenset(
+    {"a", "an", "the", "our", "to", "with", "for", "on", "up", "into", "onto", "from", "some"}
+)
+_NAME_STOPS = frozenset(
+    {"i", "i'm", "i'll", "i've", "i'd", "it", "hr", "ok", "okay", "we", "you", "they"}
+    | {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+    | {"january", "february", "march", "april", "may", "june", "july", "august"}
+    | {"september", "october", "november", "december", "q1", "q2", "q3", "q4"}
+)
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SLACK_ANGLE = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
+_SLACK_EMOJI = re.compile(r"(?<![\w:]):[a-z0-9_+'\-]+:(?![\w:])", re.IGNORECASE)
+_DASHES = re.compile(r"\s[-\u2013\u2014]+\s|[\u2013\u2014]")
+
+_VOWELS = frozenset("aeiou")
+_IRREGULAR_PAST = {
+    "buy": ("bought",),
+    "get": ("got", "gotten"),
+    "bring": ("brought",),
+    "hold": ("held",),
+    "run": ("ran",),
+    "go": ("went", "gone"),
+    "choose": ("chose", "chosen"),
+    "build": ("built",),
+    "keep": ("kept",),
+    "begin": ("began", "begun"),
+    "take": ("took", "taken"),
+    "make": ("made",),
+    "lay": ("laid",),
+    "give": ("gave", "given"),
+    "send": ("sent",),
+    "throw": ("threw", "thrown"),
+    "sell": ("sold",),
+    "pay": ("paid",),
+    "grow": ("grew", "grown"),
+    "spend": ("spent",),
+    "find": ("found",),
+    "leave": ("left",),
+}
+_PAST_FORMS = frozenset(form for forms in _IRREGULAR_PAST.values() for form in forms)
+_IRREGULAR_PLURAL = {"person": "people", "child": "children", "man": "men", "woman": "women"}
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A chat message that looks like an initiative with hidden IT roles."""
+
+    kind: str  # playbook kind
+    cues: tuple[str, ...]  # human-readable cues that matched, e.g. ("moving", "building")
+    confidence: float  # 0..1
+    excerpt: str  # the message, whitespace-collapsed, at most 280 characters
+
+
+# --- cue compilation ----------------------------------------------------------------------
+
+
+def _verb_forms(word: str) -> set[str]:
+    """Every tense of a verb ("buy" -> buys, buying, bought), so cue lists stay short."""
+    forms = {word, *_IRREGULAR_PAST.get(word, ())}
+    if word.endswith("e"):
+        gerund = word + "ing" if word.endswith(("ee", "ye", "oe")) else word[:-1] + "ing"
+        forms |= {word + "s", gerund, word + "d"}
+    elif len(word) > 1 and word.endswith("y") and word[-2] not in _VOWELS:
+        forms |= {word[:-1] + "ies", word + "ing", word[:-1] + "ied"}
+    else:
+        plural = word + "es" if word.endswith(("s", "x", "z", "ch", "sh", "o")) else word + "s"
+        forms |= {plural, word + "ing", word + "ed"}
+        if _ends_consonant_vowel_consonant(word) or word.endswith(("al", "el")):
+            # plan -> planning, cancel -> cancelled, trial -> trialling (both spellings)
+            forms |= {word + word[-1] + "ing", word + word[-1] + "ed"}
+    return forms
+
+
+def _ends_consonant_vowel_consonant(word: str) -> bool:
+    """Whether the last consonant may double before -ing/-ed (both spellings are accepted)."""
+    if len(word) < 3 or not word[-3:].isalpha():
+        return False
+    a, b, c = word[-3:]
+    return a not in _VOWELS and b in _VOWELS and c not in _VOWELS and c not in "wxy"
+
+
+def _noun_forms(word: str) -> set[str]:
+    """Singular, plural and possessive ("laptop", "laptops", "building's")."""
+    if word in _IRREGULAR_PLURAL:
+        plural = _IRREGULAR_PLURAL[word]
+    elif word.endswith(("s", "x", "z", "ch", "sh")):
+        plural = word + "es"
+    elif len(word) > 1 and word.endswith("y") and word[-2] not in _VOWELS:
+        plural = word[:-1] + "ies"
+    else:
+        plural = word + "s"
+    return {word, plural, word + "'s", plural + "'s"}
+
+
+@dataclass(frozen=True)
+class _Cue:
+    """One cue: at each position a set of accepted tokens, or a prefix (from a trailing *)."""
+
+    role: str
+    words: tuple[frozenset[str] | str, ...]
+
+    def matches(self, tokens: list[str], start: int) -> bool:
+        """Whether the cue's later words follow (the index has already matched the first)."""
+        if start + len(self.words) > len(tokens):
+            return False
+        for offset in range(1, len(self.words)):
+            word, token = self.words[offset], tokens[start + offset]
+            if isinstance(word, str):
+                if not token.startswith(word):
+                    return False
+            elif token not in word:
+                return False
+        return True
+
+
+def _compile_cue(text: str, role: str, inflect: str) -> _Cue:
+    """Turn "sign up" or "label printer" into a token matcher with its inflected forms."""
+    words = text.split()
+    slots: list[frozenset[str] | str] = []
+    for index, word in enumerate(words):
+        if word.endswith("*"):
+            slots.append(word[:-1])
+        elif inflect == "verb" and index == 0:
+            slots.append(frozenset(_verb_forms(word)))
+        elif inflect == "noun" and index == len(words) - 1:
+            slots.append(frozenset(_noun_forms(word)))
+        else:
+            slots.append(frozenset({word}))
+    return _Cue(role, tuple(slots))
+
+
+@dataclass(frozen=True)
+class _Index:
+    """Cues keyed by their first token, so matching is a dictionary look-up per token."""
+
+    by_first: dict[str, tuple[_Cue, ...]]
+    by_prefix: tuple[tuple[str, _Cue], ...]  # cues whose first word ends in *
+
+    @classmethod
+    def build(cls, cues: Iterable[_Cue]) -> _Index:
+        by_first: dict[str, list[_Cue]] = {}
+        by_prefix: list[tuple[str, _Cue]] = []
+        for cue in cues:
+            first = cue.words[0]
+            if isinstance(first, str):
+                by_prefix.append((first, cue))
+                continue
+            for form in first:
+                by_first.setdefault(form, []).append(cue)
+        return cls({k: tuple(v) for k, v in by_first.items()}, tuple(by_prefix))
+
+    def find(self, tokens: list[str]) -> list[tuple[int, int, str]]:
+        """Every (start, end, role) match, overlapping ones included."""
+        found = []
+        for start, token in enumerate(tokens):
+            for cue in self.by_first.get(token, ()):
+                if len(cue.words) == 1 or cue.matches(tokens, start):
+                    found.append((start, start + len(cue.words), cue.role))
+            for prefix, cue in self.by_prefix:
+                if token.startswith(prefix) and cue.matches(tokens, start):
+                    found.append((start, start + len(cue.words), cue.role))
+        return found
+
+
+def _clean_entries(key: str, values: Iterable[str]) -> tuple[str, ...]:
+    """Normalise cue strings and reject ones that could never match as written."""
+    cleaned = []
+    for position, value in enumerate(values):
+        if not isinstance(value, str):
+            raise ValueError(f"signal.{key} must be a list of strings")
+        entry = " ".join(value.lower().split())
+        where = f"signal.{key}[{position}]"
+        if not entry:
+            raise ValueError(f"{where} is empty")
+        if len(entry) > _CUE_MAX_CHARS:
+            raise ValueError(f"{where} is longer than {_CUE_MAX_CHARS} characters")
+        if not _CUE_SHAPE.fullmatch(entry):
+            raise ValueError(
+                f"{where} ({value!r}) may hold only letters, digits, spaces, apostrophes and"
+                " hyphens, with an optional * at the very end"
+            )
+        cleaned.append(entry)
+    return tuple(cleaned)
+
+
+@dataclass(frozen=True)
+class SignalCues:
+    """The cues of one initiative kind, as written in a playbook's ``[signal]`` table.
+
+    ``actions`` are verbs (any tense matches), ``objects`` are nouns (plurals match) and
+    ``phrases`` are strong enough alone. ``ignore`` lists things that make this kind's
+    actions chatter when they come first after the action, on top of the global chatter.
+    ``names`` lets a capitalised product name right after an action count as an object.
+    A trailing ``*`` matches any ending ("reorgani*").
+    """
+
+    actions: tuple[str, ...] = ()
+    objects: tuple[str, ...] = ()
+    phrases: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    names: bool = False
+    _index: _Index = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for key in _LIST_KEYS:
+            value = getattr(self, key)
+            if isinstance(value, str) or not isinstance(value, Iterable):
+                raise ValueError(f"signal.{key} must be a list of strings")
+            object.__setattr__(self, key, _clean_entries(key, value))
+        if not isinstance(self.names, bool):
+            raise ValueError("signal.names must be true or false")
+        if not self.objects and not self.phrases:
+            raise ValueError("signal needs at least one entry in signal.objects or signal.phrases")
+        cues = [_compile_cue(text, "action", "verb") for text in self.actions]
+        cues += [_compile_cue(text, "object", "noun") for text in self.objects]
+        cues += [_compile_cue(text, "phrase", "verb") for text in self.phrases]
+        cues += [_compile_cue(text, "stop", "noun") for text in self.ignore]
+        object.__setattr__(self, "_index", _Index.build(cues))
+
+    @classmethod
+    def from_table(cls, table: dict) -> SignalCues:
+        """Build from the ``[signal]`` table of a playbook TOML, with errors that name the key."""
+        if not isinstance(table, Mapping):
+            raise ValueError("signal must be a table with actions, objects and phrases lists")
+        unknown = sorted(str(key) for key in table if key not in _SIGNAL_KEYS)
+        if unknown:
+            raise ValueError(
+                f"signal.{unknown[0]} is not a known key (expected: {', '.join(_SIGNAL_KEYS)})"
+            )
+        lists = {}
+        for key in _LIST_KEYS:
+            value = table.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+                raise ValueError(f"signal.{key} must be a list of strings")
+            lists[key] = tuple(value)
+        names = table.get("names", False)
+        if not isinstance(names, bool):
+            raise ValueError("signal.names must be true or false")
+        return cls(**lists, names=names)
+
+
+# --- the shipped data ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Lexicon:
+    """The global lexicon: cross-kind chatter, idioms, negation and time markers."""
+
+    index: _Index  # roles: stop, neutral, cancel, personal, support, modifier
+    negators: frozenset[str]
+    future: re.Pattern[str]
+    history: re.Pattern[str]
+    recent: re.Pattern[str]
+
+
+def _string_list(data: dict[str, Any], key: str) -> list[str]:
+    value = data.get(key)
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(f"signal_lexicon.toml: {key} must be a list of strings")
+    return value
+
+
+@cache
+def _lexicon() -> _Lexicon:
+    """Read signal_lexicon.toml once; a broken shipped file should fail loudly and early."""
+    text = resources.files(__package__).joinpath("signal_lexicon.toml").read_text("utf-8")
+    data = tomllib.loads(text)
+    cues = []
+    for key, role, inflect in (
+        ("chatter", "stop", "noun"),
+        ("neutral", "neutral", "noun"),
+        ("cancellers", "cancel", ""),
+        ("personal", "personal", ""),
+        ("support", "support", ""),
+        ("modifiers", "modifier", ""),
+    ):
+        entries = [" ".join(entry.lower().split()) for entry in _string_list(data, key)]
+        cues += [_compile_cue(entry, role, inflect) for entry in entries if entry]
+
+    def pattern(key: str) -> re.Pattern[str]:
+        return re.compile("|".join(f"(?:{p})" for p in _string_list(data, key)))
+
+    negators = frozenset(word.lower() for word in _string_list(data, "negators"))
+    return _Lexicon(
+        _Index.build(cues), negators, pattern("future"), pattern("history"), pattern("recent")
+    )
+
+
+@cache
+def _shipped_cues() -> tuple[tuple[str, SignalCues], ...]:
+    """The [signal] table of every shipped playbook, in file-name order."""
+    folder = resources.files(__package__).joinpath("playbooks")
+    found = []
+    for entry in sorted(folder.iterdir(), key=lambda item: item.name):
+        if not entry.name.endswith(".toml"):
+            continue
+        data = tomllib.loads(entry.read_text("utf-8"))
+        if "signal" not in data:
+            continue
+        try:
+            cues = SignalCues.from_table(data["signal"])
+        except ValueError as exc:
+            raise ValueError(f"playbooks/{entry.name}: {exc}") from None
+        found.append((str(data.get("kind", entry.name.removesuffix(".toml"))), cues))
+    return tuple(found)
+
+
+def default_cues() -> dict[str, SignalCues]:
+    """Kind -> cues from the shipped playbooks (read once, returned as a fresh dict)."""
+    return dict(_shipped_cues())
+
+
+# --- reading a message --------------------------------------------------------------------
+
+
+@dataclass
+class _Doc:
+    """A message cut into tokens, with the context every kind's scoring needs."""
+
+    raw: list[str]
+    tokens: list[str]
+    sentence: list[int]
+    clause: list[int]
+    clause_start: list[bool]
+    lexicon_hits: list[tuple[int, int, str]]
+    blanked: set[int] = field(default_factory=set)
+    dead_clauses: set[int] = field(default_factory=set)
+    negators: set[int] = field(default_factory=set)
+    modifiers: set[int] = field(default_factory=set)
+    future: bool = False
+    history: bool = False
+    recent: bool = False
+    year: bool = False
+    status_question: bool = False
+    shouting: bool = False
+
+
+def _plain_text(text: str) -> str:
+    """Strip Slack markup so it neither hides nor fakes cues; line breaks end sentences."""
+    text = _SLACK_ANGLE.sub(lambda m: f" {m.group(2)} " if m.group(2) else " ", text)
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    text = _SLACK_EMOJI.sub(" ", text)
+    text = text.replace("\u2019", "'").replace("\u2018", "'")
+    text = _DASHES.sub(" , ", text)
+    return re.sub(r"[\r\n]+", " . ", text)
+
+
+def _read(text: str) -> _Doc:
+    plain = _plain_text(text[:MAX_SCAN_CHARS])
+    raw = _TOKEN.findall(plain)
+    tokens = [token.lower() for token in raw]
+    sentence, clause, clause_start = [], [], []
+    sentence_id = clause_id = 0
+    fresh = True
+    for token in tokens:
+        if token in _SENTENCE_BREAKS:
+            sentence_id += 1
+        if token in _SENTENCE_BREAKS or token in _CLAUSE_BREAKS:
+            clause_id += 1
+            fresh = True
+            sentence.append(sentence_id)
+            clause.append(clause_id)
+            clause_start.append(False)
+            continue
+        sentence.append(sentence_id)
+        clause.append(clause_id)
+        clause_start.append(fresh)
+        fresh = False
+    return _Doc(raw, tokens, sentence, clause, clause_start, _lexicon().index.find(tokens))
+
+
+def _mark_context(doc: _Doc) -> None:
+    """Fill in idioms, dead clauses, negators, modifiers and the message-wide markers.
+
+    Only called once some kind has a cue in the message: most chat never gets this far.
+    """
+    lexicon = _lexicon()
+    joined = " ".join(doc.tokens)
+    for start, end, role in doc.lexicon_hits:
+        if role == "neutral":
+            doc.blanked.update(range(start, end))
+    for start, end, role in doc.lexicon_hits:
+        if start in doc.blanked:
+            continue
+        if role in ("cancel", "personal", "support"):
+            doc.dead_clauses.add(doc.clause[start])
+        elif role == "modifier":
+            doc.modifiers.update(range(start, end))
+    for position, token in enumerate(doc.tokens):
+        if position in doc.blanked:
+            continue
+        if token in lexicon.negators or token.endswith("n't"):
+            doc.negators.add(position)
+        elif token.isdigit():
+            doc.modifiers.add(position)
+    without_history, found = lexicon.history.subn(" ", joined)
+    doc.history = found > 0
+    doc.future = lexicon.future.search(without_history) is not None
+    doc.recent = lexicon.recent.search(joined) is not None
+    doc.year = _YEAR.search(joined) is not None
+    doc.status_question = "?" in doc.tokens and doc.tokens[0] in _STATUS_OPENERS
+    text = " ".join(doc.raw)
+    doc.shouting = text == text.upper() and text != text.lower()
+
+
+# --- scoring ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Hit:
+    start: int
+    end: int
+    role: str
+    owner: str | None  # the kind, or None for the global lexicon
+
+
+def _longest_only(hits: list[_Hit]) -> list[_Hit]:
+    """Drop hits inside a longer one: "call center" beats "call", "phone system" "phone"."""
+    kept: list[_Hit] = []
+    reach = -1  # the furthest end among spans sorted before the current one
+    for hit in sorted(hits, key=lambda hit: (hit.start, -hit.end)):
+        same_as_last = bool(kept) and (kept[-1].start, kept[-1].end) == (hit.start, hit.end)
+        if same_as_last or reach < hit.end:
+            kept.append(hit)
+        reach = max(reach, hit.end)
+    return kept
+
+
+def _negated(doc: _Doc, hit: _Hit) -> bool:
+    """A negator shortly before, in the same clause: "not going with", "no new hires"."""
+    clause = doc.clause[hit.start]
+    return any(
+        position in doc.negators and doc.clause[position] == clause
+        for position in range(max(0, hit.start - NEGATION_WINDOW), hit.start)
+    )
+
+
+def _usable(doc: _Doc, hit: _Hit) -> bool:
+    return doc.clause[hit.start] not in doc.dead_clauses and not _negated(doc, hit)
+
+
+def _modified(doc: _Doc, hit: _Hit) -> bool:
+    """Whether the object is new or counted: a modifier just before it, or inside ("new hire")."""
+    clause = doc.clause[hit.start]
+    return any(
+        position in doc.modifiers and doc.clause[position] == clause
+        for position in range(max(0, hit.start - MODIFIER_WINDOW), hit.end - 1)
+    )
+
+
+def _chatter_first(doc: _Doc, action: _Hit, objects: list[_Hit], stops: list[_Hit]) -> bool:
+    """Whether the first thing after an action is chatter ("buying coffee", "move standup").
+
+    Chatter that merely qualifies a cue right after it is not chatter ("a reminder service").
+    """
+    clause = doc.clause[action.start]
+    heads = {hit.start for hit in objects}
+    stops = [hit for hit in stops if hit.end not in heads]
+    candidates = [
+        (hit.start, -(hit.end - hit.start), hit.role == "stop")
+        for hit in (*objects, *stops)
+        if 0 <= hit.start - action.end <= PAIR_AFTER and doc.clause[hit.start] == clause
+    ]
+    return bool(candidates) and min(candidates)[2]
+
+
+def _is_past(token: str) -> bool:
+    return token in _PAST_FORMS or token.endswith("ed")
+
+
+def _progressive(doc: _Doc, hit: _Hit) -> bool:
+    """An arrangement in progress: "we're buying", "the team is moving", "Ordering ..."."""
+    if not doc.tokens[hit.start].endswith("ing"):
+        return False
+    if doc.clause_start[hit.start]:
+        return True
+    before = doc.tokens[max(0, hit.start - 2) : hit.start]
+    return any(
+        token in _AUXILIARIES or token.endswith(("'re", "'s")) for token in before
+    ) and not any(token in ("i'm", "am") for token in before)
+
+
+def _name_after(doc: _Doc, action: _Hit, stop_starts: set[int]) -> int | None:
+    """A capitalised product name right after an action ("trialing Asana"), if any.
+
+    A capitalised run that ends in chatter is a brand of that chatter ("Girl Scout cookies").
+    """
+    if doc.shouting:
+        return None
+    for position in range(action.end, min(len(doc.tokens), action.end + NAME_WINDOW)):
+        token = doc.tokens[position]
+        if token in _NAME_SKIP:
+            continue
+        raw = doc.raw[position]
+        capitalised = raw[0].isupper() or (raw[0].isalpha() and any(c.isupper() for c in raw))
+        fresh_sentence = position == 0 or doc.sentence[position - 1] != doc.sentence[position]
+        if (
+            capitalised
+            and raw[0].isalpha()
+            and not fresh_sentence
+            and token not in _NAME_STOPS
+            and not token.endswith("'s")
+            and position not in doc.blanked
+        ):
+            end = position + 1
+            while end < len(doc.raw) and doc.raw[end][:1].isupper():
+                end += 1
+            return None if end in stop_starts else position
+        return None
+    return None
+
+
+@dataclass
+class _Evidence:
+    """What one kind found in a message, after negation, chatter and idioms are set aside."""
+
+    objects: list[_Hit]
+    actions: list[_Hit]
+    phrases: list[_Hit]
+    pairs: list[tuple[_Hit, _Hit]]
+    named: list[tuple[_Hit, int]]  # (action, position of the product name)
+
+
+@dataclass(frozen=True)
+class _Score:
+    value: float
+    lead: int  # where the deciding evidence starts: on a tie the main verb, first, wins
+    cues: tuple[str, ...]
+
+
+def _gather(doc: _Doc, hits: list[_Hit], stops: list[_Hit], names: bool) -> _Evidence:
+    """Keep the hits that still count: not negated, not chatter, not idiom, not a noun use."""
+    objects = [h for h in hits if h.role == "object" and _usable(doc, h) and not _owned(doc, h)]
+    all_objects = [h for h in hits if h.role == "object"]
+    kind_stops = stops + [h for h in hits if h.role == "stop"]
+    stop_starts = {h.start for h in kind_stops}
+    actions, phrases, named = [], [], []
+    for hit in hits:
+        if hit.role not in ("action", "phrase") or not _usable(doc, hit) or _as_noun(doc, hit):
+            continue
+        name = _name_after(doc, hit, stop_starts) if names and hit.role == "action" else None
+        if name is None and _chatter_first(doc, hit, all_objects, kind_stops):
+            continue
+        (phrases if hit.role == "phrase" else actions).append(hit)
+        if name is not None:
+            named.append((hit, name))
+    pairs = [(a, o) for a in actions for o in objects if _paired(doc, a, o)]
+    return _Evidence(objects, actions, phrases, pairs, named)
+
+
+def _score(doc: _Doc, found: _Evidence) -> _Score | None:
+    """Weigh one kind's evidence: the strongest kind of evidence, then the context."""
+    if found.phrases:
+        value, drivers = PHRASE, found.phrases
+    elif found.pairs:
+        value, drivers = PAIR, [a for a, _ in found.pairs]
+    elif found.named:
+        value, drivers = NAME_PAIR, [a for a, _ in found.named]
+    elif found.objects:
+        value, drivers = OBJECT, []
+    else:
+        return None
+    past = bool(drivers) and all(_is_past(doc.tokens[h.start]) for h in drivers)
+    if past and doc.year and not doc.future:
+        return None  # "we moved into this building in 2015"
+    distinct = {" ".join(doc.tokens[h.start : h.end]) for h in found.objects}
+    value += EXTRA_OBJECT * min(2, max(0, len(distinct) - 1))
+    if any(_modified(doc, o) for o in found.objects):
+        value += MODIFIED
+    # In a status question the auxiliary is inverted ("where are we keeping...?"): no intent.
+    verbs = (*found.actions, *found.phrases)
+    ongoing = not doc.status_question and any(_progressive(doc, h) for h in verbs)
+    if doc.future or ongoing:
+        value += INTENT
+    if past and not doc.recent:
+        value += STALE_PAST
+    if doc.status_question:
+        value += STATUS_QUESTION
+    lead = min(h.start for h in (drivers or found.objects))
+    return _Score(value, lead, _cue_words(doc, found))
+
+
+def _as_noun(doc: _Doc, hit: _Hit) -> bool:
+    """A gerund after a determiner names a thing ("the onboarding checklist", "a moving van")."""
+    return (
+        hit.start > 0
+        and doc.tokens[hit.start].endswith("ing")
+        and doc.tokens[hit.start - 1] in _DETERMINERS
+    )
+
+
+def _owned(doc: _Doc, hit: _Hit) -> bool:
+    """Someone's existing thing ("my laptop", "your car"), not something the unit acquires."""
+    before = doc.tokens[max(0, hit.start - 2) : hit.start]
+    return any(token in ("my", "your", "his", "her") for token in before)
+
+
+def _paired(doc: _Doc, action: _Hit, obj: _Hit) -> bool:
+    if doc.clause[action.start] != doc.clause[obj.start]:
+        return False
+    if 0 <= obj.start - action.end <= PAIR_AFTER:
+        return True
+    if not 0 <= action.start - obj.end <= PAIR_BEFORE:
+        return False
+    between = doc.tokens[obj.end : action.start]
+    return _modified(doc, obj) or any(token in _AUXILIARIES for token in between)
+
+
+def _cue_words(doc: _Doc, found: _Evidence) -> tuple[str, ...]:
+    """The matched words, in message order, for people to see why the bot spoke up."""
+    spans = {(h.start, h.end) for h in found.phrases}
+    spans |= {(h.start, h.end) for pair in found.pairs for h in pair}
+    spans |= {(a.start, a.end) for a, _ in found.named}
+    names = {position for _, position in found.named}
+    spans |= {(position, position + 1) for position in names}
+    if not spans:
+        spans = {(h.start, h.end) for h in found.objects}
+    words: list[str] = []
+    for start, end in sorted(spans):
+        text = doc.raw[start] if start in names else " ".join(doc.tokens[start:end])
+        if text not in words:
+            words.append(text)
+    return tuple(words[:6])
+
+
+def _excerpt(text: str) -> str:
+    """Whitespace-collapsed, control characters removed, at most EXCERPT_CHARS."""
+    flat = " ".join(_CONTROL.sub(" ", text[: MAX_SCAN_CHARS * 2]).split())
+    if len(flat) <= EXCERPT_CHARS:
+        return flat
+    return flat[: EXCERPT_CHARS - 1].rstrip() + "\u2026"
+
+
+def detect(text: str, cues: Mapping[str, SignalCues] | None = None) -> Signal | None:
+    """Return the most likely signal in a chat message, or None for everyday chatter."""
+    if not isinstance(text, str):
+        return None
+    table = _shipped_cues() if cues is None else tuple(cues.items())
+    doc = _read(text)
+    hits = []
+    for kind, kind_cues in table:
+        hits += [_Hit(s, e, role, kind) for s, e, role in kind_cues._index.find(doc.tokens)]
+    if not hits:
+        return None
+    _mark_context(doc)
+    if doc.history and not doc.future:
+        return None
+    hits += [_Hit(s, e, role, None) for s, e, role in doc.lexicon_hits if role == "stop"]
+    hits = [
+        hit
+        for hit in _longest_only(hits)
+        if not doc.blanked.intersection(range(hit.start, hit.end))
+    ]
+    stops = [hit for hit in hits if hit.owner is None]
+    best: tuple[str, _Score] | None = None
+    for kind, kind_cues in table:
+        own = [hit for hit in hits if hit.owner == kind][:MAX_HITS_PER_KIND]
+        scored = _score(doc, _gather(doc, own, stops, kind_cues.names)) if own else None
+        if scored is None or scored.value < THRESHOLD:
+            continue
+        if best is None or (scored.value, -scored.lead) > (best[1].value, -best[1].lead):
+            best = (kind, scored)
+    if best is None:
+        return None
+    kind, scored = best
+    return Signal(kind, scored.cues, round(min(scored.value, 0.99), 2), _excerpt(text))
+
+
+# --- the `liaison-bot detect` command -----------------------------------------------------
+
+
+def _detect_line(line: str, cues: Mapping[str, SignalCues] | None) -> dict[str, Any]:
+    """One JSONL record in, one result out; bad input becomes a friendly error, not a crash."""
+    if not line.strip():
+        return {
+            "kind": None,
+            "error": 'This line is blank; expected a JSON object like {"text": "..."}.',
+        }
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError) as exc:
+        reason = getattr(exc, "msg", "it could not be read")
+        return {"kind": None, "error": f"This line is not valid JSON ({reason})."}
+    if not isinstance(record, dict):
+        return {"kind": None, "error": 'Each line should be a JSON object like {"text": "..."}.'}
+    result: dict[str, Any] = {"id": record["id"]} if "id" in record else {}
+    text = record.get("text")
+    if not isinstance(text, str):
+        problem = "has no" if "text" not in record else "needs a string in its"
+        result.update(kind=None, error=f'This object {problem} "text" field.')
+        return result
+    signal = detect(text, cues)
+    if signal is None:
+        result.update(kind=None, confidence=0.0, cues=[])
+    else:
+        result.update(kind=signal.kind, confidence=signal.confidence, cues=list(signal.cues))
+    return result
+
+
+def run_jsonl(
+    lines: Iterable[str], out: TextIO, cues: Mapping[str, SignalCues] | None = None
+) -> int:
+    """Read {"text": ...} lines, write one result line each, in order; return the count."""
+    count = 0
+    for line in lines:
+        out.write(json.dumps(_detect_line(line, cues)) + "\n")
+        count += 1
+    return count
