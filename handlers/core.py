@@ -29,7 +29,16 @@ from handlers.commands import (
     strip_mentions,
 )
 from handlers.dates import DateParseError, describe_date, parse_due
-from handlers.messages import Choice, Form, FormField, Inbound, Item, Outgoing, Reply
+from handlers.messages import (
+    Choice,
+    Form,
+    FormField,
+    Inbound,
+    Item,
+    Outgoing,
+    Reply,
+    Sender,
+)
 from handlers.org import Organisation
 from handlers.people import find_person, name_of, person_for, sync_organisation
 from handlers.playbooks import Catalogue
@@ -149,6 +158,27 @@ class Liaison:
             FormField("due", "By when?", "date", optional=True),
         )
         return Form("commitment", "Track a commitment", fields, submit_label="Track", state=state)
+
+    def register(self, sender: Sender) -> int:
+        """Make sure a sender is a known person (e.g. someone picked in a form); their id."""
+        with session_scope(self.engine) as session:
+            return person_for(session, sender).id
+
+    def address_of(self, person_id: int, channel: str) -> Address | None:
+        """How to reach a person on a channel, if they are reachable there."""
+        with session_scope(self.engine) as session:
+            query = select(Address).where(
+                Address.person_id == person_id, Address.channel == channel
+            )
+            return session.exec(query.order_by(Address.updated_at.desc())).first()
+
+    def remember_dm(self, address_id: int, dm_channel: str) -> None:
+        """Cache a person's DM channel so it is opened once, not per message."""
+        with session_scope(self.engine) as session:
+            address = session.get(Address, address_id)
+            if address is not None:
+                address.dm_channel = dm_channel
+                session.add(address)
 
     def handle_of(self, person_id: int) -> str:
         """A person's handle, for channels that show DMs to other people (the shell)."""
@@ -509,6 +539,10 @@ class Turn:
         data = action.data()
         if action.id == "offer.plan":
             return self.start_from_offer(data)
+        if action.id == "home.open":
+            return self.home()
+        if action.id == "home.initiative":
+            return self.initiative(int(data.get("id") or 0))
         if action.id == "intake.submit":
             return self.submit_intake(data)
         if action.id == "commitment.submit":
@@ -686,6 +720,43 @@ class Turn:
         if command.scope == "cycle":
             return self.cycles()
         return _say(HELP_TEXT, private=True)
+
+    def home(self) -> list[Outgoing]:
+        """A person's home: what they owe, what is owed to them, their initiatives, and for a
+        liaison the stuck items of their units."""
+        me, org = self.person, self.bot.org
+        out = self.listing(
+            "Your open commitments",
+            [
+                ("You owe", commitments.owed_by(self.session, me.id)),
+                ("Owed to you", commitments.owed_to(self.session, me.id)),
+            ],
+        )
+        mine = self.session.exec(
+            select(Initiative)
+            .where((Initiative.requester_id == me.id) | (Initiative.owner_id == me.id))
+            .where(Initiative.status.in_(["planning", "active"]))
+            .order_by(Initiative.id.desc())
+        ).all()
+        items = tuple(
+            Item(
+                f"#{i.id} {i.title}"
+                + (f", {describe_date(i.target_date, self.today)}" if i.target_date else ""),
+                (Choice.of("Details", "home.initiative", id=i.id),),
+            )
+            for i in mine[:20]
+        )
+        text = (
+            "Your initiatives:"
+            if items
+            else "Your initiatives: none yet. Type 'plan' to start one."
+        )
+        out.append(Outgoing(Reply(text, items=items, private=True, kind="list")))
+        units = org.liaison_units(me.handle)
+        if units:
+            stuck = commitments.stuck(self.session, org, self.bot.clock(), units)
+            out += self.listing("Stuck in your units", [("", [c for c, _ in stuck])], reasons=True)
+        return out
 
     def listing(self, title: str, sections, reasons: bool = False) -> list[Outgoing]:
         org, me, now = self.bot.org, self.person, self.bot.clock()
