@@ -72,6 +72,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     app = bootstrap(settings)
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
+    logging.getLogger("liaison").info("serving on %s:%s", host, port)
     web.run_app(build_web_app(app), host=host, port=port, print=None)
     return 0
 

@@ -180,6 +180,26 @@ class Liaison:
                 address.dm_channel = dm_channel
                 session.add(address)
 
+    def remember_reference(self, sender: Sender, reference: str) -> int:
+        """Keep how to reach a person proactively (a Teams conversation reference); their id."""
+        with session_scope(self.engine) as session:
+            person = person_for(session, sender)
+            address = session.exec(
+                select(Address).where(
+                    Address.channel == sender.channel, Address.external_id == sender.external_id
+                )
+            ).one()
+            address.reference = reference
+            address.tenant = sender.tenant or address.tenant
+            address.updated_at = self.clock()
+            session.add(address)
+            return person.id
+
+    def first_time(self, key: str) -> bool:
+        """True the first time a key is seen, ever, on any replica (e.g. greeting a new user)."""
+        with session_scope(self.engine) as session:
+            return ledger.claim(session, key, "once", now=self.clock())
+
     def handle_of(self, person_id: int) -> str:
         """A person's handle, for channels that show DMs to other people (the shell)."""
         with session_scope(self.engine) as session:
