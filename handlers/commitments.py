@@ -15,7 +15,8 @@ from typing import Literal
 from sqlalchemy import or_
 from sqlmodel import Session, select
 
-from handlers.dates import business_days_between
+from handlers.dates import business_days_between, describe_date
+from handlers.messages import Choice
 from handlers.org import Organisation
 from storage.models import (
     OPEN_STATES,
@@ -66,6 +67,8 @@ PROTOCOL: dict[str, dict[S, Rule]] = {
     "release": {s: Rule("owner", S.RELEASED) for s in OPEN_STATES if s != S.DONE_REPORTED},
     "new_date": {s: Rule("either", None) for s in OPEN_STATES},
     "blocked": {S.REQUESTED: Rule("owner", None), S.PROMISED: Rule("owner", None)},
+    "snooze": {s: Rule("either", None) for s in OPEN_STATES},
+    "not_mine": {s: Rule("owner", S.RELEASED) for s in OPEN_STATES if s != S.DONE_REPORTED},
     "note": {s: Rule("either", None) for s in OPEN_STATES},
 }
 
@@ -81,6 +84,8 @@ ACT_WORDS = {
     "new_date": "set a new date",
     "blocked": "report it blocked",
     "note": "add a note",
+    "snooze": "snooze it",
+    "not_mine": "hand it back",
 }
 
 STATE_WORDS = {
@@ -183,6 +188,8 @@ def apply(
         raise CommitmentError("Which date would work? Try 'by Friday' or 'by 2027-03-01'.")
     if act == "blocked" and not (note and note.strip()):
         raise CommitmentError("What is it blocked on? A few words help the requester unblock it.")
+    if act == "snooze":
+        item.snoozed_until = due or ((now or utcnow()).date() + dt.timedelta(days=1))
     if act == "counter":
         item.proposed_due = due
     elif act == "new_date":
@@ -195,7 +202,11 @@ def apply(
         item.state = S.ACCEPTED
     if item.state in CLOSED:
         item.closed_at = now or utcnow()
-    item.updated_at = item.last_activity_at = now or utcnow()
+    item.updated_at = now or utcnow()
+    if act != "snooze":
+        item.last_activity_at = item.updated_at
+    if actor.id == item.owner_id:
+        item.nudges_unanswered = 0  # any answer from the owner counts
     session.add(item)
     _record(session, item, actor.id, act, state, channel, before_due, note, now)
     return item
@@ -351,3 +362,63 @@ def stuck(
 
 def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+# Presentation shared by every channel and by the nudges.
+
+OWNER_ACTS = {
+    S.REQUESTED: [
+        ("Accept", "promise"),
+        ("Decline", "decline"),
+        ("Propose another date", "counter"),
+    ],
+    S.COUNTERED: [("Decline", "decline")],
+    S.PROMISED: [("Done", "report_done"), ("New date", "new_date"), ("I'm blocked", "blocked")],
+    S.DONE_REPORTED: [],
+}
+REQUESTER_ACTS = {
+    S.REQUESTED: [("Cancel", "cancel")],
+    S.COUNTERED: [("Accept new date", "accept"), ("Decline new date", "reject")],
+    S.PROMISED: [("New date", "new_date")],
+    S.DONE_REPORTED: [("Accept", "accept"), ("Send back", "reject")],
+}
+NUDGE_ACTS = [
+    ("Done", "report_done"),
+    ("New date", "new_date"),
+    ("I'm blocked", "blocked"),
+    ("Snooze", "snooze"),
+    ("Not mine", "not_mine"),
+]
+PRIMARY = {"promise", "report_done", "accept"}
+
+
+def buttons(item: Commitment, viewer_id: int, *, nudge: bool = False) -> tuple[Choice, ...]:
+    """The acts a viewer can take on a commitment now, as buttons; a nudge has its own set."""
+    state = S(item.state)
+    acts: list[tuple[str, str]] = []
+    if viewer_id == item.owner_id:
+        if nudge and state in (S.REQUESTED, S.PROMISED):
+            acts = list(NUDGE_ACTS)
+            if state == S.REQUESTED:
+                acts.insert(0, ("Accept", "promise"))
+        else:
+            acts += OWNER_ACTS.get(state, [])
+    if viewer_id == item.requester_id and viewer_id != item.owner_id:
+        acts += REQUESTER_ACTS.get(state, [])
+    return tuple(
+        Choice.of(label, f"commitment.{act}", "primary" if act in PRIMARY else None, id=item.id)
+        for label, act in acts
+    )
+
+
+def describe(session: Session, item: Commitment, today: dt.date) -> str:
+    """One line: '#7 Phones — @sam for @pat, due Fri 27 Nov 2026 (in 4 days) · promised'."""
+    due = f", due {describe_date(item.due, today)}" if item.due else ""
+    owner = _handle(session, item.owner_id)
+    requester = _handle(session, item.requester_id)
+    return f"#{item.id} {item.what} — {owner} for {requester}{due} · {STATE_WORDS[S(item.state)]}"
+
+
+def _handle(session: Session, person_id: int) -> str:
+    person = session.get(Person, person_id)
+    return f"@{person.handle}" if person else "someone"

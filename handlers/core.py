@@ -68,23 +68,6 @@ BOT_HELP = """Here's what I can do:
 • commitments … — see and act on who promised what (type "commitments help").
 • history <id> — the full history of a commitment."""
 
-# Buttons offered per commitment, by the viewer's side and the state.
-OWNER_ACTS = {
-    S.REQUESTED: [
-        ("Accept", "promise"),
-        ("Decline", "decline"),
-        ("Propose another date", "counter"),
-    ],
-    S.COUNTERED: [("Decline", "decline")],
-    S.PROMISED: [("Done", "report_done"), ("New date", "new_date"), ("I'm blocked", "blocked")],
-    S.DONE_REPORTED: [],
-}
-REQUESTER_ACTS = {
-    S.REQUESTED: [("Cancel", "cancel")],
-    S.COUNTERED: [("Accept new date", "accept"), ("Decline new date", "reject")],
-    S.PROMISED: [("New date", "new_date")],
-    S.DONE_REPORTED: [("Accept", "accept"), ("Send back", "reject")],
-}
 NEEDS_DATE = {"counter", "new_date"}
 ACT_PAST = {
     "promise": "promised",
@@ -98,6 +81,8 @@ ACT_PAST = {
     "new_date": "set a new date for",
     "blocked": "is blocked on",
     "note": "added a note to",
+    "snooze": "snoozed",
+    "not_mine": "says this isn't theirs",
 }
 NEEDS_NOTE = {"blocked"}
 
@@ -654,10 +639,6 @@ class Turn:
             except DateParseError as exc:
                 return _say(f"{exc} Nothing was changed.", private=True)
         act = command.act
-        if act in ("snooze", "not_mine"):
-            return _say(
-                "Snoozing and handing back arrive with nudges. Nothing was changed.", private=True
-            )
         try:
             item = commitments.apply(
                 self.session,
@@ -672,11 +653,21 @@ class Turn:
             )
         except commitments.CommitmentError as exc:
             return _say(str(exc), private=True)
+        if act == "snooze":
+            until = describe_date(item.snoozed_until, self.today)
+            return _say(f"Snoozed #{item.id} until {until}. I won't nudge you about it before.")
         out = [Outgoing(Reply(f"Got it. {self.describe(item)}", kind="ack"))]
         others = {item.owner_id, item.requester_id} - {self.person.id}
+        if act == "not_mine":
+            # The requester and the unit's liaison should know it has no owner now.
+            others |= {self.liaison_of(item.unit_id)} - {None, self.person.id}
         note = f" ({command.note})" if command.note else ""
         out += [self.commitment_dm(item, other, f"{ACT_PAST[act]}{note}") for other in others]
         return out
+
+    def liaison_of(self, unit_id: str | None) -> int | None:
+        unit = self.session.get(Unit, unit_id) if unit_id else None
+        return unit.liaison_id if unit else None
 
     def commitment_dm(self, item: Commitment, to_person: int, what_happened: str) -> Outgoing:
         """A DM about a commitment, with the buttons that person can use next."""
@@ -690,23 +681,10 @@ class Turn:
         )
 
     def buttons(self, item: Commitment, viewer_id: int) -> tuple[Choice, ...]:
-        state = S(item.state)
-        acts = []
-        if viewer_id == item.owner_id:
-            acts += OWNER_ACTS.get(state, [])
-        if viewer_id == item.requester_id and viewer_id != item.owner_id:
-            acts += REQUESTER_ACTS.get(state, [])
-        style = {"promise": "primary", "report_done": "primary", "accept": "primary"}
-        return tuple(
-            Choice.of(label, f"commitment.{act}", style.get(act), id=item.id) for label, act in acts
-        )
+        return commitments.buttons(item, viewer_id)
 
     def describe(self, item: Commitment) -> str:
-        due = f", due {describe_date(item.due, self.today)}" if item.due else ""
-        owner = name_of(self.session, item.owner_id)
-        requester = name_of(self.session, item.requester_id)
-        state = commitments.STATE_WORDS[S(item.state)]
-        return f"#{item.id} {item.what} — {owner} for {requester}{due} · {state}"
+        return commitments.describe(self.session, item, self.today)
 
     def query(self, command: Query) -> list[Outgoing]:
         org, me = self.bot.org, self.person

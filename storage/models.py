@@ -39,6 +39,7 @@ class Person(SQLModel, table=True):
     email: str | None = Field(default=None, index=True, max_length=320)
     timezone: str | None = Field(default=None, max_length=64)
     home_unit: str | None = Field(default=None, max_length=64)
+    calendar_token: str | None = Field(default=None, unique=True, index=True, max_length=64)
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 
@@ -144,6 +145,9 @@ class Commitment(SQLModel, table=True):
     updated_at: dt.datetime = Field(default_factory=utcnow)
     last_activity_at: dt.datetime = Field(default_factory=utcnow, index=True)
     closed_at: dt.datetime | None = None
+    snoozed_until: dt.date | None = None
+    nudges_unanswered: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    last_nudged_at: dt.datetime | None = None
 
 
 class CommitmentEvent(SQLModel, table=True):
@@ -215,3 +219,18 @@ class Ledger(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow)
     updated_at: dt.datetime = Field(default_factory=utcnow)
     sent_at: dt.datetime | None = None
+
+
+class Cycle(SQLModel, table=True):
+    """One input cycle of a unit: its date, the lead's answers, and the liaison's notes."""
+
+    __table_args__ = (UniqueConstraint("unit_id", "cycle_date", name="uq_cycle_unit_date"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: str = Field(foreign_key="unit.id", index=True)
+    cycle_date: dt.date
+    six_months: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    twelve_months: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    notes: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    answered_by: int | None = Field(default=None, foreign_key="person.id")
+    answered_at: dt.datetime | None = None
