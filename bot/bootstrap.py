@@ -1,10 +1,12 @@
-"""Builds the object graph once: settings -> engine -> organisation -> playbooks -> core."""
+"""Builds the object graph once: settings -> engine -> organisation -> playbooks -> core ->
+channels -> outboxes -> sweeper."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -12,6 +14,8 @@ from bot.config import Settings
 from handlers.core import Liaison
 from handlers.org import Organisation, load_organisation
 from handlers.playbooks import Catalogue, load_catalogue
+from schedules.outbox import Outbox
+from schedules.sweep import Sweeper
 from storage.db import make_engine, upgrade
 from storage.models import utcnow
 
@@ -23,12 +27,17 @@ class App:
     org: Organisation
     catalogue: Catalogue
     liaison: Liaison
+    sweeper: Sweeper
+    outboxes: dict[str, Outbox] = field(default_factory=dict)
+    slack: Any = None
+    teams: Any = None
 
 
 def bootstrap(
     settings: Settings, *, migrate: bool = True, clock: Callable[[], dt.datetime] = utcnow
 ) -> App:
-    """Load the config and playbooks (failing early on mistakes), migrate, sync the units."""
+    """Load the config and playbooks (failing early on mistakes), migrate, sync the units,
+    and build the configured channels with their outboxes."""
     org = load_organisation(settings.config_path)
     catalogue = load_catalogue(org)
     engine = make_engine(settings.database_url)
@@ -37,4 +46,18 @@ def bootstrap(
     liaison = Liaison(engine=engine, org=org, catalogue=catalogue, clock=clock)
     if migrate:
         liaison.sync()
-    return App(settings, engine, org, catalogue, liaison)
+    outboxes: dict[str, Outbox] = {}
+    slack = None
+    if settings.has_slack:
+        from bot.channels.slack import SlackOutbox, build_slack
+
+        slack = build_slack(
+            liaison,
+            token=settings.slack_bot_token,
+            signing_secret=settings.slack_signing_secret,
+            api_url=settings.slack_api_url,
+            socket_mode=bool(settings.slack_app_token and not settings.slack_signing_secret),
+        )
+        outboxes["slack"] = SlackOutbox(slack)
+    sweeper = Sweeper(engine, org, outboxes, clock)
+    return App(settings, engine, org, catalogue, liaison, sweeper, outboxes, slack)

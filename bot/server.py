@@ -9,7 +9,6 @@ from aiohttp import web
 from bot.bootstrap import App
 
 APP_KEY = web.AppKey("liaison_app", App)
-SLACK_KEY = web.AppKey("liaison_slack", object)
 log = logging.getLogger("liaison.server")
 
 
@@ -18,27 +17,21 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "channels": app.settings.channels()})
 
 
-def build_web_app(app: App) -> web.Application:
-    """Routes for every configured channel; Socket Mode starts with the app when configured."""
+def build_web_app(app: App, *, scheduler: bool = True) -> web.Application:
+    """Routes for every configured channel; Socket Mode and the scheduler run with the app."""
     web_app = web.Application(client_max_size=1024 * 1024)
     web_app[APP_KEY] = app
     web_app.router.add_get("/healthz", healthz)
     settings = app.settings
-    if settings.has_slack:
-        from bot.channels.slack import build_slack, slack_route
+    if app.slack is not None:
+        from bot.channels.slack import slack_route
 
-        slack = build_slack(
-            app.liaison,
-            token=settings.slack_bot_token,
-            signing_secret=settings.slack_signing_secret,
-            api_url=settings.slack_api_url,
-            socket_mode=bool(settings.slack_app_token and not settings.slack_signing_secret),
-        )
-        web_app[SLACK_KEY] = slack
         if settings.slack_signing_secret:
-            web_app.router.add_post("/slack/events", slack_route(slack))
+            web_app.router.add_post("/slack/events", slack_route(app.slack))
         if settings.slack_app_token:
-            web_app.cleanup_ctx.append(_socket_mode(slack, settings.slack_app_token))
+            web_app.cleanup_ctx.append(_socket_mode(app.slack, settings.slack_app_token))
+    if scheduler and app.org.schedule.enabled:
+        web_app.cleanup_ctx.append(_scheduler(app))
     return web_app
 
 
@@ -53,5 +46,20 @@ def _socket_mode(slack, app_token: str):
         log.info("slack socket mode connected")
         yield
         await handler.close_async()
+
+    return context
+
+
+def _scheduler(app: App):
+    """The sweeps, ticking in-process for the app's lifetime."""
+
+    async def context(_web_app: web.Application):
+        from schedules.scheduler import build_scheduler
+
+        scheduler = build_scheduler(app.sweeper, every_minutes=app.org.schedule.sweep_minutes)
+        scheduler.start()
+        log.info("scheduler started: a sweep every %s minutes", app.org.schedule.sweep_minutes)
+        yield
+        scheduler.shutdown(wait=False)
 
     return context

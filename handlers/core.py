@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from handlers import commitments, intake
+from handlers import commitments, intake, nudges
 from handlers.commands import (
     HELP_TEXT,
     Act,
@@ -49,6 +49,7 @@ from storage.models import (
     Address,
     Commitment,
     CommitmentState,
+    Cycle,
     Initiative,
     IntakeSession,
     IntakeStatus,
@@ -122,6 +123,12 @@ class Liaison:
         with session_scope(self.engine) as session:
             turn = Turn(self, session, inbound)
             return turn.run()
+
+    def cycle_form(self, data: dict) -> Form:
+        """The look-ahead questionnaire for a unit's cycle (from a 'cycle.open' button)."""
+        unit = self.org.units.get(str(data.get("unit") or ""))
+        day = dt.date.fromisoformat(str(data.get("cycle")))
+        return nudges.cycle_form(str(data.get("unit")), unit.name if unit else "Unit", day)
 
     def intake_form(self, data: dict) -> Form:
         """The intake as one form, from an offer's or a shortcut's data. Touches no database."""
@@ -271,14 +278,17 @@ class Turn:
 
     # Signals and offers
 
-    def offer(self, signal: Signal) -> list[Outgoing]:
+    def offer(
+        self, signal: Signal, unit_id: str | None = None, message_id: str | None = None
+    ) -> list[Outgoing]:
         """Offer to plan it; a redelivered message (a channel's retry) is offered only once."""
-        if self.inbound.message_id:
-            key = f"offer:{self.channel}:{self.inbound.conversation}:{self.inbound.message_id}"
+        message_id = message_id or self.inbound.message_id
+        if message_id:
+            key = f"offer:{self.channel}:{self.inbound.conversation}:{message_id}"
             if not ledger.claim(self.session, key, "offer", now=self.bot.clock()):
                 return []
         playbook = self.bot.catalogue[signal.kind]
-        unit_id = self.bot.org.unit_for_channel(self.inbound.conversation)
+        unit_id = unit_id or self.bot.org.unit_for_channel(self.inbound.conversation)
         who = self.bot.org.units[unit_id].name if unit_id else "you"
         has = "has" if unit_id else "have"
         roles = ", ".join(r.title for r in playbook.roles[:6])
@@ -291,13 +301,13 @@ class Turn:
             "unit": unit_id,
             "excerpt": signal.excerpt,
             "link": self.inbound.link,
-            "mid": self.inbound.message_id,
+            "mid": message_id,
             "conv": self.inbound.conversation,
         }
         choices = (
             Choice.of("Plan it with IT", "offer.plan", "primary", **value),
-            Choice.of("Not now", "offer.later", mid=self.inbound.message_id),
-            Choice.of("IT isn't needed", "offer.dismiss", mid=self.inbound.message_id),
+            Choice.of("Not now", "offer.later", mid=message_id),
+            Choice.of("IT isn't needed", "offer.dismiss", mid=message_id),
         )
         facts = (("Roles IT often plays", roles),)
         reply = Reply(text, choices=choices, facts=facts, kind="offer")
@@ -390,6 +400,51 @@ class Turn:
                 f"This one is already planned as initiative #{result.intake.initiative_id}."
             )
         return self.completed(result)
+
+    def submit_cycle(self, data: dict) -> list[Outgoing]:
+        """A unit's look-ahead answers: keep them for the next briefing, and offer to plan
+        every initiative they mention."""
+        state = data.get("state") or {}
+        values = data.get("values") or {}
+        unit = self.session.get(Unit, str(state.get("unit") or ""))
+        try:
+            day = dt.date.fromisoformat(str(state.get("cycle") or ""))
+        except ValueError:
+            day = None
+        if unit is None or day is None:
+            return _say("That questionnaire is out of date. Nothing was saved.", private=True)
+        me = self.person
+        if me.id not in (unit.lead_id, unit.liaison_id) and me.handle not in self.bot.org.admins:
+            return _say(
+                f"Only {unit.name}'s lead or liaison can answer its look-ahead.", private=True
+            )
+        answers = {k: " ".join(str(values.get(k) or "").split())[:4000] for k in CYCLE_FIELDS}
+        cycle = self.session.exec(
+            select(Cycle).where(Cycle.unit_id == unit.id, Cycle.cycle_date == day)
+        ).first() or Cycle(unit_id=unit.id, cycle_date=day)
+        cycle.six_months = answers["six_months"] or None
+        cycle.twelve_months = answers["twelve_months"] or None
+        cycle.answered_by, cycle.answered_at = me.id, self.bot.clock()
+        self.session.add(cycle)
+        self.session.flush()
+        found = []
+        for field, text in answers.items():
+            for index, sentence in enumerate(_sentences(text)):
+                signal = self.bot.detect(sentence)
+                if signal is not None:
+                    found.append((f"cycle-{cycle.id}-{field}-{index}", signal))
+        if not found:
+            return _say(
+                f"Thanks! I've kept your answers for {unit.name}'s cycle. I didn't spot anything "
+                "with an IT side; your liaison will read them all the same."
+            )
+        out = _say(
+            f"Thanks! I spotted {len(found)} thing{'s' if len(found) > 1 else ''} where IT can "
+            "help. Want to plan any of them now?"
+        )
+        for mid, signal in found:
+            out += self.offer(signal, unit_id=unit.id, message_id=mid)
+        return out
 
     def submit_commitment(self, values: dict) -> list[Outgoing]:
         """The 'Track as commitment' form: what, who, by when."""
@@ -546,6 +601,8 @@ class Turn:
             return self.start_from_offer(data)
         if action.id == "home.open":
             return self.home()
+        if action.id == "cycle.submit":
+            return self.submit_cycle(data)
         if action.id == "home.initiative":
             return self.initiative(int(data.get("id") or 0))
         if action.id == "intake.submit":
@@ -893,6 +950,15 @@ def next_cycle(today: dt.date, months: list[int]) -> dt.date:
             if day >= today:
                 return day
     return dt.date(today.year + 1, 1, 1)
+
+
+CYCLE_FIELDS = ("six_months", "twelve_months")
+
+
+def _sentences(text: str) -> list[str]:
+    """Split free-text answers into sentences and list items, for detection one by one."""
+    parts = re.split(r"(?<=[.!?;])\s+|\n+|\s+[•·-]\s+|^\s*[-•*]\s*", text or "")
+    return [p.strip(" -•*") for p in parts if p and len(p.strip()) > 3]
 
 
 def _say(text: str, private: bool = False) -> list[Outgoing]:

@@ -92,6 +92,13 @@ class Thresholds(_Strict):
     due_soon_days: int = Field(default=2, ge=0, le=30)
 
 
+class Schedule(_Strict):
+    """How often the in-process scheduler sweeps (nudges, escalations, cycles, retries)."""
+
+    enabled: bool = True
+    sweep_minutes: int = Field(default=15, ge=1, le=1440)
+
+
 class OrganisationSection(_Strict):
     name: str = "Our organisation"
     timezone: str = "UTC"
@@ -122,6 +129,7 @@ class OrganisationSection(_Strict):
 class OrgFile(_Strict):
     organisation: OrganisationSection = Field(default_factory=OrganisationSection)
     thresholds: Thresholds = Field(default_factory=Thresholds)
+    schedule: Schedule = Field(default_factory=Schedule)
     people: dict[str, PersonConfig] = Field(default_factory=dict)
     units: dict[str, UnitConfig] = Field(default_factory=dict)
     playbooks: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -141,6 +149,7 @@ class Organisation:
     playbook_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     playbook_dir: Path | None = None
     source: str = "(defaults)"
+    schedule: Schedule = field(default_factory=Schedule)
 
     def unit_for_channel(self, channel_ref: str | None) -> str | None:
         """The unit whose channel list names this chat channel (by id or #name)."""
@@ -203,6 +212,7 @@ def load_organisation(path: str | Path | None) -> Organisation:
         playbook_overrides=parsed.playbooks,
         playbook_dir=(path.parent / org.playbook_dir) if org.playbook_dir else None,
         source=str(path),
+        schedule=parsed.schedule,
     )
 
 

@@ -133,16 +133,38 @@ class SlackChannel:
         if address is None:
             log.info("person %s has no Slack address; DM skipped", person_id)
             return False
+        await self.dm_address(address, text, blocks)
+        return True
+
+    async def dm_address(self, address, text: str, blocks: list[dict]) -> None:
         dm_channel = address.dm_channel
         if not dm_channel:
             opened = await self.client.conversations_open(users=address.external_id)
             dm_channel = opened["channel"]["id"]
             await asyncio.to_thread(self.liaison.remember_dm, address.id, dm_channel)
         await self.client.chat_postMessage(channel=dm_channel, text=text, blocks=blocks)
-        return True
 
     async def open_form(self, trigger_id: str, form: Form) -> None:
         await self.client.views_open(trigger_id=trigger_id, view=render_modal(form))
+
+
+class SlackOutbox:
+    """The sweeps' way to DM someone on Slack (rate limits are retried by the client)."""
+
+    channel = CHANNEL
+
+    def __init__(self, slack: SlackChannel) -> None:
+        self.slack = slack
+
+    async def send(self, address, reply: Reply) -> None:
+        from schedules.outbox import DeliveryError
+
+        try:
+            await self.slack.dm_address(address, fallback_text(reply), render_blocks(reply))
+        except SlackApiError as exc:
+            raise DeliveryError(f"slack: {exc.response.get('error')}") from exc
+        except Exception as exc:  # a network failure after the client's own retries
+            raise DeliveryError(f"slack: {type(exc).__name__}") from exc
 
 
 def build_slack(

@@ -1,0 +1,405 @@
+"""What the sweeps owe people now: nudge digests, escalations, cycle briefings and questionnaires.
+
+Pure decisions over the database: this module says *who* gets *what* under *which once-only
+key*; schedules/ claims the key in the ledger and sends through an outbox. Keys carry the
+recipient's local day, so a nudge goes out once per day whatever the time zone or daylight
+saving, and a sweep that runs late still sends what is due.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import zoneinfo
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+
+from sqlmodel import Session, select
+
+from handlers import commitments
+from handlers.dates import describe_date
+from handlers.messages import Choice, Form, FormField, Item, Reply
+from handlers.org import Organisation
+from storage import ledger
+from storage.models import (
+    OPEN_STATES,
+    Commitment,
+    CommitmentState,
+    Cycle,
+    Initiative,
+    Ledger,
+    Person,
+    Unit,
+)
+
+S = CommitmentState
+CYCLE_WINDOW_DAYS = 14  # a questionnaire still goes out this long after its day
+MAX_DIGEST_ITEMS = 25
+
+
+@dataclass(frozen=True)
+class Due:
+    """One message the sweeps owe someone now."""
+
+    key: str
+    kind: str  # digest | escalation | briefing | questionnaire
+    person_id: int
+    reply: Reply
+    commitment_ids: tuple[int, ...] = ()
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), default=str, separators=(",", ":"))
+
+    @staticmethod
+    def from_json(text: str) -> Due:
+        data = json.loads(text)
+        data["reply"] = reply_from_dict(data["reply"])
+        data["commitment_ids"] = tuple(data.get("commitment_ids") or ())
+        return Due(**data)
+
+
+def reply_from_dict(data: dict) -> Reply:
+    """Rebuild a Reply stored as JSON (a ledger payload, so a retry sends the same words)."""
+    choices = tuple(Choice(**c) for c in data.get("choices") or ())
+    items = tuple(
+        Item(i["text"], tuple(Choice(**c) for c in i.get("choices") or ()))
+        for i in data.get("items") or ()
+    )
+    form = None
+    if data.get("form"):
+        raw = data["form"]
+        fields = tuple(
+            FormField(**{**f, "options": tuple(tuple(o) for o in f.get("options") or ())})
+            for f in raw["fields"]
+        )
+        form = Form(raw["id"], raw["title"], fields, raw.get("submit_label", "Save"), raw["state"])
+    return Reply(
+        text=data["text"],
+        choices=choices,
+        items=items,
+        facts=tuple(tuple(f) for f in data.get("facts") or ()),
+        form=form,
+        private=bool(data.get("private")),
+        kind=data.get("kind", "info"),
+        errors=tuple(tuple(e) for e in data.get("errors") or ()),
+    )
+
+
+class Clock:
+    """Local time for people and units, from the organisation's defaults."""
+
+    def __init__(self, session: Session, org: Organisation, now: dt.datetime) -> None:
+        self.session, self.org, self.now = session, org, now
+        self._zones: dict[str, zoneinfo.ZoneInfo] = {}
+
+    def zone(self, name: str) -> zoneinfo.ZoneInfo:
+        if name not in self._zones:
+            self._zones[name] = zoneinfo.ZoneInfo(name)
+        return self._zones[name]
+
+    def local(self, person: Person | None, unit_id: str | None = None) -> dt.datetime:
+        name = (person.timezone if person else None) or self.org.unit_timezone(
+            unit_id or (person.home_unit if person else None)
+        )
+        return self.now.astimezone(self.zone(name))
+
+    def send_time(self, local: dt.datetime) -> bool:
+        """A business day, at or after the nudge hour."""
+        return (
+            local.weekday() in self.org.business_days
+            and local.hour >= self.org.thresholds.nudge_hour
+        )
+
+
+def all_due(session: Session, org: Organisation, now: dt.datetime) -> list[Due]:
+    """Everything owed now that has not been claimed yet."""
+    clock = Clock(session, org, now)
+    found = digests(session, org, clock) + escalations(session, org, clock)
+    found += cycle_messages(session, org, clock)
+    return unclaimed(session, found)
+
+
+def unclaimed(session: Session, found: list[Due]) -> list[Due]:
+    if not found:
+        return []
+    keys = [d.key for d in found]
+    taken: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        taken |= set(session.exec(select(Ledger.key).where(Ledger.key.in_(chunk))).all())
+    return [d for d in found if d.key not in taken]
+
+
+# Digests: one message a day per person, listing every stuck or soon-due item of theirs.
+
+
+def _recipient(item: Commitment) -> int:
+    """Whose move it is: the requester answers a counter or a done report, else the owner."""
+    return item.requester_id if item.state in (S.COUNTERED, S.DONE_REPORTED) else item.owner_id
+
+
+def digests(session: Session, org: Organisation, clock: Clock) -> list[Due]:
+    stuck = commitments.stuck(session, org, clock.now)
+    soon_until = clock.now.date() + dt.timedelta(days=org.thresholds.due_soon_days + 1)
+    soon = session.exec(
+        select(Commitment).where(
+            Commitment.state.in_([S.REQUESTED.value, S.PROMISED.value]),
+            Commitment.due >= clock.now.date() - dt.timedelta(days=1),
+            Commitment.due <= soon_until,
+        )
+    ).all()
+    per_person: dict[int, list[tuple[Commitment, str]]] = defaultdict(list)
+    seen: set[int] = set()
+    for item, reason in stuck:
+        per_person[_recipient(item)].append((item, reason))
+        seen.add(item.id)
+    for item in soon:
+        if item.id not in seen:
+            per_person[_recipient(item)].append((item, "due soon"))
+    found = []
+    for person_id, entries in per_person.items():
+        person = session.get(Person, person_id)
+        local = clock.local(person, entries[0][0].unit_id)
+        if not clock.send_time(local):
+            continue
+        today = local.date()
+        entries = [
+            (item, reason)
+            for item, reason in entries
+            if not (item.snoozed_until and item.snoozed_until > today)
+            and (reason != "due soon" or (item.due and today <= item.due <= _soon(org, today)))
+            and (reason != "overdue" or (item.due and item.due < today))
+        ]
+        if not entries:
+            continue
+        found.append(
+            Due(
+                key=f"digest:{person_id}:{today.isoformat()}",
+                kind="digest",
+                person_id=person_id,
+                reply=_digest_reply(session, person_id, entries, today),
+                commitment_ids=tuple(item.id for item, _ in entries),
+            )
+        )
+    return found
+
+
+def _soon(org: Organisation, today: dt.date) -> dt.date:
+    return today + dt.timedelta(days=org.thresholds.due_soon_days)
+
+
+def _digest_reply(
+    session: Session, person_id: int, entries: list[tuple[Commitment, str]], today: dt.date
+) -> Reply:
+    entries.sort(key=lambda e: (e[1] == "due soon", e[0].due or dt.date.max, e[0].id))
+    stuck = sum(1 for _, reason in entries if reason != "due soon")
+    parts = []
+    if stuck:
+        parts.append(f"{stuck} commitment{'s' if stuck > 1 else ''} could use a nudge")
+    if len(entries) > stuck:
+        n = len(entries) - stuck
+        parts.append(f"{n} {'is' if n == 1 else 'are'} coming up")
+    text = f"Good morning! {' and '.join(parts)}. One click is enough:"
+    items = tuple(
+        Item(
+            f"{commitments.describe(session, item, today)} · {reason}",
+            commitments.buttons(item, person_id, nudge=True),
+        )
+        for item, reason in entries[:MAX_DIGEST_ITEMS]
+    )
+    return Reply(text, items=items, kind="nudge")
+
+
+# Escalations: items whose owner did not answer N nudges go to the unit's liaison, one digest.
+
+
+def escalations(session: Session, org: Organisation, clock: Clock) -> list[Due]:
+    limit = org.thresholds.escalate_after_nudges
+    candidates = session.exec(
+        select(Commitment).where(
+            Commitment.nudges_unanswered >= limit,
+            Commitment.state.in_([s.value for s in OPEN_STATES]),
+            Commitment.unit_id.is_not(None),
+        )
+    ).all()
+    per_liaison: dict[int, list[tuple[Commitment, str]]] = defaultdict(list)
+    for item in candidates:
+        reason = commitments.stuck_reason(item, clock.now, org)
+        unit = session.get(Unit, item.unit_id)
+        if reason and unit and unit.liaison_id and unit.liaison_id != item.owner_id:
+            per_liaison[unit.liaison_id].append((item, reason))
+    found = []
+    for liaison_id, entries in per_liaison.items():
+        person = session.get(Person, liaison_id)
+        local = clock.local(person)
+        if not clock.send_time(local):
+            continue
+        today = local.date()
+        items = tuple(
+            Item(
+                f"{commitments.describe(session, item, today)} · {reason} "
+                f"for {_stuck_for(item, reason, clock.now)} · {item.nudges_unanswered} nudges "
+                "unanswered"
+            )
+            for item, reason in entries[:MAX_DIGEST_ITEMS]
+        )
+        text = (
+            f"Heads-up from your units: {len(entries)} stuck "
+            f"item{'s' if len(entries) > 1 else ''} got no answer after "
+            f"{org.thresholds.escalate_after_nudges} nudges. A word from you may help:"
+        )
+        found.append(
+            Due(
+                key=f"escalation:{liaison_id}:{today.isoformat()}",
+                kind="escalation",
+                person_id=liaison_id,
+                reply=Reply(text, items=items, kind="escalation"),
+                commitment_ids=tuple(item.id for item, _ in entries),
+            )
+        )
+    return found
+
+
+def _stuck_for(item: Commitment, reason: str, now: dt.datetime) -> str:
+    if reason == "overdue" and item.due:
+        days = (now.date() - item.due).days
+    else:
+        last = item.last_activity_at
+        last = last if last.tzinfo else last.replace(tzinfo=dt.UTC)
+        days = (now - last).days
+    return f"{days} day{'s' if days != 1 else ''}"
+
+
+# Input cycles: a briefing for the liaison ahead of time, the questionnaire for the lead on the day.
+
+
+def cycle_dates(months: Iterable[int], around: dt.date) -> list[dt.date]:
+    """Cycle days (the 1st of each cycle month) from last year to next year."""
+    return sorted(
+        dt.date(year, month, 1)
+        for year in (around.year - 1, around.year, around.year + 1)
+        for month in months
+    )
+
+
+def unit_months(unit: Unit) -> list[int]:
+    return [int(m) for m in unit.cycle_months.split(",") if m.strip().isdigit()]
+
+
+def next_cycle(unit: Unit, today: dt.date) -> dt.date | None:
+    return next((d for d in cycle_dates(unit_months(unit), today) if d >= today), None)
+
+
+def cycle_messages(session: Session, org: Organisation, clock: Clock) -> list[Due]:
+    found = []
+    ahead = dt.timedelta(days=org.thresholds.briefing_days_ahead)
+    for unit in session.exec(select(Unit).order_by(Unit.id)).all():
+        for day in cycle_dates(unit_months(unit), clock.now.date()):
+            if unit.liaison_id:
+                liaison = session.get(Person, unit.liaison_id)
+                local = clock.local(liaison, unit.id)
+                if clock.send_time(local) and day - ahead <= local.date() < day:
+                    found.append(_briefing(session, org, unit, day, local.date()))
+            lead_id = unit.lead_id or unit.liaison_id
+            if lead_id:
+                lead = session.get(Person, lead_id)
+                local = clock.local(lead, unit.id)
+                window = dt.timedelta(days=CYCLE_WINDOW_DAYS)
+                if clock.send_time(local) and day <= local.date() < day + window:
+                    found.append(_questionnaire(session, unit, day, lead_id))
+    return found
+
+
+def _briefing(session: Session, org: Organisation, unit: Unit, day: dt.date, today: dt.date) -> Due:
+    open_initiatives = session.exec(
+        select(Initiative)
+        .where(Initiative.unit_id == unit.id, Initiative.status.in_(["planning", "active"]))
+        .order_by(Initiative.target_date)
+    ).all()
+    stuck = commitments.stuck(
+        session, org, dt.datetime.combine(today, dt.time(12), dt.UTC), [unit.id]
+    )
+    last = session.exec(
+        select(Cycle)
+        .where(Cycle.unit_id == unit.id, Cycle.cycle_date < day, Cycle.answered_at.is_not(None))
+        .order_by(Cycle.cycle_date.desc())
+    ).first()
+    items = [Item(f"*Open initiatives* ({len(open_initiatives)})")]
+    items += [
+        Item(
+            f"#{i.id} {i.title}"
+            + (f", target {describe_date(i.target_date, today)}" if i.target_date else "")
+        )
+        for i in open_initiatives[:15]
+    ]
+    items.append(Item(f"*Stuck items* ({len(stuck)})"))
+    items += [Item(f"{commitments.describe(session, c, today)} · {why}") for c, why in stuck[:15]]
+    if last is not None:
+        items.append(Item(f"*Last cycle ({last.cycle_date:%B %Y})*"))
+        for label, text in (("6 months", last.six_months), ("12 months", last.twelve_months)):
+            if text:
+                items.append(Item(f"{label}: {text[:500]}"))
+        if last.notes:
+            items.append(Item(f"Notes: {last.notes[:500]}"))
+    text = (
+        f"Your input cycle with {unit.name} is on {describe_date(day, today)}. "
+        "Here's where things stand:"
+    )
+    return Due(
+        key=f"briefing:{unit.id}:{day.isoformat()}",
+        kind="briefing",
+        person_id=unit.liaison_id,
+        reply=Reply(text, items=tuple(items), kind="briefing"),
+    )
+
+
+def cycle_form(unit_id: str, unit_name: str, day: dt.date) -> Form:
+    state = json.dumps({"unit": unit_id, "cycle": day.isoformat()})
+    fields = (
+        FormField(
+            "six_months",
+            "In the next 6 months: any purchases, moves, hiring, events or data projects?",
+            "long_text",
+            optional=True,
+        ),
+        FormField(
+            "twelve_months",
+            "And in 6 to 12 months?",
+            "long_text",
+            optional=True,
+        ),
+    )
+    return Form("cycle", f"{unit_name} look-ahead"[:24], fields, submit_label="Send", state=state)
+
+
+def _questionnaire(session: Session, unit: Unit, day: dt.date, lead_id: int) -> Due:
+    form = cycle_form(unit.id, unit.name, day)
+    text = (
+        f"It's input-cycle time for {unit.name}. Set the clock ahead six and twelve months: "
+        "what's coming up? Purchases, moves, hiring, events, data? A line or two each is plenty, "
+        "and I'll pick out what IT should help with."
+    )
+    choice = Choice("Answer the questions", "cycle.open", form.state, "primary")
+    return Due(
+        key=f"questionnaire:{unit.id}:{day.isoformat()}",
+        kind="questionnaire",
+        person_id=lead_id,
+        reply=Reply(text, choices=(choice,), form=form, kind="questionnaire"),
+    )
+
+
+def record_sent(session: Session, due: Due, now: dt.datetime) -> None:
+    """After a digest went out, its items count one more unanswered nudge."""
+    if due.kind != "digest":
+        return
+    for cid in due.commitment_ids:
+        item = session.get(Commitment, cid)
+        if item is not None and _recipient(item) == item.owner_id:
+            item.nudges_unanswered += 1
+            item.last_nudged_at = now
+            session.add(item)
+
+
+def claim(session: Session, due: Due, now: dt.datetime) -> bool:
+    return ledger.claim(session, due.key, due.kind, payload=due.to_json(), now=now)
