@@ -3,6 +3,7 @@
 run          the channels configured (Slack, Teams), or the terminal shell when there are none
 serve        the HTTP server: /slack/events, /api/messages, /healthz
 shell        chat with the bot in the terminal
+sweep        run the scheduled jobs (nudges, escalations, input cycles) once
 detect       JSON Lines in ({"text": ...}), one JSON verdict per line out
 db upgrade   apply the database migrations
 """
@@ -48,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     shell = sub.add_parser("shell", help="chat with the bot in the terminal")
     shell.add_argument("--as", dest="user", default=None, help="start as this @handle")
     shell.set_defaults(func=cmd_shell)
+    sweep = sub.add_parser("sweep", help="run the scheduled jobs once")
+    sweep.add_argument("--at", default=None, help="as of this ISO-8601 time (default: now)")
+    sweep.add_argument(
+        "--dry-run", action="store_true", help="say what would be sent; send nothing"
+    )
+    sweep.set_defaults(func=cmd_sweep)
     sub.add_parser("detect", help="JSON Lines signal detection").set_defaults(func=cmd_detect)
     db = sub.add_parser("db", help="database commands")
     db_sub = db.add_subparsers(title="db commands", required=True)
@@ -79,11 +86,47 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_shell(settings: Settings, args: argparse.Namespace) -> int:
     from bot.bootstrap import bootstrap
-    from bot.channels.shell import Shell
+    from bot.channels.shell import Shell, ShellOutbox
+
+    if "LOG_LEVEL" not in settings.explicit:
+        logging.getLogger().setLevel(logging.WARNING)  # the terminal is for the conversation
+    app = bootstrap(settings)
+    shell = Shell(app.liaison, user=args.user, sweeper=app.sweeper)
+    app.sweeper.outboxes["shell"] = ShellOutbox(shell)
+    shell.run()
+    return 0
+
+
+def cmd_sweep(settings: Settings, args: argparse.Namespace) -> int:
+    """Nudges, escalations and input cycles, once, as of --at; one line per message."""
+    import asyncio
+    import datetime as dt
+    import zoneinfo
+
+    from bot.bootstrap import bootstrap
+    from bot.channels.shell import Shell, ShellOutbox
 
     app = bootstrap(settings)
-    Shell(app.liaison, user=args.user).run()
-    return 0
+    now = None
+    if args.at:
+        try:
+            now = dt.datetime.fromisoformat(args.at)
+        except ValueError:
+            print(
+                f"liaison-bot: --at '{args.at}' is not an ISO-8601 time, e.g. 2027-03-01T09:30Z",
+                file=sys.stderr,
+            )
+            return 2
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=zoneinfo.ZoneInfo(app.org.timezone))
+    if not app.outboxes:  # no chat channel configured: print the messages themselves
+        app.sweeper.outboxes["shell"] = ShellOutbox(Shell(app.liaison, stdout=sys.stderr))
+    lines = asyncio.run(app.sweeper.run(now, dry_run=args.dry_run))
+    for line in lines:
+        print(line)
+    if not lines:
+        print("Nothing is due.")
+    return 1 if any(line.status == "failed" for line in lines) else 0
 
 
 def cmd_detect(settings: Settings, args: argparse.Namespace) -> int:

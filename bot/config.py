@@ -11,6 +11,21 @@ from dotenv import dotenv_values
 
 DEFAULT_DATABASE_URL = "sqlite:///./liaison.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+VARIABLES = (
+    "DATABASE_URL",
+    "HOST",
+    "PORT",
+    "LIAISON_CONFIG",
+    "LOG_LEVEL",
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "SLACK_API_URL",
+    "MICROSOFT_APP_ID",
+    "MICROSOFT_APP_PASSWORD",
+    "MICROSOFT_APP_TYPE",
+    "MICROSOFT_APP_TENANT_ID",
+)
 
 
 class SettingsError(Exception):
@@ -32,6 +47,7 @@ class Settings:
     microsoft_app_type: str = "MultiTenant"
     microsoft_app_tenant_id: str | None = None
     log_level: str = "INFO"
+    explicit: frozenset[str] = frozenset()  # the variables that were set, for defaults by mode
 
     @property
     def has_slack(self) -> bool:
@@ -73,6 +89,7 @@ def load_settings(
         microsoft_app_type=get("MICROSOFT_APP_TYPE") or "MultiTenant",
         microsoft_app_tenant_id=get("MICROSOFT_APP_TENANT_ID"),
         log_level=(get("LOG_LEVEL") or "INFO").upper(),
+        explicit=frozenset(name for name in VARIABLES if get(name)),
     )
     _check(settings)
     return settings

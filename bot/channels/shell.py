@@ -4,6 +4,7 @@ Commands (everything else is a chat message):
   /as @name       speak as someone else (they are created if new)
   /in #channel    move to a channel ('/in dm' talks to the bot directly)
   /who            show who and where you are
+  /tick [time]    run the scheduled sweeps now (or as of an ISO time, e.g. 2027-03-01T09:30)
   /help           this list
   /quit           leave (Ctrl-D works too)
 A number picks one of the choices the bot last offered you. Messages the bot sends to other
@@ -13,13 +14,19 @@ Piped input works: each line is echoed, so a transcript reads like a conversatio
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+import json
 import sys
 import textwrap
+import zoneinfo
 from collections.abc import Iterable
 from typing import TextIO
 
 from handlers.core import Liaison
-from handlers.messages import Action, Choice, Inbound, Outgoing, Reply, Sender
+from handlers.messages import Action, Choice, Form, Inbound, Outgoing, Reply, Sender
+from schedules.sweep import Sweeper
+from storage.models import Address
 
 SHELL_HELP = __doc__.split("\n\n", 1)[1].split("A number", 1)[0].rstrip()
 WIDTH = 100
@@ -34,14 +41,19 @@ class Shell:
         stdout: TextIO = sys.stdout,
         user: str | None = None,
         conversation: str = "dm",
+        sweeper: Sweeper | None = None,
     ) -> None:
         self.liaison = liaison
+        self.sweeper = sweeper
+        self.forms: dict[str, Form] = {}
+        self.filling: tuple[Form, int, dict[str, str]] | None = None
         self.stdin, self.stdout = stdin, stdout
         self.user = (user or _default_user(liaison)).lstrip("@").lower()
         self.conversation = conversation
         self.choices: dict[str, list[Choice]] = {}
         self.counter = 0
         self.interactive = stdin.isatty()
+        self._numbered: set[str] = set()  # whose choices were numbered in this turn
 
     def run(self) -> None:
         self.say(
@@ -79,7 +91,12 @@ class Shell:
 
     def step(self, line: str) -> None:
         """Handle one line: a shell command, a picked number, or a chat message."""
+        self._numbered = set()
         stripped = line.strip()
+        if self.filling is not None and not stripped.startswith("/"):
+            return self._fill(stripped)
+        if stripped.startswith("/tick"):
+            return self._tick(stripped[5:].strip())
         if stripped.startswith("/as"):
             return self._switch_user(stripped[3:].strip())
         if stripped.startswith("/in"):
@@ -101,6 +118,10 @@ class Shell:
             if not 0 <= index < len(options):
                 return self.say(f"Pick a number from 1 to {len(options)}.")
             action = Action(options[index].action, options[index].value)
+            form = self.forms.get(self.user)
+            if action.id.endswith(".open") and form is not None:
+                self.filling = (form, 0, {})
+                return self.say(f"{form.title}: {form.fields[0].label} (or 'skip')")
         self.counter += 1
         inbound = Inbound(
             sender=Sender("shell", self.user, name=self.user),
@@ -113,6 +134,40 @@ class Shell:
         )
         for outgoing in self.liaison.handle(inbound):
             self.render(outgoing)
+
+    def _fill(self, answer: str) -> None:
+        """Answer a form one question at a time, then submit it like a modal would."""
+        form, index, values = self.filling
+        values[form.fields[index].key] = "" if answer.lower() == "skip" else answer
+        if index + 1 < len(form.fields):
+            self.filling = (form, index + 1, values)
+            return self.say(f"{form.fields[index + 1].label} (or 'skip')")
+        self.filling = None
+        state = json.loads(form.state) if form.state else {}
+        value = json.dumps({"state": state, "values": values})
+        inbound = Inbound(
+            sender=Sender("shell", self.user, name=self.user),
+            conversation=self.conversation,
+            action=Action(f"{form.id}.submit", value),
+            is_direct=self.conversation == "dm",
+        )
+        for outgoing in self.liaison.handle(inbound):
+            self.render(outgoing)
+
+    def _tick(self, when: str) -> None:
+        if self.sweeper is None:
+            return self.say("There is no scheduler here.")
+        now = None
+        if when:
+            try:
+                now = dt.datetime.fromisoformat(when)
+            except ValueError:
+                return self.say(f"I couldn't read '{when}' as a time. Try 2027-03-01T09:30.")
+            if now.tzinfo is None:
+                now = now.replace(tzinfo=zoneinfo.ZoneInfo(self.liaison.org.timezone))
+        lines = asyncio.run(self.sweeper.run(now))
+        if not lines:
+            self.say("Swept: nothing is due right now.")
 
     def _switch_user(self, name: str) -> None:
         handle = name.lstrip("@").strip().lower()
@@ -134,8 +189,9 @@ class Shell:
             owner = self.user
         lines = [f"{header}: {reply.text}"]
         lines += [f"    {label}: {value}" for label, value in reply.facts]
-        number = 0
-        flat: list[Choice] = []
+        # Choices shown in one turn are numbered on, so two offers don't share numbers.
+        flat: list[Choice] = self.choices.get(owner, []) if owner in self._numbered else []
+        number = len(flat)
         for item in reply.items:
             buttons = ""
             if item.choices:
@@ -155,6 +211,9 @@ class Shell:
             lines.append("    " + "  ".join(labels))
         if flat:
             self.choices[owner] = flat
+            self._numbered.add(owner)
+        if reply.form is not None:
+            self.forms[owner] = reply.form
         self.say("\n".join(lines), raw=True)
 
     def say(self, text: str, raw: bool = False) -> None:
@@ -162,6 +221,18 @@ class Shell:
             text = "\n".join(textwrap.fill(p, WIDTH) for p in text.split("\n"))
         self.stdout.write(text + "\n")
         self.stdout.flush()
+
+
+class ShellOutbox:
+    """The sweeps' messages, printed as DMs in the terminal."""
+
+    channel = "shell"
+
+    def __init__(self, shell: Shell) -> None:
+        self.shell = shell
+
+    async def send(self, address: Address, reply: Reply) -> None:
+        self.shell.render(Outgoing(reply, to_person=address.person_id))
 
 
 def _default_user(liaison: Liaison) -> str:
