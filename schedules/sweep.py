@@ -71,7 +71,8 @@ class Sweeper:
                 if await asyncio.to_thread(self._claim, message, now):
                     lines.append(await self._send(message, now))
             if not dry_run:
-                for message in await asyncio.to_thread(self._claim_retries, now):
+                tried = {message.key for message in due}
+                for message in await asyncio.to_thread(self._claim_retries, now, tried):
                     lines.append(await self._send(message, now))
         for line in lines:
             log.info("sweep %s", line)
@@ -85,16 +86,18 @@ class Sweeper:
         with session_scope(self.engine) as session:
             return nudges.claim(session, message, now)
 
-    def _claim_retries(self, now: dt.datetime) -> list[Due]:
-        """Failed sends, and claims whose sender died, taken by this replica only."""
+    def _claim_retries(self, now: dt.datetime, tried: set[str]) -> list[Due]:
+        """Failed sends from earlier ticks, and claims whose sender died, taken by this replica
+        only (FOR UPDATE SKIP LOCKED on PostgreSQL)."""
         with session_scope(self.engine) as session:
             query = (
                 select(Ledger)
                 .where(
                     Ledger.payload.is_not(None),
+                    Ledger.key.not_in(tried) if tried else True,
                     Ledger.attempts < MAX_ATTEMPTS,
                     or_(
-                        (Ledger.status == LedgerStatus.FAILED) & (Ledger.updated_at < now),
+                        Ledger.status == LedgerStatus.FAILED,
                         (Ledger.status == LedgerStatus.CLAIMED) & (Ledger.updated_at < now - LEASE),
                     ),
                 )

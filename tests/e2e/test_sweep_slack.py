@@ -1,0 +1,155 @@
+"""`liaison-bot sweep --at` against a fake Slack: the DMs that are due, once, across processes."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+from handlers import commitments
+from handlers.org import load_organisation
+from handlers.people import by_handle, sync_organisation
+from storage.db import make_engine, session_scope, upgrade
+from tests.conftest import ROOT
+from tests.fakes.slack_api import FakeSlack
+
+AT = "2026-11-24T15:30:00+00:00"  # Tuesday 9:30 in Chicago
+
+
+def org_file(tmp_path: Path, owners: int) -> Path:
+    lines = [
+        '[organisation]\nname = "Test"\ntimezone = "America/Chicago"\n',
+        "[schedule]\nenabled = false\n",
+        '[people.boss]\nname = "Boss"\nslack = "U0BOSS"\n',
+        '[people.liz]\nname = "Liz"\nslack = "U0LIZ"\n',
+    ]
+    for n in range(owners):
+        lines.append(f'[people.owner{n}]\nname = "Owner {n}"\nslack = "U0OWNER{n}"\n')
+    lines.append('[units.ops]\nname = "Ops"\nlead = "boss"\nliaison = "liz"\ncycle_months = [6]\n')
+    path = tmp_path / "org.toml"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def seed(url: str, config: Path, owners: int) -> None:
+    """Two overdue commitments per owner: each owner is due exactly one digest."""
+    engine = make_engine(url)
+    upgrade(engine)
+    org = load_organisation(config)
+    with session_scope(engine) as session:
+        sync_organisation(session, org)
+        boss = by_handle(session, "boss")
+        for n in range(owners):
+            for what in ("Order the scanners", "Test the Wi-Fi"):
+                commitments.create(
+                    session,
+                    requester=boss,
+                    owner=by_handle(session, f"owner{n}"),
+                    what=what,
+                    due=dt.date(2026, 11, 20),
+                    channel="slack",
+                    unit_id="ops",
+                    now=dt.datetime(2026, 11, 16, tzinfo=dt.UTC),
+                )
+    engine.dispose()
+
+
+async def run_sweep(url: str, config: Path, fake: FakeSlack, *args: str) -> tuple[int, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_"))}
+    env.update(
+        DATABASE_URL=url,
+        LIAISON_CONFIG=str(config),
+        PYTHONPATH=str(ROOT),
+        SLACK_BOT_TOKEN=fake.bot_token,
+        SLACK_SIGNING_SECRET="secret",
+        SLACK_API_URL=fake.base_url,
+        LOG_LEVEL="WARNING",
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "sweep",
+        "--at",
+        AT,
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env=env,
+        cwd=ROOT,
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), 120)
+    return process.returncode, out.decode()
+
+
+def sent_dms(fake: FakeSlack) -> list[str]:
+    return [c.payload["channel"] for c in fake.calls_to("chat.postMessage") if c.ok]
+
+
+@pytest.fixture
+def fresh_postgres(postgres_url):
+    engine = make_engine(postgres_url)
+    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return postgres_url
+
+
+async def test_sweep_sends_the_due_dms_and_nothing_more_when_run_again(tmp_path):
+    url = f"sqlite:///{tmp_path / 'sweep.db'}"
+    config = org_file(tmp_path, owners=3)
+    seed(url, config, owners=3)
+    async with FakeSlack(bot_token="xoxb-test") as fake:
+        code, dry = await run_sweep(url, config, fake, "--dry-run")
+        assert code == 0 and dry.count("would send: digest") == 3
+        assert sent_dms(fake) == []
+        code, out = await run_sweep(url, config, fake)
+        assert code == 0, out
+        assert out.count("sent: digest to @owner") == 3
+        assert sorted(sent_dms(fake)) == sorted(fake.dm_channel(f"U0OWNER{n}") for n in range(3))
+        first = fake.calls_to("chat.postMessage")[0].payload
+        assert "Order the scanners" in str(first["blocks"]) and "Not mine" in str(first["blocks"])
+        code, again = await run_sweep(url, config, fake)
+        assert code == 0 and "Nothing is due." in again
+        assert len(sent_dms(fake)) == 3
+        assert len(fake.calls_to("conversations.open")) == 3  # DM channels are remembered
+
+
+@pytest.mark.postgres
+async def test_two_processes_sweeping_one_postgres_send_each_dm_once(fresh_postgres, tmp_path):
+    owners = 12
+    config = org_file(tmp_path, owners)
+    seed(fresh_postgres, config, owners)
+    async with FakeSlack(bot_token="xoxb-test") as fake:
+        results = await asyncio.gather(
+            run_sweep(fresh_postgres, config, fake), run_sweep(fresh_postgres, config, fake)
+        )
+        assert all(code == 0 for code, _ in results), results
+        dms = sent_dms(fake)
+        assert len(dms) == owners and len(set(dms)) == owners
+        total = sum(out.count("sent: digest") for _, out in results)
+        assert total == owners
+
+
+async def test_a_429_storm_loses_nothing_and_doubles_nothing(tmp_path):
+    url = f"sqlite:///{tmp_path / 'storm.db'}"
+    owners = 3
+    config = org_file(tmp_path, owners)
+    seed(url, config, owners)
+    async with FakeSlack(bot_token="xoxb-test") as fake:
+        fake.fail("chat.postMessage", status=429, retry_after=0, times=8)
+        code, out = await run_sweep(url, config, fake)
+        assert code == 1 and "failed: digest" in out  # the client gave up on one: kept, not lost
+        delivered = len(sent_dms(fake))
+        assert delivered < owners
+        code, out = await run_sweep(url, config, fake)
+        assert code == 0, out
+        dms = sent_dms(fake)
+        assert len(dms) == owners and len(set(dms)) == owners
