@@ -43,7 +43,9 @@ def bootstrap(
     engine = make_engine(settings.database_url)
     if migrate:
         upgrade(engine)
-    liaison = Liaison(engine=engine, org=org, catalogue=catalogue, clock=clock)
+    liaison = Liaison(
+        engine=engine, org=org, catalogue=catalogue, clock=clock, public_url=settings.public_url
+    )
     if migrate:
         liaison.sync()
     outboxes: dict[str, Outbox] = {}

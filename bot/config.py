@@ -17,6 +17,7 @@ VARIABLES = (
     "PORT",
     "LIAISON_CONFIG",
     "LOG_LEVEL",
+    "PUBLIC_URL",
     "SLACK_BOT_TOKEN",
     "SLACK_SIGNING_SECRET",
     "SLACK_APP_TOKEN",
@@ -47,6 +48,7 @@ class Settings:
     microsoft_app_type: str = "MultiTenant"
     microsoft_app_tenant_id: str | None = None
     log_level: str = "INFO"
+    public_url: str = "http://localhost:3000"
     explicit: frozenset[str] = frozenset()  # the variables that were set, for defaults by mode
 
     @property
@@ -89,6 +91,7 @@ def load_settings(
         microsoft_app_type=get("MICROSOFT_APP_TYPE") or "MultiTenant",
         microsoft_app_tenant_id=get("MICROSOFT_APP_TENANT_ID"),
         log_level=(get("LOG_LEVEL") or "INFO").upper(),
+        public_url=(get("PUBLIC_URL") or f"http://localhost:{port_text}").rstrip("/"),
         explicit=frozenset(name for name in VARIABLES if get(name)),
     )
     _check(settings)

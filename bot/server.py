@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiohttp import web
@@ -17,11 +18,22 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "channels": app.settings.channels()})
 
 
+async def calendar_feed(request: web.Request) -> web.Response:
+    """A person's private ICS feed; every unknown token gets the same 404."""
+    app: App = request.app[APP_KEY]
+    body = await asyncio.to_thread(app.liaison.calendar_feed, request.match_info["token"])
+    if body is None:
+        return web.Response(status=404, text="No calendar here.")
+    headers = {"Cache-Control": "private, max-age=300", "X-Robots-Tag": "noindex"}
+    return web.Response(body=body, content_type="text/calendar", charset="utf-8", headers=headers)
+
+
 def build_web_app(app: App, *, scheduler: bool = True) -> web.Application:
     """Routes for every configured channel; Socket Mode and the scheduler run with the app."""
     web_app = web.Application(client_max_size=1024 * 1024)
     web_app[APP_KEY] = app
     web_app.router.add_get("/healthz", healthz)
+    web_app.router.add_get("/calendar/{token}.ics", calendar_feed)
     settings = app.settings
     if app.slack is not None:
         from bot.channels.slack import slack_route

@@ -28,6 +28,7 @@ See commitments
   unit Finance            everything for one unit
   initiative 12           the commitments of initiative #12
   cycle                   your units' planning conversations (input cycles)
+  calendar                a private calendar link with your due dates and cycles
 
 Ask someone to do something
   ask @pat send the floor plan by Friday
@@ -209,6 +210,8 @@ def parse_commitments_command(text: str) -> Command:
         return Query(line.lower())
     if line.lower() in ("cycle", "cycles"):
         return Query("cycle")
+    if line.lower() in ("calendar", "ical", "ics"):
+        return Query("calendar")
     if (mention := parse_mention(line)) is not None:
         return Query("person", mention)
     if keyword in ("unit", "units"):

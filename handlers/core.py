@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from handlers import commitments, intake, nudges
+from handlers import calendar, commitments, intake, nudges
 from handlers.commands import (
     HELP_TEXT,
     Act,
@@ -96,6 +96,7 @@ class Liaison:
     org: Organisation
     catalogue: Catalogue
     clock: Callable[[], dt.datetime] = utcnow
+    public_url: str = "http://localhost:3000"
 
     def sync(self) -> None:
         """Mirror the organisation config (units, people) into the database."""
@@ -191,6 +192,14 @@ class Liaison:
         """True the first time a key is seen, ever, on any replica (e.g. greeting a new user)."""
         with session_scope(self.engine) as session:
             return ledger.claim(session, key, "once", now=self.clock())
+
+    def calendar_feed(self, token: str) -> bytes | None:
+        """The ICS feed behind a calendar token, or None for a token nobody has."""
+        with session_scope(self.engine) as session:
+            person = calendar.person_by_token(session, token)
+            if person is None:
+                return None
+            return calendar.feed(session, person, self.today_for(person), self.clock())
 
     def handle_of(self, person_id: int) -> str:
         """A person's handle, for channels that show DMs to other people (the shell)."""
@@ -774,6 +783,15 @@ class Turn:
             return self.initiative(int(command.arg or 0))
         if command.scope == "cycle":
             return self.cycles()
+        if command.scope == "calendar":
+            token = calendar.token_for(self.session, self.person)
+            url = f"{self.bot.public_url.rstrip('/')}/calendar/{token}.ics"
+            return _say(
+                f"Your private calendar link (due dates and input cycles): {url}\n"
+                "Add it to Outlook or Google Calendar as a subscription. Keep it to yourself: "
+                "anyone with the link can read it.",
+                private=True,
+            )
         return _say(HELP_TEXT, private=True)
 
     def home(self) -> list[Outgoing]:
@@ -928,9 +946,8 @@ class Turn:
             return _say("No units are configured yet, so there are no input cycles.", private=True)
         items = []
         for unit in units:
-            months = [int(m) for m in unit.cycle_months.split(",") if m]
             today = self.bot.today_for(None, unit.id)
-            upcoming = next_cycle(today, months)
+            upcoming = nudges.next_cycle(unit, today)
             items.append(
                 Item(
                     f"{unit.name}: {describe_date(upcoming, today)} "
@@ -940,16 +957,6 @@ class Turn:
         return [
             Outgoing(Reply("Next input cycles:", items=tuple(items), private=True, kind="list"))
         ]
-
-
-def next_cycle(today: dt.date, months: list[int]) -> dt.date:
-    """The first day of the next cycle month (today counts when it is the 1st of one)."""
-    for year in (today.year, today.year + 1):
-        for month in sorted(months):
-            day = dt.date(year, month, 1)
-            if day >= today:
-                return day
-    return dt.date(today.year + 1, 1, 1)
 
 
 CYCLE_FIELDS = ("six_months", "twelve_months")
