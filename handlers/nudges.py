@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from handlers import commitments
@@ -157,6 +158,7 @@ def digests(session: Session, org: Organisation, clock: Clock) -> list[Due]:
     for item in soon:
         if item.id not in seen:
             per_person[_recipient(item)].append((item, "due soon"))
+    _people = _preload_people(session, [c for entries in per_person.values() for c, _ in entries])
     found = []
     for person_id, entries in per_person.items():
         person = session.get(Person, person_id)
@@ -183,6 +185,16 @@ def digests(session: Session, org: Organisation, clock: Clock) -> list[Due]:
             )
         )
     return found
+
+
+def _preload_people(session: Session, items: list[Commitment]) -> list[Person]:
+    """Load every owner and requester in a few queries, so rendering hits the identity map
+    (which holds objects weakly: keep the returned list alive while rendering)."""
+    ids = list({i.owner_id for i in items} | {i.requester_id for i in items})
+    people: list[Person] = []
+    for start in range(0, len(ids), 500):
+        people += session.exec(select(Person).where(Person.id.in_(ids[start : start + 500]))).all()
+    return people
 
 
 def _soon(org: Organisation, today: dt.date) -> dt.date:
@@ -224,6 +236,7 @@ def escalations(session: Session, org: Organisation, clock: Clock) -> list[Due]:
         )
     ).all()
     per_liaison: dict[int, list[tuple[Commitment, str]]] = defaultdict(list)
+    _people = _preload_people(session, list(candidates))
     for item in candidates:
         reason = commitments.stuck_reason(item, clock.now, org)
         unit = session.get(Unit, item.unit_id)
@@ -389,16 +402,18 @@ def _questionnaire(session: Session, unit: Unit, day: dt.date, lead_id: int) -> 
     )
 
 
-def record_sent(session: Session, due: Due, now: dt.datetime) -> None:
-    """After a digest went out, its items count one more unanswered nudge."""
-    if due.kind != "digest":
-        return
-    for cid in due.commitment_ids:
-        item = session.get(Commitment, cid)
-        if item is not None and _recipient(item) == item.owner_id:
-            item.nudges_unanswered += 1
-            item.last_nudged_at = now
-            session.add(item)
+def record_sent(session: Session, sent: list[Due], now: dt.datetime) -> None:
+    """After digests went out, the owners' items in them count one more unanswered nudge."""
+    ids = [cid for due in sent if due.kind == "digest" for cid in due.commitment_ids]
+    for start in range(0, len(ids), 500):
+        session.exec(
+            update(Commitment)
+            .where(
+                Commitment.id.in_(ids[start : start + 500]),
+                Commitment.state.in_([S.REQUESTED.value, S.PROMISED.value]),
+            )
+            .values(nudges_unanswered=Commitment.nudges_unanswered + 1, last_nudged_at=now)
+        )
 
 
 def claim(session: Session, due: Due, now: dt.datetime) -> bool:

@@ -28,6 +28,8 @@ from storage.models import Address, Ledger, LedgerStatus, Person, utcnow
 log = logging.getLogger("liaison.sweep")
 LEASE = dt.timedelta(minutes=10)  # a claim older than this with no result is retried
 MAX_ATTEMPTS = 20
+CONCURRENT_SENDS = 8
+RETRY_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -59,42 +61,67 @@ class Sweeper:
     async def run(
         self, now: dt.datetime | None = None, *, dry_run: bool = False
     ) -> list[SweepLine]:
-        """Send everything owed as of `now` (default: the clock), and retry failed sends."""
+        """Send everything owed as of `now` (default: the clock), and retry failed sends.
+
+        The database work is batched (one query for what is due, one claim for all of it, one
+        write for the results), and the sends run concurrently, a few at a time.
+        """
         now = now or self.clock()
         async with self._lock:  # ticks in one process never overlap
             due = await asyncio.to_thread(self._due, now)
-            lines = []
-            for message in due:
-                if dry_run:
-                    lines.append(await asyncio.to_thread(self._describe, message, "would send"))
-                    continue
-                if await asyncio.to_thread(self._claim, message, now):
-                    lines.append(await self._send(message, now))
-            if not dry_run:
-                tried = {message.key for message in due}
-                for message in await asyncio.to_thread(self._claim_retries, now, tried):
-                    lines.append(await self._send(message, now))
+            if dry_run:
+                reach = await asyncio.to_thread(self._reach, {m.person_id for m in due})
+                lines = [self._line(m, reach, "would send") for m in due]
+            else:
+                claimed = await asyncio.to_thread(self._claim, due, now)
+                tried = {m.key for m in due}
+                retries = await asyncio.to_thread(self._claim_retries, now, tried)
+                lines = await self._deliver(claimed + retries, now)
         for line in lines:
             log.info("sweep %s", line)
         return lines
+
+    async def _deliver(self, messages: list[Due], now: dt.datetime) -> list[SweepLine]:
+        if not messages:
+            return []
+        reach = await asyncio.to_thread(self._reach, {m.person_id for m in messages})
+        gate = asyncio.Semaphore(CONCURRENT_SENDS)
+
+        async def send(message: Due) -> tuple[Due, str, str | None]:
+            address = reach.get(message.person_id, (None, None))[1]
+            if address is None:
+                return message, "unreachable", "no reachable address"
+            async with gate:
+                try:
+                    await self.outboxes[address.channel].send(address, message.reply)
+                except DeliveryError as exc:
+                    return message, "failed", str(exc)
+            return message, "sent", None
+
+        results = await asyncio.gather(*(send(m) for m in messages))
+        await asyncio.to_thread(self._record, results, now)
+        return [self._line(message, reach, status) for message, status, _ in results]
 
     def _due(self, now: dt.datetime) -> list[Due]:
         with session_scope(self.engine) as session:
             return nudges.all_due(session, self.org, now)
 
-    def _claim(self, message: Due, now: dt.datetime) -> bool:
+    def _claim(self, due: list[Due], now: dt.datetime) -> list[Due]:
+        """Claim every due message at once; return the ones this sweeper got."""
+        if not due:
+            return []
         with session_scope(self.engine) as session:
-            return nudges.claim(session, message, now)
+            won = ledger.claim_many(session, [(m.key, m.kind, m.to_json()) for m in due], now=now)
+        return [m for m in due if m.key in won]
 
     def _claim_retries(self, now: dt.datetime, tried: set[str]) -> list[Due]:
-        """Failed sends from earlier ticks, and claims whose sender died, taken by this replica
+        """Failed sends from earlier runs, and claims whose sender died, taken by this replica
         only (FOR UPDATE SKIP LOCKED on PostgreSQL)."""
         with session_scope(self.engine) as session:
             query = (
                 select(Ledger)
                 .where(
                     Ledger.payload.is_not(None),
-                    Ledger.key.not_in(tried) if tried else True,
                     Ledger.attempts < MAX_ATTEMPTS,
                     or_(
                         Ledger.status == LedgerStatus.FAILED,
@@ -102,58 +129,49 @@ class Sweeper:
                     ),
                 )
                 .order_by(Ledger.id)
-                .limit(200)
+                .limit(RETRY_BATCH)
                 .with_for_update(skip_locked=True)
             )
-            rows = session.exec(query).all()
+            rows = [row for row in session.exec(query).all() if row.key not in tried]
             for row in rows:
                 row.status, row.updated_at = LedgerStatus.CLAIMED, now
                 session.add(row)
             return [Due.from_json(row.payload) for row in rows]
 
-    def _reach(self, person_id: int) -> tuple[Person | None, Address | None]:
-        """The person's most recently used address on a channel we can send through."""
+    def _reach(self, person_ids: set[int]) -> dict[int, tuple[str, Address | None]]:
+        """Each person's handle and most recently used address on a channel we can send on."""
+        found: dict[int, tuple[str, Address | None]] = {}
         with session_scope(self.engine) as session:
-            person = session.get(Person, person_id)
-            addresses = session.exec(
-                select(Address)
-                .where(Address.person_id == person_id)
-                .order_by(Address.updated_at.desc(), Address.id.desc())
-            ).all()
-            usable = [a for a in addresses if a.channel in self.outboxes]
-            return person, (usable[0] if usable else None)
+            ids = list(person_ids)
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                for person in session.exec(select(Person).where(Person.id.in_(chunk))).all():
+                    found[person.id] = (person.handle, None)
+                addresses = session.exec(
+                    select(Address)
+                    .where(Address.person_id.in_(chunk), Address.channel.in_(list(self.outboxes)))
+                    .order_by(Address.updated_at, Address.id)
+                ).all()
+                for address in addresses:  # the newest wins
+                    found[address.person_id] = (found[address.person_id][0], address)
+        return found
 
-    def _describe(self, message: Due, status: str, channel: str | None = None) -> SweepLine:
-        person, address = self._reach(message.person_id)
+    def _line(
+        self, message: Due, reach: dict[int, tuple[str, Address | None]], status: str
+    ) -> SweepLine:
+        handle, address = reach.get(message.person_id, (str(message.person_id), None))
         summary = message.reply.text.split("\n")[0][:120]
         if message.reply.items:
             summary += f" [{len(message.reply.items)} items]"
         return SweepLine(
-            message.kind,
-            person.handle if person else str(message.person_id),
-            channel or (address.channel if address else None),
-            summary,
-            status,
+            message.kind, handle, address.channel if address else None, summary, status
         )
 
-    async def _send(self, message: Due, now: dt.datetime) -> SweepLine:
-        _, address = await asyncio.to_thread(self._reach, message.person_id)
-        if address is None:
-            await asyncio.to_thread(self._fail, message.key, "no reachable address", now)
-            return self._describe(message, "unreachable")
-        try:
-            await self.outboxes[address.channel].send(address, message.reply)
-        except DeliveryError as exc:
-            await asyncio.to_thread(self._fail, message.key, str(exc), now)
-            return self._describe(message, "failed", address.channel)
-        await asyncio.to_thread(self._sent, message, now)
-        return self._describe(message, "sent", address.channel)
-
-    def _fail(self, key: str, error: str, now: dt.datetime) -> None:
+    def _record(self, results: list[tuple[Due, str, str | None]], now: dt.datetime) -> None:
         with session_scope(self.engine) as session:
-            ledger.mark_failed(session, key, error, now)
-
-    def _sent(self, message: Due, now: dt.datetime) -> None:
-        with session_scope(self.engine) as session:
-            ledger.mark_sent(session, message.key, now)
-            nudges.record_sent(session, message, now)
+            sent = [m for m, status, _ in results if status == "sent"]
+            ledger.mark_many(session, [m.key for m in sent], LedgerStatus.SENT, now=now)
+            for message, status, error in results:
+                if status != "sent":
+                    ledger.mark_failed(session, message.key, error or status, now)
+            nudges.record_sent(session, sent, now)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
@@ -36,6 +37,49 @@ def claim(
         .returning(Ledger.id)
     )
     return session.exec(statement).first() is not None
+
+
+def claim_many(
+    session: Session, rows: list[tuple[str, str, str | None]], now: dt.datetime | None = None
+) -> set[str]:
+    """Claim many (key, kind, payload) at once; return the keys this caller got."""
+    now = now or utcnow()
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    won: set[str] = set()
+    for start in range(0, len(rows), 500):
+        values = [
+            {
+                "key": key[:300],
+                "kind": kind,
+                "payload": payload,
+                "status": LedgerStatus.CLAIMED,
+                "attempts": 0,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for key, kind, payload in rows[start : start + 500]
+        ]
+        statement = (
+            insert(Ledger)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(Ledger.key)
+        )
+        won |= set(session.exec(statement).scalars().all())
+    return won
+
+
+def mark_many(
+    session: Session, keys: list[str], status: str, now: dt.datetime | None = None
+) -> None:
+    """Record the outcome of many sends in one statement per 500 keys."""
+    now = now or utcnow()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        values = {"status": status, "updated_at": now, "attempts": Ledger.attempts + 1}
+        if status == LedgerStatus.SENT:
+            values["sent_at"] = now
+        session.exec(update(Ledger).where(Ledger.key.in_(chunk)).values(**values))
 
 
 def find(session: Session, key: str) -> Ledger | None:

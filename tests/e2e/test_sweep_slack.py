@@ -144,11 +144,14 @@ async def test_a_429_storm_loses_nothing_and_doubles_nothing(tmp_path):
     config = org_file(tmp_path, owners)
     seed(url, config, owners)
     async with FakeSlack(bot_token="xoxb-test") as fake:
-        fake.fail("chat.postMessage", status=429, retry_after=0, times=8)
+        # A storm longer than the client's own retries: every send gives up this time.
+        fake.fail("chat.postMessage", status=429, retry_after=0, times=1000)
         code, out = await run_sweep(url, config, fake)
-        assert code == 1 and "failed: digest" in out  # the client gave up on one: kept, not lost
-        delivered = len(sent_dms(fake))
-        assert delivered < owners
+        assert code == 1 and out.count("failed: digest") == owners  # given up, kept, not lost
+        assert sent_dms(fake) == []
+        retried = len(fake.calls_to("chat.postMessage"))
+        assert retried > owners  # the client did retry before giving up
+        fake.reset()  # the storm passes
         code, out = await run_sweep(url, config, fake)
         assert code == 0, out
         dms = sent_dms(fake)
