@@ -262,3 +262,37 @@ def test_the_ledger_key_blocks_a_second_replica(liaison, sweeper, outbox):
     assert len(outbox.sent) == 2
     with session_scope(liaison.engine) as session:
         assert ledger.find(session, f"digest:{by_handle(session, 'dana').id}:2026-11-24")
+
+
+def test_cycle_answers_are_kept_and_each_initiative_is_offered(liaison):
+    import json
+
+    from handlers.messages import Action, Inbound, Sender
+
+    def answer(who, values):
+        value = json.dumps({"state": {"unit": "finance", "cycle": "2027-03-01"}, "values": values})
+        inbound = Inbound(
+            Sender("shell", who, name=who), "dm", action=Action("cycle.submit", value)
+        )
+        return liaison.handle(inbound)
+
+    refused = answer("lee", {"six_months": "We're buying 40 laptops"})
+    assert "Only Finance's lead or liaison" in refused[0].reply.text
+    out = answer(
+        "pat",
+        {
+            "six_months": "We're hiring 12 new auditors in May. The team lunch is on Friday.",
+            "twelve_months": "- moving to the Elm Street building\n- nothing else",
+        },
+    )
+    assert "I spotted 2 things" in out[0].reply.text
+    offers = [o.reply for o in out if o.reply.kind == "offer"]
+    assert [json.loads(o.choices[0].value)["kind"] for o in offers] == [
+        "staffing_change",
+        "office_move",
+    ]
+    assert all(json.loads(o.choices[0].value)["unit"] == "finance" for o in offers)
+    with session_scope(liaison.engine) as session:
+        cycle = session.exec(select(Cycle)).one()
+        assert cycle.six_months.startswith("We're hiring 12 new auditors")
+        assert cycle.answered_by == by_handle(session, "pat").id
