@@ -243,6 +243,10 @@ class Turn:
     def today(self) -> dt.date:
         return self.bot.today_for(self.person)
 
+    def unit_here(self) -> str | None:
+        """The unit of the channel we are in, or else the person's own unit."""
+        return self.bot.org.unit_for_channel(self.inbound.conversation) or self.person.home_unit
+
     def ctx(self) -> intake.Context:
         return intake.Context(
             self.session, self.bot.org, self.bot.catalogue, self.today, self.channel
@@ -342,7 +346,7 @@ class Turn:
         if existing is not None:
             return self.prompt(existing, prefix="Let's carry on where we left off.")
         source_key = f"demand:{self.channel}:{self.person.id}:{self.bot.clock().isoformat()}"
-        unit_id = self.bot.org.unit_for_channel(self.inbound.conversation) or self.person.home_unit
+        unit_id = self.unit_here()
         new, _ = intake.start(
             self.ctx(),
             self.person,
@@ -483,7 +487,7 @@ class Turn:
                     )
                 )
             ]
-        unit_id = self.bot.org.unit_for_channel(self.inbound.conversation) or self.person.home_unit
+        unit_id = self.unit_here()
         try:
             item = commitments.create(
                 self.session,
@@ -664,7 +668,7 @@ class Turn:
                 due = parse_due(command.due_text, self.today)
             except DateParseError as exc:
                 return _say(f"{exc} Nothing was saved.", private=True)
-        unit_id = self.bot.org.unit_for_channel(self.inbound.conversation) or self.person.home_unit
+        unit_id = self.unit_here()
         try:
             item = commitments.create(
                 self.session,

@@ -191,24 +191,17 @@ class Shell:
         lines += [f"    {label}: {value}" for label, value in reply.facts]
         # Choices shown in one turn are numbered on, so two offers don't share numbers.
         flat: list[Choice] = self.choices.get(owner, []) if owner in self._numbered else []
-        number = len(flat)
+
+        def numbered(choices: tuple[Choice, ...]) -> str:
+            flat.extend(choices)
+            first = len(flat) - len(choices) + 1
+            return "  ".join(f"[{first + i}] {c.label}" for i, c in enumerate(choices))
+
         for item in reply.items:
-            buttons = ""
-            if item.choices:
-                labels = []
-                for choice in item.choices:
-                    number += 1
-                    flat.append(choice)
-                    labels.append(f"[{number}] {choice.label}")
-                buttons = "  " + "  ".join(labels)
+            buttons = f"  {numbered(item.choices)}" if item.choices else ""
             lines.append(f"    {item.text}{buttons}")
         if reply.choices:
-            labels = []
-            for choice in reply.choices:
-                number += 1
-                flat.append(choice)
-                labels.append(f"[{number}] {choice.label}")
-            lines.append("    " + "  ".join(labels))
+            lines.append(f"    {numbered(reply.choices)}")
         if flat:
             self.choices[owner] = flat
             self._numbered.add(owner)
