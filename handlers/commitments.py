@@ -202,6 +202,7 @@ def apply(
         item.state = S.ACCEPTED
     if item.state in CLOSED:
         item.closed_at = now or utcnow()
+        item.nudges_unanswered = 0  # nothing left to escalate
     item.updated_at = now or utcnow()
     if act != "snooze":
         item.last_activity_at = item.updated_at
@@ -342,18 +343,27 @@ def stuck(
     stale_before = now - dt.timedelta(days=org.thresholds.stale_days)
     # Unanswered needs N business days, which is never less than N calendar days.
     unanswered_before = now - dt.timedelta(days=org.thresholds.unanswered_business_days)
-    query = _open().where(
-        or_(
-            Commitment.due < now.date(),
-            Commitment.last_activity_at < stale_before,
-            Commitment.state.in_([S.REQUESTED.value, S.COUNTERED.value])
-            & (Commitment.last_activity_at < unanswered_before),
-        )
-    )
-    if units is not None:
-        query = query.where(Commitment.unit_id.in_(list(units)))
+    open_states = [s.value for s in OPEN_STATES]
+    waiting = [S.REQUESTED.value, S.COUNTERED.value]
+    # Three range scans on the (state, ...) indexes rather than one OR that scans the table.
+    queries = [
+        select(Commitment).where(Commitment.state.in_(open_states), Commitment.due < now.date()),
+        select(Commitment).where(
+            Commitment.state.in_(open_states), Commitment.last_activity_at < stale_before
+        ),
+        select(Commitment).where(
+            Commitment.state.in_(waiting), Commitment.last_activity_at < unanswered_before
+        ),
+    ]
+    items: dict[int, Commitment] = {}
+    for query in queries:
+        if units is not None:
+            query = query.where(Commitment.unit_id.in_(list(units)))
+        for item in session.exec(query).all():
+            items[item.id] = item
+    ordered = sorted(items.values(), key=lambda c: (c.due is None, c.due or dt.date.min, c.id))
     found = []
-    for item in session.exec(_ordered(query)).all():
+    for item in ordered:
         reason = stuck_reason(item, now, org)
         if reason:
             found.append((item, reason))

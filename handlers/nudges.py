@@ -228,13 +228,14 @@ def _digest_reply(
 
 def escalations(session: Session, org: Organisation, clock: Clock) -> list[Due]:
     limit = org.thresholds.escalate_after_nudges
-    candidates = session.exec(
-        select(Commitment).where(
-            Commitment.nudges_unanswered >= limit,
-            Commitment.state.in_([s.value for s in OPEN_STATES]),
-            Commitment.unit_id.is_not(None),
-        )
-    ).all()
+    # Only open items carry a count (closing resets it), so the index on the count is enough.
+    candidates = [
+        item
+        for item in session.exec(
+            select(Commitment).where(Commitment.nudges_unanswered >= limit)
+        ).all()
+        if item.state in OPEN_STATES and item.unit_id
+    ]
     per_liaison: dict[int, list[tuple[Commitment, str]]] = defaultdict(list)
     _people = _preload_people(session, list(candidates))
     for item in candidates:

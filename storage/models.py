@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -129,7 +129,16 @@ OPEN_STATES = (
 
 
 class Commitment(SQLModel, table=True):
-    """A promise by an owner to a requester: what, by when."""
+    """A promise by an owner to a requester: what, by when.
+
+    The (state, due) and (state, last_activity_at) indexes let the sweeps find stuck items by
+    range scans, so their cost follows the stuck items and not the size of the table.
+    """
+
+    __table_args__ = (
+        Index("ix_commitment_state_due", "state", "due"),
+        Index("ix_commitment_state_activity", "state", "last_activity_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     what: str = Field(max_length=500)
@@ -146,7 +155,7 @@ class Commitment(SQLModel, table=True):
     last_activity_at: dt.datetime = Field(default_factory=utcnow, index=True)
     closed_at: dt.datetime | None = None
     snoozed_until: dt.date | None = None
-    nudges_unanswered: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    nudges_unanswered: int = Field(default=0, index=True, sa_column_kwargs={"server_default": "0"})
     last_nudged_at: dt.datetime | None = None
 
 
