@@ -229,11 +229,11 @@ def test_daylight_saving_neither_skips_nor_doubles_a_nudge(liaison, outbox, zone
     )
     sweeper = Sweeper(liaison.engine, org, {"shell": outbox})
     tz = zoneinfo.ZoneInfo(zone)
-    moment = dt.datetime.combine(start, dt.time(0), tz)  # local midnights: whole local days
+    moment = dt.datetime.combine(start, dt.time(0, 7), tz)  # from a local midnight
     stop = dt.datetime.combine(end, dt.time(0), tz)
-    while moment < stop:  # a sweep every 30 minutes, across the change
+    while moment < stop:  # a sweep every hour, in absolute time, across the change
         sweep(sweeper, moment)
-        moment += dt.timedelta(minutes=30)
+        moment += dt.timedelta(hours=1)
     with session_scope(liaison.engine) as session:
         keys = session.exec(select(Ledger.key).where(Ledger.kind == "digest")).all()
     days = Counter(key.rsplit(":", 1)[1] for key in keys)
