@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format eval bench clean
+.PHONY: run test lint format eval bench clean teams-package
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ eval: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/eval_signals.py
+
+teams-package: $(STAMP)
+	$(BIN)/python teams/package.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

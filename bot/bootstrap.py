@@ -61,5 +61,17 @@ def bootstrap(
             socket_mode=bool(settings.slack_app_token and not settings.slack_signing_secret),
         )
         outboxes["slack"] = SlackOutbox(slack)
+    from bot.channels.teams import TeamsOutbox, build_teams
+
+    # Teams is always served: with an app id it is authenticated; without one it runs in the
+    # local/emulator mode, which answers only a connector on this machine.
+    teams = build_teams(
+        liaison,
+        app_id=settings.microsoft_app_id,
+        app_password=settings.microsoft_app_password,
+        app_type=settings.microsoft_app_type,
+        tenant_id=settings.microsoft_app_tenant_id,
+    )
+    outboxes["teams"] = TeamsOutbox(teams)
     sweeper = Sweeper(engine, org, outboxes, clock)
-    return App(settings, engine, org, catalogue, liaison, sweeper, outboxes, slack)
+    return App(settings, engine, org, catalogue, liaison, sweeper, outboxes, slack, teams)

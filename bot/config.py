@@ -118,8 +118,13 @@ def _check(s: Settings) -> None:
         raise SettingsError("SLACK_APP_TOKEN must be an app-level token starting with 'xapp-'.")
     if s.microsoft_app_password and not s.microsoft_app_id:
         raise SettingsError("MICROSOFT_APP_PASSWORD is set but MICROSOFT_APP_ID is not.")
-    if s.microsoft_app_id and not s.microsoft_app_password:
+    managed = s.microsoft_app_type == "UserAssignedMSI"
+    if s.microsoft_app_id and not s.microsoft_app_password and not managed:
         raise SettingsError("MICROSOFT_APP_ID is set but MICROSOFT_APP_PASSWORD is not.")
+    if managed and s.microsoft_app_id and not s.microsoft_app_tenant_id:
+        raise SettingsError(
+            "MICROSOFT_APP_TENANT_ID is required when MICROSOFT_APP_TYPE=UserAssignedMSI."
+        )
     if s.microsoft_app_type not in ("MultiTenant", "SingleTenant", "UserAssignedMSI"):
         raise SettingsError(
             "MICROSOFT_APP_TYPE must be MultiTenant, SingleTenant or UserAssignedMSI."

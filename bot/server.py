@@ -36,30 +36,20 @@ def build_web_app(app: App, *, scheduler: bool = True) -> web.Application:
     web_app.router.add_get("/calendar/{token}.ics", calendar_feed)
     settings = app.settings
     if app.slack is not None:
-        from bot.channels.slack import slack_route
+        from bot.channels.slack import slack_context, slack_route
 
         if settings.slack_signing_secret:
             web_app.router.add_post("/slack/events", slack_route(app.slack))
-        if settings.slack_app_token:
-            web_app.cleanup_ctx.append(_socket_mode(app.slack, settings.slack_app_token))
+        # The Web API session, and Socket Mode when an app-level token is set.
+        web_app.cleanup_ctx.append(slack_context(app.slack, settings.slack_app_token))
+    if app.teams is not None:
+        from bot.channels.teams import teams_route
+
+        web_app.router.add_post("/api/messages", teams_route(app.teams))
+        web_app.on_cleanup.append(app.teams.close)  # lets work that outlived its request finish
     if scheduler and app.org.schedule.enabled:
         web_app.cleanup_ctx.append(_scheduler(app))
     return web_app
-
-
-def _socket_mode(slack, app_token: str):
-    """Run Slack Socket Mode on the server's own event loop for the app's lifetime."""
-
-    async def context(_web_app: web.Application):
-        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-        handler = AsyncSocketModeHandler(slack.app, app_token)
-        await handler.connect_async()
-        log.info("slack socket mode connected")
-        yield
-        await handler.close_async()
-
-    return context
 
 
 def _scheduler(app: App):
