@@ -4,6 +4,8 @@ run          the channels configured (Slack, Teams), or the terminal shell when 
 serve        the HTTP server: /slack/events, /api/messages, /healthz
 shell        chat with the bot in the terminal
 sweep        run the scheduled jobs (nudges, escalations, input cycles) once
+export       commitments, initiatives and RASCI as CSV or JSON
+forget       delete what identifies a person, keeping others' records readable
 detect       JSON Lines in ({"text": ...}), one JSON verdict per line out
 db upgrade   apply the database migrations
 """
@@ -56,6 +58,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     sweep.set_defaults(func=cmd_sweep)
     sub.add_parser("detect", help="JSON Lines signal detection").set_defaults(func=cmd_detect)
+    export = sub.add_parser("export", help="export commitments, initiatives and RASCI")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument(
+        "--out", default=None, help="folder for the CSV files, or file for JSON (default: stdout)"
+    )
+    export.set_defaults(func=cmd_export)
+    forget = sub.add_parser("forget", help="delete what identifies a person")
+    forget.add_argument("person", help="the person's @handle")
+    forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    forget.set_defaults(func=cmd_forget)
     db = sub.add_parser("db", help="database commands")
     db_sub = db.add_subparsers(title="db commands", required=True)
     db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
@@ -119,7 +131,7 @@ def cmd_sweep(settings: Settings, args: argparse.Namespace) -> int:
             return 2
         if now.tzinfo is None:
             now = now.replace(tzinfo=zoneinfo.ZoneInfo(app.org.timezone))
-    if not app.outboxes:  # no chat channel configured: print the messages themselves
+    if not settings.channels():  # no chat channel configured: print the messages themselves
         app.sweeper.outboxes["shell"] = ShellOutbox(Shell(app.liaison, stdout=sys.stderr))
     lines = asyncio.run(app.sweeper.run(now, dry_run=args.dry_run))
     for line in lines:
@@ -136,6 +148,78 @@ def cmd_detect(settings: Settings, args: argparse.Namespace) -> int:
 
     catalogue = load_catalogue(load_organisation(settings.config_path))
     run_jsonl(sys.stdin, sys.stdout, catalogue.cues())
+    return 0
+
+
+def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    """CSV (one file per table) or one JSON document, for a spreadsheet or another tool."""
+    from pathlib import Path
+
+    from handlers import records
+    from storage.db import make_engine, session_scope, upgrade
+
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        tables = records.export_tables(session)
+    if args.format == "json":
+        text = records.to_json(tables)
+        if args.out:
+            Path(args.out).write_text(text + "\n", encoding="utf-8")
+            print(f"Wrote {args.out}.", file=sys.stderr)
+        else:
+            print(text)
+        return 0
+    if not args.out:
+        for name, rows in tables.items():
+            print(f"# {name}")
+            print(records.to_csv(rows), end="")
+        return 0
+    folder = Path(args.out)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, rows in tables.items():
+        (folder / f"{name}.csv").write_text(records.to_csv(rows), encoding="utf-8")
+    counts = ", ".join(f"{len(rows)} {name}" for name, rows in tables.items())
+    print(f"Wrote {folder}/: {counts}.", file=sys.stderr)
+    return 0
+
+
+def cmd_forget(settings: Settings, args: argparse.Namespace) -> int:
+    """Remove a person's identifying data; their shared records stay, unnamed."""
+    from handlers import records
+    from handlers.people import by_handle
+    from storage.db import make_engine, session_scope, upgrade
+
+    handle = args.person.lstrip("@").lower()
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        person = by_handle(session, handle)
+        if person is None:
+            print(f"liaison-bot: I don't know @{handle}. Nothing was changed.", file=sys.stderr)
+            return 2
+        if not args.yes:
+            if not sys.stdin.isatty():
+                print(
+                    "liaison-bot: add --yes to forget someone non-interactively.", file=sys.stderr
+                )
+                return 2
+            answer = input(
+                f"Forget @{handle} ({person.display_name})? This cannot be undone [y/N] "
+            )
+            if answer.strip().lower() not in ("y", "yes"):
+                print("Nothing was changed.")
+                return 1
+        done = records.forget(session, person)
+    print(
+        f"Forgot @{done.handle}: {done.addresses} chat addresses and {done.intakes} unfinished "
+        f"plans deleted, {done.excerpts} message excerpts removed. Their commitments stay, "
+        f"attributed to {records.FORGOTTEN_NAME}."
+    )
+    print(
+        "If they are in the organisation config, remove them there too, or they come back "
+        "on the next start."
+    )
     return 0
 
 

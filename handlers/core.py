@@ -265,7 +265,9 @@ class Turn:
         if word in ("help", "?") and lowered.lstrip("/") in ("help", "?"):
             return _say(BOT_HELP)
         if word == "commitments":
-            return self.on_command(strip_mentions(text).strip().lstrip("/")[len("commitments") :])
+            # Only a leading mention (of the bot) goes: "ask <@U1|pat> ..." keeps its person.
+            command = LEADING_MENTIONS.sub("", text).strip().lstrip("/")
+            return self.on_command(command[len("commitments") :])
         if word == "history":
             return self.on_history(lowered[len("history") :].strip(" #"))
         if word == "plan":
@@ -964,6 +966,7 @@ class Turn:
 
 
 CYCLE_FIELDS = ("six_months", "twelve_months")
+LEADING_MENTIONS = re.compile(r"^(?:\s*(?:<@[^>]+>|<at(?:\s[^>]*)?>.*?</at>|@[\w.\-]+)[\s,:;]*)+")
 
 
 def _sentences(text: str) -> list[str]:

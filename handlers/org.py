@@ -99,6 +99,12 @@ class Schedule(_Strict):
     sweep_minutes: int = Field(default=15, ge=1, le=1440)
 
 
+class Retention(_Strict):
+    """How long closed initiatives and commitments (with their history) are kept."""
+
+    closed_days: int = Field(default=730, ge=30, le=36500)
+
+
 class OrganisationSection(_Strict):
     name: str = "Our organisation"
     timezone: str = "UTC"
@@ -130,6 +136,7 @@ class OrgFile(_Strict):
     organisation: OrganisationSection = Field(default_factory=OrganisationSection)
     thresholds: Thresholds = Field(default_factory=Thresholds)
     schedule: Schedule = Field(default_factory=Schedule)
+    retention: Retention = Field(default_factory=Retention)
     people: dict[str, PersonConfig] = Field(default_factory=dict)
     units: dict[str, UnitConfig] = Field(default_factory=dict)
     playbooks: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -150,6 +157,7 @@ class Organisation:
     playbook_dir: Path | None = None
     source: str = "(defaults)"
     schedule: Schedule = field(default_factory=Schedule)
+    retention: Retention = field(default_factory=Retention)
 
     def unit_for_channel(self, channel_ref: str | None) -> str | None:
         """The unit whose channel list names this chat channel (by id or #name)."""
@@ -213,6 +221,7 @@ def load_organisation(path: str | Path | None) -> Organisation:
         playbook_dir=(path.parent / org.playbook_dir) if org.playbook_dir else None,
         source=str(path),
         schedule=parsed.schedule,
+        retention=parsed.retention,
     )
 
 

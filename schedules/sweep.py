@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, or_
 from sqlmodel import select
 
-from handlers import nudges
+from handlers import nudges, records
 from handlers.nudges import Due
 from handlers.org import Organisation
 from schedules.outbox import DeliveryError, Outbox
@@ -77,6 +77,7 @@ class Sweeper:
                 tried = {m.key for m in due}
                 retries = await asyncio.to_thread(self._claim_retries, now, tried)
                 lines = await self._deliver(claimed + retries, now)
+                await asyncio.to_thread(self._retention, now)
         for line in lines:
             log.info("sweep %s", line)
         return lines
@@ -101,6 +102,16 @@ class Sweeper:
         results = await asyncio.gather(*(send(m) for m in messages))
         await asyncio.to_thread(self._record, results, now)
         return [self._line(message, reach, status) for message, status, _ in results]
+
+    def _retention(self, now: dt.datetime) -> None:
+        """Once a day, on one replica: close finished initiatives, delete long-closed records."""
+        with session_scope(self.engine) as session:
+            key = f"retention:{now.date().isoformat()}"
+            if not ledger.claim(session, key, "retention", now=now):
+                return
+            done = records.apply_retention(session, self.org.retention.closed_days, now)
+            ledger.mark_sent(session, key, now)
+        log.info("retention %s", done)
 
     def _due(self, now: dt.datetime) -> list[Due]:
         with session_scope(self.engine) as session:

@@ -336,3 +336,12 @@ def test_the_track_as_commitment_form(liaison):
     with session_scope(liaison.engine) as session:
         item = session.exec(select(Commitment)).one()
         assert (item.state, item.due) == ("requested", dt.date(2026, 11, 27))
+
+
+def test_a_leading_bot_mention_goes_but_the_asked_person_stays(liaison):
+    for text in (
+        "<@UBOT> commitments ask <@U0SAMRIVRA|sam> to check the Wi-Fi by Friday",
+        "<at>IT Liaison</at> commitments ask @sam to check the Wi-Fi by Friday",
+    ):
+        out = say(liaison, "pat", text)
+        assert out[0].reply.text.startswith("Asked @sam"), out[0].reply.text
