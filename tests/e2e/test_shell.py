@@ -111,3 +111,26 @@ def test_db_upgrade_and_a_bad_config(tmp_path):
 
 def test_the_console_script_is_installed():
     assert shutil.which("liaison-bot", path=str(Path(sys.executable).parent))
+
+
+def test_export_and_forget_from_the_command_line(tmp_path):
+    run_cli(["shell", "--as", "pat"], tmp_path, MOVE)
+    result = run_cli(["export", "--format", "csv", "--out", str(tmp_path / "out")], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "commitments.csv",
+        "history.csv",
+        "initiatives.csv",
+        "rasci.csv",
+    ]
+    assert "8 commitments" in result.stderr
+    exported = json.loads(run_cli(["export", "--format", "json"], tmp_path).stdout)
+    assert exported["initiatives"][0]["requester"] == "pat"
+    refused = run_cli(["forget", "@pat"], tmp_path)  # no tty, no --yes
+    assert refused.returncode == 2 and "--yes" in refused.stderr
+    unknown = run_cli(["forget", "@ghost", "--yes"], tmp_path)
+    assert unknown.returncode == 2 and "I don't know @ghost" in unknown.stderr
+    done = run_cli(["forget", "@pat", "--yes"], tmp_path)
+    assert done.returncode == 0 and "Forgot @pat" in done.stdout
+    db = sqlite3.connect(tmp_path / "liaison.db")
+    assert db.execute("select source_excerpt from initiative").fetchone() == (None,)
