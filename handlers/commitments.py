@@ -415,8 +415,9 @@ def buttons(item: Commitment, viewer_id: int, *, nudge: bool = False) -> tuple[C
             acts += OWNER_ACTS.get(state, [])
     if viewer_id == item.requester_id and viewer_id != item.owner_id:
         acts += REQUESTER_ACTS.get(state, [])
+    value = f'{{"id":{int(item.id)}}}'  # the same JSON Choice.of would write, made cheaply
     return tuple(
-        Choice.of(label, f"commitment.{act}", "primary" if act in PRIMARY else None, id=item.id)
+        Choice(label, f"commitment.{act}", value, "primary" if act in PRIMARY else None)
         for label, act in acts
     )
 

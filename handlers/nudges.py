@@ -50,7 +50,25 @@ class Due:
     commitment_ids: tuple[int, ...] = ()
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), default=str, separators=(",", ":"))
+        """The ledger payload, so a retry sends the very same words and buttons."""
+        reply = self.reply
+        choice = lambda c: [c.label, c.action, c.value, c.style]  # noqa: E731
+        data = {
+            "key": self.key,
+            "kind": self.kind,
+            "person_id": self.person_id,
+            "commitment_ids": list(self.commitment_ids),
+            "reply": {
+                "text": reply.text,
+                "choices": [choice(c) for c in reply.choices],
+                "items": [[i.text, [choice(c) for c in i.choices]] for i in reply.items],
+                "facts": [list(f) for f in reply.facts],
+                "form": asdict(reply.form) if reply.form else None,
+                "private": reply.private,
+                "kind": reply.kind,
+            },
+        }
+        return json.dumps(data, separators=(",", ":"))
 
     @staticmethod
     def from_json(text: str) -> Due:
@@ -62,11 +80,8 @@ class Due:
 
 def reply_from_dict(data: dict) -> Reply:
     """Rebuild a Reply stored as JSON (a ledger payload, so a retry sends the same words)."""
-    choices = tuple(Choice(**c) for c in data.get("choices") or ())
-    items = tuple(
-        Item(i["text"], tuple(Choice(**c) for c in i.get("choices") or ()))
-        for i in data.get("items") or ()
-    )
+    choices = tuple(Choice(*c) for c in data.get("choices") or ())
+    items = tuple(Item(text, tuple(Choice(*c) for c in cs)) for text, cs in data.get("items") or ())
     form = None
     if data.get("form"):
         raw = data["form"]

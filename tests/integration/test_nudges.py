@@ -296,3 +296,15 @@ def test_cycle_answers_are_kept_and_each_initiative_is_offered(liaison):
         cycle = session.exec(select(Cycle)).one()
         assert cycle.six_months.startswith("We're hiring 12 new auditors")
         assert cycle.answered_by == by_handle(session, "pat").id
+
+
+def test_a_stored_message_comes_back_the_same(liaison, clock):
+    from handlers import nudges
+
+    ask(liaison, "pat", "lee", "Order the scanners", dt.date(2026, 11, 20))
+    with session_scope(liaison.engine) as session:
+        (due,) = nudges.all_due(session, liaison.org, local(2026, 11, 24, 9, 30))
+    assert nudges.Due.from_json(due.to_json()) == due
+    form = nudges.cycle_form("finance", "Finance", dt.date(2027, 3, 1))
+    question = nudges.Due("k", "questionnaire", 1, nudges.Reply("t", form=form))
+    assert nudges.Due.from_json(question.to_json()) == question
