@@ -17,6 +17,7 @@ import logging
 import sys
 
 from bot.config import Settings, SettingsError, load_settings
+from bot.observability import configure_logging
 from handlers.org import ConfigError
 
 
@@ -25,12 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
-        logging.basicConfig(
-            level=settings.log_level,
-            format="%(asctime)s %(levelname)s %(name)s %(message)s",
-            stream=sys.stderr,
-        )
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        fmt = settings.log_format or ("text" if sys.stderr.isatty() else "json")
+        configure_logging(settings.log_level, fmt, settings.secrets())
         return args.func(settings, args) or 0
     except (SettingsError, ConfigError) as exc:
         print(f"liaison-bot: {exc}", file=sys.stderr)

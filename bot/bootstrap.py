@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from bot.config import Settings
+from bot.observability import Metrics
 from handlers.core import Liaison
 from handlers.org import Organisation, load_organisation
 from handlers.playbooks import Catalogue, load_catalogue
@@ -28,6 +29,7 @@ class App:
     catalogue: Catalogue
     liaison: Liaison
     sweeper: Sweeper
+    metrics: Metrics
     outboxes: dict[str, Outbox] = field(default_factory=dict)
     slack: Any = None
     teams: Any = None
@@ -43,8 +45,14 @@ def bootstrap(
     engine = make_engine(settings.database_url)
     if migrate:
         upgrade(engine)
+    metrics = Metrics()
     liaison = Liaison(
-        engine=engine, org=org, catalogue=catalogue, clock=clock, public_url=settings.public_url
+        engine=engine,
+        org=org,
+        catalogue=catalogue,
+        clock=clock,
+        public_url=settings.public_url,
+        on_event=metrics.on_event,
     )
     if migrate:
         liaison.sync()
@@ -74,4 +82,6 @@ def bootstrap(
     )
     outboxes["teams"] = TeamsOutbox(teams)
     sweeper = Sweeper(engine, org, outboxes, clock)
-    return App(settings, engine, org, catalogue, liaison, sweeper, outboxes, slack, teams)
+    sweeper.on_line = metrics.on_line
+    metrics.watch_commitments(engine, org, clock)
+    return App(settings, engine, org, catalogue, liaison, sweeper, metrics, outboxes, slack, teams)

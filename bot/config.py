@@ -18,6 +18,7 @@ VARIABLES = (
     "LIAISON_CONFIG",
     "LOG_LEVEL",
     "PUBLIC_URL",
+    "LOG_FORMAT",
     "SLACK_BOT_TOKEN",
     "SLACK_SIGNING_SECRET",
     "SLACK_APP_TOKEN",
@@ -49,6 +50,7 @@ class Settings:
     microsoft_app_tenant_id: str | None = None
     log_level: str = "INFO"
     public_url: str = "http://localhost:3000"
+    log_format: str | None = None  # json or text; default: text on a terminal, else JSON
     explicit: frozenset[str] = frozenset()  # the variables that were set, for defaults by mode
 
     @property
@@ -58,6 +60,16 @@ class Settings:
     @property
     def has_teams(self) -> bool:
         return bool(self.microsoft_app_id)
+
+    def secrets(self) -> list[str]:
+        """Values that must never reach a log."""
+        values = (
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.microsoft_app_password,
+        )
+        return [v for v in values if v]
 
     def channels(self) -> list[str]:
         """The chat channels configured; none means the terminal shell."""
@@ -92,6 +104,7 @@ def load_settings(
         microsoft_app_tenant_id=get("MICROSOFT_APP_TENANT_ID"),
         log_level=(get("LOG_LEVEL") or "INFO").upper(),
         public_url=(get("PUBLIC_URL") or f"http://localhost:{port_text}").rstrip("/"),
+        log_format=(get("LOG_FORMAT") or "").lower() or None,
         explicit=frozenset(name for name in VARIABLES if get(name)),
     )
     _check(settings)
@@ -125,6 +138,8 @@ def _check(s: Settings) -> None:
         raise SettingsError(
             "MICROSOFT_APP_TENANT_ID is required when MICROSOFT_APP_TYPE=UserAssignedMSI."
         )
+    if s.log_format not in (None, "json", "text"):
+        raise SettingsError("LOG_FORMAT must be json or text.")
     if s.microsoft_app_type not in ("MultiTenant", "SingleTenant", "UserAssignedMSI"):
         raise SettingsError(
             "MICROSOFT_APP_TYPE must be MultiTenant, SingleTenant or UserAssignedMSI."

@@ -8,14 +8,29 @@ import logging
 from aiohttp import web
 
 from bot.bootstrap import App
+from bot.observability import METRICS_KEY, metrics_view, readiness, request_middleware
 
 APP_KEY = web.AppKey("liaison_app", App)
 log = logging.getLogger("liaison.server")
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """Liveness: the process answers."""
     app: App = request.app[APP_KEY]
     return web.json_response({"status": "ok", "channels": app.settings.channels()})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness: the database answers and the channels are configured."""
+    app: App = request.app[APP_KEY]
+    checks = await asyncio.to_thread(readiness, app.engine, app.settings)
+    ready = checks["database"] == "ok" and all(
+        value == "ok" or key == "teams" for key, value in checks.items()
+    )
+    return web.json_response(
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status=200 if ready else 503,
+    )
 
 
 async def calendar_feed(request: web.Request) -> web.Response:
@@ -30,9 +45,14 @@ async def calendar_feed(request: web.Request) -> web.Response:
 
 def build_web_app(app: App, *, scheduler: bool = True) -> web.Application:
     """Routes for every configured channel; Socket Mode and the scheduler run with the app."""
-    web_app = web.Application(client_max_size=1024 * 1024)
+    web_app = web.Application(
+        client_max_size=1024 * 1024, middlewares=[request_middleware(app.metrics)]
+    )
     web_app[APP_KEY] = app
+    web_app[METRICS_KEY] = app.metrics
     web_app.router.add_get("/healthz", healthz)
+    web_app.router.add_get("/readyz", readyz)
+    web_app.router.add_get("/metrics", metrics_view)
     web_app.router.add_get("/calendar/{token}.ics", calendar_feed)
     settings = app.settings
     if app.slack is not None:

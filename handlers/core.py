@@ -97,6 +97,9 @@ class Liaison:
     catalogue: Catalogue
     clock: Callable[[], dt.datetime] = utcnow
     public_url: str = "http://localhost:3000"
+    # Told of what happened ("acted.offer", "funnel.started"...) with the channel, after the
+    # transaction: the composition root counts these as metrics.
+    on_event: Callable[[str, str], None] = lambda event, channel: None
 
     def sync(self) -> None:
         """Mirror the organisation config (units, people) into the database."""
@@ -123,7 +126,12 @@ class Liaison:
             )
         with session_scope(self.engine) as session:
             turn = Turn(self, session, inbound)
-            return turn.run()
+            replies = turn.run()
+        if replies:
+            self.on_event(f"acted.{replies[0].reply.kind}", inbound.sender.channel)
+        for event in turn.events:
+            self.on_event(event, inbound.sender.channel)
+        return replies
 
     def cycle_form(self, data: dict) -> Form:
         """The look-ahead questionnaire for a unit's cycle (from a 'cycle.open' button)."""
@@ -133,6 +141,7 @@ class Liaison:
 
     def intake_form(self, data: dict) -> Form:
         """The intake as one form, from an offer's or a shortcut's data. Touches no database."""
+        self.on_event("funnel.started", "form")
         excerpt = data.get("excerpt")
         return intake.form(
             self.catalogue,
@@ -222,6 +231,7 @@ class Turn:
         self.bot, self.session, self.inbound = bot, session, inbound
         self.channel = inbound.sender.channel
         self._person: Person | None = None
+        self.events: list[str] = []
 
     @property
     def person(self) -> Person:
@@ -326,6 +336,7 @@ class Turn:
         )
         facts = (("Roles IT often plays", roles),)
         reply = Reply(text, choices=choices, facts=facts, kind="offer")
+        self.events.append("funnel.offered")
         return [Outgoing(reply, meta={"signal": signal})]
 
     def on_plan(self, rest: str) -> list[Outgoing]:
@@ -357,6 +368,7 @@ class Turn:
             kind=kind,
             unit_id=unit_id,
         )
+        self.events.append("funnel.started")
         return self.prompt(new, prefix="Let's plan it. Say 'cancel' at any time to stop.")
 
     # Intake
@@ -381,12 +393,12 @@ class Turn:
         if found.person_id != self.person.id:
             owner = name_of(self.session, found.person_id)
             return _say(f"{owner} is already planning this one with IT. Ask them to add you.")
-        prefix = (
-            "Great, let's plan it. Say 'cancel' at any time to stop."
-            if is_new
-            else ("Let's carry on where we left off.")
-        )
-        return self.prompt(found, prefix=prefix)
+        if is_new:
+            self.events.append("funnel.started")
+            return self.prompt(
+                found, prefix="Great, let's plan it. Say 'cancel' at any time to stop."
+            )
+        return self.prompt(found, prefix="Let's carry on where we left off.")
 
     def submit_intake(self, data: dict) -> list[Outgoing]:
         """A whole intake form came back: save it, or say what to fix in which field."""
@@ -596,6 +608,7 @@ class Turn:
             if item.owner_id != self.person.id:
                 per_owner.setdefault(item.owner_id, []).append(item)
         reply = Reply("\n".join(lines), items=tuple(items), kind="summary")
+        self.events.append("funnel.completed")
         out = [Outgoing(reply, meta={"initiative": initiative.id})]
         for owner_id, owed in per_owner.items():
             text = (

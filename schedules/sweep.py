@@ -41,6 +41,7 @@ class SweepLine:
     channel: str | None
     summary: str
     status: str  # sent | failed | would send | unreachable
+    retry: bool = False  # sent again after an earlier failure
 
     def __str__(self) -> str:
         where = f" ({self.channel})" if self.channel else ""
@@ -57,6 +58,7 @@ class Sweeper:
     ) -> None:
         self.engine, self.org, self.outboxes, self.clock = engine, org, dict(outboxes), clock
         self._lock = asyncio.Lock()
+        self.on_line: Callable[[SweepLine], None] = lambda line: None  # e.g. metrics
 
     async def run(
         self, now: dt.datetime | None = None, *, dry_run: bool = False
@@ -76,13 +78,16 @@ class Sweeper:
                 claimed = await asyncio.to_thread(self._claim, due, now)
                 tried = {m.key for m in due}
                 retries = await asyncio.to_thread(self._claim_retries, now, tried)
-                lines = await self._deliver(claimed + retries, now)
+                lines = await self._deliver(claimed + retries, now, {m.key for m in retries})
                 await asyncio.to_thread(self._retention, now)
         for line in lines:
             log.info("sweep %s", line)
+            self.on_line(line)
         return lines
 
-    async def _deliver(self, messages: list[Due], now: dt.datetime) -> list[SweepLine]:
+    async def _deliver(
+        self, messages: list[Due], now: dt.datetime, retried: set[str] = frozenset()
+    ) -> list[SweepLine]:
         if not messages:
             return []
         reach = await asyncio.to_thread(self._reach, {m.person_id for m in messages})
@@ -101,7 +106,10 @@ class Sweeper:
 
         results = await asyncio.gather(*(send(m) for m in messages))
         await asyncio.to_thread(self._record, results, now)
-        return [self._line(message, reach, status) for message, status, _ in results]
+        return [
+            self._line(message, reach, status, message.key in retried)
+            for message, status, _ in results
+        ]
 
     def _retention(self, now: dt.datetime) -> None:
         """Once a day, on one replica: close finished initiatives, delete long-closed records."""
@@ -168,14 +176,18 @@ class Sweeper:
         return found
 
     def _line(
-        self, message: Due, reach: dict[int, tuple[str, Address | None]], status: str
+        self,
+        message: Due,
+        reach: dict[int, tuple[str, Address | None]],
+        status: str,
+        retry: bool = False,
     ) -> SweepLine:
         handle, address = reach.get(message.person_id, (str(message.person_id), None))
         summary = message.reply.text.split("\n")[0][:120]
         if message.reply.items:
             summary += f" [{len(message.reply.items)} items]"
         return SweepLine(
-            message.kind, handle, address.channel if address else None, summary, status
+            message.kind, handle, address.channel if address else None, summary, status, retry
         )
 
     def _record(self, results: list[tuple[Due, str, str | None]], now: dt.datetime) -> None:

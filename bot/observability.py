@@ -1,0 +1,236 @@
+"""Health, readiness, Prometheus metrics and structured logs.
+
+Logs are JSON lines with request and event ids, never message bodies, and never a token: a
+filter replaces every configured secret with "[redacted]" wherever it appears.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from pythonjsonlogger.json import JsonFormatter
+from sqlalchemy import func, text
+from sqlmodel import select
+
+from handlers import commitments
+from storage.db import session_scope
+from storage.models import OPEN_STATES, Commitment
+
+log = logging.getLogger("liaison.http")
+CHANNEL_OF_PATH = {"/slack/events": "slack", "/api/messages": "teams"}
+
+
+# Logs
+
+
+class RedactSecrets(logging.Filter):
+    """Replace every configured secret in a record's message and arguments."""
+
+    def __init__(self, secrets: Iterable[str | None]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s and len(s) >= 6]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        if any(secret in message for secret in self.secrets):
+            for secret in self.secrets:
+                message = message.replace(secret, "[redacted]")
+            record.msg, record.args = message, ()
+        return True
+
+
+def configure_logging(level: str, fmt: str, secrets: Iterable[str | None]) -> None:
+    """One line per event on stderr: JSON for servers, plain text for the terminal."""
+    handler = logging.StreamHandler()
+    if fmt == "json":
+        handler.setFormatter(
+            JsonFormatter(
+                "{asctime}{levelname}{name}{message}",
+                style="{",
+                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            )
+        )
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.addFilter(RedactSecrets(secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+# Metrics
+
+
+class Metrics:
+    """The bot's Prometheus metrics, in a registry of its own (one per app)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.events_received = Counter(
+            "liaison_events_received",
+            "Chat events and actions received, by channel.",
+            ["channel"],
+            registry=self.registry,
+        )
+        self.events_acted = Counter(
+            "liaison_events_acted",
+            "Events that led the bot to say or do something, by channel and reply kind.",
+            ["channel", "kind"],
+            registry=self.registry,
+        )
+        self.ack_seconds = Histogram(
+            "liaison_ack_seconds",
+            "Time to acknowledge a webhook request, by channel.",
+            ["channel"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=self.registry,
+        )
+        self.nudges = Counter(
+            "liaison_nudges",
+            "Messages from the sweeps, by kind and outcome (sent, failed, unreachable).",
+            ["kind", "status"],
+            registry=self.registry,
+        )
+        self.nudges_retried = Counter(
+            "liaison_nudges_retried",
+            "Sweep messages sent again after an earlier failure.",
+            registry=self.registry,
+        )
+        self.funnel = Counter(
+            "liaison_intake_funnel",
+            "Intake funnel: offered, started, completed.",
+            ["stage"],
+            registry=self.registry,
+        )
+        self.up = Gauge("liaison_up", "1 while the bot runs.", registry=self.registry)
+        self.up.set(1)
+
+    def watch_commitments(self, engine, org, clock) -> None:
+        """Open and stuck commitments per unit, computed when Prometheus scrapes."""
+        self.registry.register(CommitmentCollector(engine, org, clock))
+
+    def on_event(self, event: str, channel: str) -> None:
+        """The core's events: 'acted.<reply kind>' and 'funnel.<stage>'."""
+        group, _, name = event.partition(".")
+        if group == "acted":
+            self.events_acted.labels(channel, name).inc()
+        elif group == "funnel":
+            self.funnel.labels(name).inc()
+
+    def on_line(self, line) -> None:
+        """One message of a sweep."""
+        self.nudges.labels(line.kind, line.status).inc()
+        if line.retry and line.status == "sent":
+            self.nudges_retried.inc()
+
+
+class CommitmentCollector:
+    """A scrape-time collector: cheap grouped counts, and the stuck items by range scans."""
+
+    def __init__(self, engine, org, clock) -> None:
+        self.engine, self.org, self.clock = engine, org, clock
+
+    def collect(self):
+        open_gauge = GaugeMetricFamily(
+            "liaison_commitments_open", "Open commitments per unit.", labels=["unit"]
+        )
+        stuck_gauge = GaugeMetricFamily(
+            "liaison_commitments_stuck", "Stuck commitments per unit.", labels=["unit"]
+        )
+        try:
+            with session_scope(self.engine) as session:
+                rows = session.exec(
+                    select(Commitment.unit_id, func.count())
+                    .where(Commitment.state.in_([s.value for s in OPEN_STATES]))
+                    .group_by(Commitment.unit_id)
+                ).all()
+                stuck: dict[str, int] = {}
+                for item, _ in commitments.stuck(session, self.org, self.clock()):
+                    stuck[item.unit_id or ""] = stuck.get(item.unit_id or "", 0) + 1
+        except Exception:  # a scrape must never take the bot down; readiness reports the DB
+            log.warning("metrics: the database did not answer")
+            return
+        for unit, count in rows:
+            open_gauge.add_metric([unit or ""], count)
+        for unit, count in stuck.items():
+            stuck_gauge.add_metric([unit], count)
+        yield open_gauge
+        yield stuck_gauge
+
+
+# HTTP
+
+
+def request_middleware(metrics: Metrics):
+    """A request id on every request and response, the webhook ack time, one log line each."""
+
+    @web.middleware
+    async def middleware(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16]
+        channel = CHANNEL_OF_PATH.get(request.path)
+        started = time.perf_counter()
+        if channel:
+            metrics.events_received.labels(channel).inc()
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            response = exc
+        elapsed = time.perf_counter() - started
+        if channel:
+            metrics.ack_seconds.labels(channel).observe(elapsed)
+        response.headers["X-Request-Id"] = request_id
+        if request.path not in ("/healthz", "/metrics", "/readyz"):
+            log.info(
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "method": request.method,
+                    "path": request.path
+                    if not request.path.startswith("/calendar/")
+                    else "/calendar/…",
+                    "status": response.status,
+                    "ms": round(elapsed * 1000, 1),
+                    "slack_retry": request.headers.get("X-Slack-Retry-Num"),
+                },
+            )
+        return response
+
+    return middleware
+
+
+async def metrics_view(request: web.Request) -> web.Response:
+    metrics: Metrics = request.app[METRICS_KEY]
+    body = await asyncio.to_thread(generate_latest, metrics.registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def readiness(engine, settings) -> dict:
+    """Is the database answering, and is every configured channel completely configured?"""
+    checks: dict[str, str] = {}
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"unavailable: {type(exc).__name__}"
+    if settings.has_slack:
+        complete = bool(settings.slack_signing_secret or settings.slack_app_token)
+        checks["slack"] = "ok" if complete else "missing signing secret or app token"
+    checks["teams"] = "ok" if settings.has_teams else "local mode (no app id)"
+    return checks
+
+
+METRICS_KEY = web.AppKey("liaison_metrics", Metrics)
