@@ -32,7 +32,7 @@ class ConfigError(Exception):
 def _timezone(value: str) -> str:
     try:
         zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as exc:  # 'America' is a folder
         raise ValueError(
             f"'{value}' is not a time zone I know; use an IANA name such as 'America/Chicago'"
         ) from exc
@@ -201,7 +201,7 @@ def load_organisation(path: str | Path | None) -> Organisation:
     if path is None or not Path(path).exists():
         return DEFAULT_ORG
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
+    text = read_config_text(path)
     data = parse_toml(text, str(path))
     try:
         parsed = OrgFile.model_validate(data)
@@ -225,10 +225,27 @@ def load_organisation(path: str | Path | None) -> Organisation:
     )
 
 
+def read_config_text(path: Path) -> str:
+    """A config file's text: UTF-8 (a byte-order mark is fine), or a sentence saying why not."""
+    if not path.is_file():
+        raise ConfigError(str(path), None, "this is a folder, not a TOML file")
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            str(path), line, "the file is not UTF-8; save it as UTF-8 in your editor"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(str(path), None, f"cannot be read ({exc.strerror})") from None
+
+
 def parse_toml(text: str, source: str) -> dict[str, Any]:
     """tomllib, with its error turned into a located ConfigError."""
     try:
         return tomllib.loads(text)
+    except RecursionError:
+        raise ConfigError(source, None, "not valid TOML: nested too deeply") from None
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         problem = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
@@ -253,7 +270,7 @@ def located_error(
 
 def find_line(text: str, path: list[str]) -> int | None:
     """Best-effort line of a dotted key path: the deepest table header or key that matches."""
-    lines = text.splitlines()
+    lines = text.split("\n")  # as TOML and editors count lines (not at U+2028 and the like)
     best: int | None = None
     names = [p for p in path if not p.isdigit()]
     for depth in range(len(names), 0, -1):
@@ -279,7 +296,16 @@ def find_line(text: str, path: list[str]) -> int | None:
 
 def _check_references(parsed: OrgFile, text: str, source: str) -> None:
     """Handles and keys must be well formed, and units must name people who exist."""
+    seen: dict[str, str] = {}
     for handle in parsed.people:
+        if handle.lower() in seen:
+            raise ConfigError(
+                source,
+                find_line(text, ["people", handle]),
+                f"people.{handle}: the same person as people.{seen[handle.lower()]} "
+                "(handles ignore case)",
+            )
+        seen[handle.lower()] = handle
         if not HANDLE_RE.match(handle.lower()):
             raise ConfigError(
                 source,

@@ -15,7 +15,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from handlers.org import ConfigError, Organisation, find_line, located_error, parse_toml
+from handlers.org import (
+    ConfigError,
+    Organisation,
+    find_line,
+    located_error,
+    parse_toml,
+    read_config_text,
+)
 from handlers.signals import SignalCues
 
 KIND_RE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
@@ -133,7 +140,7 @@ def load_catalogue(org: Organisation | None = None) -> Catalogue:
         if not org.playbook_dir.is_dir():
             raise ConfigError(org.source, None, f"playbook_dir {org.playbook_dir} is not a folder")
         for path in sorted(org.playbook_dir.glob("*.toml")):
-            text = path.read_text(encoding="utf-8")
+            text = read_config_text(path)
             data = parse_toml(text, str(path))
             kind = str(data.get("kind", path.stem))
             base = raw.get(kind, ({}, "", ""))[0]
