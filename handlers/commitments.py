@@ -231,8 +231,13 @@ def _authorise(
         "either": f"@{owner.handle} or @{requester.handle}",
     }[side]
     liaison = _liaison_handle(session, item.unit_id)
-    extra = f", or the unit's liaison @{liaison}," if liaison else ""
-    raise NotAllowed(f"Only {who}{extra} can {ACT_WORDS[act]} #{item.id}. Nothing was changed.")
+    extra = f", the unit's liaison @{liaison}," if liaison else ","
+    verb = (
+        ACT_WORDS[act].replace(" it", f" #{item.id}", 1)
+        if " it" in ACT_WORDS[act]
+        else (f"{ACT_WORDS[act]} for #{item.id}")
+    )
+    raise NotAllowed(f"Only {who}{extra} or an admin can {verb}. Nothing was changed.")
 
 
 def _liaison_handle(session: Session, unit_id: str | None) -> str | None:

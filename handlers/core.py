@@ -853,8 +853,10 @@ class Turn:
     def listing(self, title: str, sections, reasons: bool = False) -> list[Outgoing]:
         org, me, now = self.bot.org, self.person, self.bot.clock()
         items: list[Item] = []
+        hidden = 0
         for heading, found in sections:
             visible = [c for c in found if commitments.can_see(org, me, c)]
+            hidden += len(found) - len(visible)
             if heading:
                 items.append(Item(f"*{heading}* ({len(visible)})"))
             for c in visible:
@@ -862,6 +864,12 @@ class Turn:
                 text = self.describe(c) + (f" · {why}" if why else "")
                 items.append(Item(text, self.buttons(c, me.id)))
         if not any(i.choices or not i.text.startswith("*") for i in items):
+            if hidden:
+                return _say(
+                    f"{title}: none that you can see. You see the commitments you are part of; "
+                    "a unit's liaison sees the unit's, and admins see all.",
+                    private=True,
+                )
             return _say(f"{title}: nothing open. 🎉", private=True)
         return [Outgoing(Reply(f"{title}:", items=tuple(items), private=True, kind="list"))]
 
@@ -909,7 +917,12 @@ class Turn:
             )
             roles.setdefault(row.role_key, []).append(f"{row.letter}: {who}")
         items = [Item(f"{titles[k]} — {' · '.join(v)}") for k, v in roles.items()]
-        for c in commitments.for_initiative(self.session, found.id):
+        visible = (
+            c
+            for c in commitments.for_initiative(self.session, found.id)
+            if commitments.can_see(self.bot.org, me, c)
+        )
+        for c in visible:
             items.append(Item(self.describe(c), self.buttons(c, me.id)))
         facts = [
             (

@@ -165,12 +165,15 @@ def teams_route(channel: TeamsChannel) -> Callable[[web.Request], Awaitable[web.
             activity = Activity().deserialize(body)
         except Exception:  # msrest raises several kinds for badly typed fields
             return _refuse(400, "The body is not a valid activity.")
-        if not channel.app_id and not _loopback(activity.service_url):
-            # Unauthenticated local mode talks only to an emulator or connector on this machine.
+        if not channel.app_id and not (
+            _loopback(f"http://{request.remote}/") and _loopback(activity.service_url)
+        ):
+            # Unauthenticated local mode: only a caller and a connector on this machine (the
+            # Emulator, the tests). The caller is the TCP peer, which a body cannot fake.
             return _refuse(
                 403,
-                "Without MICROSOFT_APP_ID the bot runs in local mode and only answers a "
-                "connector on this machine (serviceUrl on localhost).",
+                "Without MICROSOFT_APP_ID the bot runs in local mode and only answers "
+                "requests from this machine, with a serviceUrl on localhost.",
             )
         auth_header = request.headers.get("Authorization", "")
         try:

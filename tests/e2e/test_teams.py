@@ -730,3 +730,28 @@ def test_the_committed_icons_are_what_make_icons_draws():
 def _png_size(data: bytes) -> tuple[int, int]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
     return struct.unpack(">II", data[16:24])
+
+
+async def test_local_mode_answers_only_this_machine(bot, connector):
+    """Without an app id, the endpoint refuses a remote caller and a remote serviceUrl."""
+    from aiohttp.test_utils import make_mocked_request
+
+    from bot.channels.teams import teams_route
+
+    activity = personal_message(connector.service_url, PAT, "We're buying a new CRM")
+    remote = personal_message("https://smba.trafficmanager.net/amer/", PAT, "We're buying a CRM")
+    assert (await bot.post(remote))[0] == 403  # a connector elsewhere, even from this machine
+    handler = teams_route(bot.app.teams)
+    body = json.dumps(activity).encode()
+    request = make_mocked_request(
+        "POST", "/api/messages", headers={"Content-Type": "application/json"}, payload=None
+    ).clone(remote="203.0.113.9")  # a caller on another machine, with a loopback serviceUrl
+
+    async def read() -> str:
+        return body.decode()
+
+    request.text = read  # the body a remote caller would send
+    response = await handler(request)
+    assert response.status == 403
+    assert connector.calls == []
+    assert bot.count(Person) == 5  # nobody was created

@@ -360,13 +360,6 @@ def _one_query(bot, case, query, role, outcome) -> None:
     assert sentence[:1].isupper() and len(sentence.split()) >= 4, f"{label}: {sentence!r}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="handlers/core.py Turn.initiative lists every commitment of the initiative "
-    "(commitments.for_initiative) without the commitments.can_see filter that Turn.listing "
-    "applies: whoever may open an initiative (a role holder, its requester) reads every "
-    "commitment in it, including ones between other people",
-)
 def test_an_initiative_shows_only_the_commitments_the_viewer_may_see(bot, case):
     """The owner of one commitment in an initiative may open the initiative, but not read
     another person's commitment in it."""

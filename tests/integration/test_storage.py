@@ -100,3 +100,45 @@ def test_a_ledger_key_is_claimed_once(engine):
         ledger.mark_sent(session, row.key)
     with session_scope(engine) as session:
         assert ledger.find(session, "nudge:7:2026-11-23").status == "sent"
+
+
+@pytest.mark.postgres
+def test_replicas_migrating_a_fresh_postgres_together_all_succeed(postgres_url):
+    """Three processes upgrade one new database at once: an advisory lock serialises them."""
+    import subprocess
+    import sys
+    import uuid
+
+    from tests.conftest import ROOT
+
+    base = postgres_url.rsplit("/", 1)[0]
+    name = f"liaison_race_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(postgres_url.rsplit("/", 1)[0] + "/postgres").execution_options(
+        isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        code = (
+            "import sys; from storage.db import make_engine, upgrade; "
+            "upgrade(make_engine(sys.argv[1]))"
+        )
+        runs = [
+            subprocess.Popen(
+                [sys.executable, "-c", code, f"{base}/{name}"],
+                cwd=ROOT,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(3)
+        ]
+        results = [(run.wait(timeout=120), run.stderr.read()) for run in runs]
+        assert all(status == 0 for status, _ in results), results
+        assert current_revision(make_engine(f"{base}/{name}")) is not None
+    finally:
+        with admin.connect() as conn:
+            conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name},
+            )
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
