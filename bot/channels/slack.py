@@ -2,55 +2,200 @@
 
 The adapter stays thin: it turns events, commands and interactions into Inbound messages,
 hands them to the core in a worker thread (the core is synchronous and talks to the database),
-and renders the Outgoing replies. Everything Slack waits for is acknowledged first.
+and renders the Outgoing replies. Everything Slack waits for is acknowledged first:
+
+- events are acknowledged by Bolt before any listener runs (`process_before_response=False`);
+- commands, buttons and shortcuts call `ack()` before anything else; a modal is opened from
+  data carried by the button or the message, without touching the database, so `views.open`
+  runs well inside the three seconds a `trigger_id` lives;
+- a modal submission is validated by the core within `SUBMIT_BUDGET`; when the database is
+  slower than that, the modal is switched to a "Saving..." view at once and updated when the
+  core has answered (with the field errors, if any, shown in the form again).
+
+Most channel messages are not signals: they are dropped here, after one regular-expression
+pass, with no Web API call and no database access.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
+import datetime as dt
+import email.utils
+import gc
 import json
 import logging
+import random
 import re
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from handlers.core import Liaison
 from handlers.messages import Action, Choice, Form, FormField, Inbound, Outgoing, Reply, Sender
-from handlers.signals import detect
 
 log = logging.getLogger("liaison.slack")
 CHANNEL = "slack"
-IGNORED_SUBTYPES = {
-    "message_changed",
-    "message_deleted",
-    "message_replied",
-    "channel_join",
-    "channel_leave",
-    "group_join",
-    "group_leave",
-    "bot_message",
-    "channel_topic",
-    "channel_purpose",
-    "channel_name",
-    "pinned_item",
-    "unpinned_item",
-    "ekm_access_denied",
+
+# What the app registers, and so what manifest.yml must declare (a test compares them).
+COMMAND = "/commitments"
+SHORTCUTS = ("plan_with_it", "track_commitment")
+EVENTS = ("message", "app_mention", "app_home_opened")
+VIEWS = ("intake", "commitment", "act", "cycle")
+# The manifest's bot events, and the scope each needs (None: the event needs none).
+BOT_EVENTS = {
+    "app_home_opened": None,
+    "app_mention": "app_mentions:read",
+    "message.channels": "channels:history",
+    "message.groups": "groups:history",
+    "message.im": "im:history",
+    "message.mpim": "mpim:history",
 }
+# The Web API methods the adapter calls, and the bot scope each needs (None: no scope).
+METHODS = {
+    "auth.test": None,
+    "chat.postMessage": "chat:write",
+    "chat.postEphemeral": "chat:write",
+    "chat.update": "chat:write",
+    "chat.getPermalink": None,
+    "conversations.open": "im:write",
+    "users.info": "users:read",
+    "views.open": None,
+    "views.update": None,
+    "views.publish": None,
+    "apps.connections.open": None,  # Socket Mode, with the app-level token
+}
+# Scopes needed for something other than a method or an event.
+OTHER_SCOPES = {
+    "commands": "the /commitments command and the message shortcuts",
+    "users:read.email": "users.info returns the email that links one person across channels",
+}
+
+# Message subtypes a person writes; everything else (edits, deletions, joins, topics, bots,
+# thread-reply notices...) is ignored.
+PERSON_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
+FORM_ACTS = {"counter": "due", "new_date": "due", "blocked": "note"}  # acts that need a modal
 MAX_ITEMS = 20
-SUBMIT_BUDGET = 2.5  # seconds: a view_submission must be acknowledged within 3
+SUBMIT_BUDGET = 2.0  # seconds for the core to judge a modal; Slack gives the whole reply 3
+USER_CACHE_SECONDS = 3600.0
+_TS = re.compile(r"^\d+\.\d+$")
+_CONVERSATION = re.compile(r"^[CGD][A-Z0-9]+$")
+_SLACK_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+# Retries of the Web API
+
+
+def retry_after_seconds(headers: dict[str, Any], now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: whole or fractional seconds, or an HTTP date.
+
+    None when the header is missing or unreadable. (slack_sdk's own handler reads only whole
+    seconds and fails on anything else.)
+    """
+    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    if isinstance(value, list | tuple):
+        value = value[0] if value else None
+    if value is None:
+        return None
+    text = str(value).strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    now = time.time() if now is None else now
+    return max(0.0, when.timestamp() - now)
+
+
+class RateLimitRetry(AsyncRateLimitErrorRetryHandler):
+    """Retry a 429 after its Retry-After, up to `max_retry_count` times.
+
+    slack_sdk's AsyncRateLimitErrorRetryHandler retries only once by default, parses only
+    integer seconds, and adds up to a whole second of jitter. This one reads fractions and
+    HTTP dates too, adds at most 10% of jitter, and gives up (the call raises `ratelimited`)
+    when Slack asks for a pause longer than `max_wait`, so a caller such as the sweeper can
+    keep the message and retry it on a later tick instead of holding a task for minutes.
+    """
+
+    def __init__(self, max_retry_count: int = 3, max_wait: float = 30.0) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.max_wait = max_wait
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if error is not None or response is None or response.status_code != 429:
+            return False
+        wait = retry_after_seconds(response.headers)
+        return (1.0 if wait is None else wait) <= self.max_wait
+
+    async def prepare_for_next_attempt_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        state.next_attempt_requested = True
+        wait = retry_after_seconds(response.headers) if response is not None else None
+        wait = 1.0 if wait is None else wait
+        await asyncio.sleep(wait + random.uniform(0, 0.1 * wait))
+        state.increment_current_attempt()
+
+
+class ServerErrorRetry(AsyncServerErrorRetryHandler):
+    """Retry any 5xx answer (slack_sdk's handler retries only 500 and 503), with backoff."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return error is None and response is not None and 500 <= response.status_code < 600
+
+
+def retry_handlers() -> list[AsyncRetryHandler]:
+    return [
+        RateLimitRetry(max_retry_count=3),
+        ServerErrorRetry(max_retry_count=2),
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+    ]
+
+
+# The channel
 
 
 @dataclass
@@ -58,7 +203,23 @@ class SlackChannel:
     liaison: Liaison
     app: AsyncApp
     client: AsyncWebClient
-    users: dict[str, tuple[float, Sender]]
+    users: OrderedDict[str, tuple[float, Sender]] = field(default_factory=OrderedDict)
+    handled: OrderedDict[tuple[str, str], None] = field(default_factory=OrderedDict)
+    session: aiohttp.ClientSession | None = None
+
+    # Lifecycle
+
+    async def start(self) -> None:
+        """One pooled HTTP session for every Web API call (instead of one per call)."""
+        if self.session is None or self.session.closed:
+            self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+            self.client.session = self.session
+
+    async def close(self) -> None:
+        if self.session is not None:
+            self.client.session = None
+            await self.session.close()
+            self.session = None
 
     # Inbound plumbing
 
@@ -68,7 +229,7 @@ class SlackChannel:
     async def sender(self, user_id: str) -> Sender:
         """Who a Slack user is (name, email, time zone), cached for an hour."""
         cached = self.users.get(user_id)
-        if cached and time.monotonic() - cached[0] < 3600:
+        if cached and time.monotonic() - cached[0] < USER_CACHE_SECONDS:
             return cached[1]
         sender = Sender(CHANNEL, user_id)
         try:
@@ -84,24 +245,45 @@ class SlackChannel:
             )
         except SlackApiError as exc:
             log.warning("users.info failed for %s: %s", user_id, exc.response.get("error"))
+            return sender  # not cached: try again next time
         self.users[user_id] = (time.monotonic(), sender)
+        self.users.move_to_end(user_id)
+        while len(self.users) > 5000:
+            self.users.popitem(last=False)
         return sender
 
-    async def register(self, user_id: str) -> None:
-        """Make sure a Slack user picked in a form is a person the core can find."""
-        await asyncio.to_thread(self.liaison.register, await self.sender(user_id))
+    async def register(self, user_id: str) -> int:
+        """Make sure a Slack user (picked in a form, or mentioned) is a known person; their id."""
+        return await asyncio.to_thread(self.liaison.register, await self.sender(user_id))
+
+    async def register_mentions(self, text: str) -> None:
+        """Make every person mentioned (`<@U123|name>`, as Slack escapes them) known, so the
+        core can find them by their Slack id."""
+        for user_id in dict.fromkeys(_SLACK_MENTION.findall(text)):
+            await self.register(user_id)
+
+    def first_time(self, key: tuple[str, str]) -> bool:
+        """True the first time this process handles a message (Slack may deliver it again)."""
+        if key in self.handled:
+            return False
+        self.handled[key] = None
+        while len(self.handled) > 10_000:
+            self.handled.popitem(last=False)
+        return True
 
     # Delivery
 
     async def deliver(
         self,
-        outgoing: list[Outgoing],
+        outgoing: Iterable[Outgoing],
         *,
         channel: str | None,
         thread_ts: str | None = None,
         user_id: str | None = None,
         respond: AsyncRespond | None = None,
     ) -> None:
+        """Send replies: DMs to their person, private ones to the asker only, the rest to the
+        conversation (in the thread when there is one)."""
         for out in outgoing:
             blocks = render_blocks(out.reply)
             text = fallback_text(out.reply)
@@ -114,18 +296,18 @@ class SlackChannel:
                     )
                 elif out.reply.private and channel and user_id and not channel.startswith("D"):
                     await self.client.chat_postEphemeral(
-                        channel=channel,
-                        user=user_id,
-                        text=text,
-                        blocks=blocks,
-                        thread_ts=thread_ts,
+                        channel=channel, user=user_id, text=text, blocks=blocks, thread_ts=thread_ts
                     )
                 elif channel:
                     await self.client.chat_postMessage(
                         channel=channel, text=text, blocks=blocks, thread_ts=thread_ts
                     )
+                elif user_id:
+                    await self.client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
             except SlackApiError as exc:
                 log.error("slack send failed: %s", exc.response.get("error"))
+            except (aiohttp.ClientError, TimeoutError) as exc:  # after the client's retries
+                log.error("slack send failed: %s", type(exc).__name__)
 
     async def dm(self, person_id: int, text: str, blocks: list[dict]) -> bool:
         """DM a person on Slack, opening (and remembering) the DM channel once."""
@@ -146,6 +328,85 @@ class SlackChannel:
 
     async def open_form(self, trigger_id: str, form: Form) -> None:
         await self.client.views_open(trigger_id=trigger_id, view=render_modal(form))
+
+    async def publish_home(self, user_id: str, notice: Iterable[Outgoing] = ()) -> None:
+        """The App Home: the viewer's commitments and initiatives (and, for a liaison, what is
+        stuck in their units), after an optional notice of what just happened."""
+        sender = await self.sender(user_id)
+        sections = await self.core(Inbound(sender, "home", action=Action("home.open")))
+        await self.client.views_publish(user_id=user_id, view=render_home(sections, notice))
+
+    async def report(
+        self, where: dict, user_id: str, replies: list[Outgoing], message: dict | None = None
+    ) -> None:
+        """Tell the person who pressed a button (or sent a small form) what happened, where
+        they pressed it (see `_where`); DMs go to the other people involved. `message` is the
+        message the button was in, when the payload carried it."""
+        mine = [r for r in replies if r.to_person is None]
+        others = [r for r in replies if r.to_person is not None]
+        if where.get("home"):
+            await self.publish_home(user_id, notice=mine)
+        else:
+            done = [r for r in mine if not r.reply.private]
+            spot = where.get("done") or []
+            if done and message and len(spot) == 3 and await self.mark_done(spot, done, message):
+                mine = [r for r in mine if r.reply.private]
+            private = [r for r in mine if r.reply.private or where.get("private")]
+            public = [r for r in mine if not (r.reply.private or where.get("private"))]
+            if private and not (where.get("ru") and await self.respond_to(where["ru"], private)):
+                public = private + public  # no response_url left: a DM instead
+            channel = where.get("ch") or user_id
+            await self.deliver(
+                public, channel=channel, thread_ts=where.get("thread"), user_id=user_id
+            )
+        await self.deliver(others, channel=None, user_id=user_id)
+
+    async def mark_done(self, spot: list, done: list[Outgoing], message: dict) -> bool:
+        """Replace the buttons just used in a DM with what they did, so they can't be pressed
+        twice. `spot` is [channel, message ts, block id]."""
+        channel, ts, block_id = spot
+        blocks = message.get("blocks") or []
+        index = next((i for i, b in enumerate(blocks) if b.get("block_id") == block_id), None)
+        if index is None:
+            return False
+        line = " ".join(fallback_text(r.reply) for r in done)
+        context = {"type": "context", "elements": [{"type": "mrkdwn", "text": _text(line, 2900)}]}
+        blocks = [*blocks[:index], context, *blocks[index + 1 :]]
+        text = message.get("text") or line
+        try:
+            await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            log.warning("chat.update failed: %s", exc.response.get("error"))
+            return False
+        return True
+
+    async def respond_to(self, response_url: str, replies: list[Outgoing]) -> bool:
+        """Answer through a response_url (ephemeral); False when Slack no longer takes it
+        (they last 30 minutes and 5 uses)."""
+        webhook = AsyncWebhookClient(response_url, session=self.session)
+        for out in replies:
+            try:
+                response = await webhook.send(
+                    text=fallback_text(out.reply),
+                    blocks=render_blocks(out.reply),
+                    response_type="ephemeral",
+                    replace_original=False,
+                )
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                log.warning("response_url failed: %s", exc)
+                return False
+            if response.status_code != 200:
+                log.warning("response_url answered %s", response.status_code)
+                return False
+        return True
+
+    async def update_offer(self, channel: str, ts: str, text: str) -> None:
+        """Replace an offer's buttons with what became of it."""
+        blocks = [{"type": "context", "elements": [{"type": "mrkdwn", "text": _text(text)}]}]
+        try:
+            await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            log.warning("chat.update of an offer failed: %s", exc.response.get("error"))
 
 
 class SlackOutbox:
@@ -176,23 +437,21 @@ def build_slack(
     socket_mode: bool = False,
 ) -> SlackChannel:
     """The Bolt app with every listener registered, and its retrying Web API client."""
-    client = AsyncWebClient(
-        token=token,
-        base_url=api_url,
-        retry_handlers=[
-            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
-            AsyncServerErrorRetryHandler(max_retry_count=3),
-            AsyncConnectionErrorRetryHandler(max_retry_count=3),
-        ],
-    )
+    client = AsyncWebClient(token=token, base_url=api_url, retry_handlers=retry_handlers())
     app = AsyncApp(
         client=client,
         signing_secret=signing_secret or "socket-mode-has-no-signing-secret",
         request_verification_enabled=not socket_mode,
         process_before_response=False,
         logger=logging.getLogger("liaison.slack.bolt"),
+        # Built-in middleware this app has no use for, skipped on every request: the app's
+        # own messages are dropped by `is_person_message`, and it uses neither the assistant
+        # helpers (say, set_status...) nor workflow functions.
+        ignoring_self_events_enabled=False,
+        attaching_conversation_kwargs_enabled=False,
+        attaching_function_token_enabled=False,
     )
-    channel = SlackChannel(liaison, app, client, {})
+    channel = SlackChannel(liaison, app, client)
     register_events(channel)
     register_commands(channel)
     register_interactions(channel)
@@ -201,76 +460,125 @@ def build_slack(
 
 def slack_route(channel: SlackChannel) -> Callable[[web.Request], Awaitable[web.Response]]:
     """The aiohttp handler for POST /slack/events (events, interactivity and commands)."""
+    app = channel.app
 
     async def handle(request: web.Request) -> web.Response:
-        bolt_response = await channel.app.async_dispatch(await to_bolt_request(request))
+        bolt_response = await app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
 
     return handle
 
 
+def slack_context(channel: SlackChannel, app_token: str | None = None):
+    """An aiohttp cleanup context: the shared HTTP session and, with an app-level token,
+    Socket Mode on the server's own event loop, for the server's lifetime."""
+
+    async def context(_web_app: web.Application) -> AsyncIterator[None]:
+        await channel.start()
+        # Everything is loaded by now (ORM, playbooks, Bolt...): move those long-lived objects
+        # out of the garbage collector's sight. A full collection then takes microseconds
+        # instead of tens of milliseconds, a pause every acknowledgement would otherwise wait for.
+        gc.collect()
+        gc.freeze()
+        handler = None
+        try:
+            if app_token:
+                from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+                handler = AsyncSocketModeHandler(channel.app, app_token)
+                await handler.connect_async()
+                log.info("slack socket mode connected")
+            yield
+        finally:
+            if handler is not None:
+                await handler.close_async()
+            await channel.close()
+
+    return context
+
+
 # Events
+
+
+def is_person_message(event: dict, bot_user_id: str | None) -> bool:
+    """A message a person wrote (not an edit, a join, a bot, or the app itself)."""
+    return (
+        event.get("subtype") in PERSON_SUBTYPES
+        and not event.get("bot_id")
+        and not event.get("bot_profile")
+        and not event.get("hidden")
+        and bool(event.get("user"))
+        and event.get("user") != bot_user_id
+    )
 
 
 def register_events(slack: SlackChannel) -> None:
     app = slack.app
+    detect = slack.liaison.detect
 
     @app.event("message")
     async def on_message(event: dict, context: dict) -> None:
-        if event.get("subtype") in IGNORED_SUBTYPES or event.get("bot_id"):
+        bot_user_id = context.get("bot_user_id")
+        if not is_person_message(event, bot_user_id):
             return
-        if event.get("subtype") not in (None, "file_share", "thread_broadcast"):
+        if event.get("channel_type") == "im":
+            await on_person_message(slack, event, direct=True)
             return
-        user, text = event.get("user"), event.get("text") or ""
-        if not user or user == context.get("bot_user_id"):
-            return
-        direct = event.get("channel_type") == "im"
-        if not direct and detect(text, slack.liaison.catalogue.cues()) is None:
-            return  # everyday chat: nothing stored, nothing said
-        if not direct and context.get("bot_user_id") and f"<@{context['bot_user_id']}>" in text:
+        text = event.get("text") or ""
+        if bot_user_id and f"<@{bot_user_id}>" in text:
             return  # the app_mention event handles it
-        await handle_message(slack, event, direct)
+        if detect(text) is None:
+            return  # everyday chat: nothing stored, nothing said, no API call
+        await on_person_message(slack, event, direct=False, signal=True)
 
     @app.event("app_mention")
-    async def on_mention(event: dict) -> None:
-        if event.get("user") and not event.get("bot_id"):
-            await handle_message(slack, event, direct=True)
+    async def on_mention(event: dict, context: dict) -> None:
+        if is_person_message(event, context.get("bot_user_id")):
+            signal = detect(event.get("text") or "") is not None
+            await on_person_message(slack, event, direct=True, signal=signal)
 
     @app.event("app_home_opened")
     async def on_home(event: dict) -> None:
-        if event.get("tab", "home") != "home" or not event.get("user"):
-            return
-        sender = await slack.sender(event["user"])
-        replies = await slack.core(Inbound(sender, "home", action=Action("home.open")))
-        await slack.client.views_publish(user_id=event["user"], view=render_home(replies))
+        if event.get("tab", "home") == "home" and event.get("user"):
+            await slack.publish_home(event["user"])
 
 
-async def handle_message(slack: SlackChannel, event: dict, direct: bool) -> None:
-    sender = await slack.sender(event["user"])
-    channel_id = event.get("channel", "")
-    ts = event.get("ts")
-    link = None
-    if not direct or event.get("channel_type") != "im":
-        link = await permalink(slack, channel_id, ts)
+async def on_person_message(
+    slack: SlackChannel, event: dict, *, direct: bool, signal: bool = False
+) -> None:
+    """A DM, a mention or a channel message with a signal: ask the core, answer in place."""
+    channel_id, ts, user = event.get("channel", ""), event.get("ts") or "", event["user"]
+    if not slack.first_time((channel_id, ts)):
+        return  # Slack delivered it again (a retry); the core's ledger guards other replicas
+    in_im = event.get("channel_type") == "im"
+    want_link = signal and not in_im and bool(ts)
+    sender, link = await asyncio.gather(
+        slack.sender(user), permalink(slack, channel_id, ts) if want_link else _none()
+    )
     inbound = Inbound(
         sender=sender,
         conversation=channel_id,
         text=event.get("text") or "",
-        message_id=ts,
+        message_id=ts or None,
         link=link,
         is_direct=direct,
     )
     replies = await slack.core(inbound)
-    thread = event.get("thread_ts") or (None if event.get("channel_type") == "im" else ts)
-    await slack.deliver(replies, channel=channel_id, thread_ts=thread, user_id=event["user"])
+    thread = event.get("thread_ts") or (None if in_im else ts or None)
+    await slack.deliver(replies, channel=channel_id, thread_ts=thread, user_id=user)
 
 
-async def permalink(slack: SlackChannel, channel: str, ts: str | None) -> str | None:
-    if not ts:
+async def _none() -> None:
+    return None
+
+
+async def permalink(slack: SlackChannel, channel: str | None, ts: str | None) -> str | None:
+    if not ts or not channel:
         return None
     try:
         return (await slack.client.chat_getPermalink(channel=channel, message_ts=ts))["permalink"]
-    except SlackApiError:
+    except SlackApiError as exc:
+        log.info("no permalink for %s/%s: %s", channel, ts, exc.response.get("error"))
         return None
 
 
@@ -278,24 +586,19 @@ async def permalink(slack: SlackChannel, channel: str, ts: str | None) -> str | 
 
 
 def register_commands(slack: SlackChannel) -> None:
-    @slack.app.command(re.compile(r"^/commitments"))
+    @slack.app.command(COMMAND)
     async def on_commitments(ack: AsyncAck, command: dict, respond: AsyncRespond) -> None:
         await ack()
-        sender = await slack.sender(command["user_id"])
-        for mentioned in re.findall(r"<@([UW][A-Z0-9]+)", command.get("text") or ""):
-            await slack.register(mentioned)
+        user_id = command["user_id"]
+        text = command.get("text") or ""
+        await slack.register_mentions(text)
+        sender = await slack.sender(user_id)
         inbound = Inbound(
-            sender,
-            command.get("channel_id", ""),
-            text=f"commitments {command.get('text') or ''}",
-            is_direct=True,
+            sender, command.get("channel_id", ""), text=f"commitments {text}", is_direct=True
         )
         replies = await slack.core(inbound)
         await slack.deliver(
-            [_private(r) for r in replies],
-            channel=None,
-            user_id=command["user_id"],
-            respond=respond,
+            [_private(r) for r in replies], channel=None, user_id=user_id, respond=respond
         )
 
 
@@ -313,38 +616,11 @@ def register_interactions(slack: SlackChannel) -> None:
     app = slack.app
 
     @app.action(re.compile(r".+"))
-    async def on_button(ack: AsyncAck, body: dict, action: dict, respond: AsyncRespond) -> None:
+    async def on_button(ack: AsyncAck, body: dict, action: dict) -> None:
         await ack()
-        action_id = action.get("action_id", "").split("#", 1)[0]
-        value = action.get("value") or ""
-        user_id = body["user"]["id"]
-        channel_id = (body.get("channel") or {}).get("id")
-        message = body.get("message") or {}
-        if action_id == "offer.plan":
-            data = _json(value)
-            data.setdefault("conv", channel_id)
-            data.setdefault("mid", message.get("thread_ts") or message.get("ts"))
-            await slack.open_form(body["trigger_id"], slack.liaison.intake_form(data))
-            return
-        act = action_id.removeprefix("commitment.")
-        if act in ("counter", "new_date", "blocked") and not _json(value).get("due"):
-            await slack.open_form(body["trigger_id"], act_form(act, _json(value).get("id")))
-            return
-        sender = await slack.sender(user_id)
-        replies = await slack.core(
-            Inbound(sender, channel_id or "", action=Action(action_id, value), is_direct=True)
-        )
-        thread = message.get("thread_ts") or message.get("ts")
-        in_dm = bool(channel_id and channel_id.startswith("D"))
-        await slack.deliver(
-            replies,
-            channel=channel_id if in_dm else None,
-            thread_ts=None if in_dm else thread,
-            user_id=user_id,
-            respond=None if in_dm else respond,
-        )
+        await on_action(slack, body, action)
 
-    @app.shortcut("plan_with_it")
+    @app.shortcut(SHORTCUTS[0])
     async def on_plan_shortcut(ack: AsyncAck, shortcut: dict) -> None:
         await ack()
         message = shortcut.get("message") or {}
@@ -354,70 +630,230 @@ def register_interactions(slack: SlackChannel) -> None:
         data = {
             "kind": signal.kind if signal else None,
             "unit": slack.liaison.org.unit_for_channel(channel_id),
-            "excerpt": signal.excerpt if signal else text[:280] or None,
-            "link": await permalink(slack, channel_id, message.get("ts")) if channel_id else None,
+            "excerpt": (signal.excerpt if signal else text[:280]) or None,
             "mid": message.get("ts") or shortcut.get("action_ts"),
             "conv": channel_id,
         }
+        # The permalink is fetched when the form comes back: views.open goes first.
         await slack.open_form(shortcut["trigger_id"], slack.liaison.intake_form(data))
 
-    @app.shortcut("track_commitment")
+    @app.shortcut(SHORTCUTS[1])
     async def on_track_shortcut(ack: AsyncAck, shortcut: dict) -> None:
         await ack()
         message = shortcut.get("message") or {}
-        state = json.dumps({"conv": (shortcut.get("channel") or {}).get("id")})
+        channel_id = (shortcut.get("channel") or {}).get("id")
+        state = json.dumps({"conv": channel_id, "mid": message.get("ts")})
         form = slack.liaison.commitment_form(message.get("text") or "", state=state)
         await slack.open_form(shortcut["trigger_id"], form)
 
-    @app.view(re.compile(r"^(intake|commitment|act)$"))
+    @app.view(re.compile(f"^({'|'.join(VIEWS)})$"))
     async def on_submit(ack: AsyncAck, body: dict, view: dict) -> None:
         await submit_view(slack, ack, body, view)
+
+
+async def on_action(slack: SlackChannel, body: dict, action: dict) -> None:
+    """A button: open the modal it stands for, or let the core act on it."""
+    action_id = (action.get("action_id") or "").split("#", 1)[0]
+    value = action.get("value") or ""
+    data = _json(value)
+    user_id = body["user"]["id"]
+    container = body.get("container") or {}
+    channel_id = (body.get("channel") or {}).get("id") or container.get("channel_id")
+    message = body.get("message") or {}
+    trigger = body.get("trigger_id") or ""
+    if action_id == "offer.plan":
+        if not data.get("conv"):
+            data["conv"] = channel_id
+        data.setdefault("mid", message.get("thread_ts") or message.get("ts"))
+        if channel_id and message.get("ts"):
+            data["offer"] = message["ts"]
+        await slack.open_form(trigger, slack.liaison.intake_form(data))
+        return
+    if action_id == "cycle.open":
+        await slack.open_form(trigger, slack.liaison.cycle_form(data))
+        return
+    where = _where(body, action)
+    act = action_id.removeprefix("commitment.")
+    if action_id.startswith("commitment.") and act in FORM_ACTS and not data.get(FORM_ACTS[act]):
+        await slack.open_form(trigger, act_form(act, data.get("id"), where))
+        return
+    if action_id == "home.initiative":
+        await show_details(slack, trigger, user_id, action_id, value)
+        return
+    sender = await slack.sender(user_id)
+    inbound = Inbound(sender, channel_id or "", action=Action(action_id, value), is_direct=True)
+    replies = await slack.core(inbound)
+    if action_id == "offer.dismiss" and channel_id and message.get("ts"):
+        await slack.update_offer(
+            channel_id, message["ts"], f"<@{user_id}> said IT isn't needed for this one."
+        )
+    await slack.report(where, user_id, replies, message)
+
+
+def _where(body: dict, action: dict) -> dict:
+    """Where a button was pressed, so that its outcome is shown there:
+
+    - "home": on the App Home tab (it is published again, with the outcome on top);
+    - "ru": the response_url, for answers only the presser should see (ephemeral);
+    - "ch" and "thread": the conversation (and thread) of the message the button was in;
+    - "done": [channel, ts, block id] of a commitment's buttons in a DM, which are replaced
+      by what they did;
+    - "private": the message was itself ephemeral, so every answer stays ephemeral.
+    Nothing (a modal) means a DM to the presser.
+    """
+    container = body.get("container") or {}
+    if container.get("type") == "view":
+        return {"home": 1} if (body.get("view") or {}).get("type") == "home" else {}
+    where: dict[str, Any] = {}
+    if body.get("response_url"):
+        where["ru"] = body["response_url"]
+    if container.get("is_ephemeral"):
+        where["private"] = 1
+        return where
+    channel_id = (body.get("channel") or {}).get("id") or container.get("channel_id") or ""
+    message = body.get("message") or {}
+    if channel_id:
+        where["ch"] = channel_id
+        if not channel_id.startswith("D") and (message.get("thread_ts") or message.get("ts")):
+            where["thread"] = message.get("thread_ts") or message.get("ts")
+    action_id = action.get("action_id") or ""
+    if channel_id.startswith("D") and message.get("ts") and action_id.startswith("commitment."):
+        where["done"] = [channel_id, message["ts"], action.get("block_id") or ""]
+    return where
+
+
+async def show_details(
+    slack: SlackChannel, trigger: str, user_id: str, action_id: str, value: str
+) -> None:
+    """A read-only modal: open it at once (the trigger expires), fill it when the core answers."""
+    loading = info_modal("Details", [_section("Loading…")])
+    opened = await slack.client.views_open(trigger_id=trigger, view=loading)
+    sender = await slack.sender(user_id)
+    replies = await slack.core(Inbound(sender, "home", action=Action(action_id, value)))
+    blocks = [b for r in replies if r.to_person is None for b in render_blocks(r.reply)]
+    await slack.client.views_update(
+        view_id=opened["view"]["id"], view=info_modal("Details", blocks)
+    )
 
 
 async def submit_view(slack: SlackChannel, ack: AsyncAck, body: dict, view: dict) -> None:
     """Validate in the core; answer field errors inside the modal, or close it and report."""
     user_id = body["user"]["id"]
-    values = read_values(view)
-    for key in ("owner",):
-        picked = values.get(key)
-        if picked:
-            await slack.register(picked)
-            values[key] = f"<@{picked}>"
+    callback = view.get("callback_id") or ""
     state = _json(view.get("private_metadata") or "")
-    callback = view.get("callback_id")
-    if callback == "act":
-        action = Action(f"commitment.{state.get('act')}", json.dumps({**state, **values}))
-    else:
-        action = Action(f"{callback}.submit", json.dumps({"state": state, "values": values}))
-    sender = await slack.sender(user_id)
-    conversation = state.get("conv") or ""
-    task = asyncio.ensure_future(
-        slack.core(Inbound(sender, conversation, action=action, is_direct=True))
-    )
+    values = read_values(view)
+    work = asyncio.ensure_future(submission(slack, user_id, callback, state, dict(values)))
     try:
-        replies = await asyncio.wait_for(asyncio.shield(task), SUBMIT_BUDGET)
+        replies = await asyncio.wait_for(asyncio.shield(work), SUBMIT_BUDGET)
     except TimeoutError:
-        await ack()  # close the modal now; report when the work is done
-        replies = await task
-        replies = [r for r in replies if r.reply.kind != "form_errors"] or replies
-    else:
-        errors = next((r.reply.errors for r in replies if r.reply.kind == "form_errors"), None)
+        # Slow database: keep Slack's 3 seconds, show progress, and finish in the background.
+        await ack(response_action="update", view=saving_modal(view))
+        try:
+            replies = await work
+        except Exception:
+            log.exception("slack form %s failed", callback)
+            await _views_update(slack, view, info_modal(_title(view), [_section(FAILED)]))
+            return
+        errors = form_errors(callback, replies, view)
         if errors:
-            await ack(response_action="errors", errors={k: v[:150] for k, v in errors})
+            await _views_update(slack, view, refill(view, values, errors))
+            return
+        await _views_update(slack, view, done_modal(view, replies))
+    except Exception:
+        log.exception("slack form %s failed", callback)
+        await ack(response_action="update", view=info_modal(_title(view), [_section(FAILED)]))
+        return
+    else:
+        errors = form_errors(callback, replies, view)
+        if errors:
+            await ack(response_action="errors", errors=errors)
             return
         await ack()
-    channel_id = conversation if re.match(r"^[CGD][A-Z0-9]+$", conversation or "") else None
-    thread = state.get("mid") if channel_id and not channel_id.startswith("D") else None
-    summary = [r for r in replies if r.to_person is None]
-    dms = [r for r in replies if r.to_person is not None]
-    if channel_id:
-        await slack.deliver(summary, channel=channel_id, thread_ts=thread, user_id=user_id)
+    await after_submission(slack, user_id, callback, state, replies)
+
+
+FAILED = "Sorry, something went wrong and nothing was saved. Please try again in a minute."
+
+
+async def submission(
+    slack: SlackChannel, user_id: str, callback: str, state: dict, values: dict
+) -> list[Outgoing]:
+    """Everything a form needs before the core judges it, and the core's answer."""
+    picked = values.get("owner")
+    if picked:
+        await slack.register(picked)
+        values["owner"] = f"<@{picked}>"
+    conv, mid = str(state.get("conv") or ""), str(state.get("mid") or "")
+    if callback == "intake" and not state.get("link") and conv[:1] in ("C", "G") and _TS.match(mid):
+        state = {**state, "link": await permalink(slack, conv, mid)}
+    sender = await slack.sender(user_id)
+    if callback == "act":
+        payload = {"id": state.get("id"), **{k: v for k, v in values.items() if v}}
+        action = Action(f"commitment.{state.get('act')}", json.dumps(payload))
     else:
-        for out in summary:
-            await slack.client.chat_postMessage(
-                channel=user_id, text=fallback_text(out.reply), blocks=render_blocks(out.reply)
-            )
-    await slack.deliver(dms, channel=None, user_id=user_id)
+        action = Action(f"{callback}.submit", json.dumps({"state": state, "values": values}))
+    return await slack.core(Inbound(sender, conv, action=action, is_direct=True))
+
+
+def form_errors(callback: str, replies: list[Outgoing], view: dict) -> dict[str, str]:
+    """The core's field errors, keyed by the modal's block ids (Slack's response_action)."""
+    errors: dict[str, str] = {}
+    for out in replies:
+        if out.reply.kind == "form_errors":
+            errors.update(dict(out.reply.errors))
+    mine = [r for r in replies if r.to_person is None]
+    if not errors and mine and all(r.reply.private for r in mine):
+        errors["_"] = " ".join(r.reply.text for r in mine)  # refused (say, a past date): why
+    if not errors:
+        return {}
+    inputs = [b.get("block_id") for b in view.get("blocks") or [] if b.get("type") == "input"]
+    result: dict[str, str] = {}
+    for key, text in errors.items():
+        target = key if key in inputs or not inputs else inputs[0]
+        result[target] = f"{result[target]} {text}" if target in result else text
+    return {k: _text(v, 150) for k, v in result.items()}
+
+
+async def after_submission(
+    slack: SlackChannel, user_id: str, callback: str, state: dict, replies: list[Outgoing]
+) -> None:
+    """The summary where the conversation is (in the message's thread), DMs to the owners."""
+    if callback == "act":
+        await slack.report(state.get("where") or {}, user_id, replies)
+        return
+    mine = [r for r in replies if r.to_person is None]
+    others = [r for r in replies if r.to_person is not None]
+    conv, mid = str(state.get("conv") or ""), str(state.get("mid") or "")
+    channel = conv if _CONVERSATION.match(conv) else None
+    thread = mid if channel and not channel.startswith("D") and _TS.match(mid) else None
+    posted = False
+    if channel:
+        try:
+            for out in mine:
+                await slack.client.chat_postMessage(
+                    channel=channel,
+                    text=fallback_text(out.reply),
+                    blocks=render_blocks(out.reply),
+                    thread_ts=thread,
+                )
+            posted = True
+        except SlackApiError as exc:  # e.g. not_in_channel after a shortcut: DM instead
+            log.info("summary not posted in %s: %s", channel, exc.response.get("error"))
+    if not posted:
+        await slack.deliver(mine, channel=None, user_id=user_id)
+    saved = next((r for r in mine if r.meta.get("initiative")), None)
+    if callback == "intake" and saved and channel and _TS.match(str(state.get("offer") or "")):
+        title = saved.reply.text.split("\n", 1)[0]
+        outcome = f"<@{user_id}> planned it with IT. {escape(title)}"
+        await slack.update_offer(channel, state["offer"], outcome)
+    await slack.deliver(others, channel=None, user_id=user_id)
+
+
+async def _views_update(slack: SlackChannel, view: dict, new_view: dict) -> None:
+    try:
+        await slack.client.views_update(view_id=view.get("id"), view=new_view)
+    except SlackApiError as exc:
+        log.warning("views.update failed: %s", exc.response.get("error"))
 
 
 def read_values(view: dict) -> dict[str, Any]:
@@ -439,14 +875,16 @@ def read_values(view: dict) -> dict[str, Any]:
     return values
 
 
-def act_form(act: str, commitment_id: Any) -> Form:
-    state = json.dumps({"id": commitment_id, "act": act})
+def act_form(act: str, commitment_id: Any, where: dict | None = None) -> Form:
+    """The small modal for a button that needs a date or a reason."""
+    state = json.dumps({"id": commitment_id, "act": act, "where": where or {}})
     if act == "blocked":
-        field = FormField("note", "What is it blocked on?", "long_text")
-        return Form("act", "I'm blocked", (field,), submit_label="Send", state=state)
+        reason = FormField("note", "What is it blocked on?", "long_text")
+        return Form("act", "I'm blocked", (reason,), submit_label="Send", state=state)
     label = "Which date would work?" if act == "counter" else "What's the new date?"
-    field = FormField("due", label, "date")
-    return Form("act", "A new date", (field,), submit_label="Send", state=state)
+    title = "Propose a date" if act == "counter" else "A new date"
+    due = FormField("due", label, "date")
+    return Form("act", title, (due,), submit_label="Send", state=state)
 
 
 def _json(value: str) -> dict[str, Any]:
@@ -464,9 +902,18 @@ def _text(text: str, limit: int = 3000) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def escape(text: str) -> str:
+    """Slack's three control characters, so people's words can't turn into mentions or links."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def fallback_text(reply: Reply) -> str:
     """The plain text Slack shows in notifications and to screen readers."""
-    return _text(reply.text, 3000)
+    return _text(escape(reply.text), 3000)
+
+
+def _section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _text(text or " ")}}
 
 
 def _buttons(choices: tuple[Choice, ...], block_id: str | None = None) -> dict:
@@ -487,41 +934,107 @@ def _buttons(choices: tuple[Choice, ...], block_id: str | None = None) -> dict:
     return block
 
 
-def render_blocks(reply: Reply) -> list[dict]:
-    blocks: list[dict] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": _text(reply.text or " ")}}
-    ]
+def render_blocks(reply: Reply, prefix: str = "") -> list[dict]:
+    """A reply as Block Kit: its text, its facts, one line per item with that item's buttons,
+    then the reply's own buttons."""
+    blocks: list[dict] = [_section(escape(reply.text))]
     if reply.facts:
         fields = [
-            {"type": "mrkdwn", "text": _text(f"*{label}*\n{value}", 2000)}
+            {"type": "mrkdwn", "text": _text(f"*{escape(label)}*\n{escape(value)}", 2000)}
             for label, value in reply.facts[:10]
         ]
         blocks.append({"type": "section", "fields": fields})
     for index, item in enumerate(reply.items[:MAX_ITEMS]):
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _text(item.text)}})
+        blocks.append(_section(escape(item.text)))
         if item.choices:
-            blocks.append(_buttons(item.choices, f"item-{index}"))
+            blocks.append(_buttons(item.choices, f"{prefix}item-{index}"))
     if len(reply.items) > MAX_ITEMS:
         more = len(reply.items) - MAX_ITEMS
         blocks.append(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": f"…and {more} more."}]}
         )
     if reply.choices:
-        blocks.append(_buttons(reply.choices))
+        blocks.append(_buttons(reply.choices, f"{prefix}choices"))
     return blocks[:50]
 
 
-def render_home(outgoing: list[Outgoing]) -> dict:
-    blocks: list[dict] = []
-    for out in outgoing:
-        if blocks:
-            blocks.append({"type": "divider"})
-        blocks += render_blocks(out.reply)
+def render_home(sections: list[Outgoing], notice: Iterable[Outgoing] = ()) -> dict:
+    blocks: list[dict] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "IT Liaison", "emoji": True}}
+    ]
+    for out in notice:
+        line = f"{'⚠' if out.reply.private else '✓'} {fallback_text(out.reply)}"
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _text(line)}]})
+    for index, out in enumerate(sections):
+        blocks.append({"type": "divider"})
+        blocks += render_blocks(out.reply, prefix=f"s{index}-")
     return {"type": "home", "blocks": blocks[:100]}
 
 
+def _title(view: dict) -> str:
+    return ((view.get("title") or {}).get("text") or "IT Liaison")[:24]
+
+
+def info_modal(title: str, blocks: list[dict]) -> dict:
+    return {
+        "type": "modal",
+        "callback_id": "details",
+        "title": {"type": "plain_text", "text": _text(title, 24)},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": (blocks or [_section(" ")])[:100],
+    }
+
+
+def saving_modal(view: dict) -> dict:
+    text = "Saving… this is taking a little longer than usual. You can close this window."
+    return info_modal(_title(view), [_section(text)])
+
+
+def done_modal(view: dict, replies: list[Outgoing]) -> dict:
+    mine = [r for r in replies if r.to_person is None]
+    text = "\n".join(fallback_text(r.reply) for r in mine) or "Done."
+    return info_modal(_title(view), [_section(text)])
+
+
+def refill(view: dict, values: dict[str, Any], errors: dict[str, str]) -> dict:
+    """The submitted form again, filled with what was typed, each error under its field
+    (views.update cannot show response_action errors)."""
+    blocks: list[dict] = []
+    for block in copy.deepcopy(view.get("blocks") or []):
+        key = block.get("block_id")
+        if block.get("type") == "input" and values.get(key):
+            _set_initial(block["element"], values[key])
+        blocks.append(block)
+        if key in errors:
+            warning = f"⚠ {escape(errors[key])}"
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": warning}]})
+    new_view = {
+        k: view[k]
+        for k in ("type", "callback_id", "title", "submit", "close", "private_metadata")
+        if view.get(k) is not None
+    }
+    new_view["blocks"] = blocks[:100]
+    return new_view
+
+
+def _set_initial(element: dict, value: Any) -> None:
+    kind = element.get("type")
+    if kind == "datepicker":
+        element["initial_date"] = value
+    elif kind == "users_select":
+        element["initial_user"] = value
+    elif kind == "static_select":
+        chosen = [o for o in element.get("options") or [] if o.get("value") == value]
+        if chosen:
+            element["initial_option"] = chosen[0]
+    elif kind == "multi_static_select":
+        kept = set(value)
+        element["initial_options"] = [o for o in element.get("options") or [] if o["value"] in kept]
+    elif kind == "plain_text_input":
+        element["initial_value"] = str(value)[: element.get("max_length") or 3000]
+
+
 def render_modal(form: Form) -> dict:
-    blocks = [_input_block(f) for f in form.fields]
     return {
         "type": "modal",
         "callback_id": form.id,
@@ -529,7 +1042,7 @@ def render_modal(form: Form) -> dict:
         "submit": {"type": "plain_text", "text": _text(form.submit_label, 24)},
         "close": {"type": "plain_text", "text": "Cancel"},
         "private_metadata": form.state[:3000],
-        "blocks": blocks[:100],
+        "blocks": [_input_block(f) for f in form.fields][:100],
     }
 
 
@@ -539,41 +1052,46 @@ def _option(value: str, label: str) -> dict:
 
 def _input_block(field: FormField) -> dict:
     action_id = "value"
+    hint = field.hint
     if field.kind == "date":
         element: dict[str, Any] = {"type": "datepicker", "action_id": action_id}
+        if field.initial and re.fullmatch(r"\d{4}-\d{2}-\d{2}", field.initial):
+            element["initial_date"] = field.initial
+        hint = None  # the hints describe typed dates; a date picker needs none
     elif field.kind == "person":
         element = {"type": "users_select", "action_id": action_id}
+        if field.initial and re.fullmatch(r"[UW][A-Z0-9]+", field.initial):
+            element["initial_user"] = field.initial
     elif field.kind == "choice":
-        element = {
-            "type": "static_select",
-            "action_id": action_id,
-            "options": [_option(v, label) for v, label in field.options[:100]],
-        }
+        options = [_option(v, label) for v, label in field.options[:100]]
+        element = {"type": "static_select", "action_id": action_id, "options": options}
+        chosen = [o for o in options if o["value"] == field.initial]
+        if chosen:
+            element["initial_option"] = chosen[0]
     elif field.kind == "roles":
         options = [_option(v, label) for v, label in field.options[:100]]
         kept = set((field.initial or "").split(","))
-        element = {
-            "type": "multi_static_select",
-            "action_id": action_id,
-            "options": options,
-            "initial_options": [o for o in options if o["value"] in kept],
-        }
+        element = {"type": "multi_static_select", "action_id": action_id, "options": options}
+        initial = [o for o in options if o["value"] in kept]
+        if initial:
+            element["initial_options"] = initial
     else:
+        limit = 3000 if field.kind == "long_text" else 200
         element = {
             "type": "plain_text_input",
             "action_id": action_id,
             "multiline": field.kind == "long_text",
-            "max_length": 3000 if field.kind == "long_text" else 200,
+            "max_length": limit,
         }
         if field.initial:
-            element["initial_value"] = field.initial[:200]
+            element["initial_value"] = field.initial[:limit]
     block: dict[str, Any] = {
         "type": "input",
-        "block_id": field.key,
+        "block_id": field.key[:255],
         "label": {"type": "plain_text", "text": _text(field.label, 2000)},
         "element": element,
         "optional": field.optional,
     }
-    if field.hint:
-        block["hint"] = {"type": "plain_text", "text": _text(field.hint, 2000)}
+    if hint:
+        block["hint"] = {"type": "plain_text", "text": _text(hint, 2000)}
     return block
