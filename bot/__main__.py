@@ -83,13 +83,22 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from bot.bootstrap import bootstrap
-    from bot.server import build_web_app
+    from bot.server import SHUTDOWN_SECONDS, build_web_app
 
     app = bootstrap(settings)
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     logging.getLogger("liaison").info("serving on %s:%s", host, port)
-    web.run_app(build_web_app(app), host=host, port=port, print=None)
+    # On SIGTERM aiohttp stops accepting, runs on_shutdown (which drains in-flight work), waits
+    # for running requests, then cleans up (scheduler, Socket Mode, HTTP sessions).
+    web.run_app(
+        build_web_app(app),
+        host=host,
+        port=port,
+        print=None,
+        access_log=None,
+        shutdown_timeout=SHUTDOWN_SECONDS,
+    )
     return 0
 
 

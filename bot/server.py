@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 
 from aiohttp import web
 
 from bot.bootstrap import App
+from bot.lifecycle import drain_on_shutdown
 from bot.observability import METRICS_KEY, metrics_view, readiness, request_middleware
 
 APP_KEY = web.AppKey("liaison_app", App)
 log = logging.getLogger("liaison.server")
+SHUTDOWN_SECONDS = 20  # how long SIGTERM waits for in-flight work (Kubernetes gives 30 by default)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -68,20 +71,40 @@ def build_web_app(app: App, *, scheduler: bool = True) -> web.Application:
         web_app.router.add_post("/api/messages", teams_route(app.teams))
         web_app.on_cleanup.append(app.teams.close)  # lets work that outlived its request finish
     if scheduler and app.org.schedule.enabled:
-        web_app.cleanup_ctx.append(_scheduler(app))
+        start, pause, stop = _scheduler(app)
+        web_app.on_startup.append(start)
+        web_app.on_shutdown.append(pause)
+        web_app.on_cleanup.append(stop)
+    web_app.on_startup.append(_freeze_startup_objects)
+    web_app.on_shutdown.append(drain_on_shutdown(SHUTDOWN_SECONDS))
     return web_app
 
 
+async def _freeze_startup_objects(_web_app: web.Application) -> None:
+    """Everything is loaded by now (ORM, playbooks, Bolt, botbuilder): move those long-lived
+    objects out of the garbage collector's sight. A full collection then takes microseconds
+    instead of tens of milliseconds, a pause every acknowledgement would otherwise wait for."""
+    gc.collect()
+    gc.freeze()
+
+
 def _scheduler(app: App):
-    """The sweeps, ticking in-process for the app's lifetime."""
+    """The sweeps, ticking in-process: started with the server, paused when SIGTERM arrives
+    (so no new sweep begins while in-flight work drains), shut down at cleanup."""
+    from schedules.scheduler import build_scheduler
 
-    async def context(_web_app: web.Application):
-        from schedules.scheduler import build_scheduler
+    scheduler = build_scheduler(app.sweeper, every_minutes=app.org.schedule.sweep_minutes)
 
-        scheduler = build_scheduler(app.sweeper, every_minutes=app.org.schedule.sweep_minutes)
+    async def start(_web_app: web.Application) -> None:
         scheduler.start()
         log.info("scheduler started: a sweep every %s minutes", app.org.schedule.sweep_minutes)
-        yield
-        scheduler.shutdown(wait=False)
 
-    return context
+    async def pause(_web_app: web.Application) -> None:
+        if scheduler.running:
+            scheduler.pause()
+
+    async def stop(_web_app: web.Application) -> None:
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+
+    return start, pause, stop

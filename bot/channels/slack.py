@@ -22,7 +22,6 @@ import asyncio
 import copy
 import datetime as dt
 import email.utils
-import gc
 import json
 import logging
 import random
@@ -475,11 +474,6 @@ def slack_context(channel: SlackChannel, app_token: str | None = None):
 
     async def context(_web_app: web.Application) -> AsyncIterator[None]:
         await channel.start()
-        # Everything is loaded by now (ORM, playbooks, Bolt...): move those long-lived objects
-        # out of the garbage collector's sight. A full collection then takes microseconds
-        # instead of tens of milliseconds, a pause every acknowledgement would otherwise wait for.
-        gc.collect()
-        gc.freeze()
         handler = None
         try:
             if app_token:

@@ -1,0 +1,89 @@
+"""SIGTERM: stop taking work, finish what is in flight (replies to Slack), then exit cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+import time
+
+import aiohttp
+
+from tests.conftest import EXAMPLE_CONFIG, ROOT
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_requests import event_body, headers, message_event
+
+SECRET = "shutdown-test-signing-secret"
+
+
+class SlowSlack(FakeSlack):
+    """The fake Slack, slow to answer chat.postMessage: the reply is in flight at SIGTERM."""
+
+    async def _handle_api(self, request):
+        if request.match_info["method"] == "chat.postMessage":
+            await asyncio.sleep(1.5)
+        return await super()._handle_api(request)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_sigterm_finishes_the_reply_in_flight_then_exits(tmp_path):
+    config = tmp_path / "org.toml"
+    config.write_text(EXAMPLE_CONFIG.read_text() + "\n")
+    port = free_port()
+    async with SlowSlack(
+        bot_token="xoxb-test", users={"U0PAT": {"id": "U0PAT", "name": "pat"}}
+    ) as fake:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_"))}
+        env.update(
+            DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
+            LIAISON_CONFIG=str(config),
+            PORT=str(port),
+            PYTHONPATH=str(ROOT),
+            SLACK_BOT_TOKEN="xoxb-test",
+            SLACK_SIGNING_SECRET=SECRET,
+            SLACK_API_URL=fake.base_url,
+            LOG_FORMAT="json",
+        )
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            env=env,
+            cwd=tmp_path,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        base = f"http://127.0.0.1:{port}"
+        async with aiohttp.ClientSession() as http:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    async with http.get(f"{base}/healthz") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                assert time.monotonic() < deadline, "serve did not start"
+                await asyncio.sleep(0.2)
+            body = event_body(message_event("We're buying 40 new laptops for the accounting team"))
+            sent = headers(SECRET, body, content_type="application/json")
+            async with http.post(f"{base}/slack/events", data=body, headers=sent) as response:
+                assert response.status == 200  # acknowledged at once
+        await asyncio.sleep(0.3)  # the listener is now waiting on the slow chat.postMessage
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 40)
+        assert process.returncode == 0, stderr.decode()
+        posted = [c for c in fake.calls_to("chat.postMessage") if c.ok]
+        assert len(posted) == 1, fake.summary()
+        assert "hardware purchase" in json.dumps(posted[0].payload).lower()  # the offer itself
+        assert b"in-flight work finished" in stderr
