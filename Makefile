@@ -33,8 +33,13 @@ format: $(STAMP)
 eval: $(STAMP)
 	$(BIN)/python bench/eval_signals.py
 
+# The figures quoted in the README: detection, Slack acknowledgements, sweep scaling, and the
+# 60-second load on SQLite and PostgreSQL (set LIAISON_TEST_POSTGRES_URL for the latter).
 bench: $(STAMP)
 	$(BIN)/python bench/eval_signals.py
+	$(BIN)/python bench/slack_ack.py
+	$(BIN)/python bench/sweep_scale.py
+	$(BIN)/python bench/load.py --database both
 
 teams-package: $(STAMP)
 	$(BIN)/python teams/package.py
