@@ -78,3 +78,24 @@ def test_channel_modules_do_not_import_each_other():
                 if parts[:2] == ["bot", "channels"] and len(parts) > 2 and parts[2] in names:
                     crossings.append(f"{path.name} imports {node.module}")
     assert crossings == []
+
+
+def test_botbuilder_lives_in_one_module():
+    """botbuilder is archived upstream: moving to its successor must touch one file."""
+    users = sorted(
+        str(path.relative_to(ROOT))
+        for package in ("bot", "handlers", "storage", "schedules")
+        for path in python_files(package)
+        if any(name in ("botbuilder", "botframework") for name in imports(path))
+    )
+    assert users == ["bot/channels/teams.py"]
+
+
+def test_slack_sdks_live_in_the_slack_channel_and_the_server():
+    users = sorted(
+        str(path.relative_to(ROOT))
+        for package in ("bot", "handlers", "storage", "schedules")
+        for path in python_files(package)
+        if any(name in ("slack_bolt", "slack_sdk") for name in imports(path))
+    )
+    assert set(users) <= {"bot/channels/slack.py", "bot/server.py"}
