@@ -511,25 +511,28 @@ def register_events(slack: SlackChannel) -> None:
     detect = slack.liaison.detect
 
     @app.event("message")
-    async def on_message(event: dict, context: dict) -> None:
+    async def on_message(event: dict, context: dict, body: dict) -> None:
         bot_user_id = context.get("bot_user_id")
         if not is_person_message(event, bot_user_id):
             return
+        event_id = body.get("event_id")
         if event.get("channel_type") == "im":
-            await on_person_message(slack, event, direct=True)
+            await on_person_message(slack, event, direct=True, event_id=event_id)
             return
         text = event.get("text") or ""
         if bot_user_id and f"<@{bot_user_id}>" in text:
             return  # the app_mention event handles it
         if detect(text) is None:
             return  # everyday chat: nothing stored, nothing said, no API call
-        await on_person_message(slack, event, direct=False, signal=True)
+        await on_person_message(slack, event, direct=False, signal=True, event_id=event_id)
 
     @app.event("app_mention")
-    async def on_mention(event: dict, context: dict) -> None:
+    async def on_mention(event: dict, context: dict, body: dict) -> None:
         if is_person_message(event, context.get("bot_user_id")):
             signal = detect(event.get("text") or "") is not None
-            await on_person_message(slack, event, direct=True, signal=signal)
+            await on_person_message(
+                slack, event, direct=True, signal=signal, event_id=body.get("event_id")
+            )
 
     @app.event("app_home_opened")
     async def on_home(event: dict) -> None:
@@ -538,7 +541,12 @@ def register_events(slack: SlackChannel) -> None:
 
 
 async def on_person_message(
-    slack: SlackChannel, event: dict, *, direct: bool, signal: bool = False
+    slack: SlackChannel,
+    event: dict,
+    *,
+    direct: bool,
+    signal: bool = False,
+    event_id: str | None = None,
 ) -> None:
     """A DM, a mention or a channel message with a signal: ask the core, answer in place."""
     channel_id, ts, user = event.get("channel", ""), event.get("ts") or "", event["user"]
@@ -558,6 +566,16 @@ async def on_person_message(
         is_direct=direct,
     )
     replies = await slack.core(inbound)
+    log.info(
+        "slack event",
+        extra={
+            "event_id": event_id,
+            "channel": channel_id,
+            "ts": ts,
+            "signal": signal,
+            "reply": replies[0].reply.kind if replies else None,
+        },
+    )
     thread = event.get("thread_ts") or (None if in_im else ts or None)
     await slack.deliver(replies, channel=channel_id, thread_ts=thread, user_id=user)
 
