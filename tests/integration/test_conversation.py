@@ -345,3 +345,20 @@ def test_a_leading_bot_mention_goes_but_the_asked_person_stays(liaison):
     ):
         out = say(liaison, "pat", text)
         assert out[0].reply.text.startswith("Asked @sam"), out[0].reply.text
+
+
+def test_an_intake_continues_on_another_replica(liaison, org, clock):
+    """Two bot processes on one database: the intake started on one goes on on the other."""
+    from handlers.core import Liaison
+    from handlers.playbooks import load_catalogue
+
+    other = Liaison(engine=liaison.engine, org=org, catalogue=load_catalogue(org), clock=clock)
+    offer = say(liaison, "pat", "We're moving to a new building in ten months", "finance")
+    press(liaison, "pat", choice(offer, "Plan it with IT"), "finance")
+    say(other, "pat", "Elm Street move", "finance")
+    out = say(liaison, "pat", "in ten months", "finance")
+    assert "Who owns it on the business side?" in out[0].reply.text
+    for answer in ("me", "skip", "skip", "ok"):
+        say(other if answer == "skip" else liaison, "pat", answer, "finance")
+    assert say(other, "pat", "save", "finance")[0].reply.kind == "summary"
+    assert count(liaison, Initiative) == 1
