@@ -618,6 +618,7 @@ async def test_message_shortcuts_plan_with_it_and_track_commitment(srv: Server) 
     assert await srv.interact(submission(opened, values)) == (200, "")
     (summary,) = await posted(srv.fake, "C0FINANCE1")
     assert summary.payload["thread_ts"] == shortcut["message"]["ts"]
+    await posted(srv.fake, srv.fake.dm_channel(SAM))  # the intake's DM to Sam, sent after
     (initiative,) = srv.all(Initiative)
     assert initiative.kind == "software_purchase" and initiative.source_link.endswith(
         shortcut["message"]["ts"].replace(".", "")
