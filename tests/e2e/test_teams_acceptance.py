@@ -51,7 +51,7 @@ async def start_serve(tmp_path, port: int):
         stderr=asyncio.subprocess.PIPE,
     )
     async with aiohttp.ClientSession() as http:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             try:
                 async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
