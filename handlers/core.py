@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 import zoneinfo
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlmodel import Session, select
 
 from handlers import calendar, commitments, intake, nudges
@@ -30,6 +32,7 @@ from handlers.commands import (
 )
 from handlers.dates import DateParseError, describe_date, parse_due
 from handlers.messages import (
+    SURROGATES,
     Choice,
     Form,
     FormField,
@@ -38,6 +41,7 @@ from handlers.messages import (
     Outgoing,
     Reply,
     Sender,
+    clean_text,
 )
 from handlers.org import Organisation
 from handlers.people import find_person, name_of, person_for, sync_organisation
@@ -60,6 +64,7 @@ from storage.models import (
 )
 
 MAX_TEXT = 4000
+log = logging.getLogger("liaison.core")
 S = CommitmentState
 
 BOT_HELP = """Here's what I can do:
@@ -124,20 +129,33 @@ class Liaison:
                 if (inbound.is_direct)
                 else []
             )
-        with session_scope(self.engine) as session:
-            turn = Turn(self, session, inbound)
-            replies = turn.run()
+        inbound = _cleaned(inbound)
+        try:
+            with session_scope(self.engine) as session:
+                turn = Turn(self, session, inbound)
+                replies = turn.run()
+        except (OperationalError, DisconnectionError):
+            raise  # the database is away: the channel reports it, readiness shows it
+        except Exception:  # a bug must not become silence or a half-done change
+            log.exception("could not handle a %s message", inbound.sender.channel)
+            return _say(SORRY, private=True)
         if replies:
             self.on_event(f"acted.{replies[0].reply.kind}", inbound.sender.channel)
         for event in turn.events:
             self.on_event(event, inbound.sender.channel)
         return replies
 
-    def cycle_form(self, data: dict) -> Form:
-        """The look-ahead questionnaire for a unit's cycle (from a 'cycle.open' button)."""
+    def cycle_form(self, data: dict) -> Form | None:
+        """The look-ahead questionnaire for a unit's cycle (from a 'cycle.open' button), or
+        None when the button's data is not a unit and a date."""
         unit = self.org.units.get(str(data.get("unit") or ""))
-        day = dt.date.fromisoformat(str(data.get("cycle")))
-        return nudges.cycle_form(str(data.get("unit")), unit.name if unit else "Unit", day)
+        try:
+            day = dt.date.fromisoformat(str(data.get("cycle")))
+        except ValueError:
+            return None
+        if unit is None:
+            return None
+        return nudges.cycle_form(str(data.get("unit")), unit.name, day)
 
     def intake_form(self, data: dict) -> Form:
         """The intake as one form, from an offer's or a shortcut's data. Touches no database."""
@@ -222,6 +240,14 @@ class Liaison:
         """Today in the person's time zone (or the unit's, or the organisation's)."""
         zone = (person.timezone if person else None) or self.org.unit_timezone(unit_id)
         return self.clock().astimezone(zoneinfo.ZoneInfo(zone)).date()
+
+
+def _cleaned(inbound: Inbound) -> Inbound:
+    sender = inbound.sender
+    if SURROGATES.search(inbound.text or "") or SURROGATES.search(sender.name or ""):
+        sender = replace(sender, name=clean_text(sender.name))
+        return replace(inbound, sender=sender, text=clean_text(inbound.text))
+    return inbound
 
 
 class Turn:
@@ -625,6 +651,13 @@ class Turn:
     def on_action(self) -> list[Outgoing]:
         action = self.inbound.action
         data = action.data()
+        # Button values come from outside: read them by type, never trust their shape.
+        for key in ("state", "values"):
+            if key in data and not isinstance(data[key], dict):
+                data[key] = {}
+        for key in ("due", "note", "answer", "excerpt", "link", "kind", "unit", "mid", "conv"):
+            if key in data and data[key] is not None and not isinstance(data[key], str):
+                data[key] = None
         if action.id == "offer.plan":
             return self.start_from_offer(data)
         if action.id == "home.open":
@@ -632,7 +665,7 @@ class Turn:
         if action.id == "cycle.submit":
             return self.submit_cycle(data)
         if action.id == "home.initiative":
-            return self.initiative(int(data.get("id") or 0))
+            return self.initiative(_record_id(data.get("id")))
         if action.id == "intake.submit":
             return self.submit_intake(data)
         if action.id == "commitment.submit":
@@ -642,7 +675,7 @@ class Turn:
         if action.id == "offer.dismiss":
             return _say("Got it, I'll leave this one alone.", private=True)
         if action.id == "intake.answer":
-            found = self.session.get(IntakeSession, data.get("intake") or -1)
+            found = self.session.get(IntakeSession, _record_id(data.get("intake")))
             if found is None or found.person_id != self.person.id:
                 return _say("That plan belongs to someone else, or it has gone.", private=True)
             if found.status != IntakeStatus.OPEN:
@@ -650,7 +683,7 @@ class Turn:
             return self.intake_answer(found, str(data.get("answer", "")))
         if action.id.startswith("commitment."):
             act = action.id.split(".", 1)[1]
-            return self.act(Act(int(data.get("id") or 0), act, data.get("due"), data.get("note")))
+            return self.act(Act(_record_id(data.get("id")), act, data.get("due"), data.get("note")))
         return _say(
             "I didn't recognise that button. It may be from an older message.", private=True
         )
@@ -999,6 +1032,23 @@ def _sentences(text: str) -> list[str]:
     """Split free-text answers into sentences and list items, for detection one by one."""
     parts = re.split(r"(?<=[.!?;])\s+|\n+|\s+[•·-]\s+|^\s*[-•*]\s*", text or "")
     return [p.strip(" -•*") for p in parts if p and len(p.strip()) > 3]
+
+
+def _record_id(value: object) -> int:
+    """A database id from a button's value: a positive 63-bit integer, or 0 (found nowhere)."""
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value if 0 < value < 2**63 else 0
+    if isinstance(value, str) and value.isdigit() and len(value) < 19:
+        return int(value)
+    return 0
+
+
+SORRY = (
+    "Sorry, something went wrong on my side and nothing was changed. "
+    "Please try again, or tell your IT liaison if it keeps happening."
+)
 
 
 def _say(text: str, private: bool = False) -> list[Outgoing]:

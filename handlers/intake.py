@@ -371,16 +371,29 @@ def _apply_roles_command(
 
 def _apply_roles_value(ctx: Context, playbook: Playbook, state: dict, raw: str) -> bool:
     """The structured form channels with pickers send: {"drop": [...], "assign": {...}}."""
+    unreadable = IntakeInputError(
+        "I couldn't read that choice of roles. Say 'ok', 'drop 3' or 'assign 2 @pat'."
+    )
     try:
         value = json.loads(raw)
     except ValueError:
-        raise IntakeInputError("I couldn't read that choice of roles.") from None
-    for key in value.get("drop", []):
-        if key in state:
+        raise unreadable from None
+    if not isinstance(value, dict):
+        raise unreadable
+    drop, assign = value.get("drop", []), value.get("assign") or {}
+    if not isinstance(drop, list) or not isinstance(assign, dict):
+        raise unreadable
+    for key in drop:
+        if isinstance(key, str) and key in state:
             state[key]["keep"] = False
-    for key, person_id in (value.get("assign") or {}).items():
-        if key in state and isinstance(person_id, int):
-            _set_person(state[key], "R", person_id)
+    for key, person_id in assign.items():
+        if key not in state:
+            continue
+        if isinstance(person_id, bool) or not isinstance(person_id, int):
+            raise unreadable
+        if ctx.session.get(Person, person_id) is None:
+            raise IntakeInputError("I don't know that person. Pick someone I know.")
+        _set_person(state[key], "R", person_id)
     return bool(value.get("agree", True))
 
 

@@ -8,8 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str | None) -> str:
+    """Text from outside, made storable: lone surrogates (valid JSON, invalid UTF-8) replaced."""
+    return SURROGATES.sub("\ufffd", text) if text else (text or "")
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,12 @@ they already have, then by email, then by an explicit id in the organisation con
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from sqlmodel import Session, select
 
 from handlers.commands import Mention
-from handlers.messages import Sender
+from handlers.messages import Sender, clean_text
 from handlers.org import Organisation
 from storage.models import Address, Person, Unit, utcnow
 
@@ -61,6 +62,8 @@ def _ensure_address(session: Session, person_id: int, channel: str, external_id:
 
 def person_for(session: Session, sender: Sender) -> Person:
     """The person behind a sender, created on first contact and kept up to date."""
+    if sender.name:
+        sender = replace(sender, name=clean_text(sender.name))
     address = session.exec(
         select(Address).where(
             Address.channel == sender.channel, Address.external_id == sender.external_id

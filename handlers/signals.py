@@ -14,7 +14,10 @@ without touching code. That is why it is a small scored matcher over data, not a
   tense and status questions. The best kind at or above ``THRESHOLD`` wins.
 
 Matching works on tokens through dictionaries built once per cue set, so a message costs a
-few dictionary look-ups per word, and only a bounded prefix of a long message is read.
+few dictionary look-ups per word, and only a bounded prefix of a long message is read. Most
+chat is not a signal, so a first pass over one index merged from every kind turns it away
+after a tokenisation and a set look-up when no kind could reach the threshold; only the
+rest goes through the full matcher, whose results the first pass never changes.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ _CUE_SHAPE = re.compile(r"[^\W_](?:[^\W_]|[ '\-])*\*?")
 _CUE_MAX_CHARS = 60
 
 _TOKEN = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*|[.!?;:,()\[\]]")
+_ASCII_TOKEN = re.compile(r"[a-z0-9]+(?:['\-][a-z0-9]+)*|[.!?;:,()\[\]]")  # on lowered ASCII
 _SENTENCE_BREAKS = frozenset(".!?;")
 _CLAUSE_BREAKS = frozenset(
     {",", ":", "(", ")", "[", "]", "but", "so", "though", "although", "however", "because"}
@@ -85,6 +89,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SLACK_ANGLE = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 _SLACK_EMOJI = re.compile(r"(?<![\w:]):[a-z0-9_+'\-]+:(?![\w:])", re.IGNORECASE)
 _DASHES = re.compile(r"\s[-\u2013\u2014]+\s|[\u2013\u2014]")
+_LINE_BREAKS = re.compile(r"[\r\n]+")
 
 _VOWELS = frozenset("aeiou")
 _IRREGULAR_PAST = {
@@ -411,12 +416,19 @@ class _Doc:
 
 def _plain_text(text: str) -> str:
     """Strip Slack markup so it neither hides nor fakes cues; line breaks end sentences."""
-    text = _SLACK_ANGLE.sub(lambda m: f" {m.group(2)} " if m.group(2) else " ", text)
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    text = _SLACK_EMOJI.sub(" ", text)
+    # Each step runs only if its pattern could match: plain chat skips most of them.
+    if "<" in text:
+        text = _SLACK_ANGLE.sub(lambda m: f" {m.group(2)} " if m.group(2) else " ", text)
+    if "&" in text:
+        text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    if ":" in text:
+        text = _SLACK_EMOJI.sub(" ", text)
     text = text.replace("\u2019", "'").replace("\u2018", "'")
-    text = _DASHES.sub(" , ", text)
-    return re.sub(r"[\r\n]+", " . ", text)
+    if "-" in text or "\u2013" in text or "\u2014" in text:
+        text = _DASHES.sub(" , ", text)
+    if "\n" in text or "\r" in text:
+        text = _LINE_BREAKS.sub(" . ", text)
+    return text
 
 
 def _read(text: str) -> _Doc:
@@ -705,15 +717,295 @@ def _excerpt(text: str) -> str:
     return flat[: EXCERPT_CHARS - 1].rstrip() + "\u2026"
 
 
+# --- the first pass -----------------------------------------------------------------------
+
+
+_Match = tuple[int, int, str]  # (start, end, role), as ``_Index.find`` gives them
+
+
+@dataclass(frozen=True, eq=False)
+class _Plan:
+    """One cue set, merged into a single index for the first pass every message goes through.
+
+    Only an object, a phrase, or an action followed by a product name (for kinds with
+    ``names``) can carry a kind; an action alone or an ``ignore`` entry never can. So a
+    message whose tokens start none of those *strong* cues is chatter after one set
+    look-up, and one in which none of them matches in full after a short loop. Otherwise
+    one pass over the merged index finds each kind's cues, and a kind still cannot score if
+    it has only actions and no product name, or only objects that cannot reach
+    ``THRESHOLD`` even with every bonus still possible. Only a message with a kind that may
+    score goes through the full matcher, which is unchanged: the first pass never changes a
+    result, it only saves the work chatter never needed.
+    """
+
+    table: tuple[tuple[str, SignalCues], ...]  # kind -> cues, as the full matcher reads them
+    strong: _Index  # every object, phrase and name-taking action of every kind
+    strong_first: frozenset[str]  # their first tokens
+    strong_prefix: re.Pattern[str] | None  # the same, for cues whose first word ends in *
+    strong_infix: re.Pattern[str] | None  # those prefixes anywhere: a cheaper test first
+    by_first: dict[str, tuple[tuple[int, _Cue], ...]]  # every cue: (kind number, cue)
+    by_prefix: tuple[tuple[str, int, _Cue], ...]
+    prefixes: tuple[str, ...]  # the prefixes in by_prefix, for one str.startswith call
+    names: tuple[bool, ...]  # per kind number: whether product names count
+
+    @classmethod
+    def build(cls, table: tuple[tuple[str, SignalCues], ...]) -> _Plan:
+        by_first: dict[str, list[tuple[int, _Cue]]] = {}
+        by_prefix: list[tuple[str, int, _Cue]] = []
+        strong: dict[int, _Cue] = {}
+        for number, (_, kind_cues) in enumerate(table):
+            index = kind_cues._index  # the full matcher's own cues, so both see the same
+            for form, cues in index.by_first.items():
+                for cue in cues:
+                    by_first.setdefault(form, []).append((number, cue))
+                    if _is_strong(cue, kind_cues.names):
+                        strong[id(cue)] = cue
+            for prefix, cue in index.by_prefix:
+                by_prefix.append((prefix, number, cue))
+                if _is_strong(cue, kind_cues.names):
+                    strong[id(cue)] = cue
+        strong_index = _Index.build(strong.values())
+        pattern = "|".join(sorted({re.escape(prefix) for prefix, _ in strong_index.by_prefix}))
+        return cls(
+            table,
+            strong_index,
+            frozenset(strong_index.by_first),
+            re.compile(f"(?:^| )(?:{pattern})") if pattern else None,
+            re.compile(pattern) if pattern else None,
+            {form: tuple(cues) for form, cues in by_first.items()},
+            tuple(by_prefix),
+            tuple(sorted({prefix for prefix, _, _ in by_prefix})),
+            tuple(kind_cues.names for _, kind_cues in table),
+        )
+
+    def first_pass(self, plain: str, tokens: list[str]) -> list[list[_Match]] | None:
+        """Each kind's cue matches, or None if no kind can reach ``THRESHOLD``: chatter."""
+        prefixed = self._strong_prefix_in(tokens)
+        if self.strong_first.isdisjoint(tokens) and not prefixed:
+            return None
+        if not self._strong_match(tokens, prefixed):
+            return None
+        found = self.find(tokens)
+        return found if self._may_score(plain, tokens, found) else None
+
+    def _strong_match(self, tokens: list[str], prefixed: bool) -> bool:
+        """Whether a strong cue matches in full, not only its first word ("on" of "on board")."""
+        by_first = self.strong.by_first
+        for start, token in enumerate(tokens):
+            cues = by_first.get(token)
+            if cues and any(len(cue.words) == 1 or cue.matches(tokens, start) for cue in cues):
+                return True
+            if prefixed:
+                for prefix, cue in self.strong.by_prefix:
+                    if token.startswith(prefix) and cue.matches(tokens, start):
+                        return True
+        return False
+
+    def _strong_prefix_in(self, tokens: list[str]) -> bool:
+        """Whether a token starts a strong cue whose first word ends in *."""
+        if self.strong_prefix is None or self.strong_infix is None:
+            return False
+        joined = " ".join(tokens)  # tokens hold no spaces: a token starts at 0 or after one
+        return (
+            self.strong_infix.search(joined) is not None
+            and self.strong_prefix.search(joined) is not None
+        )
+
+    def find(self, tokens: list[str]) -> list[list[_Match]]:
+        """What each kind's own index finds, in the same order, in one pass for all kinds."""
+        found: list[list[_Match]] = [[] for _ in self.names]
+        for start, token in enumerate(tokens):
+            for number, cue in self.by_first.get(token, ()):
+                if len(cue.words) == 1 or cue.matches(tokens, start):
+                    found[number].append((start, start + len(cue.words), cue.role))
+            if self.prefixes and token.startswith(self.prefixes):
+                for prefix, number, cue in self.by_prefix:
+                    if token.startswith(prefix) and cue.matches(tokens, start):
+                        found[number].append((start, start + len(cue.words), cue.role))
+        return found
+
+    def _may_score(self, plain: str, tokens: list[str], found: list[list[_Match]]) -> bool:
+        """Whether some kind may score, counting every bonus that is still possible."""
+        raw: list[str] | None = None
+        future: bool | None = None
+        for names, matches in zip(self.names, found, strict=True):
+            objects: list[tuple[int, int]] = []
+            action_ends: list[int] = []
+            for start, end, role in matches:
+                if role == "phrase":
+                    return True  # evidence enough on its own
+                if role == "object":
+                    objects.append((start, end))
+                elif role == "action":
+                    action_ends.append(end)
+            if objects and action_ends:
+                return True  # an action may pair with an object
+            if names and action_ends:
+                raw = _TOKEN.findall(plain) if raw is None else raw
+                if any(_may_be_name(tokens, raw, end) for end in action_ends):
+                    return True
+            if objects:
+                value = _best_object_score(tokens, objects)
+                if value >= THRESHOLD:
+                    return True
+                if value + INTENT >= THRESHOLD:
+                    future = _is_future(tokens) if future is None else future
+                    if future:
+                        return True
+        return False
+
+
+def _is_strong(cue: _Cue, names: bool) -> bool:
+    return cue.role in ("object", "phrase") or (cue.role == "action" and names)
+
+
+def _may_be_name(tokens: list[str], raw: list[str], end: int) -> bool:
+    """A looser ``_name_after``: whether a product name may follow an action ending at end.
+
+    It leaves out only what rules a name out (shouting, a sentence's first word, idioms, a
+    brand of chatter), so where it finds no name the full matcher finds none either.
+    """
+    for position in range(end, min(len(tokens), end + NAME_WINDOW)):
+        token = tokens[position]
+        if token in _NAME_SKIP:
+            continue
+        word = raw[position]
+        return (
+            word[0].isalpha()
+            and (word[0].isupper() or any(c.isupper() for c in word))
+            and token not in _NAME_STOPS
+            and not token.endswith("'s")
+        )
+    return False
+
+
+def _best_object_score(tokens: list[str], objects: list[tuple[int, int]]) -> float:
+    """The most that objects alone can score before intent, added up as ``_score`` does.
+
+    Every distinct object is counted and any modifier word nearby counts, whatever negation,
+    idioms, clauses or chatter would later take away; the penalties are left out.
+    """
+    distinct = {" ".join(tokens[start:end]) for start, end in objects}
+    value = OBJECT
+    value += EXTRA_OBJECT * min(2, max(0, len(distinct) - 1))
+    if any(_may_be_modified(tokens, start, end) for start, end in objects):
+        value += MODIFIED
+    return value
+
+
+def _may_be_modified(tokens: list[str], start: int, end: int) -> bool:
+    """A looser ``_modified``: a possible modifier word in the window, in any clause."""
+    words, prefixes = _modifier_words()
+    return any(
+        token in words or token.isdigit() or (prefixes and token.startswith(prefixes))
+        for token in tokens[max(0, start - MODIFIER_WINDOW) : end - 1]
+    )
+
+
+@cache
+def _modifier_words() -> tuple[frozenset[str], tuple[str, ...]]:
+    """Every word that can be part of a modifier in the lexicon, and any wildcard prefixes."""
+    index = _lexicon().index
+    cues = {id(cue): cue for cues in index.by_first.values() for cue in cues}
+    cues.update((id(cue), cue) for _, cue in index.by_prefix)
+    words: set[str] = set()
+    prefixes: set[str] = set()
+    for cue in cues.values():
+        if cue.role != "modifier":
+            continue
+        for slot in cue.words:
+            if isinstance(slot, str):
+                prefixes.add(slot)
+            else:
+                words |= slot
+    return frozenset(words), tuple(sorted(prefixes))
+
+
+def _is_future(tokens: list[str]) -> bool:
+    """The message-wide intent marker, exactly as ``_mark_context`` computes it."""
+    lexicon = _lexicon()
+    without_history = lexicon.history.sub(" ", " ".join(tokens))
+    return lexicon.future.search(without_history) is not None
+
+
+_PLAN_CACHE_SIZE = 32
+_plans: dict[tuple[tuple[Any, ...], tuple[int, ...]], _Plan] = {}
+_last_plan: list[_Plan] = []  # the plan used last: almost every message needs it again
+
+
+@cache
+def _shipped_plan() -> _Plan:
+    return _Plan.build(_shipped_cues())
+
+
+def _plan(cues: Mapping[str, SignalCues] | None) -> _Plan:
+    """The plan for a cue set, built once per set of cue objects.
+
+    Callers may pass a fresh mapping with every message (a catalogue builds one per call),
+    so plans are found by the kinds and cue objects the mapping holds, not by the mapping:
+    first the plan used last, if its kinds and cues are the same (equal cues build equal
+    indexes), then by the identity of the cue objects. A cached plan holds its cue objects,
+    so their ids stay unique while it is cached.
+    """
+    if cues is None:
+        return _shipped_plan()
+    items = tuple(cues.items())  # read once: the plan keeps exactly the objects in the key
+    if _last_plan and _last_plan[0].table == items:  # an identity check per item, usually
+        return _last_plan[0]
+    key = (tuple([kind for kind, _ in items]), tuple([id(value) for _, value in items]))
+    try:
+        plan = _plans.get(key)
+    except TypeError:  # a mapping with unhashable keys: still correct, just not cached
+        return _Plan.build(items)
+    if plan is None:
+        plan = _Plan.build(items)
+        if len(_plans) >= _PLAN_CACHE_SIZE:
+            _plans.clear()
+        _plans[key] = plan
+    _last_plan[:] = [plan]
+    return plan
+
+
+def _tokens(text: str) -> tuple[str, list[str]]:
+    """The plain text and lowercase tokens that ``_read`` would see, without the rest."""
+    plain = _plain_text(text[:MAX_SCAN_CHARS])
+    if plain.isascii():  # lowered ASCII: the same tokens, matched by a simpler pattern
+        return plain, _ASCII_TOKEN.findall(plain.lower())
+    return plain, [token.lower() for token in _TOKEN.findall(plain)]
+
+
 def detect(text: str, cues: Mapping[str, SignalCues] | None = None) -> Signal | None:
     """Return the most likely signal in a chat message, or None for everyday chatter."""
     if not isinstance(text, str):
         return None
-    table = _shipped_cues() if cues is None else tuple(cues.items())
+    plan = _plan(cues)
+    found = plan.first_pass(*_tokens(text))
+    if found is None:
+        return None
+    return _match(text, plan.table, found)
+
+
+def _detect_full(text: str, cues: Mapping[str, SignalCues] | None = None) -> Signal | None:
+    """``detect`` without the first pass: every message gets the full matcher."""
+    if not isinstance(text, str):
+        return None
+    return _match(text, _shipped_cues() if cues is None else tuple(cues.items()))
+
+
+def _match(
+    text: str,
+    table: tuple[tuple[str, SignalCues], ...],
+    found: list[list[_Match]] | None = None,
+) -> Signal | None:
+    """The full matcher: read the message, find every kind's cues, weigh them, pick a kind.
+
+    ``found`` is what the first pass already matched for each kind, in the table's order.
+    """
     doc = _read(text)
     hits = []
-    for kind, kind_cues in table:
-        hits += [_Hit(s, e, role, kind) for s, e, role in kind_cues._index.find(doc.tokens)]
+    for number, (kind, kind_cues) in enumerate(table):
+        matches = kind_cues._index.find(doc.tokens) if found is None else found[number]
+        hits += [_Hit(s, e, role, kind) for s, e, role in matches]
     if not hits:
         return None
     _mark_context(doc)

@@ -462,7 +462,21 @@ def slack_route(channel: SlackChannel) -> Callable[[web.Request], Awaitable[web.
     app = channel.app
 
     async def handle(request: web.Request) -> web.Response:
-        bolt_response = await app.async_dispatch(await to_bolt_request(request))
+        # Refuse what cannot be a signed Slack request before Bolt parses it: Bolt raises on a
+        # body that is not UTF-8, a timestamp that is not a number or a non-ASCII signature.
+        stamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        signature = request.headers.get("X-Slack-Signature", "")
+        if not stamp.isdigit() or not signature.isascii():
+            return web.json_response({"error": "invalid request"}, status=401)
+        try:
+            bolt_request = await to_bolt_request(request)
+        except UnicodeDecodeError:
+            return web.json_response({"error": "the body is not UTF-8"}, status=400)
+        try:
+            bolt_response = await app.async_dispatch(bolt_request)
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:  # an unparsable body
+            log.info("slack request refused: %s", type(exc).__name__)
+            return web.json_response({"error": "malformed request"}, status=400)
         return await to_aiohttp_response(bolt_response)
 
     return handle
@@ -682,7 +696,12 @@ async def on_action(slack: SlackChannel, body: dict, action: dict) -> None:
         await slack.open_form(trigger, slack.liaison.intake_form(data))
         return
     if action_id == "cycle.open":
-        await slack.open_form(trigger, slack.liaison.cycle_form(data))
+        form = slack.liaison.cycle_form(data)
+        if form is None:
+            stale = Reply("That questionnaire is out of date. Nothing was saved.", private=True)
+            await slack.deliver([Outgoing(stale)], channel=channel_id or user_id, user_id=user_id)
+            return
+        await slack.open_form(trigger, form)
         return
     where = _where(body, action)
     act = action_id.removeprefix("commitment.")

@@ -587,10 +587,10 @@ class TeamsChannel:
             offer.setdefault("mid", activity.reply_to_id)
             return render_form_card(self.liaison.intake_form(offer)), []
         if verb == "cycle.open":
-            try:
-                return render_form_card(self.liaison.cycle_form(_json(value))), []
-            except ValueError:
+            form = self.liaison.cycle_form(_json(value))
+            if form is None:
                 return _note_card("That questionnaire is out of date. Nothing was saved."), []
+            return render_form_card(form), []
         if data.get("form") in FORM_IDS:
             return await self.submit_form(turn_context, verb, data)
         act = verb.removeprefix("commitment.")

@@ -504,26 +504,12 @@ def outcome(teams: Harness, activity: Any) -> list[str]:
     return problems + teams.logs.problems()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/channels/teams.py on_submit lets the core's exceptions out of the turn, and "
-    "teams_route answers 500: an Action.Submit whose value the core cannot read (here a "
-    "commitment id that is not a number, handlers/core.py Turn.on_action int(...)) is a 500 "
-    "with a traceback, and the person is told nothing (an invoke gets a 'Sorry' card instead)",
-)
 def test_a_submitted_value_the_core_cannot_read_is_not_a_500(teams):
     value = {"act": "commitment.promise", "value": json.dumps({"id": "seven"})}
     activity = submit_message(teams.service_url, PAT, value, reply_to_id=None)
     assert outcome(teams, activity) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="handlers/commitments.py create (and handlers/people.py person_for): a lone UTF-16 "
-    "surrogate, which JSON allows as an escape (\\ud800), reaches SQLite, which cannot encode "
-    "it (UnicodeEncodeError): the turn fails with a 500 instead of the text being cleaned at "
-    "the edge",
-)
 @pytest.mark.parametrize(
     ("text", "name"),
     [
