@@ -11,18 +11,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from pathlib import Path
 
 from aiohttp import web
 
 log = logging.getLogger("liaison.lifecycle")
+ROOT = Path(__file__).resolve().parent.parent
+# Work worth waiting for: our own coroutines, Bolt's listener runs, botbuilder turns and
+# APScheduler jobs. Anything else on the loop (Socket Mode's connection, a host's own tasks)
+# is left to the cleanup that follows.
+OURS = tuple(str(ROOT / package) for package in ("bot", "handlers", "schedules", "storage"))
+LIBRARIES = ("slack_bolt/listener", "slack_bolt/app", "botbuilder", "apscheduler")
 LONG_LIVED = ("slack_sdk/socket_mode", "slack_bolt/adapter/socket_mode")
 
 
-def _long_lived(task: asyncio.Task) -> bool:
+def _in_flight_work(task: asyncio.Task) -> bool:
     coro = task.get_coro()
     code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
-    filename = getattr(code, "co_filename", "") or ""
-    return any(part in filename.replace("\\", "/") for part in LONG_LIVED)
+    filename = (getattr(code, "co_filename", "") or "").replace("\\", "/")
+    if any(part in filename for part in LONG_LIVED):
+        return False
+    return filename.startswith(OURS) or any(part in filename for part in LIBRARIES)
 
 
 def drain_on_shutdown(timeout: float):
@@ -35,7 +44,7 @@ def drain_on_shutdown(timeout: float):
             pending = [
                 t
                 for t in asyncio.all_tasks()
-                if t is not current and not t.done() and not _long_lived(t)
+                if t is not current and not t.done() and _in_flight_work(t)
             ]
             left = timeout - (time.monotonic() - started)
             if not pending or left <= 0:

@@ -7,6 +7,7 @@ person is only looked up (never created) until a signal, a command or a button n
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import re
@@ -234,7 +235,12 @@ class Liaison:
             return name_of(session, person_id).lstrip("@")
 
     def detect(self, text: str) -> Signal | None:
-        return detect(strip_mentions(text), self.catalogue.cues())
+        return detect(strip_mentions(text), self._cues)
+
+    @functools.cached_property
+    def _cues(self):
+        """The catalogue's cue sets, built once (detection runs on every message)."""
+        return self.catalogue.cues()
 
     def today_for(self, person: Person | None, unit_id: str | None = None) -> dt.date:
         """Today in the person's time zone (or the unit's, or the organisation's)."""

@@ -29,6 +29,7 @@ log = logging.getLogger("liaison.sweep")
 LEASE = dt.timedelta(minutes=10)  # a claim older than this with no result is retried
 MAX_ATTEMPTS = 20
 CONCURRENT_SENDS = 8
+RECORD_BATCH = 16
 RETRY_BATCH = 500
 
 
@@ -104,8 +105,13 @@ class Sweeper:
                     return message, "failed", str(exc)
             return message, "sent", None
 
-        results = await asyncio.gather(*(send(m) for m in messages))
-        await asyncio.to_thread(self._record, results, now)
+        # Results are recorded a batch at a time, so a replica that dies mid-sweep leaves at
+        # most one batch sent but unrecorded (sent again after the lease), not the whole sweep.
+        results: list[tuple[Due, str, str | None]] = []
+        for start in range(0, len(messages), RECORD_BATCH):
+            batch = await asyncio.gather(*(send(m) for m in messages[start : start + RECORD_BATCH]))
+            await asyncio.to_thread(self._record, batch, now)
+            results += batch
         return [
             self._line(message, reach, status, message.key in retried)
             for message, status, _ in results

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import io
 import json
+import random
+import re
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from handlers import signals
 from handlers.signals import EXCERPT_CHARS, Signal, SignalCues, default_cues, detect, run_jsonl
 
 REPO = Path(__file__).resolve().parents[2]
@@ -372,3 +376,202 @@ def test_run_jsonl_never_raises_and_answers_each_line(lines: list[str]) -> None:
     answers = out.getvalue().splitlines()
     assert len(answers) == len(lines)
     assert all("kind" in json.loads(answer) for answer in answers)
+
+
+# --- the first pass changes no result -----------------------------------------------------
+#
+# detect() turns most chat away before the full matcher runs. That first pass may only ever
+# save work: on any message and any cue set it must give what the full matcher gives.
+
+LEXICON = tomllib.loads((REPO / "handlers" / "signal_lexicon.toml").read_text("utf-8"))
+# fmt: off
+MARKERS = [
+    # intent, history and recency, as people write them
+    "will", "we'll", "going to", "planning to", "next month", "in March", "by Q3", "soon",
+    "need", "wants", "let's", "can we", "decided to", "start on", "since 2010", "back in",
+    "ago", "last year", "last week", "just", "recently", "yesterday", "in 2015", "2019",
+    "congrats", "thanks for helping", "great job on", "used to", "earlier this year",
+    # product names, names that are not products, and capitalised small words
+    "Asana", "Jira", "Zoom", "Microsoft Teams", "DocuSign", "ServiceNow", "iPads", "eBay",
+    "Tom", "Priya", "Friday", "March", "HR", "OK", "I", "I'm", "We", "The", "Girl Scout",
+    # numbers, punctuation and Slack markup
+    "40", "3", "12", "?", ".", ",", "!", ";", ":", "(", ")", "-", " - ", "\u2014", "\n",
+    "<@U123ABC>", "<https://example.com/x|Elm Street building>", "<!here>", ":truck:",
+    "&amp;", "&lt;", "we\u2019re", "don\u2019t", "\u00e9t\u00e9", "\u0130stanbul", "\u00c9COLE",
+    "renewal", "renewing", "reorganising", "reorganization", "digitising",
+]
+# fmt: on
+
+
+def vocabulary() -> list[str]:
+    """Every cue in every inflection, the lexicon's entries, markers and labelled words."""
+    words = set(MARKERS)
+    for cues in default_cues().values():
+        for text in (*cues.actions, *cues.phrases):
+            first, *rest = text.rstrip("*").split()
+            words |= {" ".join([form, *rest]) for form in signals._verb_forms(first)}
+        for text in (*cues.objects, *cues.ignore):
+            *head, last = text.rstrip("*").split()
+            words |= {" ".join([*head, form]) for form in signals._noun_forms(last)}
+    for key in ("chatter", "neutral", "negators", "cancellers", "personal", "support"):
+        words.update(LEXICON[key])
+    words.update(LEXICON["modifiers"])
+    for path in (CORPUS, CASES):
+        if path.exists():
+            for text, _ in load_cases(path):
+                words.update(text.split())
+    return sorted(words)
+
+
+VOCABULARY = vocabulary()
+CASINGS = [str, str, str, str.lower, str.capitalize, str.upper]
+
+
+def generated(seed: int, count: int) -> list[str]:
+    """Random word mixes, and labelled sentences with words dropped, moved, added, recased."""
+    rng = random.Random(seed)
+    labelled = [text for path in (CORPUS, CASES) if path.exists() for text, _ in load_cases(path)]
+    texts = []
+    for _ in range(count):
+        words = [rng.choice(CASINGS)(rng.choice(VOCABULARY)) for _ in range(rng.randint(1, 18))]
+        texts.append(" ".join(words))
+    for _ in range(count):
+        words = rng.choice(labelled).split()
+        for _ in range(rng.randint(1, 3)):
+            edit = rng.randrange(8)
+            where = rng.randrange(len(words))
+            if edit == 0 and len(words) > 1:
+                del words[where]
+            elif edit == 1:
+                other = rng.randrange(len(words))
+                words[where], words[other] = words[other], words[where]
+            elif edit == 2:
+                words.insert(where, rng.choice(VOCABULARY))
+            elif edit == 3:
+                words.insert(where, rng.choice(["not", "no", "never", "don't", "new", "40"]))
+            elif edit == 4:
+                words = ["Who", "approved", *words, "?"]
+            elif edit == 5:
+                words.append(rng.choice(["in 2015", "years ago", "next week", "last week"]))
+            else:
+                words[where] = rng.choice(CASINGS)(words[where])
+        texts.append(" ".join(words))
+    return labelled + texts
+
+
+# The shipped kinds plus one with wildcards, product names and an ignore list.
+CUSTOM_CUES = {
+    **default_cues(),
+    "grant_application": SignalCues(
+        actions=("apply for", "submit*", "renew*", "buy"),
+        objects=("grant", "funding round"),
+        phrases=("grant propos*", "call for papers"),
+        ignore=("newsletter",),
+        names=True,
+    ),
+}
+
+
+def test_first_pass_agrees_with_the_full_matcher_on_thousands_of_sentences() -> None:
+    texts = generated(seed=2024, count=2000)
+    assert len(texts) >= 4000
+    found = 0
+    for text in texts:
+        expected = signals._detect_full(text)
+        assert detect(text) == expected, text
+        found += expected is not None
+    assert 0.2 < found / len(texts) < 0.8  # the set exercises both outcomes
+    for text in texts[::4]:
+        assert detect(text, CUSTOM_CUES) == signals._detect_full(text, CUSTOM_CUES), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "lol yes, that was a good one",  # no cue at all
+        "Running 5 minutes late to the standup",  # an action alone
+        "I think the report is mostly done",  # one object, nothing to lift it
+        "can you add me to the channel?",  # an action of a kind with names, but no name
+        "Is the 2pm still on?",  # only the first word of a longer cue ("on board")
+    ],
+)
+def test_first_pass_turns_away_everyday_chatter(text: str) -> None:
+    assert signals._plan(None).first_pass(*signals._tokens(text)) is None
+
+
+def test_first_pass_lets_through_what_may_be_a_signal() -> None:
+    plan = signals._plan(None)
+    for text in ["We're buying 40 new laptops", "Trialing Asana", "40 new laptops next month"]:
+        assert plan.first_pass(*signals._tokens(text)) is not None, text
+
+
+def test_cue_sets_are_prepared_once_even_when_passed_as_fresh_mappings() -> None:
+    fleet = SignalCues(actions=("lease",), objects=("snowplow",))
+    assert signals._plan({"fleet": fleet}) is signals._plan({"fleet": fleet})
+    assert signals._plan(None) is signals._plan(None)
+    cues = {"fleet": fleet}
+    assert detect("We are leasing two snowplows", cues) is not None
+    cues["fleet"] = SignalCues(actions=("lease",), objects=("grader",))
+    assert detect("We are leasing two snowplows", cues) is None  # a changed mapping counts
+    renamed = {"trucks": fleet}
+    signal = detect("We are leasing two snowplows", renamed)
+    assert signal is not None and signal.kind == "trucks"
+    twin = {"trucks": SignalCues(actions=("lease",), objects=("snowplow",))}  # equal, not same
+    assert detect("We are leasing two snowplows", twin) == signal
+    for text in ["We're buying 40 new laptops", "We are leasing two snowplows"]:
+        for mapping in (None, cues, renamed, CUSTOM_CUES, None, renamed):  # switching sets
+            assert detect(text, mapping) == signals._detect_full(text, mapping), (text, mapping)
+
+
+CUE_MESSAGES = st.lists(
+    st.one_of(
+        st.builds(
+            lambda case, word: case(word), st.sampled_from(CASINGS), st.sampled_from(VOCABULARY)
+        ),
+        FRAGMENTS,
+        st.text(max_size=4),
+    ),
+    min_size=1,
+    max_size=30,
+).map(" ".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(CUE_MESSAGES, MESSAGES))
+def test_first_pass_agrees_with_the_full_matcher_on_any_text(text: str) -> None:
+    assert detect(text) == signals._detect_full(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(CUE_MESSAGES)
+def test_first_pass_agrees_with_the_full_matcher_on_custom_cues(text: str) -> None:
+    assert detect(text, CUSTOM_CUES) == signals._detect_full(text, CUSTOM_CUES)
+
+
+def unguarded_plain_text(text: str) -> str:
+    """Every step of the markup stripping, run whether or not it can match anything."""
+    text = signals._SLACK_ANGLE.sub(lambda m: f" {m.group(2)} " if m.group(2) else " ", text)
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    text = signals._SLACK_EMOJI.sub(" ", text)
+    text = text.replace("\u2019", "'").replace("\u2018", "'")
+    text = signals._DASHES.sub(" , ", text)
+    return re.sub(r"[\r\n]+", " . ", text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(MESSAGES, CUE_MESSAGES))
+def test_first_pass_reads_the_same_tokens_as_the_full_matcher(text: str) -> None:
+    assert signals._plain_text(text) == unguarded_plain_text(text)
+    doc = signals._read(text)
+    plain, tokens = signals._tokens(text)
+    assert tokens == doc.tokens
+    assert signals._TOKEN.findall(plain) == doc.raw
+
+
+@settings(max_examples=200, deadline=None)
+@given(CUE_MESSAGES)
+def test_merged_index_finds_what_each_kind_finds_in_the_same_order(text: str) -> None:
+    tokens = signals._tokens(text)[1]
+    plan = signals._plan(CUSTOM_CUES)
+    expected = [cues._index.find(tokens) for _, cues in plan.table]
+    assert plan.find(tokens) == expected
