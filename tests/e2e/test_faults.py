@@ -409,18 +409,18 @@ async def postgres_ready(url: str, timeout: float) -> bool:
             check = await asyncio.create_subprocess_exec(
                 "pg_isready", "-q", "-h", host, "-p", port, "-t", "2"
             )
-            if await check.wait() == 0:
-                return True
-        else:
-            engine = make_engine(url)
-            try:
-                with engine.connect() as conn:
-                    conn.execute(text("SELECT 1"))
-                return True
-            except Exception:
-                pass
-            finally:
-                engine.dispose()
+            if await check.wait() != 0:
+                await asyncio.sleep(0.2)
+                continue
+        engine = make_engine(url)  # accepting is not enough: a query must go through
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            pass
+        finally:
+            engine.dispose()
         await asyncio.sleep(0.2)
     return False
 
