@@ -174,6 +174,9 @@ class CommitmentCollector:
 
 def request_middleware(metrics: Metrics):
     """A request id on every request and response, the webhook ack time, one log line each."""
+    channels = set(CHANNEL_OF_PATH.values())
+    received = {c: metrics.events_received.labels(c) for c in channels}
+    acked = {c: metrics.ack_seconds.labels(c) for c in channels}
 
     @web.middleware
     async def middleware(
@@ -183,17 +186,22 @@ def request_middleware(metrics: Metrics):
         channel = CHANNEL_OF_PATH.get(request.path)
         started = time.perf_counter()
         if channel:
-            metrics.events_received.labels(channel).inc()
+            received[channel].inc()
         try:
             response = await handler(request)
         except web.HTTPException as exc:
             response = exc
         elapsed = time.perf_counter() - started
         if channel:
-            metrics.ack_seconds.labels(channel).observe(elapsed)
+            acked[channel].observe(elapsed)
         response.headers["X-Request-Id"] = request_id
-        if request.path not in ("/healthz", "/metrics", "/readyz"):
-            log.info(
+        # Every refused or slow request is logged; a webhook answered 2xx in time is logged at
+        # DEBUG only (most are everyday chat; the events acted on log a line of their own).
+        quiet = channel is not None and response.status < 400 and elapsed < 1.0
+        level = logging.DEBUG if quiet else logging.INFO
+        if request.path not in ("/healthz", "/metrics", "/readyz") and log.isEnabledFor(level):
+            log.log(
+                level,
                 "request",
                 extra={
                     "request_id": request_id,
