@@ -11,6 +11,7 @@ import functools
 import json
 import logging
 import re
+import uuid
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -228,6 +229,19 @@ class Liaison:
             if person is None:
                 return None
             return calendar.feed(session, person, self.today_for(person), self.clock())
+
+    def defer(self, person_id: int, reply: Reply, why: str) -> None:
+        """Keep a reply a channel could not deliver: the sweeps retry it as a DM (ledger rows
+        that failed are retried), so it arrives late rather than never."""
+        due = nudges.Due(
+            key=f"deferred:{person_id}:{uuid.uuid4().hex}",
+            kind="deferred",
+            person_id=person_id,
+            reply=replace(reply, private=False),
+        )
+        with session_scope(self.engine) as session:
+            ledger.claim(session, due.key, due.kind, payload=due.to_json(), now=self.clock())
+            ledger.mark_failed(session, due.key, why[:200], self.clock())
 
     def handle_of(self, person_id: int) -> str:
         """A person's handle, for channels that show DMs to other people (the shell)."""

@@ -243,7 +243,7 @@ class SlackChannel:
                 tenant=info.get("team_id") or None,
             )
         except SlackApiError as exc:
-            log.warning("users.info failed for %s: %s", user_id, exc.response.get("error"))
+            log.warning("users.info failed for %s: %s", user_id, _slack_error(exc))
             return sender  # not cached: try again next time
         self.users[user_id] = (time.monotonic(), sender)
         self.users.move_to_end(user_id)
@@ -304,9 +304,25 @@ class SlackChannel:
                 elif user_id:
                     await self.client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
             except SlackApiError as exc:
-                log.error("slack send failed: %s", exc.response.get("error"))
+                log.error("slack send failed: %s", _slack_error(exc))
+                await self.keep_for_later(out, user_id, _slack_error(exc))
             except (aiohttp.ClientError, TimeoutError) as exc:  # after the client's retries
                 log.error("slack send failed: %s", type(exc).__name__)
+                await self.keep_for_later(out, user_id, type(exc).__name__)
+
+    async def keep_for_later(self, out: Outgoing, user_id: str | None, why: str) -> None:
+        """A reply Slack would not take, even after retries: the sweeps send it later as a DM,
+        so an offer or an answer is late rather than lost."""
+        try:
+            person_id = out.to_person
+            if person_id is None and user_id:
+                person_id = await asyncio.to_thread(
+                    self.liaison.register, await self.sender(user_id)
+                )
+            if person_id is not None:
+                await asyncio.to_thread(self.liaison.defer, person_id, out.reply, why)
+        except Exception:  # the database may be the reason; then there is nothing more to do
+            log.exception("could not keep a failed Slack reply for later")
 
     async def dm(self, person_id: int, text: str, blocks: list[dict]) -> bool:
         """DM a person on Slack, opening (and remembering) the DM channel once."""
@@ -375,7 +391,7 @@ class SlackChannel:
         try:
             await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
         except SlackApiError as exc:
-            log.warning("chat.update failed: %s", exc.response.get("error"))
+            log.warning("chat.update failed: %s", _slack_error(exc))
             return False
         return True
 
@@ -405,7 +421,7 @@ class SlackChannel:
         try:
             await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
         except SlackApiError as exc:
-            log.warning("chat.update of an offer failed: %s", exc.response.get("error"))
+            log.warning("chat.update of an offer failed: %s", _slack_error(exc))
 
 
 class SlackOutbox:
@@ -455,6 +471,14 @@ def build_slack(
     register_commands(channel)
     register_interactions(channel)
     return channel
+
+
+def _slack_error(exc: SlackApiError) -> str:
+    """Slack's error code, or the HTTP status when the answer was not JSON (a 5xx page)."""
+    data = getattr(exc.response, "data", None)
+    if isinstance(data, dict):
+        return str(data.get("error") or "unknown_error")
+    return f"http_{getattr(exc.response, 'status_code', '?')}"
 
 
 def slack_route(channel: SlackChannel) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -604,7 +628,7 @@ async def permalink(slack: SlackChannel, channel: str | None, ts: str | None) ->
     try:
         return (await slack.client.chat_getPermalink(channel=channel, message_ts=ts))["permalink"]
     except SlackApiError as exc:
-        log.info("no permalink for %s/%s: %s", channel, ts, exc.response.get("error"))
+        log.info("no permalink for %s/%s: %s", channel, ts, _slack_error(exc))
         return None
 
 
@@ -869,7 +893,7 @@ async def after_submission(
                 )
             posted = True
         except SlackApiError as exc:  # e.g. not_in_channel after a shortcut: DM instead
-            log.info("summary not posted in %s: %s", channel, exc.response.get("error"))
+            log.info("summary not posted in %s: %s", channel, _slack_error(exc))
     if not posted:
         await slack.deliver(mine, channel=None, user_id=user_id)
     saved = next((r for r in mine if r.meta.get("initiative")), None)
@@ -884,7 +908,7 @@ async def _views_update(slack: SlackChannel, view: dict, new_view: dict) -> None
     try:
         await slack.client.views_update(view_id=view.get("id"), view=new_view)
     except SlackApiError as exc:
-        log.warning("views.update failed: %s", exc.response.get("error"))
+        log.warning("views.update failed: %s", _slack_error(exc))
 
 
 def read_values(view: dict) -> dict[str, Any]:

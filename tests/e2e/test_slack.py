@@ -921,3 +921,22 @@ async def test_liaison_bot_serve_answers_a_signed_signal_within_two_seconds(
     finally:
         process.terminate()
         await asyncio.wait_for(process.wait(), 10)
+
+
+async def test_an_offer_slack_refuses_for_long_is_kept_and_sent_later_as_a_dm(srv: Server) -> None:
+    """Past the client's own retries the offer is not lost: the next sweep DMs it."""
+    srv.fake.fail("chat.postMessage", status=500, retry_after=None, times=1000)
+    event = sr.message_event(MOVE)
+    assert (await srv.event(event))[0] == 200
+    deadline = time.monotonic() + 15
+    while not srv.all(Ledger) or not any(r.kind == "deferred" for r in srv.all(Ledger)):
+        assert time.monotonic() < deadline, srv.fake.summary()
+        await asyncio.sleep(0.1)
+    srv.fake.reset()  # Slack is back
+    lines = await srv.app.sweeper.run(dt.datetime(2026, 11, 24, 20, 0, tzinfo=dt.UTC))
+    assert [(line.kind, line.status) for line in lines] == [("deferred", "sent")]
+    (dm,) = ok(srv.fake, "chat.postMessage")
+    assert "network" in dm.payload["text"] and "phones" in dm.payload["text"]
+    labels = [b["text"]["text"] for b in buttons(dm.payload["blocks"])]
+    assert labels[0] == "Plan it with IT"
+    assert await srv.app.sweeper.run(dt.datetime(2026, 11, 24, 20, 15, tzinfo=dt.UTC)) == []
