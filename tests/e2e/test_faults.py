@@ -319,11 +319,10 @@ async def test_slack_answering_429_and_500_for_a_while_loses_and_doubles_no_offe
 @pytest.mark.xfail(
     strict=True,
     reason=(
-        "An offer whose chat.postMessage still fails after the client's own retries is "
-        "dropped: SlackChannel.deliver (bot/channels/slack.py) logs the error, the event was "
-        "acknowledged (so Slack never redelivers it), and the offer's ledger key claimed in "
-        "Turn.offer (handlers/core.py) would silence a redelivery anyway. Nothing keeps the "
-        "offer to retry it, as the sweeps do with their messages."
+        "An offer whose chat.postMessage still fails after the client's own retries never "
+        "reaches its thread: SlackChannel.deliver keeps it and the next sweep sends it as a DM "
+        "(tests/e2e/test_slack.py), but the event was acknowledged and its ledger key claimed, "
+        "so the thread reply itself is not retried."
     ),
 )
 async def test_an_offer_survives_a_slack_outage_longer_than_the_clients_retries(tmp_path):
