@@ -31,7 +31,7 @@ from tests.fakes import FakeSlack
 from tests.fakes import slack_requests as sr
 
 TOKEN = "xoxb-test"
-APP_TOKEN = "xapp-1-A0TEST-1-secret"
+APP_TOKEN = "xapp-1-fake-test-token"
 SECRET = "test-signing-secret"
 USERS = {
     "U0PAT": {

@@ -35,7 +35,7 @@ from tests.fakes import slack_requests as sr
 from tests.fakes.slack_api import Call
 
 TOKEN = "xoxb-test"
-APP_TOKEN = "xapp-1-A0TEST-1-secret"
+APP_TOKEN = "xapp-1-fake-test-token"
 SECRET = "test-signing-secret"
 MOVE = "We're moving to a new building in ten months"
 PAT, SAM, KIM = "U0PAT", "U0SAMRIVRA", "U0KIM"
