@@ -187,33 +187,38 @@ def request_middleware(metrics: Metrics):
         started = time.perf_counter()
         if channel:
             received[channel].inc()
+
+        def finish(response: web.StreamResponse) -> None:
+            elapsed = time.perf_counter() - started
+            if channel:
+                acked[channel].observe(elapsed)
+            response.headers["X-Request-Id"] = request_id
+            # Every refused or slow request is logged; a webhook answered 2xx in time is logged at
+            # DEBUG only (most are everyday chat; the events acted on log a line of their own).
+            quiet = channel is not None and response.status < 400 and elapsed < 1.0
+            level = logging.DEBUG if quiet else logging.INFO
+            if request.path not in ("/healthz", "/metrics", "/readyz") and log.isEnabledFor(level):
+                log.log(
+                    level,
+                    "request",
+                    extra={
+                        "request_id": request_id,
+                        "method": request.method,
+                        "path": request.path
+                        if not request.path.startswith("/calendar/")
+                        else "/calendar/…",
+                        "status": response.status,
+                        "ms": round(elapsed * 1000, 1),
+                        "slack_retry": request.headers.get("X-Slack-Retry-Num"),
+                    },
+                )
+
         try:
             response = await handler(request)
-        except web.HTTPException as exc:
-            response = exc
-        elapsed = time.perf_counter() - started
-        if channel:
-            acked[channel].observe(elapsed)
-        response.headers["X-Request-Id"] = request_id
-        # Every refused or slow request is logged; a webhook answered 2xx in time is logged at
-        # DEBUG only (most are everyday chat; the events acted on log a line of their own).
-        quiet = channel is not None and response.status < 400 and elapsed < 1.0
-        level = logging.DEBUG if quiet else logging.INFO
-        if request.path not in ("/healthz", "/metrics", "/readyz") and log.isEnabledFor(level):
-            log.log(
-                level,
-                "request",
-                extra={
-                    "request_id": request_id,
-                    "method": request.method,
-                    "path": request.path
-                    if not request.path.startswith("/calendar/")
-                    else "/calendar/…",
-                    "status": response.status,
-                    "ms": round(elapsed * 1000, 1),
-                    "slack_retry": request.headers.get("X-Slack-Retry-Num"),
-                },
-            )
+        except web.HTTPException as exc:  # a 404 or 405 from the router: record it, re-raise
+            finish(exc)
+            raise
+        finish(response)
         return response
 
     return middleware
