@@ -34,8 +34,9 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -46,6 +47,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
@@ -205,6 +207,7 @@ class SlackChannel:
     users: OrderedDict[str, tuple[float, Sender]] = field(default_factory=OrderedDict)
     handled: OrderedDict[tuple[str, str], None] = field(default_factory=OrderedDict)
     session: aiohttp.ClientSession | None = None
+    verifier: SignatureVerifier | None = None  # for the chatter fast path (HTTP mode)
 
     # Lifecycle
 
@@ -467,6 +470,8 @@ def build_slack(
         attaching_function_token_enabled=False,
     )
     channel = SlackChannel(liaison, app, client)
+    if signing_secret and not socket_mode:
+        channel.verifier = SignatureVerifier(signing_secret)
     register_events(channel)
     register_commands(channel)
     register_interactions(channel)
@@ -493,10 +498,19 @@ def slack_route(channel: SlackChannel) -> Callable[[web.Request], Awaitable[web.
         if not stamp.isdigit() or not signature.isascii():
             return web.json_response({"error": "invalid request"}, status=401)
         try:
-            bolt_request = await to_bolt_request(request)
+            body = await request.text()
         except UnicodeDecodeError:
             return web.json_response({"error": "the body is not UTF-8"}, status=400)
+        if channel.verifier is not None and is_chatter(body, channel):
+            # Everyday chat in a channel: the bot does nothing with it, so after checking the
+            # signature it is acknowledged here, without Bolt's middleware and listener chain.
+            if channel.verifier.is_valid(body, stamp, signature):
+                return web.Response(status=200)
+            return web.json_response({"error": "invalid request"}, status=401)
         try:
+            bolt_request = AsyncBoltRequest(
+                body=body, query=request.query_string, headers=request.headers
+            )
             bolt_response = await app.async_dispatch(bolt_request)
         except (ValueError, TypeError, AttributeError, KeyError) as exc:  # an unparsable body
             log.info("slack request refused: %s", type(exc).__name__)
@@ -504,6 +518,26 @@ def slack_route(channel: SlackChannel) -> Callable[[web.Request], Awaitable[web.
         return await to_aiohttp_response(bolt_response)
 
     return handle
+
+
+def is_chatter(body: str, channel: SlackChannel) -> bool:
+    """A channel message event the bot would ignore: no DM, no subtype, no mention of anyone,
+    and no signal in its text. Anything else goes through Bolt as usual."""
+    if not body.startswith("{") or '"event_callback"' not in body:
+        return False
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return False
+    event = payload.get("event") if isinstance(payload, dict) else None
+    if not isinstance(event, dict) or event.get("type") != "message":
+        return False
+    text = event.get("text")
+    if event.get("subtype") or event.get("channel_type") == "im" or not isinstance(text, str):
+        return False
+    if "<@" in text or event.get("bot_id"):
+        return False
+    return channel.liaison.detect(text) is None
 
 
 def slack_context(channel: SlackChannel, app_token: str | None = None):
