@@ -137,10 +137,6 @@ def build_teams(
         config = BotConfig(app_id, app_password or "", app_type or "MultiTenant", tenant_id or "")
     else:
         config = BotConfig()
-        log.warning(
-            "Teams runs WITHOUT authentication (no app id): for local testing and the Bot "
-            "Framework Emulator only. Never expose this endpoint publicly."
-        )
     # msrest warns about every field Teams adds that the archived schema doesn't know (the
     # roster's teamsChannelId, an invoke's trigger...): noise, not news.
     logging.getLogger("msrest.serialization").setLevel(logging.ERROR)
@@ -150,6 +146,11 @@ def build_teams(
 
 def teams_route(channel: TeamsChannel) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """The aiohttp handler for POST /api/messages."""
+    if not channel.app_id:
+        log.warning(
+            "Teams runs WITHOUT authentication (no app id): it answers only this machine, for "
+            "local testing and the Bot Framework Emulator. Never expose this endpoint publicly."
+        )
 
     async def handle(request: web.Request) -> web.StreamResponse:
         if request.content_type != "application/json":
