@@ -503,24 +503,22 @@ def _read_season(phrase: str, shown: str, today: datetime.date) -> datetime.date
     match = _SEASON_RE.fullmatch(phrase)
     if match is None:
         return None
-    start_month = _SEASONS[match["season"]]
-    if match["year"]:
-        return datetime.date(int(match["year"]), start_month, 1)
-    return _next_yearly(
-        lambda year: datetime.date(year, start_month, 1), today, match["which"], months=3
-    )
+    return _period_start(_SEASONS[match["season"]], match, today)
 
 
 def _read_quarter(phrase: str, shown: str, today: datetime.date) -> datetime.date | None:
     match = _QUARTER_RE.fullmatch(phrase)
     if match is None:
         return None
-    first_month = 3 * (int(match["quarter"]) - 1) + 1
+    return _period_start(3 * (int(match["quarter"]) - 1) + 1, match, today)
+
+
+def _period_start(month: int, match: re.Match[str], today: datetime.date) -> datetime.date:
+    """The first day of a three-month period (a season, a quarter) starting in `month`: in the
+    year given, or the next one to come."""
     if match["year"]:
-        return datetime.date(int(match["year"]), first_month, 1)
-    return _next_yearly(
-        lambda year: datetime.date(year, first_month, 1), today, match["which"], months=3
-    )
+        return datetime.date(int(match["year"]), month, 1)
+    return _next_yearly(lambda year: datetime.date(year, month, 1), today, match["which"], months=3)
 
 
 def _read_start_of(phrase: str, shown: str, today: datetime.date) -> datetime.date | None:
