@@ -132,6 +132,12 @@ def retry_after_seconds(headers: dict[str, Any], now: float | None = None) -> fl
     return max(0.0, when.timestamp() - now)
 
 
+def _asked_wait(response: HttpResponse | None) -> float:
+    """The pause a 429 asks for, in seconds (one second when it does not say)."""
+    wait = retry_after_seconds(response.headers) if response is not None else None
+    return 1.0 if wait is None else wait
+
+
 class RateLimitRetry(AsyncRateLimitErrorRetryHandler):
     """Retry a 429 after its Retry-After, up to `max_retry_count` times.
 
@@ -156,8 +162,7 @@ class RateLimitRetry(AsyncRateLimitErrorRetryHandler):
     ) -> bool:
         if error is not None or response is None or response.status_code != 429:
             return False
-        wait = retry_after_seconds(response.headers)
-        return (1.0 if wait is None else wait) <= self.max_wait
+        return _asked_wait(response) <= self.max_wait
 
     async def prepare_for_next_attempt_async(
         self,
@@ -168,8 +173,7 @@ class RateLimitRetry(AsyncRateLimitErrorRetryHandler):
         error: Exception | None = None,
     ) -> None:
         state.next_attempt_requested = True
-        wait = retry_after_seconds(response.headers) if response is not None else None
-        wait = 1.0 if wait is None else wait
+        wait = _asked_wait(response)
         await asyncio.sleep(wait + random.uniform(0, 0.1 * wait))
         state.increment_current_attempt()
 
