@@ -403,24 +403,10 @@ def database(kind: str, workdir: Path, postgres_url: str | None) -> Iterator[str
     if kind == "sqlite":
         yield f"sqlite:///{workdir / 'load.db'}"
         return
-    from sqlalchemy import text
+    from tests.pg import throwaway_database
 
-    from storage.db import make_engine
-
-    name = f"liaison_load_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(postgres_url).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield postgres_url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with throwaway_database(postgres_url, "liaison_load") as url:
+        yield url
 
 
 @dataclass

@@ -20,7 +20,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +37,7 @@ from storage.db import make_engine, session_scope, upgrade
 from tests.conftest import EXAMPLE_CONFIG, POSTGRES_ENV, ROOT
 from tests.fakes import FakeSlack
 from tests.fakes import slack_requests as sr
+from tests.pg import throwaway_database
 
 TOKEN = "xoxb-faults"
 SECRET = "faults-signing-secret"
@@ -354,23 +355,9 @@ def postgres_base_url() -> str:
     return url
 
 
-@contextlib.contextmanager
-def fresh_database(base: str) -> Iterator[str]:
+def fresh_database(base: str) -> contextlib.AbstractContextManager[str]:
     """A new, empty PostgreSQL database on the server of `base`, dropped afterwards."""
-    name = f"liaison_faults_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(base).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    return throwaway_database(base, "liaison_faults")
 
 
 def cluster_command(url: str) -> list[str] | None:
