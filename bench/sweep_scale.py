@@ -1,9 +1,9 @@
 """How the sweep's cost grows: 10k, 100k and 1M commitments, of which 1% are due.
 
-The goal: the cost follows the due items, not the table. With the same 1% due, the 1M sweep
-may take at most 3 times the 10k sweep... scaled by the due items. Here the due items grow with
-the table too (1% of each), so the script also times a sweep over a fixed 100 due items in each
-table, which isolates the table's own cost.
+The goal: the cost follows the due items, not the table. With 1% due, the due items grow with
+the table too (100 at 10k, 10,000 at 1M), so the script also times a sweep over a fixed 100 due
+items in each table, which isolates what the table's size itself costs. It prints both ratios
+(1M time over 10k time).
 
 Usage: python bench/sweep_scale.py [--sizes 10000,100000,1000000] [--database-url URL]
 Each size gets a fresh SQLite file (or a fresh schema on the PostgreSQL URL given).
@@ -88,7 +88,6 @@ def populate(engine, size: int, due: int) -> None:
                     "created_at": NOW - dt.timedelta(days=2),
                     "updated_at": NOW - dt.timedelta(days=1),
                     "last_activity_at": NOW - dt.timedelta(days=1),
-                    "nudges_unanswered": 0,
                 }
             )
             if len(batch) == 50_000:
@@ -104,7 +103,7 @@ def time_sweep(engine, repeats: int = 3) -> tuple[float, int]:
     for _ in range(repeats):
         with engine.begin() as conn:
             conn.execute(text("DELETE FROM ledger"))
-            conn.execute(text("UPDATE commitment SET nudges_unanswered = 0"))
+            conn.execute(text("DELETE FROM nudge"))
         outbox = NullOutbox()
         sweeper = Sweeper(engine, DEFAULT_ORG, {"shell": outbox})
         start = time.perf_counter()

@@ -8,11 +8,12 @@ the unit's liaison or an admin may act; anyone else gets a plain refusal and not
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import or_
+from sqlalchemy import Row, delete, or_
 from sqlmodel import Session, select
 
 from handlers.dates import business_days_between, describe_date
@@ -23,6 +24,7 @@ from storage.models import (
     Commitment,
     CommitmentEvent,
     CommitmentState,
+    Nudge,
     Person,
     Unit,
     utcnow,
@@ -202,12 +204,12 @@ def apply(
         item.state = S.ACCEPTED
     if item.state in CLOSED:
         item.closed_at = now or utcnow()
-        item.nudges_unanswered = 0  # nothing left to escalate
     item.updated_at = now or utcnow()
     if act != "snooze":
         item.last_activity_at = item.updated_at
-    if actor.id == item.owner_id:
-        item.nudges_unanswered = 0  # any answer from the owner counts
+    if item.state in CLOSED or actor.id == item.owner_id:
+        # Any answer from the owner counts, and a closed item has nothing left to escalate.
+        session.exec(delete(Nudge).where(Nudge.commitment_id == item.id))
     session.add(item)
     _record(session, item, actor.id, act, state, channel, before_due, note, now)
     return item
@@ -343,28 +345,33 @@ def stuck_reason(
 
 def stuck(
     session: Session, org: Organisation, now: dt.datetime, units: Iterable[str] | None = None
-) -> list[tuple[Commitment, str]]:
-    """Open commitments that are overdue, unanswered or stale, optionally for some units."""
+) -> list[tuple[Row, str]]:
+    """Open commitments that are overdue, unanswered or stale, optionally for some units.
+
+    The items come back as read-only rows with the commitment's columns (not ORM objects):
+    the sweeps read thousands of them, and a row costs a fraction of an entity to load.
+    """
     stale_before = now - dt.timedelta(days=org.thresholds.stale_days)
     # Unanswered needs N business days, which is never less than N calendar days.
     unanswered_before = now - dt.timedelta(days=org.thresholds.unanswered_business_days)
     open_states = [s.value for s in OPEN_STATES]
     waiting = [S.REQUESTED.value, S.COUNTERED.value]
+    columns = select(*Commitment.__table__.columns)
     # Three range scans on the (state, ...) indexes rather than one OR that scans the table.
     queries = [
-        select(Commitment).where(Commitment.state.in_(open_states), Commitment.due < now.date()),
-        select(Commitment).where(
+        columns.where(Commitment.state.in_(open_states), Commitment.due < now.date()),
+        columns.where(
             Commitment.state.in_(open_states), Commitment.last_activity_at < stale_before
         ),
-        select(Commitment).where(
+        columns.where(
             Commitment.state.in_(waiting), Commitment.last_activity_at < unanswered_before
         ),
     ]
-    items: dict[int, Commitment] = {}
+    items: dict[int, Row] = {}
     for query in queries:
         if units is not None:
             query = query.where(Commitment.unit_id.in_(list(units)))
-        for item in session.exec(query).all():
+        for item in session.execute(query):
             items[item.id] = item
     ordered = sorted(items.values(), key=lambda c: (c.due is None, c.due or dt.date.min, c.id))
     found = []
@@ -409,21 +416,29 @@ PRIMARY = {"promise", "report_done", "accept"}
 
 def buttons(item: Commitment, viewer_id: int, *, nudge: bool = False) -> tuple[Choice, ...]:
     """The acts a viewer can take on a commitment now, as buttons; a nudge has its own set."""
-    state = S(item.state)
+    acts = _acts(item.state, viewer_id == item.owner_id, viewer_id == item.requester_id, nudge)
+    value = f'{{"id":{int(item.id)}}}'  # the same JSON Choice.of would write, made cheaply
+    return tuple(Choice(label, action, value, style) for label, action, style in acts)
+
+
+@functools.cache
+def _acts(
+    state: str, owner: bool, requester: bool, nudge: bool
+) -> tuple[tuple[str, str, str | None], ...]:
+    """(label, action, style) of each button, worked out once per case: digests ask often."""
+    state = S(state)
     acts: list[tuple[str, str]] = []
-    if viewer_id == item.owner_id:
+    if owner:
         if nudge and state in (S.REQUESTED, S.PROMISED):
             acts = list(NUDGE_ACTS)
             if state == S.REQUESTED:
                 acts.insert(0, ("Accept", "promise"))
         else:
             acts += OWNER_ACTS.get(state, [])
-    if viewer_id == item.requester_id and viewer_id != item.owner_id:
+    if requester and not owner:
         acts += REQUESTER_ACTS.get(state, [])
-    value = f'{{"id":{int(item.id)}}}'  # the same JSON Choice.of would write, made cheaply
     return tuple(
-        Choice(label, f"commitment.{act}", value, "primary" if act in PRIMARY else None)
-        for label, act in acts
+        (label, f"commitment.{act}", "primary" if act in PRIMARY else None) for label, act in acts
     )
 
 
@@ -432,9 +447,26 @@ def describe(session: Session, item: Commitment, today: dt.date) -> str:
     due = f", due {describe_date(item.due, today)}" if item.due else ""
     owner = _handle(session, item.owner_id)
     requester = _handle(session, item.requester_id)
-    return f"#{item.id} {item.what} — {owner} for {requester}{due} · {STATE_WORDS[S(item.state)]}"
+    return f"#{item.id} {item.what} — {owner} for {requester}{due} · {STATE_WORDS[item.state]}"
 
 
 def _handle(session: Session, person_id: int) -> str:
-    person = session.get(Person, person_id)
-    return f"@{person.handle}" if person else "someone"
+    handles = session.info.setdefault("handles", {})
+    if person_id not in handles:
+        person = session.get(Person, person_id)
+        handles[person_id] = f"@{person.handle}" if person else "someone"
+    return handles[person_id]
+
+
+def load_people(session: Session, person_ids: Iterable[int]) -> dict[int, Row]:
+    """Many people at once (id, handle, timezone, home unit), a few queries in all; their
+    handles are cached for describing items in this session."""
+    handles = session.info.setdefault("handles", {})
+    ids = list(set(person_ids))
+    found: dict[int, Row] = {}
+    columns = select(Person.id, Person.handle, Person.timezone, Person.home_unit)
+    for start in range(0, len(ids), 500):
+        for person in session.execute(columns.where(Person.id.in_(ids[start : start + 500]))):
+            found[person.id] = person
+            handles[person.id] = f"@{person.handle}"
+    return found

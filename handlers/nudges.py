@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import update
+from sqlalchemy import Row, func, insert
 from sqlmodel import Session, select
 
 from handlers import commitments
@@ -24,12 +24,12 @@ from handlers.messages import Choice, Form, FormField, Item, Reply
 from handlers.org import Organisation
 from storage import ledger
 from storage.models import (
-    OPEN_STATES,
     Commitment,
     CommitmentState,
     Cycle,
     Initiative,
     Ledger,
+    Nudge,
     Person,
     Unit,
 )
@@ -131,7 +131,8 @@ class Clock:
 def all_due(session: Session, org: Organisation, now: dt.datetime) -> list[Due]:
     """Everything owed now that has not been claimed yet."""
     clock = Clock(session, org, now)
-    found = digests(session, org, clock) + escalations(session, org, clock)
+    stuck = commitments.stuck(session, org, now)
+    found = digests(session, org, clock, stuck) + escalations(session, org, clock, stuck)
     found += cycle_messages(session, org, clock)
     return unclaimed(session, found)
 
@@ -150,22 +151,25 @@ def unclaimed(session: Session, found: list[Due]) -> list[Due]:
 # Digests: one message a day per person, listing every stuck or soon-due item of theirs.
 
 
-def _recipient(item: Commitment) -> int:
+def _recipient(item: Row) -> int:
     """Whose move it is: the requester answers a counter or a done report, else the owner."""
     return item.requester_id if item.state in (S.COUNTERED, S.DONE_REPORTED) else item.owner_id
 
 
-def digests(session: Session, org: Organisation, clock: Clock) -> list[Due]:
-    stuck = commitments.stuck(session, org, clock.now)
+def digests(
+    session: Session, org: Organisation, clock: Clock, stuck: list[tuple[Row, str]] | None = None
+) -> list[Due]:
+    if stuck is None:
+        stuck = commitments.stuck(session, org, clock.now)
     soon_until = clock.now.date() + dt.timedelta(days=org.thresholds.due_soon_days + 1)
-    soon = session.exec(
-        select(Commitment).where(
+    soon = session.execute(
+        select(*Commitment.__table__.columns).where(
             Commitment.state.in_([S.REQUESTED.value, S.PROMISED.value]),
             Commitment.due >= clock.now.date() - dt.timedelta(days=1),
             Commitment.due <= soon_until,
         )
     ).all()
-    per_person: dict[int, list[tuple[Commitment, str]]] = defaultdict(list)
+    per_person: dict[int, list[tuple[Row, str]]] = defaultdict(list)
     seen: set[int] = set()
     for item, reason in stuck:
         per_person[_recipient(item)].append((item, reason))
@@ -173,11 +177,12 @@ def digests(session: Session, org: Organisation, clock: Clock) -> list[Due]:
     for item in soon:
         if item.id not in seen:
             per_person[_recipient(item)].append((item, "due soon"))
-    _people = _preload_people(session, [c for entries in per_person.values() for c, _ in entries])
+    people = commitments.load_people(
+        session, {p for entries in per_person.values() for c, _ in entries for p in _both(c)}
+    )
     found = []
     for person_id, entries in per_person.items():
-        person = session.get(Person, person_id)
-        local = clock.local(person, entries[0][0].unit_id)
+        local = clock.local(people.get(person_id), entries[0][0].unit_id)
         if not clock.send_time(local):
             continue
         today = local.date()
@@ -196,20 +201,17 @@ def digests(session: Session, org: Organisation, clock: Clock) -> list[Due]:
                 kind="digest",
                 person_id=person_id,
                 reply=_digest_reply(session, person_id, entries, today),
-                commitment_ids=tuple(item.id for item, _ in entries),
+                # The owner's own moves: each counts as one unanswered nudge once sent.
+                commitment_ids=tuple(
+                    item.id for item, _ in entries if item.state in (S.REQUESTED, S.PROMISED)
+                ),
             )
         )
     return found
 
 
-def _preload_people(session: Session, items: list[Commitment]) -> list[Person]:
-    """Load every owner and requester in a few queries, so rendering hits the identity map
-    (which holds objects weakly: keep the returned list alive while rendering)."""
-    ids = list({i.owner_id for i in items} | {i.requester_id for i in items})
-    people: list[Person] = []
-    for start in range(0, len(ids), 500):
-        people += session.exec(select(Person).where(Person.id.in_(ids[start : start + 500]))).all()
-    return people
+def _both(item: Row) -> tuple[int, int]:
+    return item.owner_id, item.requester_id
 
 
 def _soon(org: Organisation, today: dt.date) -> dt.date:
@@ -217,7 +219,7 @@ def _soon(org: Organisation, today: dt.date) -> dt.date:
 
 
 def _digest_reply(
-    session: Session, person_id: int, entries: list[tuple[Commitment, str]], today: dt.date
+    session: Session, person_id: int, entries: list[tuple[Row, str]], today: dt.date
 ) -> Reply:
     entries.sort(key=lambda e: (e[1] == "due soon", e[0].due or dt.date.max, e[0].id))
     stuck = sum(1 for _, reason in entries if reason != "due soon")
@@ -241,34 +243,35 @@ def _digest_reply(
 # Escalations: items whose owner did not answer N nudges go to the unit's liaison, one digest.
 
 
-def escalations(session: Session, org: Organisation, clock: Clock) -> list[Due]:
+def escalations(
+    session: Session, org: Organisation, clock: Clock, stuck: list[tuple[Row, str]] | None = None
+) -> list[Due]:
+    """Stuck items whose owner left N nudges unanswered, one digest per liaison of their units."""
+    if stuck is None:
+        stuck = commitments.stuck(session, org, clock.now)
     limit = org.thresholds.escalate_after_nudges
-    # Only open items carry a count (closing resets it), so the index on the count is enough.
-    candidates = [
-        item
-        for item in session.exec(
-            select(Commitment).where(Commitment.nudges_unanswered >= limit)
-        ).all()
-        if item.state in OPEN_STATES and item.unit_id
-    ]
-    per_liaison: dict[int, list[tuple[Commitment, str]]] = defaultdict(list)
-    _people = _preload_people(session, list(candidates))
-    for item in candidates:
-        reason = commitments.stuck_reason(item, clock.now, org)
-        unit = session.get(Unit, item.unit_id)
-        if reason and unit and unit.liaison_id and unit.liaison_id != item.owner_id:
+    candidates = [(item, reason) for item, reason in stuck if item.unit_id]
+    counts = unanswered_nudges(session, [item.id for item, _ in candidates])
+    units = {unit.id: unit for unit in session.exec(select(Unit)).all()}
+    per_liaison: dict[int, list[tuple[Row, str]]] = defaultdict(list)
+    for item, reason in candidates:
+        unit = units.get(item.unit_id)
+        if counts.get(item.id, 0) < limit or unit is None or not unit.liaison_id:
+            continue
+        if unit.liaison_id != item.owner_id:
             per_liaison[unit.liaison_id].append((item, reason))
+    involved = {p for entries in per_liaison.values() for c, _ in entries for p in _both(c)}
+    people = commitments.load_people(session, set(per_liaison) | involved)
     found = []
     for liaison_id, entries in per_liaison.items():
-        person = session.get(Person, liaison_id)
-        local = clock.local(person)
+        local = clock.local(people.get(liaison_id))
         if not clock.send_time(local):
             continue
         today = local.date()
         items = tuple(
             Item(
                 f"{commitments.describe(session, item, today)} · {reason} "
-                f"for {_stuck_for(item, reason, clock.now)} · {item.nudges_unanswered} nudges "
+                f"for {_stuck_for(item, reason, clock.now)} · {counts[item.id]} nudges "
                 "unanswered"
             )
             for item, reason in entries[:MAX_DIGEST_ITEMS]
@@ -284,13 +287,27 @@ def escalations(session: Session, org: Organisation, clock: Clock) -> list[Due]:
                 kind="escalation",
                 person_id=liaison_id,
                 reply=Reply(text, items=items, kind="escalation"),
-                commitment_ids=tuple(item.id for item, _ in entries),
             )
         )
     return found
 
 
-def _stuck_for(item: Commitment, reason: str, now: dt.datetime) -> str:
+def unanswered_nudges(session: Session, commitment_ids: list[int]) -> dict[int, int]:
+    """How many nudges each item's owner has not answered (their next act clears them)."""
+    counts: dict[int, int] = {}
+    for start in range(0, len(commitment_ids), 500):
+        chunk = commitment_ids[start : start + 500]
+        counts.update(
+            session.execute(
+                select(Nudge.commitment_id, func.count())
+                .where(Nudge.commitment_id.in_(chunk))
+                .group_by(Nudge.commitment_id)
+            ).all()
+        )
+    return counts
+
+
+def _stuck_for(item: Row, reason: str, now: dt.datetime) -> str:
     if reason == "overdue" and item.due:
         days = (now.date() - item.due).days
     else:
@@ -419,17 +436,15 @@ def _questionnaire(session: Session, unit: Unit, day: dt.date, lead_id: int) -> 
 
 
 def record_sent(session: Session, sent: list[Due], now: dt.datetime) -> None:
-    """After digests went out, the owners' items in them count one more unanswered nudge."""
-    ids = [cid for due in sent if due.kind == "digest" for cid in due.commitment_ids]
-    for start in range(0, len(ids), 500):
-        session.exec(
-            update(Commitment)
-            .where(
-                Commitment.id.in_(ids[start : start + 500]),
-                Commitment.state.in_([S.REQUESTED.value, S.PROMISED.value]),
-            )
-            .values(nudges_unanswered=Commitment.nudges_unanswered + 1, last_nudged_at=now)
-        )
+    """After digests went out, each owner's item in them counts one more unanswered nudge."""
+    rows = [
+        {"commitment_id": cid, "sent_at": now}
+        for due in sent
+        if due.kind == "digest"
+        for cid in due.commitment_ids
+    ]
+    if rows:
+        session.connection().execute(insert(Nudge.__table__), rows)
 
 
 def claim(session: Session, due: Due, now: dt.datetime) -> bool:

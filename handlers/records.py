@@ -28,6 +28,7 @@ from storage.models import (
     IntakeSession,
     Ledger,
     LedgerStatus,
+    Nudge,
     Person,
     RoleAssignment,
     utcnow,
@@ -147,6 +148,7 @@ def forget(session: Session, person: Person) -> Forgotten:
         .values(source_excerpt=None, source_link=None)
     ).rowcount
     person.handle = f"forgotten-{person.id}"
+    session.info.pop("handles", None)  # handles cached for describing items are stale now
     person.display_name = FORGOTTEN_NAME
     person.email = None
     person.timezone = None
@@ -186,6 +188,7 @@ def apply_retention(
     for start in range(0, len(old_commitments), 500):
         chunk = old_commitments[start : start + 500]
         session.exec(delete(CommitmentEvent).where(CommitmentEvent.commitment_id.in_(chunk)))
+        session.exec(delete(Nudge).where(Nudge.commitment_id.in_(chunk)))
         session.exec(delete(Commitment).where(Commitment.id.in_(chunk)))
     deleted_initiatives = 0
     for start in range(0, len(old_initiatives), 500):

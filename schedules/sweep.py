@@ -170,8 +170,9 @@ class Sweeper:
             ids = list(person_ids)
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
-                for person in session.exec(select(Person).where(Person.id.in_(chunk))).all():
-                    found[person.id] = (person.handle, None)
+                handles = select(Person.id, Person.handle).where(Person.id.in_(chunk))
+                for person_id, handle in session.execute(handles):
+                    found[person_id] = (handle, None)
                 addresses = session.exec(
                     select(Address)
                     .where(Address.person_id.in_(chunk), Address.channel.in_(list(self.outboxes)))

@@ -42,31 +42,31 @@ def claim(
 def claim_many(
     session: Session, rows: list[tuple[str, str, str | None]], now: dt.datetime | None = None
 ) -> set[str]:
-    """Claim many (key, kind, payload) at once; return the keys this caller got."""
+    """Claim many (key, kind, payload) at once; return the keys this caller got.
+
+    One statement compiled once and sent in batches (SQLAlchemy's "insertmanyvalues"), with
+    the keys that were inserted coming back through RETURNING.
+    """
+    if not rows:
+        return set()
     now = now or utcnow()
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    won: set[str] = set()
-    for start in range(0, len(rows), 500):
-        values = [
-            {
-                "key": key[:300],
-                "kind": kind,
-                "payload": payload,
-                "status": LedgerStatus.CLAIMED,
-                "attempts": 0,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for key, kind, payload in rows[start : start + 500]
-        ]
-        statement = (
-            insert(Ledger)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(Ledger.key)
-        )
-        won |= set(session.exec(statement).scalars().all())
-    return won
+    statement = insert(Ledger).on_conflict_do_nothing(index_elements=["key"]).returning(Ledger.key)
+    values = [
+        {
+            "key": key[:300],
+            "kind": kind,
+            "payload": payload,
+            "status": LedgerStatus.CLAIMED.value,
+            "attempts": 0,
+            "created_at": now,
+            "updated_at": now,
+            "error": None,
+            "sent_at": None,
+        }
+        for key, kind, payload in rows
+    ]
+    return set(session.connection().execute(statement, values).scalars().all())
 
 
 def mark_many(
@@ -79,7 +79,7 @@ def mark_many(
         values = {"status": status, "updated_at": now, "attempts": Ledger.attempts + 1}
         if status == LedgerStatus.SENT:
             values["sent_at"] = now
-        session.exec(update(Ledger).where(Ledger.key.in_(chunk)).values(**values))
+        session.connection().execute(update(Ledger).where(Ledger.key.in_(chunk)).values(**values))
 
 
 def find(session: Session, key: str) -> Ledger | None:

@@ -153,10 +153,21 @@ class Commitment(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow)
     updated_at: dt.datetime = Field(default_factory=utcnow)
     last_activity_at: dt.datetime = Field(default_factory=utcnow, index=True)
-    closed_at: dt.datetime | None = None
+    closed_at: dt.datetime | None = Field(default=None, index=True)
     snoozed_until: dt.date | None = None
-    nudges_unanswered: int = Field(default=0, index=True, sa_column_kwargs={"server_default": "0"})
-    last_nudged_at: dt.datetime | None = None
+
+
+class Nudge(SQLModel, table=True):
+    """One nudge the owner of a commitment has not answered yet.
+
+    Sweeps append a row per item in each digest they send; the owner's next act on the item (or
+    its closing) deletes them. Escalation counts them. An append-only table, so recording a
+    sweep costs a few sequential pages, not a write to every nudged row of the commitment table.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    commitment_id: int = Field(foreign_key="commitment.id", index=True)
+    sent_at: dt.datetime = Field(default_factory=utcnow)
 
 
 class CommitmentEvent(SQLModel, table=True):

@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 from sqlmodel import select
 
-from handlers import commitments
+from handlers import commitments, nudges
 from handlers.people import by_handle
 from schedules.outbox import DeliveryError
 from schedules.sweep import Sweeper
@@ -143,6 +143,40 @@ def test_escalation_after_two_unanswered_nudges(liaison, sweeper, outbox):
     act(liaison, cid, "lee", "new_date", due=dt.date(2026, 12, 10))  # the owner answers
     sweep(sweeper, local(2026, 11, 26, 9, 30))
     assert len(outbox.to(liaison, "sam")) == 1
+
+
+def unanswered(bot, cid) -> int:
+    with session_scope(bot.engine) as session:
+        return nudges.unanswered_nudges(session, [cid]).get(cid, 0)
+
+
+def test_only_the_owner_answering_or_the_item_closing_clears_its_nudges(liaison, sweeper):
+    cid = ask(liaison, "pat", "lee", "Survey the Wi-Fi", dt.date(2026, 11, 20))
+    act(liaison, cid, "lee", "promise")
+    sweep(sweeper, local(2026, 11, 23, 9, 30))
+    sweep(sweeper, local(2026, 11, 24, 9, 30))
+    assert unanswered(liaison, cid) == 2
+    act(liaison, cid, "pat", "new_date", due=dt.date(2026, 11, 21))  # the requester moves
+    assert unanswered(liaison, cid) == 2
+    act(liaison, cid, "lee", "snooze", due=dt.date(2026, 11, 25))  # any answer of the owner's
+    assert unanswered(liaison, cid) == 0
+    sweep(sweeper, local(2026, 11, 25, 9, 30))
+    assert unanswered(liaison, cid) == 1
+    act(liaison, cid, "lee", "report_done")
+    act(liaison, cid, "pat", "accept")  # closed: nothing left to escalate
+    assert unanswered(liaison, cid) == 0
+
+
+def test_a_digest_for_the_requesters_move_counts_no_nudge_against_the_owner(
+    liaison, sweeper, outbox
+):
+    cid = ask(liaison, "pat", "lee", "Buy webcams", dt.date(2026, 11, 20))
+    act(liaison, cid, "lee", "counter", due=dt.date(2026, 12, 4))  # now it's pat's move
+    for day in (24, 25, 26):
+        sweep(sweeper, local(2026, 11, day, 9, 30))
+    assert len(outbox.to(liaison, "pat")) == 3 and outbox.to(liaison, "lee") == []
+    assert unanswered(liaison, cid) == 0
+    assert outbox.to(liaison, "sam") == []  # so no escalation either
 
 
 def test_a_snooze_is_honoured(liaison, sweeper, outbox):

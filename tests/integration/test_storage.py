@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 
-from storage.db import current_revision, make_engine, normalise_url, session_scope, upgrade
+from storage.db import (
+    MIGRATIONS,
+    current_revision,
+    make_engine,
+    normalise_url,
+    session_scope,
+    upgrade,
+)
 from storage.models import Address, IntakeSession, Person
 
 
@@ -142,3 +151,41 @@ def test_replicas_migrating_a_fresh_postgres_together_all_succeed(postgres_url):
                 {"n": name},
             )
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+
+
+def test_upgrading_carries_unanswered_nudge_counts_into_the_nudge_log(tmp_path):
+    """Before 0005 a commitment counted its unanswered nudges in a column; after, a row each."""
+    eng = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(eng, "0004")
+    with eng.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO person (id, handle, display_name, created_at) "
+                "VALUES (1, 'pat', 'Pat', '2026-11-01')"
+            )
+        )
+        for cid, count, closed in ((1, 2, None), (2, 0, None), (3, 3, "2026-11-20")):
+            conn.execute(
+                text(
+                    "INSERT INTO commitment (id, what, owner_id, requester_id, state, created_at,"
+                    " updated_at, last_activity_at, closed_at, nudges_unanswered, last_nudged_at)"
+                    " VALUES (:id, 'x', 1, 1, 'promised', '2026-11-01', '2026-11-01',"
+                    " '2026-11-01', :closed, :count, '2026-11-19')"
+                ),
+                {"id": cid, "count": count, "closed": closed},
+            )
+    upgrade(eng)
+    with eng.connect() as conn:
+        rows = conn.execute(text("SELECT commitment_id FROM nudge ORDER BY id")).scalars().all()
+        columns = {c["name"] for c in inspect(conn).get_columns("commitment")}
+    assert rows == [1, 1]  # the closed item had nothing left to escalate
+    assert "nudges_unanswered" not in columns
+    config = Config()  # and back: the counts return to the column
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with eng.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0004")
+    with eng.connect() as conn:
+        counts = conn.execute(text("SELECT id, nudges_unanswered FROM commitment ORDER BY id"))
+        assert counts.all() == [(1, 2), (2, 0), (3, 0)]
+    eng.dispose()
