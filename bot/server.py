@@ -76,8 +76,20 @@ def build_web_app(app: App, *, scheduler: bool = True) -> web.Application:
         web_app.on_shutdown.append(pause)
         web_app.on_cleanup.append(stop)
     web_app.on_startup.append(_freeze_startup_objects)
+    if app.slack is not None:
+        web_app.on_shutdown.append(_stop_retries(app.slack.retrier))
     web_app.on_shutdown.append(drain_on_shutdown(SHUTDOWN_SECONDS))
     return web_app
+
+
+def _stop_retries(retrier):
+    """Before waiting for in-flight work: retries waiting out a pause try once more and fall
+    back now (a reply kept for the sweeps), rather than hold the shutdown up."""
+
+    async def stop(_web_app: web.Application) -> None:
+        await retrier.stop(timeout=SHUTDOWN_SECONDS / 2)
+
+    return stop
 
 
 async def _freeze_startup_objects(_web_app: web.Application) -> None:

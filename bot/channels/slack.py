@@ -51,8 +51,10 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.retry import Retrier
 from handlers.core import Liaison
 from handlers.messages import Action, Choice, Form, FormField, Inbound, Outgoing, Reply, Sender
+from storage.db import database_away
 
 log = logging.getLogger("liaison.slack")
 CHANNEL = "slack"
@@ -212,6 +214,7 @@ class SlackChannel:
     handled: OrderedDict[tuple[str, str], None] = field(default_factory=OrderedDict)
     session: aiohttp.ClientSession | None = None
     verifier: SignatureVerifier | None = None  # for the chatter fast path (HTTP mode)
+    retrier: Retrier = field(default_factory=Retrier)  # work a passing outage interrupted
 
     # Lifecycle
 
@@ -222,6 +225,7 @@ class SlackChannel:
             self.client.session = self.session
 
     async def close(self) -> None:
+        await self.retrier.stop()  # what still waits gets its last try and its fallback
         if self.session is not None:
             self.client.session = None
             await self.session.close()
@@ -289,33 +293,60 @@ class SlackChannel:
         respond: AsyncRespond | None = None,
     ) -> None:
         """Send replies: DMs to their person, private ones to the asker only, the rest to the
-        conversation (in the thread when there is one)."""
+        conversation (in the thread when there is one). A reply Slack would not take even after
+        the client's retries is tried again in the background while the failure looks passing
+        (5xx, 429, the network), then kept for the sweeps to send as a DM."""
         for out in outgoing:
-            blocks = render_blocks(out.reply)
-            text = fallback_text(out.reply)
+
+            async def send(out: Outgoing = out) -> None:
+                await self.send_one(out, channel, thread_ts, user_id, respond)
+
             try:
-                if out.to_person is not None:
-                    await self.dm(out.to_person, text, blocks)
-                elif respond is not None and (out.reply.private or channel is None):
-                    await respond(
-                        text=text, blocks=blocks, response_type="ephemeral", replace_original=False
+                await send()
+            except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+                why = _failure(exc)
+                log.error("slack send failed: %s", why)
+
+                async def fall_back(reason: str, out: Outgoing = out) -> None:
+                    await self.keep_for_later(out, user_id, reason)
+
+                if passing_failure(exc):
+                    self.retrier.later(
+                        f"slack reply to {channel or user_id}",
+                        send,
+                        retry_on=passing_failure,
+                        give_up=fall_back,
+                        why=why,
                     )
-                elif out.reply.private and channel and user_id and not channel.startswith("D"):
-                    await self.client.chat_postEphemeral(
-                        channel=channel, user=user_id, text=text, blocks=blocks, thread_ts=thread_ts
-                    )
-                elif channel:
-                    await self.client.chat_postMessage(
-                        channel=channel, text=text, blocks=blocks, thread_ts=thread_ts
-                    )
-                elif user_id:
-                    await self.client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
-            except SlackApiError as exc:
-                log.error("slack send failed: %s", _slack_error(exc))
-                await self.keep_for_later(out, user_id, _slack_error(exc))
-            except (aiohttp.ClientError, TimeoutError) as exc:  # after the client's retries
-                log.error("slack send failed: %s", type(exc).__name__)
-                await self.keep_for_later(out, user_id, type(exc).__name__)
+                else:
+                    await fall_back(why)
+
+    async def send_one(
+        self,
+        out: Outgoing,
+        channel: str | None,
+        thread_ts: str | None,
+        user_id: str | None,
+        respond: AsyncRespond | None,
+    ) -> None:
+        blocks = render_blocks(out.reply)
+        text = fallback_text(out.reply)
+        if out.to_person is not None:
+            await self.dm(out.to_person, text, blocks)
+        elif respond is not None and (out.reply.private or channel is None):
+            await respond(
+                text=text, blocks=blocks, response_type="ephemeral", replace_original=False
+            )
+        elif out.reply.private and channel and user_id and not channel.startswith("D"):
+            await self.client.chat_postEphemeral(
+                channel=channel, user=user_id, text=text, blocks=blocks, thread_ts=thread_ts
+            )
+        elif channel:
+            await self.client.chat_postMessage(
+                channel=channel, text=text, blocks=blocks, thread_ts=thread_ts
+            )
+        elif user_id:
+            await self.client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
 
     async def keep_for_later(self, out: Outgoing, user_id: str | None, why: str) -> None:
         """A reply Slack would not take, even after retries: the sweeps send it later as a DM,
@@ -482,6 +513,22 @@ def build_slack(
     return channel
 
 
+def _failure(exc: BaseException) -> str:
+    return _slack_error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
+
+
+PASSING_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable"}
+
+
+def passing_failure(exc: BaseException) -> bool:
+    """A failure worth trying again soon: Slack's 5xx or 429, or the network; not a refusal
+    (a channel the app is not in, a user that is gone)."""
+    if isinstance(exc, SlackApiError):
+        status = getattr(exc.response, "status_code", 0) or 0
+        return status == 429 or status >= 500 or _slack_error(exc) in PASSING_ERRORS
+    return isinstance(exc, aiohttp.ClientError | TimeoutError)
+
+
 def _slack_error(exc: SlackApiError) -> str:
     """Slack's error code, or the HTTP status when the answer was not JSON (a 5xx page)."""
     data = getattr(exc.response, "data", None)
@@ -641,19 +688,37 @@ async def on_person_message(
         link=link,
         is_direct=direct,
     )
-    replies = await slack.core(inbound)
-    log.info(
-        "slack event",
-        extra={
-            "event_id": event_id,
-            "channel": channel_id,
-            "ts": ts,
-            "signal": signal,
-            "reply": replies[0].reply.kind if replies else None,
-        },
-    )
     thread = event.get("thread_ts") or (None if in_im else ts or None)
-    await slack.deliver(replies, channel=channel_id, thread_ts=thread, user_id=user)
+
+    async def answer() -> None:
+        replies = await slack.core(inbound)
+        log.info(
+            "slack event",
+            extra={
+                "event_id": event_id,
+                "channel": channel_id,
+                "ts": ts,
+                "signal": signal,
+                "reply": replies[0].reply.kind if replies else None,
+            },
+        )
+        await slack.deliver(replies, channel=channel_id, thread_ts=thread, user_id=user)
+
+    try:
+        await answer()
+    except Exception as exc:
+        if not database_away(exc):
+            raise
+        # Slack will not send an acknowledged event again: keep it until the database is back.
+        log.warning("slack event %s waits for the database", event_id)
+
+        async def lost(why: str) -> None:
+            log.error("slack event %s dropped: the database stayed away (%s)", event_id, why)
+
+        slack.retrier.later(
+            f"slack event {event_id or ts}", answer, retry_on=database_away, give_up=lost,
+            why="the database is away",
+        )  # fmt: skip
 
 
 async def _none() -> None:

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import sys
 import time
 
@@ -34,51 +35,58 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-async def test_sigterm_finishes_the_reply_in_flight_then_exits(tmp_path):
+async def start_serve(tmp_path, fake: FakeSlack):
+    """`liaison-bot serve` in its own process against the fake Slack, once it answers."""
     config = tmp_path / "org.toml"
     config.write_text(EXAMPLE_CONFIG.read_text() + "\n")
     port = free_port()
-    async with SlowSlack(
-        bot_token="xoxb-test", users={"U0PAT": {"id": "U0PAT", "name": "pat"}}
-    ) as fake:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_"))}
-        env.update(
-            DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
-            LIAISON_CONFIG=str(config),
-            PORT=str(port),
-            PYTHONPATH=str(ROOT),
-            SLACK_BOT_TOKEN="xoxb-test",
-            SLACK_SIGNING_SECRET=SECRET,
-            SLACK_API_URL=fake.base_url,
-            LOG_FORMAT="json",
-        )
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            env=env,
-            cwd=tmp_path,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        base = f"http://127.0.0.1:{port}"
-        async with aiohttp.ClientSession() as http:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    async with http.get(f"{base}/healthz") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                assert time.monotonic() < deadline, "serve did not start"
-                await asyncio.sleep(0.2)
-            body = event_body(message_event("We're buying 40 new laptops for the accounting team"))
-            sent = headers(SECRET, body, content_type="application/json")
-            async with http.post(f"{base}/slack/events", data=body, headers=sent) as response:
-                assert response.status == 200  # acknowledged at once
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_"))}
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
+        LIAISON_CONFIG=str(config),
+        PORT=str(port),
+        PYTHONPATH=str(ROOT),
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=fake.base_url,
+        LOG_FORMAT="json",
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1",
+        env=env, cwd=tmp_path, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as http:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                async with http.get(f"{base}/healthz") as response:
+                    if response.status == 200:
+                        break
+            except aiohttp.ClientError:
+                pass
+            assert time.monotonic() < deadline, "serve did not start"
+            await asyncio.sleep(0.2)
+    return process, base
+
+
+async def post_signal(base: str, text: str) -> None:
+    body = event_body(message_event(text))
+    sent = headers(SECRET, body, content_type="application/json")
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{base}/slack/events", data=body, headers=sent) as response,
+    ):
+        assert response.status == 200  # acknowledged at once
+
+
+USERS = {"U0PAT": {"id": "U0PAT", "name": "pat"}}
+
+
+async def test_sigterm_finishes_the_reply_in_flight_then_exits(tmp_path):
+    async with SlowSlack(bot_token="xoxb-test", users=USERS) as fake:
+        process, base = await start_serve(tmp_path, fake)
+        await post_signal(base, "We're buying 40 new laptops for the accounting team")
         await asyncio.sleep(0.3)  # the listener is now waiting on the slow chat.postMessage
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), 40)
@@ -87,3 +95,25 @@ async def test_sigterm_finishes_the_reply_in_flight_then_exits(tmp_path):
         assert len(posted) == 1, fake.summary()
         assert "hardware purchase" in json.dumps(posted[0].payload).lower()  # the offer itself
         assert b"in-flight work finished" in stderr
+
+
+async def test_sigterm_keeps_a_reply_waiting_to_be_retried_for_the_sweeps(tmp_path):
+    """Slack refuses the offer past the client's retries; the bot would try again in a while,
+    but is stopped first: the offer is kept in the database, for the sweeps to DM."""
+    async with FakeSlack(bot_token="xoxb-test", users=USERS) as fake:
+        fake.fail("chat.postMessage", status=500, retry_after=None, times=1000)
+        process, base = await start_serve(tmp_path, fake)
+        await post_signal(base, "We're buying 40 new laptops for the accounting team")
+        deadline = time.monotonic() + 30
+        while len(fake.calls_to("chat.postMessage")) < 3:  # the client's own three tries
+            assert time.monotonic() < deadline, fake.summary()
+            await asyncio.sleep(0.05)
+        stopped_at = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 40)
+        assert process.returncode == 0, stderr.decode()
+        assert time.monotonic() - stopped_at < 15  # not held up by the pause between retries
+    with sqlite3.connect(tmp_path / "bot.db") as db:
+        kept = db.execute("SELECT status, payload FROM ledger WHERE kind = 'deferred'")
+        ((status, payload),) = kept.fetchall()
+    assert status == "failed" and "hardware purchase" in payload.lower()

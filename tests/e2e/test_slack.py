@@ -924,7 +924,9 @@ async def test_liaison_bot_serve_answers_a_signed_signal_within_two_seconds(
 
 
 async def test_an_offer_slack_refuses_for_long_is_kept_and_sent_later_as_a_dm(srv: Server) -> None:
-    """Past the client's own retries the offer is not lost: the next sweep DMs it."""
+    """Past the client's own retries and the channel's retries in the background, the offer
+    is not lost: the next sweep DMs it."""
+    srv.app.slack.retrier.delays = (0.1, 0.2)  # the background retries, made short
     srv.fake.fail("chat.postMessage", status=500, retry_after=None, times=1000)
     event = sr.message_event(MOVE)
     assert (await srv.event(event))[0] == 200
@@ -932,6 +934,8 @@ async def test_an_offer_slack_refuses_for_long_is_kept_and_sent_later_as_a_dm(sr
     while not srv.all(Ledger) or not any(r.kind == "deferred" for r in srv.all(Ledger)):
         assert time.monotonic() < deadline, srv.fake.summary()
         await asyncio.sleep(0.1)
+    # The client tried each call 3 times; the channel sent it twice more before keeping it.
+    assert len(srv.fake.calls_to("chat.postMessage")) == 3 * 3
     srv.fake.reset()  # Slack is back
     lines = await srv.app.sweeper.run(dt.datetime(2026, 11, 24, 20, 0, tzinfo=dt.UTC))
     assert [(line.kind, line.status) for line in lines] == [("deferred", "sent")]
