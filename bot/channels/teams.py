@@ -693,15 +693,26 @@ class _LiaisonBot(ActivityHandler):
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         activity = turn_context.activity
         if activity.name != "adaptiveCard/action":
-            return await super().on_invoke_activity(turn_context)  # 501 for the others
+            answer = await super().on_invoke_activity(turn_context)  # sign-in, health checks
+            if answer is None or answer.status == 501:
+                # botbuilder's "Not Implemented" would be a server error for what is a request
+                # the bot does not take (task/fetch, messaging extensions, names Teams adds).
+                name = str(activity.name or "")[:80]
+                return _invoke_error("NotSupported", f"This bot does not handle '{name}' invokes.")
+            return answer
         value = activity.value if isinstance(activity.value, dict) else {}
         action = value.get("action")
         if not isinstance(action, dict) or action.get("type") != "Action.Execute":
-            error = {"code": "BadRequest", "message": "Expected an Action.Execute."}
-            body = {"statusCode": 400, "type": "application/vnd.microsoft.error", "value": error}
-            return InvokeResponse(status=400, body=body)
+            return _invoke_error("BadRequest", "Expected an Action.Execute.")
         card = await self.channel.on_execute(turn_context, action)
         return InvokeResponse(status=200, body=_invoke_body(card))
+
+
+def _invoke_error(code: str, message: str) -> InvokeResponse:
+    """A 400 in the shape Teams expects from an invoke it sent wrongly or the bot does not take."""
+    error = {"code": code, "message": message}
+    body = {"statusCode": 400, "type": "application/vnd.microsoft.error", "value": error}
+    return InvokeResponse(status=400, body=body)
 
 
 # Reading activities

@@ -525,15 +525,10 @@ def test_a_lone_surrogate_in_an_activity_is_not_a_500(teams, text, name):
     assert outcome(teams, activity) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/channels/teams.py _LiaisonBot.on_invoke_activity hands every invoke but "
-    "adaptiveCard/action to botbuilder's ActivityHandler, which answers 501 Not Implemented, "
-    "and teams_route passes it on: an invoke the bot does not support (task/fetch, "
-    "composeExtension/query, a name Teams adds later) is a 5xx, not a 4xx",
-)
 @pytest.mark.parametrize("name", ["task/fetch", "composeExtension/query", ""])
 def test_an_invoke_the_bot_does_not_handle_is_a_4xx_not_a_5xx(teams, name):
     activity = personal_message(teams.service_url, PAT, "")
     activity.update(type="invoke", name=name, value={})
     assert outcome(teams, activity) == []
+    status, answer = teams.post(json.dumps(activity))
+    assert status == 400 and "NotSupported" in str(answer), (status, answer)
