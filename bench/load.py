@@ -58,10 +58,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import aiohttp  # noqa: E402
 
 from tests.fakes import FakeSlack  # noqa: E402
 from tests.fakes import slack_requests as sr  # noqa: E402
+from tests.serving import cli, free_port, wait_until_healthy  # noqa: E402
 
 TOKEN = "xoxb-load-bench"
 SECRET = "load-bench-signing-secret"
@@ -391,12 +391,6 @@ class Client:
 # The server under test and its database
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def database(kind: str, workdir: Path, postgres_url: str | None) -> Iterator[str]:
     """A SQLite file, or a fresh PostgreSQL database dropped afterwards."""
@@ -429,7 +423,7 @@ async def serve(url: str, api_url: str, workdir: Path, log_level: str) -> AsyncI
     """`liaison-bot serve` on 127.0.0.1, as deployed, until it answers /healthz."""
     config = workdir / "liaison.toml"
     config.write_text(ORG, encoding="utf-8")
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_"))}
     env.update(
         DATABASE_URL=url,
@@ -441,26 +435,20 @@ async def serve(url: str, api_url: str, workdir: Path, log_level: str) -> AsyncI
         LOG_FORMAT="json",
         PYTHONPATH=str(ROOT),
     )
-    script = Path(sys.executable).with_name("liaison-bot")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
     log = workdir / f"serve-{port}.log"
     with log.open("wb") as out:
         process = await asyncio.create_subprocess_exec(
-            *command, "serve", "--host", "127.0.0.1", "--port", str(port),
+            *cli(), "serve", "--host", "127.0.0.1", "--port", str(port),
             env=env, cwd=workdir, stdout=out, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
     server = Server(port, process, log)
     try:
-        async with aiohttp.ClientSession() as http:
-            deadline = time.monotonic() + 60
-            while True:
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with http.get(f"http://127.0.0.1:{port}/healthz") as health:
-                        if health.status == 200:
-                            break
-                if process.returncode is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"liaison-bot serve did not start:\n{log.read_text()[-3000:]}")
-                await asyncio.sleep(0.1)
+        try:
+            await wait_until_healthy(
+                f"http://127.0.0.1:{port}", process, lambda: log.read_text()[-3000:]
+            )
+        except AssertionError as exc:
+            raise SystemExit(f"liaison-bot serve did not start: {exc}") from None
         yield server
     finally:
         if process.returncode is None:

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 log = logging.getLogger("liaison.retry")
 DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
@@ -21,6 +22,14 @@ MAX_WAITING = 1000  # beyond this the outage is not passing: fall back straight 
 
 Attempt = Callable[[], Awaitable[None]]
 GiveUp = Callable[[str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Job:
+    what: str  # names the work in the logs
+    attempt: Attempt
+    retry_on: Callable[[BaseException], bool]  # a failure worth trying again
+    give_up: GiveUp  # the fallback, given the last reason
 
 
 class Retrier:
@@ -45,42 +54,36 @@ class Retrier:
         why: str,
     ) -> None:
         """Try `attempt` again later while `retry_on` says its failures are passing ones; then
-        `give_up(reason)`. `what` names the work in the logs."""
+        `give_up(reason)`. `why` is the reason of the failure that brought it here."""
+        job = Job(what, attempt, retry_on, give_up)
         if self.stopping.is_set() or len(self.waiting) >= MAX_WAITING:
             task = asyncio.create_task(give_up(why))
         else:
-            task = asyncio.create_task(self._run(what, attempt, retry_on, give_up, why))
+            task = asyncio.create_task(self._run(job, why))
         self.waiting.add(task)
         task.add_done_callback(self.waiting.discard)
 
-    async def _run(
-        self,
-        what: str,
-        attempt: Attempt,
-        retry_on: Callable[[BaseException], bool],
-        give_up: GiveUp,
-        why: str,
-    ) -> None:
+    async def _run(self, job: Job, why: str) -> None:
         for number, delay in enumerate(self.delays, start=1):
             if not self.stopping.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.stopping.wait(), delay)
             try:
-                await attempt()
+                await job.attempt()
             except Exception as exc:
-                if not retry_on(exc):
-                    log.warning("%s: giving up after a lasting error: %s", what, _name(exc))
-                    await give_up(_name(exc))
+                if not job.retry_on(exc):
+                    log.warning("%s: giving up after a lasting error: %s", job.what, _name(exc))
+                    await job.give_up(_name(exc))
                     return
                 why = _name(exc)
                 if self.stopping.is_set():
                     break
-                log.info("%s: try %d failed (%s); trying again", what, number, why)
+                log.info("%s: try %d failed (%s); trying again", job.what, number, why)
             else:
-                log.info("%s: done on try %d", what, number)
+                log.info("%s: done on try %d", job.what, number)
                 return
-        log.warning("%s: still failing (%s); falling back", what, why)
-        await give_up(why)
+        log.warning("%s: still failing (%s); falling back", job.what, why)
+        await job.give_up(why)
 
     async def stop(self, timeout: float = 10.0) -> None:
         """End the pauses: one last try each, then the fallbacks; wait up to `timeout`."""

@@ -14,9 +14,7 @@ import itertools
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -38,6 +36,7 @@ from tests.conftest import EXAMPLE_CONFIG, POSTGRES_ENV, ROOT
 from tests.fakes import FakeSlack
 from tests.fakes import slack_requests as sr
 from tests.pg import throwaway_database
+from tests.serving import cli, free_port, wait_until_healthy
 
 TOKEN = "xoxb-faults"
 SECRET = "faults-signing-secret"
@@ -172,11 +171,6 @@ def thread_of(event: dict) -> tuple[str, str]:
 # ---------------------------------------------------------------------- the server, as deployed
 
 
-def cli() -> list[str]:
-    script = Path(sys.executable).with_name("liaison-bot")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
-
-
 def cli_env(url: str, config: Path, api_url: str, token: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_"))}
     env.update(
@@ -196,12 +190,6 @@ def org_without_scheduler(tmp_path: Path) -> Path:
     example = EXAMPLE_CONFIG.read_text(encoding="utf-8")
     config.write_text(example.replace("enabled = true", "enabled = false"), encoding="utf-8")
     return config
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -244,7 +232,7 @@ class Server:
 async def serve(fake: FakeSlack, url: str, tmp_path: Path) -> AsyncIterator[Server]:
     """`liaison-bot serve` on 127.0.0.1 (no scheduler), answering /healthz; stopped with
     SIGTERM afterwards."""
-    port = _free_port()
+    port = free_port()
     config = org_without_scheduler(tmp_path)
     log = tmp_path / f"serve-{port}.log"
     with log.open("wb") as out:
@@ -256,14 +244,7 @@ async def serve(fake: FakeSlack, url: str, tmp_path: Path) -> AsyncIterator[Serv
     try:
         async with aiohttp.ClientSession() as http:
             server = Server(f"http://127.0.0.1:{port}", http, process, log)
-            deadline = time.monotonic() + 60
-            while True:
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with http.get(f"{server.base}/healthz") as health:
-                        if health.status == 200:
-                            break
-                assert process.returncode is None and time.monotonic() < deadline, server.tail()
-                await asyncio.sleep(0.05)
+            await wait_until_healthy(server.base, process, server.tail)
             # Bolt's auth.test, once, before any fault. (Plain chatter is acknowledged before
             # Bolt, so a join message, which Bolt sees and the bot ignores, wakes it.)
             joined = sr.message_event(CHATTER[0], subtype="channel_join")

@@ -6,7 +6,6 @@ import io
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from bot.observability import configure_logging
 from bot.server import build_web_app
 from handlers.messages import Action, Inbound, Sender
 from tests.conftest import EXAMPLE_CONFIG, ROOT
+from tests.serving import free_port
 
 SECRETS = {
     "SLACK_BOT_TOKEN": "xoxb-test-0000-secret-bot-token",
@@ -98,12 +98,6 @@ def test_secrets_never_reach_the_logs():
         "header Bearer [redacted] refused",
     ]
     assert all(line["level"] and line["logger"] == "liaison.test" for line in lines)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_serve_logs_json_lines_with_request_ids_and_no_secrets(tmp_path):

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sqlite3
 import sys
 import time
@@ -16,6 +15,7 @@ import aiohttp
 from tests.conftest import EXAMPLE_CONFIG, ROOT
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_requests import event_body, headers, message_event
+from tests.serving import free_port, wait_until_healthy
 
 SECRET = "shutdown-test-signing-secret"
 
@@ -27,12 +27,6 @@ class SlowSlack(FakeSlack):
         if request.match_info["method"] == "chat.postMessage":
             await asyncio.sleep(1.5)
         return await super()._handle_api(request)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def start_serve(tmp_path, fake: FakeSlack):
@@ -56,17 +50,7 @@ async def start_serve(tmp_path, fake: FakeSlack):
         env=env, cwd=tmp_path, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    async with aiohttp.ClientSession() as http:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                async with http.get(f"{base}/healthz") as response:
-                    if response.status == 200:
-                        break
-            except aiohttp.ClientError:
-                pass
-            assert time.monotonic() < deadline, "serve did not start"
-            await asyncio.sleep(0.2)
+    await wait_until_healthy(base, process)
     return process, base
 
 

@@ -8,9 +8,7 @@ import contextlib
 import datetime as dt
 import json
 import os
-import socket
 import sqlite3
-import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -33,6 +31,7 @@ from tests.conftest import EXAMPLE_CONFIG, ROOT
 from tests.fakes import FakeSlack
 from tests.fakes import slack_requests as sr
 from tests.fakes.slack_api import Call
+from tests.serving import cli, free_port, wait_until_healthy
 
 TOKEN = "xoxb-test"
 APP_TOKEN = "xapp-1-fake-test-token"
@@ -860,19 +859,13 @@ def test_the_manifest_declares_everything_the_adapter_uses() -> None:
 # ---------------------------------------------------------------------- acceptance
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def test_liaison_bot_serve_answers_a_signed_signal_within_two_seconds(
     fake: FakeSlack, tmp_path: Path
 ) -> None:
     config = tmp_path / "liaison.toml"
     text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
     config.write_text(text.replace("enabled = true", "enabled = false"), encoding="utf-8")
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_"))}
     env.update(
         PORT=str(port),
@@ -885,20 +878,12 @@ async def test_liaison_bot_serve_answers_a_signed_signal_within_two_seconds(
         LOG_LEVEL="WARNING",
         PYTHONPATH=str(ROOT),
     )
-    script = Path(sys.executable).with_name("liaison-bot")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
     process = await asyncio.create_subprocess_exec(
-        *command, "serve", env=env, cwd=tmp_path, stderr=asyncio.subprocess.PIPE
+        *cli(), "serve", env=env, cwd=tmp_path, stderr=asyncio.subprocess.PIPE
     )
     try:
+        await wait_until_healthy(f"http://127.0.0.1:{port}", process)
         async with aiohttp.ClientSession() as http:
-            for _ in range(300):
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with http.get(f"http://127.0.0.1:{port}/healthz") as health:
-                        if health.status == 200:
-                            break
-                assert process.returncode is None, await process.stderr.read()
-                await asyncio.sleep(0.05)
             body = sr.event_body(sr.message_event(MOVE))
             sent = time.monotonic()
             async with http.post(

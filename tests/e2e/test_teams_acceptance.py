@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
-import socket
 import sys
 import time
 
@@ -15,12 +14,7 @@ import aiohttp
 
 from tests.conftest import EXAMPLE_CONFIG, ROOT
 from tests.fakes.teams_connector import ALEX, FakeConnector, personal_message
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.serving import free_port, wait_until_healthy
 
 
 def environment(tmp_path, **extra) -> dict[str, str]:
@@ -50,17 +44,8 @@ async def start_serve(tmp_path, port: int):
         cwd=tmp_path,
         stderr=asyncio.subprocess.PIPE,
     )
-    async with aiohttp.ClientSession() as http:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
-                    if response.status == 200:
-                        return process
-            except aiohttp.ClientError:
-                pass
-            assert time.monotonic() < deadline, "serve did not start"
-            await asyncio.sleep(0.2)
+    await wait_until_healthy(f"http://127.0.0.1:{port}", process)
+    return process
 
 
 async def post(port: int, activity: dict) -> int:
