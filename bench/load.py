@@ -59,6 +59,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+from chatter import CHATTER, fill  # noqa: E402  (bench/, the folder of this script)
+
 from tests.fakes import FakeSlack  # noqa: E402
 from tests.fakes import slack_requests as sr  # noqa: E402
 from tests.serving import cli, free_port, wait_until_healthy  # noqa: E402
@@ -119,40 +121,6 @@ channels = ["#parks", "C0PARKS001"]
 timezone = "America/Denver"
 """
 
-MONTHS = ["January", "March", "May", "June", "September", "the spring", "the fall"]
-NAMES = ["Tom", "Priya", "Sam", "Lee", "Ana", "Jo", "Marcus", "Keiko"]
-CHATTER = [
-    "Kickoff is on Friday, see you all there",
-    "can someone send me the notes from yesterday?",
-    "lol yes, that was a good one",
-    "I think the report is mostly done but needs a review by {name}",
-    "Running {n} minutes late to the standup",
-    "Thanks everyone for the great work this week!",
-    "Who has the key to the supply cupboard?",
-    "The coffee machine on {n} is fixed again",
-    "Happy birthday {name}! 🎂",
-    "Is the {n}pm still on?",
-    "ok, works for me",
-    "Reminder: timesheets are due by noon",
-    "Great presentation this morning, {name}",
-    "Can we push the budget review to Thursday?",
-    "I'm out tomorrow, {name} is covering the front desk",
-    "Does anyone know where the extra chairs went?",
-    "FYI the parking lot will be repainted this weekend",
-    "Thanks, that fixed it",
-    "Let's take this offline",
-    "The quarterly numbers look good so far",
-    "Who's bringing snacks for the all-hands?",
-    "Sounds good 👍",
-    "Please review the draft agenda before the meeting",
-    "Shuttle leaves at 4:15 today because of the weather",
-    "I'm buying lunch, anyone want a sandwich?",
-    "can we move the meeting to {n}?",
-    "Let's move on to the next item",
-    "We moved here in 2015 and never looked back",
-    "{name}, did you get my email about the invoices?",
-    "The printer on the second floor is jammed again",
-]
 SIGNALS = [
     "We're moving to a new building in {month}",
     "Heads up: the whole team relocates to the Elm Street office in {month}",
@@ -191,10 +159,6 @@ class Plan:
     events: int
 
 
-def _fill(template: str, rng: random.Random) -> str:
-    return template.format(n=rng.randint(2, 40), name=rng.choice(NAMES), month=rng.choice(MONTHS))
-
-
 def _http(port: int, body: str, headers: dict[str, str]) -> bytes:
     data = body.encode()
     head = [
@@ -222,7 +186,7 @@ def make_plan(rate: float, seconds: float, port: int, detect, seed: int = 7) -> 
     base = int(time.time())
     for n in range(events):
         is_signal = n in signal_ids
-        text = _fill(rng.choice(SIGNALS if is_signal else CHATTER), rng)
+        text = fill(rng.choice(SIGNALS if is_signal else CHATTER), rng)
         if text not in verdict:
             verdict[text] = detect(text) is not None
         if verdict[text] != is_signal:

@@ -39,37 +39,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from chatter import CHATTER, plain  # noqa: E402  (bench/, the folder of this script)
+
 from tests.fakes import FakeSlack  # noqa: E402
 from tests.fakes import slack_requests as sr  # noqa: E402
 
 TOKEN = "xoxb-bench"
 SECRET = "bench-signing-secret"
-CHATTER = [
-    "Kickoff is on Friday, see you all there",
-    "can someone send me the notes from yesterday?",
-    "lol yes, that was a good one",
-    "I think the report is mostly done but needs a review by Tom",
-    "Running 5 minutes late to the standup",
-    "Thanks everyone for the great work this week!",
-    "Who has the key to the supply cupboard?",
-    "The coffee machine on 3 is fixed again",
-    "Happy birthday Priya! 🎂",
-    "Is the 2pm still on?",
-    "ok, works for me",
-    "Reminder: timesheets are due by noon",
-    "Great presentation this morning, Sam",
-    "Can we push the budget review to Thursday?",
-    "I'm out tomorrow, Lee is covering the front desk",
-    "Does anyone know where the extra chairs went?",
-    "FYI the parking lot will be repainted this weekend",
-    "Thanks, that fixed it",
-    "Let's take this offline",
-    "The quarterly numbers look good so far",
-    "Who's bringing snacks for the all-hands?",
-    "Sounds good 👍",
-    "Please review the draft agenda before the meeting",
-    "Shuttle leaves at 4:15 today because of the weather",
-]
 
 
 # Servers (each runs in its own process)
@@ -175,7 +151,7 @@ def signed_requests(count: int, port: int) -> list[bytes]:
     """Whole HTTP requests, signed now (Slack allows five minutes), ready to write."""
     requests = []
     for n in range(count):
-        text = f"{CHATTER[n % len(CHATTER)]} ({n})"
+        text = f"{plain(CHATTER[n % len(CHATTER)])} ({n})"
         body = sr.event_body(sr.message_event(text, user=f"U0USER{n % 50}")).encode()
         head = [
             "POST /slack/events HTTP/1.1",

@@ -28,13 +28,11 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from handlers import commitments
-from handlers.org import load_organisation
-from handlers.people import by_handle, sync_organisation
-from storage.db import make_engine, session_scope, upgrade
+from storage.db import make_engine
 from tests.conftest import EXAMPLE_CONFIG, POSTGRES_ENV, ROOT
 from tests.fakes import FakeSlack
 from tests.fakes import slack_requests as sr
+from tests.overdue import org_file, seed
 from tests.pg import throwaway_database
 from tests.serving import cli, free_port, wait_until_healthy
 
@@ -547,44 +545,6 @@ POST_DELAY = 0.4  # seconds Slack takes to answer chat.postMessage during the ki
 REPLICAS = ("xoxb-replica-a", "xoxb-replica-b")
 
 
-def sweep_org(tmp_path: Path) -> Path:
-    lines = [
-        '[organisation]\nname = "Test"\ntimezone = "America/Chicago"\n',
-        "[schedule]\nenabled = false\n",
-        '[people.boss]\nname = "Boss"\nslack = "U0BOSS"\n',
-        '[people.liz]\nname = "Liz"\nslack = "U0LIZ"\n',
-    ]
-    lines += [
-        f'[people.owner{n}]\nname = "Owner {n}"\nslack = "U0OWNER{n}"\n' for n in range(OWNERS)
-    ]
-    lines.append('[units.ops]\nname = "Ops"\nlead = "boss"\nliaison = "liz"\ncycle_months = [6]\n')
-    path = tmp_path / "org.toml"
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
-
-
-def seed_overdue(url: str, config: Path) -> None:
-    """Two overdue commitments per owner: each owner is due exactly one digest at AT."""
-    engine = make_engine(url)
-    upgrade(engine)
-    with session_scope(engine) as session:
-        sync_organisation(session, load_organisation(config))
-        boss = by_handle(session, "boss")
-        for n in range(OWNERS):
-            for what in ("Order the scanners", "Test the Wi-Fi"):
-                commitments.create(
-                    session,
-                    requester=boss,
-                    owner=by_handle(session, f"owner{n}"),
-                    what=what,
-                    due=dt.date(2026, 11, 20),
-                    channel="slack",
-                    unit_id="ops",
-                    now=dt.datetime(2026, 11, 16, tzinfo=dt.UTC),
-                )
-    engine.dispose()
-
-
 async def start_sweep(url: str, config: Path, fake: FakeSlack, token: str, at: dt.datetime):
     return await asyncio.create_subprocess_exec(
         *cli(), "sweep", "--at", at.isoformat(),
@@ -698,9 +658,9 @@ def killed_sweep(tmp_path_factory) -> KilledSweep:
     """One run of the scenario, for the tests below (it takes a while)."""
     base = postgres_base_url()
     tmp_path = tmp_path_factory.mktemp("killed-sweep")
-    config = sweep_org(tmp_path)
+    config = org_file(tmp_path, OWNERS)
     with fresh_database(base) as url:
-        seed_overdue(url, config)
+        seed(url, config, OWNERS)
         result = asyncio.run(kill_a_replica_mid_sweep(url, config))
     print(
         f"\nKilled replica: {len(result.killed_accepted)} digests handed to Slack, "

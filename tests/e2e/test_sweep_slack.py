@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import os
 import sys
 from pathlib import Path
@@ -12,52 +11,12 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-from handlers import commitments
-from handlers.org import load_organisation
-from handlers.people import by_handle, sync_organisation
-from storage.db import make_engine, session_scope, upgrade
+from storage.db import make_engine
 from tests.conftest import ROOT
 from tests.fakes.slack_api import FakeSlack
+from tests.overdue import org_file, seed
 
 AT = "2026-11-24T15:30:00+00:00"  # Tuesday 9:30 in Chicago
-
-
-def org_file(tmp_path: Path, owners: int) -> Path:
-    lines = [
-        '[organisation]\nname = "Test"\ntimezone = "America/Chicago"\n',
-        "[schedule]\nenabled = false\n",
-        '[people.boss]\nname = "Boss"\nslack = "U0BOSS"\n',
-        '[people.liz]\nname = "Liz"\nslack = "U0LIZ"\n',
-    ]
-    for n in range(owners):
-        lines.append(f'[people.owner{n}]\nname = "Owner {n}"\nslack = "U0OWNER{n}"\n')
-    lines.append('[units.ops]\nname = "Ops"\nlead = "boss"\nliaison = "liz"\ncycle_months = [6]\n')
-    path = tmp_path / "org.toml"
-    path.write_text("\n".join(lines))
-    return path
-
-
-def seed(url: str, config: Path, owners: int) -> None:
-    """Two overdue commitments per owner: each owner is due exactly one digest."""
-    engine = make_engine(url)
-    upgrade(engine)
-    org = load_organisation(config)
-    with session_scope(engine) as session:
-        sync_organisation(session, org)
-        boss = by_handle(session, "boss")
-        for n in range(owners):
-            for what in ("Order the scanners", "Test the Wi-Fi"):
-                commitments.create(
-                    session,
-                    requester=boss,
-                    owner=by_handle(session, f"owner{n}"),
-                    what=what,
-                    due=dt.date(2026, 11, 20),
-                    channel="slack",
-                    unit_id="ops",
-                    now=dt.datetime(2026, 11, 16, tzinfo=dt.UTC),
-                )
-    engine.dispose()
 
 
 async def run_sweep(url: str, config: Path, fake: FakeSlack, *args: str) -> tuple[int, str]:
