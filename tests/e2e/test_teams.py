@@ -10,18 +10,25 @@ the bot sends is recorded there.
 from __future__ import annotations
 
 import datetime as dt
+import http.server
 import importlib.util
 import json
 import struct
 import subprocess
 import sys
+import threading
 import time
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 from aiohttp import ClientSession, web
+from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -75,9 +82,17 @@ APP_ID = "11111111-2222-4333-8444-555555555555"
 class RunningBot:
     """The bot's aiohttp app with the Teams route, listening on 127.0.0.1 (port 0)."""
 
-    def __init__(self, settings: Settings, *, app_id: str = "", app_password: str = "") -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        app_id: str = "",
+        app_password: str = "",
+        auth_config: Any = None,
+    ) -> None:
         self.settings = settings
         self.app_id, self.app_password = app_id, app_password
+        self.auth_config = auth_config  # botbuilder's settings, to point it at a fake OpenID
 
     async def start(self) -> RunningBot:
         self.app = bootstrap(self.settings)
@@ -88,6 +103,9 @@ class RunningBot:
             app_type="MultiTenant",
             tenant_id=None,
         )
+        if self.auth_config is not None:
+            auth = ConfigurationBotFrameworkAuthentication(self.auth_config)
+            self.teams.adapter = CloudAdapter(auth)
         self.teams.retry = RetryPolicy(attempts=4, base_delay=0.05)
         web_app = web.Application(client_max_size=1024 * 1024)
         web_app.router.add_post("/api/messages", teams_route(self.teams))
@@ -538,6 +556,106 @@ async def test_requests_without_a_valid_token_are_refused_when_an_app_id_is_set(
         assert secured.count(Person) == 5  # the organisation's people, nobody new
     finally:
         await secured.stop()
+
+
+class OpenIdServer:
+    """A stand-in for the Bot Framework's OpenID metadata and signing keys, with a key pair of
+    our own, so that tokens can be signed the way the Bot Connector signs them. A thread of its
+    own: botbuilder fetches the keys with a blocking call."""
+
+    ISSUER = "https://api.botframework.com"
+    KID = "test-signing-key"
+
+    def __init__(self) -> None:
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        jwk = json.loads(RSAAlgorithm.to_jwk(self.key.public_key()))
+        jwk.update(kid=self.KID, use="sig", endorsements=["msteams"])
+        keys = json.dumps({"keys": [jwk]}).encode()
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path == "/openid":
+                    body = json.dumps({"issuer": server.ISSUER, "jwks_uri": f"{server.url}/keys"})
+                    self._send(body.encode())
+                elif self.path == "/keys":
+                    self._send(keys)
+                else:
+                    self.send_error(404)
+
+            def _send(self, body: bytes) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def token(self, service_url: str, *, key=None, **claims: Any) -> str:
+        now = int(time.time())
+        payload = {
+            "iss": self.ISSUER,
+            "aud": APP_ID,
+            "serviceurl": service_url,
+            "nbf": now - 60,
+            "exp": now + 3600,
+            **claims,
+        }
+        signer = key or self.key
+        return jwt.encode(payload, signer, algorithm="RS256", headers={"kid": self.KID})
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@dataclass(frozen=True)
+class FakeCloud:
+    """botbuilder's settings for a bot registered in a cloud whose keys `OpenIdServer` holds."""
+
+    APP_ID: str
+    APP_PASSWORD: str
+    TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL: str
+    TO_BOT_FROM_CHANNEL_TOKEN_ISSUER: str = OpenIdServer.ISSUER
+    APP_TYPE: str = "MultiTenant"
+    APP_TENANTID: str = ""
+
+
+async def test_a_properly_signed_token_is_taken_and_every_flaw_in_one_is_refused(
+    settings, connector
+):
+    keys = OpenIdServer()
+    cloud = FakeCloud(APP_ID, "not-a-real-secret", f"{keys.url}/openid")
+    secured = await RunningBot(
+        settings, app_id=APP_ID, app_password="not-a-real-secret", auth_config=cloud
+    ).start()
+    try:
+        url = connector.service_url
+        # Channel chatter: the bot takes it and says nothing, so no reply needs a token of its own.
+        activity = channel_message(url, PAT, "Lunch at noon, anyone?", mention_bot=False)
+        other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        flawed = {
+            "signed by another key": keys.token(url, key=other_key),
+            "for another bot": keys.token(url, aud="99999999-2222-4333-8444-555555555555"),
+            "expired": keys.token(url, exp=int(time.time()) - 3600, nbf=int(time.time()) - 7200),
+            "from another issuer": keys.token(url, iss="https://example.org"),
+            "for another connector": keys.token("https://smba.example.org/amer/"),
+        }
+        for why, token in flawed.items():
+            status, _ = await secured.post(activity, headers={"Authorization": f"Bearer {token}"})
+            assert status == 401, why
+        good = {"Authorization": f"Bearer {keys.token(url)}"}
+        assert (await secured.post(activity, headers=good))[0] in (200, 201)
+        assert connector.calls == []
+    finally:
+        await secured.stop()
+        keys.close()
 
 
 async def test_malformed_requests_get_a_4xx_and_the_server_keeps_serving(bot, connector):
