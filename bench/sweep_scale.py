@@ -6,29 +6,32 @@ items in each table, which isolates what the table's size itself costs. It print
 (1M time over 10k time).
 
 Usage: python bench/sweep_scale.py [--sizes 10000,100000,1000000] [--database-url URL]
-Each size gets a fresh SQLite file (or a fresh schema on the PostgreSQL URL given).
+Each size gets a fresh SQLite file, or a throwaway database on the PostgreSQL server named.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import random
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert, text
+from sqlalchemy import Engine, insert, text
 
 from handlers.org import DEFAULT_ORG
 from schedules.sweep import Sweeper
 from storage.db import make_engine, upgrade
 from storage.models import Address, Commitment, Person
+from tests.pg import throwaway_database
 
 NOW = dt.datetime(2026, 11, 24, 15, 0, tzinfo=dt.UTC)  # a Tuesday, after 9:00 UTC
 PEOPLE = 2000
@@ -44,13 +47,19 @@ class NullOutbox:
         self.count += 1
 
 
-def fresh_engine(url: str | None, folder: Path, name: str):
-    if url is None:
-        return make_engine(f"sqlite:///{folder / f'sweep-{name}.db'}")
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    return engine
+@contextlib.contextmanager
+def fresh_engine(url: str | None, folder: Path, name: str) -> Iterator[Engine]:
+    """An empty, migrated database: a new SQLite file, or a throwaway database on the server
+    of the PostgreSQL URL given (created beside the one named, dropped afterwards)."""
+    with contextlib.ExitStack() as stack:
+        if url is None:
+            url = f"sqlite:///{folder / f'sweep-{name}.db'}"
+        else:
+            url = stack.enter_context(throwaway_database(url, "liaison_sweep"))
+        engine = make_engine(url)
+        stack.callback(engine.dispose)
+        upgrade(engine)
+        yield engine
 
 
 def populate(engine, size: int, due: int) -> None:
@@ -122,19 +131,18 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         for size in sizes:
             for label, due in (("1% due", size // 100), ("100 due", 100)):
-                engine = fresh_engine(args.database_url, Path(folder), f"{size}-{len(results)}")
-                upgrade(engine)
-                started = time.perf_counter()
-                populate(engine, size, due)
-                loaded = time.perf_counter() - started
-                seconds, sent = time_sweep(engine)
+                name = f"{size}-{len(results)}"
+                with fresh_engine(args.database_url, Path(folder), name) as engine:
+                    started = time.perf_counter()
+                    populate(engine, size, due)
+                    loaded = time.perf_counter() - started
+                    seconds, sent = time_sweep(engine)
                 results.append((size, label, due, sent, seconds, loaded))
                 print(
                     f"{size:>9,} commitments, {label:>7}: sweep {seconds:7.3f} s, "
                     f"{sent:>5} digests sent (load {loaded:.1f} s)",
                     flush=True,
                 )
-                engine.dispose()
     print()
     for label in ("1% due", "100 due"):
         rows = [r for r in results if r[1] == label]
