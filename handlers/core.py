@@ -532,7 +532,10 @@ class Turn:
         elif mentions:
             owner = find_person(self.session, mentions[0], self.channel)
         if owner is None:
-            errors["owner"] = "I don't know that person yet. Pick someone from the list."
+            typed = " ".join(str(values.get("owner") or "").split())[:60]
+            errors["owner"] = (
+                f"I don't know {typed} yet. Check the spelling, or leave it empty for yourself."
+            )
         due = None
         if values.get("due"):
             try:

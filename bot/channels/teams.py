@@ -23,6 +23,7 @@ import urllib.parse
 import zoneinfo
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -70,6 +71,9 @@ MAX_CARD_ACTIONS = 6
 MAX_TEXT = 4000
 ACT_INPUTS = {"counter": "due", "new_date": "due", "blocked": "note"}
 FORM_IDS = ("intake", "commitment", "act", "cycle")
+# The message actions (a message's "..." > More actions) in teams/manifest.json, and the form
+# each opens: they do what Slack's message shortcuts do.
+MESSAGE_ACTIONS = {"trackCommitment": "commitment", "planWithIt": "intake"}
 
 GREETING = (
     "Hi{name}! I'm the IT Liaison Bot. I help your unit and IT spot the IT side of what's "
@@ -253,6 +257,16 @@ def _refuse(status: int, message: str) -> web.Response:
 
 
 WORKING = "Working on it… I'll post the result here in a moment."
+
+
+@dataclass
+class Judged:
+    """What the core made of a submitted form: its replies, or the form with field errors."""
+
+    outgoing: list[Outgoing]
+    form: Form | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(eq=False)
@@ -607,13 +621,20 @@ class TeamsChannel:
     async def submit_form(
         self, turn_context: TurnContext, verb: str, data: dict
     ) -> tuple[dict | None, list[Outgoing]]:
+        judged = await self.judge_form(turn_context, verb, data)
+        if judged.errors:
+            return render_form_card(judged.form, judged.errors, judged.values), []
+        return _split(judged.outgoing)
+
+    async def judge_form(self, turn_context: TurnContext, verb: str, data: dict) -> Judged:
+        """Hand a submitted form to the core: its answer, or the form again with the errors."""
         form_id = data["form"]
         state_text = data.get("state") if isinstance(data.get("state"), str) else ""
         state = _json(state_text)
         values = form_values(data)
         if form_id == "act":
             if not verb.startswith("commitment."):
-                return _note_card("I didn't recognise that form."), []
+                return Judged([Outgoing(Reply("I didn't recognise that form."))])
             action = Action(verb, json.dumps({**state, **values}))
         else:
             action = Action(f"{form_id}.submit", json.dumps({"state": state, "values": values}))
@@ -622,8 +643,8 @@ class TeamsChannel:
         outgoing = await self.core(Inbound(sender, conversation, action=action, is_direct=True))
         errors = next((o.reply.errors for o in outgoing if o.reply.kind == "form_errors"), None)
         if errors:
-            return render_form_card(self.rebuild(form_id, state_text), errors, values), []
-        return _split(outgoing)
+            return Judged(outgoing, self.rebuild(form_id, state_text), dict(errors), values)
+        return Judged(outgoing)
 
     def rebuild(self, form_id: str, state_text: str) -> Form:
         """The form a card came from, to show it again with its errors."""
@@ -635,6 +656,56 @@ class TeamsChannel:
             return self.liaison.cycle_form(_json(state_text))
         state = _json(state_text)
         return act_form(str(state.get("act") or "new_date"), state.get("id"))
+
+    # Message actions: a task module (dialog) with the form, then its submission
+
+    async def on_fetch_task(self, turn_context: TurnContext) -> dict:
+        """ "Track as commitment" or "Plan it with IT" on a message: the form, filled in from
+        the message, in a dialog."""
+        activity = turn_context.activity
+        value = activity.value if isinstance(activity.value, dict) else {}
+        payload = (
+            value.get("messagePayload") if isinstance(value.get("messagePayload"), dict) else {}
+        )
+        text = message_payload_text(payload)
+        conv = conversation_key(activity)
+        mid = payload.get("id") if isinstance(payload.get("id"), str) else None
+        command = MESSAGE_ACTIONS.get(str(value.get("commandId") or ""))
+        if command == "commitment":
+            state = json.dumps({"conv": conv, "mid": mid}, separators=(",", ":"))
+            return task_form(self.liaison.commitment_form(text, state=state))
+        if command == "intake":
+            signal = self.liaison.detect(text) if text else None
+            link = payload.get("linkToMessage")
+            data = {
+                "kind": signal.kind if signal else None,
+                "unit": self.liaison.org.unit_for_channel(conv),
+                "excerpt": (signal.excerpt if signal else text[:280]) or None,
+                "mid": mid,
+                "conv": conv,
+                "link": link if isinstance(link, str) and link.startswith("https://") else None,
+            }
+            return task_form(self.liaison.intake_form(data))
+        return task_message("I don't know that action. The app may need an update.")
+
+    async def on_submit_action(self, turn_context: TurnContext) -> dict:
+        """The dialog's form came back: the same form again with its errors, or a one-line
+        result in the dialog; the people it concerns get their DMs."""
+        value = turn_context.activity.value
+        data = value.get("data") if isinstance(value, dict) else None
+        if not isinstance(data, dict) or data.get("form") not in MESSAGE_ACTIONS.values():
+            return task_message("That form is out of date. Nothing was saved; please start again.")
+        verb = data.get("act") if isinstance(data.get("act"), str) else ""
+        try:
+            judged = await self.judge_form(turn_context, verb, data)
+        except Exception:
+            log.exception("teams: message action form %s failed", data.get("form"))
+            return task_message("Sorry, that didn't work. Nothing was saved; please try again.")
+        if judged.errors:
+            return task_form(judged.form, judged.errors, judged.values)
+        mine = [o for o in judged.outgoing if o.to_person is None]
+        self.keep(self.deliver(turn_context, [o for o in judged.outgoing if o.to_person]))
+        return task_message(mine[0].reply.text if mine else "Done.")
 
     async def welcome(self, turn_context: TurnContext) -> None:
         """The bot was installed, or someone joined its 1:1 chat: greet once, remember them."""
@@ -692,6 +763,10 @@ class _LiaisonBot(ActivityHandler):
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         activity = turn_context.activity
+        if activity.name == "composeExtension/fetchTask":
+            return _task_response(await self.channel.on_fetch_task(turn_context))
+        if activity.name == "composeExtension/submitAction":
+            return _task_response(await self.channel.on_submit_action(turn_context))
         if activity.name != "adaptiveCard/action":
             answer = await super().on_invoke_activity(turn_context)  # sign-in, health checks
             if answer is None or answer.status == 501:
@@ -706,6 +781,10 @@ class _LiaisonBot(ActivityHandler):
             return _invoke_error("BadRequest", "Expected an Action.Execute.")
         card = await self.channel.on_execute(turn_context, action)
         return InvokeResponse(status=200, body=_invoke_body(card))
+
+
+def _task_response(body: dict) -> InvokeResponse:
+    return InvokeResponse(status=200, body=body)
 
 
 def _invoke_error(code: str, message: str) -> InvokeResponse:
@@ -1098,6 +1177,66 @@ def render_form_card(
         },
     ]
     return _card(body, actions)
+
+
+def task_form(
+    form: Form, errors: dict[str, str] | None = None, values: dict[str, Any] | None = None
+) -> dict:
+    """A form in a dialog (a task module): its card submits with Action.Submit, which is what
+    dialogs take, and the dialog's own close button cancels."""
+    card = render_form_card(form, errors, values)
+    submit = card["actions"][0]
+    card["actions"] = [
+        {
+            "type": "Action.Submit",
+            "title": submit["title"],
+            "style": "positive",
+            "data": submit["data"],
+        }
+    ]
+    attachment = {"contentType": CARD_TYPE, "content": card}
+    size = "large" if len(form.fields) > 4 else "medium"
+    return {
+        "task": {
+            "type": "continue",
+            "value": {
+                "title": _clip(form.title, 64),
+                "height": size,
+                "width": "medium",
+                "card": attachment,
+            },
+        }
+    }
+
+
+def task_message(text: str) -> dict:
+    """A short note in the dialog, which then closes."""
+    return {"task": {"type": "message", "value": _clip(text, 1000)}}
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        if tag in ("br", "p", "div", "li"):
+            self.parts.append("\n")
+
+
+def message_payload_text(payload: dict) -> str:
+    """The text of the message a message action was used on (Teams sends its HTML)."""
+    body = payload.get("body") if isinstance(payload.get("body"), dict) else {}
+    content = body.get("content") if isinstance(body.get("content"), str) else ""
+    if str(body.get("contentType") or "html").lower() == "html":
+        parser = _Text()
+        parser.feed(content[:20_000])
+        parser.close()
+        content = "".join(parser.parts)
+    return re.sub(r"[ \t]*\n[ \t\n]*", "\n", content).strip()
 
 
 def _input(field_: FormField) -> dict:

@@ -34,6 +34,7 @@ from sqlmodel import Session, select
 
 from bot.bootstrap import bootstrap
 from bot.channels.teams import (
+    MESSAGE_ACTIONS,
     RetryPolicy,
     TeamsOutbox,
     build_teams,
@@ -71,9 +72,12 @@ from tests.fakes.teams_connector import (
     channel_message,
     click,
     members_added,
+    message_action_fetch,
+    message_action_submit,
     personal_conversation,
     personal_message,
     submit_message,
+    task_card,
 )
 
 APP_ID = "11111111-2222-4333-8444-555555555555"
@@ -819,6 +823,12 @@ def test_the_teams_app_package_builds(tmp_path):
     permissions = {p["name"] for p in manifest["authorization"]["permissions"]["resourceSpecific"]}
     assert permissions == {"ChannelMessage.Read.Group", "ChatMessage.Read.Chat"}
     assert manifest["webApplicationInfo"]["id"] == APP_ID
+    [extension] = manifest["composeExtensions"]  # the message actions the bot answers
+    assert extension["botId"] == APP_ID
+    commands = {c["id"]: c for c in extension["commands"]}
+    assert set(commands) == set(MESSAGE_ACTIONS)
+    assert all(c["type"] == "action" and c["context"] == ["message"] for c in commands.values())
+    assert all(c["fetchTask"] for c in commands.values())
 
     bad = subprocess.run(
         [
@@ -873,3 +883,94 @@ async def test_local_mode_answers_only_this_machine(bot, connector):
     assert response.status == 403
     assert connector.calls == []
     assert bot.count(Person) == 5  # nobody was created
+
+
+# Message actions ("..." > More actions on any message)
+
+
+async def test_track_as_commitment_on_a_message_opens_a_dialog_and_saves(bot, connector):
+    url = connector.service_url
+    await bot.post(personal_message(url, SAM, "hello"))  # Sam is reachable for his DM
+    html = "<p>Sam will send the <b>floor plans</b> to facilities&nbsp;&amp; IT</p>"
+    said = len(connector.messages())
+    status, answer = await bot.post(message_action_fetch(url, PAT, "trackCommitment", html))
+    assert status == 200
+    form = task_card(answer)
+    inputs = card_inputs(form)
+    assert inputs["f:what"]["value"] == "Sam will send the floor plans to facilities\xa0& IT"
+    [submit] = card_actions(form)
+    assert submit["type"] == "Action.Submit"  # what a dialog takes (not Action.Execute)
+    assert len(connector.messages()) == said  # the dialog is the answer: nothing is posted
+
+    _, data = click(form, "Track", {"f:owner": "@sam", "f:due": "2026-12-04"})
+    status, answer = await bot.post(message_action_submit(url, PAT, "trackCommitment", data))
+    assert status == 200 and answer["task"]["type"] == "message"
+    assert "floor plans" in answer["task"]["value"]
+    with bot.session() as session:
+        [item] = session.exec(select(Commitment)).all()
+        sam = session.exec(select(Person).where(Person.handle == "sam")).one()
+    assert item.owner_id == sam.id and item.due == dt.date(2026, 12, 4)
+    assert item.what.startswith("Sam will send the floor plans")
+    dm = (await connector.wait_for_messages(2, personal_conversation(SAM)))[-1]
+    assert dm.kind == "send" and "floor plans" in dm.text
+    assert "Accept" in [a["title"] for a in card_actions(dm.card)]
+
+
+async def test_a_message_action_form_with_mistakes_comes_back_with_them(bot, connector):
+    url = connector.service_url
+    status, answer = await bot.post(message_action_fetch(url, PAT, "trackCommitment", "<p></p>"))
+    assert status == 200
+    form = task_card(answer)
+    _, data = click(form, "Track", {"f:what": "", "f:owner": "@nobody"})
+    status, answer = await bot.post(message_action_submit(url, PAT, "trackCommitment", data))
+    assert status == 200
+    again = task_card(answer)  # the dialog stays open, with the errors
+    assert "Please check the form." in card_text(again)
+    assert "@nobody" in follows(again, "f:owner")["text"]
+    assert card_inputs(again)["f:owner"]["value"] == "@nobody"  # what they typed stays
+    assert bot.count(Commitment) == 0
+
+
+async def test_plan_it_with_it_on_a_message_reads_the_signal_and_saves_an_initiative(
+    bot, connector
+):
+    url = connector.service_url
+    html = "<div>Heads up: we're moving to the Elm Street building in March</div>"
+    status, answer = await bot.post(message_action_fetch(url, PAT, "planWithIt", html))
+    assert status == 200
+    form = task_card(answer)
+    inputs = card_inputs(form)
+    assert "Elm Street" in inputs["f:title"]["value"]
+    assert "f:roles" in inputs and "office" in card_text(form).lower()
+    due = dt.date.today() + dt.timedelta(days=120)
+    _, data = click(
+        form, "Save", {"f:unit": "finance", "f:target_date": due.isoformat(), "f:owner": "me"}
+    )
+    status, answer = await bot.post(message_action_submit(url, PAT, "planWithIt", data))
+    assert status == 200
+    assert answer["task"]["type"] == "message" and "Saved initiative #1" in answer["task"]["value"]
+    with bot.session() as session:
+        [initiative] = session.exec(select(Initiative)).all()
+    assert initiative.kind == "office_move" and initiative.target_date == due
+    assert initiative.source_link and initiative.source_link.startswith("https://teams.microsoft")
+
+
+@pytest.mark.parametrize(
+    ("name", "command", "data"),
+    [
+        ("composeExtension/fetchTask", "somethingNew", None),
+        ("composeExtension/submitAction", "trackCommitment", {"form": "other"}),
+        ("composeExtension/submitAction", "trackCommitment", "not an object"),
+    ],
+)
+async def test_unknown_message_actions_and_stale_forms_get_a_sentence(
+    bot, connector, name, command, data
+):
+    if name.endswith("fetchTask"):
+        activity = message_action_fetch(connector.service_url, PAT, command, "<p>hi</p>")
+    else:
+        activity = message_action_submit(connector.service_url, PAT, command, data)
+    status, answer = await bot.post(activity)
+    assert status == 200 and answer["task"]["type"] == "message"
+    assert answer["task"]["value"]
+    assert bot.count(Commitment) == 0 and connector.messages() == []

@@ -580,3 +580,54 @@ def card_invoke(
     if reply_to_id:
         activity["replyToId"] = reply_to_id
     return activity
+
+
+def _message_action(
+    service_url: str, user: TeamsUser, name: str, command: str, payload: dict[str, Any]
+) -> dict[str, Any]:
+    activity = _base(service_url, "invoke", user, {}, _channel_data(CHANNEL_ID, TEAM_ID))
+    activity["conversation"] = {
+        "id": CHANNEL_ID,
+        "conversationType": "channel",
+        "isGroup": True,
+        "tenantId": TENANT,
+    }
+    activity["name"] = name
+    activity["value"] = {"commandId": command, "commandContext": "message", **payload}
+    return activity
+
+
+def message_action_fetch(
+    service_url: str, user: TeamsUser, command: str, html: str, *, author: TeamsUser | None = None
+) -> dict[str, Any]:
+    """A message's "..." > More actions > (our action) in a channel: composeExtension/fetchTask
+    with the message, whose body Teams sends as HTML."""
+    message_id = new_id()
+    payload = {
+        "messagePayload": {
+            "id": message_id,
+            "messageType": "message",
+            "body": {"contentType": "html", "content": html},
+            "from": {"user": {"id": (author or user).aad, "displayName": (author or user).name}},
+            "linkToMessage": f"https://teams.microsoft.com/l/message/{CHANNEL_ID}/{message_id}",
+        }
+    }
+    return _message_action(service_url, user, "composeExtension/fetchTask", command, payload)
+
+
+def message_action_submit(
+    service_url: str, user: TeamsUser, command: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    """The dialog's form sent back: composeExtension/submitAction with the inputs and the
+    Action.Submit's data merged, as Teams sends them."""
+    return _message_action(
+        service_url, user, "composeExtension/submitAction", command, {"data": data}
+    )
+
+
+def task_card(answer: dict[str, Any]) -> dict[str, Any]:
+    """The Adaptive Card inside a task module answer ({"task": {"type": "continue", ...}})."""
+    assert answer["task"]["type"] == "continue", answer
+    attachment = answer["task"]["value"]["card"]
+    assert attachment["contentType"] == CARD_TYPE
+    return attachment["content"]
