@@ -23,10 +23,10 @@ sys.path.insert(0, str(ROOT))
 
 from handlers.signals import _detect_full, detect  # noqa: E402
 
-try:  # the everyday, non-signal messages that bench/slack_ack.py sends
-    from bench.slack_ack import CHATTER as EVERYDAY
-except ImportError:
-    EVERYDAY = []
+sys.path.insert(0, str(ROOT / "bench"))
+from chatter import CHATTER, plain  # noqa: E402  (the everyday chat the benchmarks send)
+
+EVERYDAY = [plain(template) for template in CHATTER]
 
 SETS = {
     "dev corpus": ROOT.parent / "shared" / "corpus" / "triggers-dev.jsonl",

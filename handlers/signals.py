@@ -11,7 +11,9 @@ without touching code. That is why it is a small scored matcher over data, not a
   and the markers of intent, history and recency;
 * a kind scores by its strongest evidence (a phrase, then an action with its object, then
   an object alone), plus intent, new or counted objects and extra objects, minus stale past
-  tense and status questions. The best kind at or above ``THRESHOLD`` wins.
+  tense and status questions. The best kind at or above ``THRESHOLD`` wins; on a tie, the
+  one whose verb comes first, then the one whose object is nearest its verb. In a compound
+  of two kinds' nouns the last one names the thing ("camera evidence platform": software).
 
 Matching works on tokens through dictionaries built once per cue set, so a message costs a
 few dictionary look-ups per word, and only a bounded prefix of a long message is read. Most
@@ -22,6 +24,7 @@ rest goes through the full matcher, whose results the first pass never changes.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import tomllib
@@ -356,13 +359,20 @@ def _lexicon() -> _Lexicon:
         entries = [" ".join(entry.lower().split()) for entry in _string_list(data, key)]
         cues += [_compile_cue(entry, role, inflect) for entry in entries if entry]
 
-    def pattern(key: str) -> re.Pattern[str]:
-        return re.compile("|".join(f"(?:{p})" for p in _string_list(data, key)))
+    def pattern(key: str, *extra: str) -> re.Pattern[str]:
+        return re.compile("|".join(f"(?:{p})" for p in (*_string_list(data, key), *extra)))
 
     negators = frozenset(word.lower() for word in _string_list(data, "negators"))
-    return _Lexicon(
-        _Index.build(cues), negators, pattern("future"), pattern("history"), pattern("recent")
-    )
+    future = pattern("future", _coming_years())
+    return _Lexicon(_Index.build(cues), negators, future, pattern("history"), pattern("recent"))
+
+
+def _coming_years() -> str:
+    """ "in 2027", "by FY2028": a year from this one on, after a preposition, is ahead of us
+    (a bare year is not: "since 2019" is history)."""
+    this_year = dt.date.today().year
+    years = "|".join(str(year) for year in range(this_year, this_year + 6))
+    return rf"\b(?:in|by|until|before|for|starting|from|during) (?:fy ?)?(?:{years})\b"
 
 
 @cache
@@ -512,6 +522,38 @@ def _longest_only(hits: list[_Hit]) -> list[_Hit]:
     return kept
 
 
+_NOT_IN_A_COMPOUND = (
+    _DETERMINERS
+    | _AUXILIARIES
+    | frozenset(
+        {"and", "or", "for", "to", "of", "in", "on", "at", "with", "from", "by", "into", "than"}
+    )
+)
+
+
+def _heads_only(doc: _Doc, hits: list[_Hit]) -> list[_Hit]:
+    """In a compound the last noun names the thing: a "body camera evidence platform" is
+    software, a "laptop cart" is not a laptop. Drop an object another kind's object follows
+    within two words, with nothing between that could end the noun phrase."""
+    objects = [h for h in hits if h.role == "object"]
+    if len(objects) < 2:
+        return hits
+
+    def qualifies(hit: _Hit) -> bool:
+        for other in objects:
+            gap = other.start - hit.end
+            if other.owner == hit.owner or not 0 <= gap <= 2:
+                continue
+            between = doc.tokens[hit.end : other.start]
+            if doc.clause[other.start] == doc.clause[hit.start] and not any(
+                token in _NOT_IN_A_COMPOUND or not token[:1].isalnum() for token in between
+            ):
+                return True
+        return False
+
+    return [h for h in hits if h.role != "object" or not qualifies(h)]
+
+
 def _negated(doc: _Doc, hit: _Hit) -> bool:
     """A negator shortly before, in the same clause: "not going with", "no new hires"."""
     clause = doc.clause[hit.start]
@@ -612,6 +654,7 @@ class _Score:
     value: float
     lead: int  # where the deciding evidence starts: on a tie the main verb, first, wins
     cues: tuple[str, ...]
+    reach: int = 0  # tokens from the verb to its object: on a further tie the nearer one wins
 
 
 def _gather(doc: _Doc, hits: list[_Hit], stops: list[_Hit], names: bool) -> _Evidence:
@@ -663,7 +706,8 @@ def _score(doc: _Doc, found: _Evidence) -> _Score | None:
     if doc.status_question:
         value += STATUS_QUESTION
     lead = min(h.start for h in (drivers or found.objects))
-    return _Score(value, lead, _cue_words(doc, found))
+    reach = min((abs(o.start - a.end) for a, o in found.pairs), default=0)
+    return _Score(value, lead, _cue_words(doc, found), reach)
 
 
 def _as_noun(doc: _Doc, hit: _Hit) -> bool:
@@ -1017,6 +1061,7 @@ def _match(
         for hit in _longest_only(hits)
         if not doc.blanked.intersection(range(hit.start, hit.end))
     ]
+    hits = _heads_only(doc, hits)
     stops = [hit for hit in hits if hit.owner is None]
     best: tuple[str, _Score] | None = None
     for kind, kind_cues in table:
@@ -1024,7 +1069,8 @@ def _match(
         scored = _score(doc, _gather(doc, own, stops, kind_cues.names)) if own else None
         if scored is None or scored.value < THRESHOLD:
             continue
-        if best is None or (scored.value, -scored.lead) > (best[1].value, -best[1].lead):
+        rank = (scored.value, -scored.lead, -scored.reach)
+        if best is None or rank > (best[1].value, -best[1].lead, -best[1].reach):
             best = (kind, scored)
     if best is None:
         return None

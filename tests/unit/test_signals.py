@@ -9,6 +9,7 @@ corpus alone would show here.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import random
@@ -126,6 +127,40 @@ def test_plans_are_signals_of_the_right_kind(text: str, kind: str) -> None:
 )
 def test_chatter_is_not_a_signal(text: str) -> None:
     assert detect(text) is None, text
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # in a compound the last noun is the thing
+        ("We're buying a new camera evidence platform for the detectives", "software_purchase"),
+        ("Finance is adding a printer management tool next month", "software_purchase"),
+        # a phrase is evidence enough even where the same word is also an action
+        ("We'd like to digitize the old zoning maps", "data_project"),
+        # on a tie the verb's nearest object decides
+        ("We want to publish the survey data on our website", "data_project"),
+        # dates as chat writes them
+        ("Six new dispatchers start Feb 3", "staffing_change"),
+        ("We're purchasing new projectors for the training rooms in Sept", "hardware_purchase"),
+    ],
+)
+def test_compounds_phrases_ties_and_dates(text: str, kind: str) -> None:
+    signal = detect(text)
+    assert signal is not None and signal.kind == kind, (text, signal)
+
+
+def test_a_year_after_a_preposition_is_ahead_only_from_this_year_on() -> None:
+    this_year = dt.date.today().year
+    assert signals._is_future(["in", str(this_year + 1)])
+    assert signals._is_future(["by", "fy", str(this_year + 2)])
+    assert not signals._is_future(["in", str(this_year - 3)])
+    assert not signals._is_future(["since", str(this_year + 1)])
+    assert detect(f"We bought the scheduling system in {this_year - 4}") is None
+
+
+def test_accessories_and_paperwork_are_not_equipment_or_hiring() -> None:
+    assert detect("I bought a new laptop bag, much better than the old one") is None
+    assert detect("The new hire paperwork is in the shared folder") is None
 
 
 def test_a_fresh_purchase_counts_but_an_old_one_does_not() -> None:
