@@ -446,8 +446,9 @@ def describe(session: Session, item: Commitment, today: dt.date) -> str:
     """One line: '#7 Phones — @sam for @pat, due Fri 27 Nov 2026 (in 4 days) · promised'."""
     due = f", due {describe_date(item.due, today)}" if item.due else ""
     owner = _handle(session, item.owner_id)
-    requester = _handle(session, item.requester_id)
-    return f"#{item.id} {item.what} — {owner} for {requester}{due} · {STATE_WORDS[item.state]}"
+    mine = item.owner_id == item.requester_id  # a promise to nobody in particular
+    whose = owner if mine else f"{owner} for {_handle(session, item.requester_id)}"
+    return f"#{item.id} {item.what} — {whose}{due} · {STATE_WORDS[item.state]}"
 
 
 def _handle(session: Session, person_id: int) -> str:

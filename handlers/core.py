@@ -48,6 +48,7 @@ from handlers.messages import (
 from handlers.org import Organisation
 from handlers.people import find_person, name_of, person_for, sync_organisation
 from handlers.playbooks import Catalogue
+from handlers.promises import Promise, find_promise, may_hold_promise
 from handlers.signals import Signal, detect
 from storage import ledger
 from storage.db import session_scope
@@ -251,6 +252,14 @@ class Liaison:
     def detect(self, text: str) -> Signal | None:
         return detect(strip_mentions(text), self._cues)
 
+    def may_answer(self, text: str) -> bool:
+        """Whether a channel message not addressed to the bot may get an answer: a signal to
+        offer for planning, or a promise ("I'll send it by Friday") to offer to track."""
+        if self.detect(text) is not None:
+            return True
+        text = strip_mentions(text)
+        return may_hold_promise(text) and find_promise(text, self.today_for(None)) is not None
+
     @functools.cached_property
     def _cues(self):
         """The catalogue's cue sets, built once (detection runs on every message)."""
@@ -339,6 +348,12 @@ class Turn:
             return self.intake_answer(open_one, text)
         signal = self.bot.detect(text)
         if signal is None:
+            plain = strip_mentions(text)
+            # Chat that holds no promise must not touch the sender (nor create them).
+            today = self.bot.today_for(person) if may_hold_promise(plain) else None
+            promise = find_promise(plain, today) if today else None
+            if promise is not None:
+                return self.offer_to_track(promise)
             if self.inbound.is_direct:
                 return _say(
                     "I'm here to help plan things that have an IT side. Tell me what's coming up "
@@ -384,6 +399,61 @@ class Turn:
         reply = Reply(text, choices=choices, facts=facts, kind="offer")
         self.events.append("funnel.offered")
         return [Outgoing(reply, meta={"signal": signal})]
+
+    def offer_to_track(self, promise: Promise) -> list[Outgoing]:
+        """Someone said they will do something by a date: offer (to them only) to track it.
+        Nothing is stored unless they press the button, which carries what and when."""
+        message_id = self.inbound.message_id
+        if message_id:
+            key = f"promise-offer:{self.channel}:{self.inbound.conversation}:{message_id}"
+            if not ledger.claim(self.session, key, "promise-offer", now=self.bot.clock()):
+                return []
+        when = describe_date(promise.due, self.today)
+        who = "We'll" if promise.by_us else "You'll"
+        value = {
+            "what": promise.what,
+            "due": promise.due.isoformat(),
+            "conv": self.inbound.conversation,
+            "mid": message_id,
+        }
+        choices = (
+            Choice.of("Track it", "promise.track", "primary", **value),
+            Choice.of("No thanks", "promise.dismiss"),
+        )
+        text = (
+            f"Want me to keep track of that? {who} {promise.what}, by {when}. "
+            "I'll remind you if it gets close or stuck."
+        )
+        self.events.append("promise.offered")
+        return [Outgoing(Reply(text, choices=choices, private=True, kind="promise_offer"))]
+
+    def track_promise(self, data: dict) -> list[Outgoing]:
+        """The speaker pressed "Track it": their promise becomes a commitment, promised."""
+        what = " ".join(str(data.get("what") or "").split())[:500]
+        try:
+            due = dt.date.fromisoformat(str(data.get("due") or ""))
+        except ValueError:
+            due = None
+        if not what or due is None:
+            return _say("That offer is out of date. Nothing was saved.", private=True)
+        conv, mid = str(data.get("conv") or ""), str(data.get("mid") or "")
+        if mid:
+            key = f"promise:{self.channel}:{conv}:{mid}:{self.person.id}"
+            if not ledger.claim(self.session, key, "promise", now=self.bot.clock()):
+                return _say("You're already tracking that one.", private=True)
+        item = commitments.create(
+            self.session,
+            requester=self.person,
+            owner=self.person,
+            what=what,
+            due=due,
+            channel=self.channel,
+            unit_id=self.bot.org.unit_for_channel(conv) if conv else self.unit_here(),
+            promised=True,
+        )
+        self.events.append("promise.tracked")
+        text = f"Tracking it: {self.describe(item)}. I'll nudge you if it gets stuck."
+        return [Outgoing(Reply(text, private=True, kind="ack"))]
 
     def on_plan(self, rest: str) -> list[Outgoing]:
         kind = None
@@ -678,7 +748,8 @@ class Turn:
         for key in ("state", "values"):
             if key in data and not isinstance(data[key], dict):
                 data[key] = {}
-        for key in ("due", "note", "answer", "excerpt", "link", "kind", "unit", "mid", "conv"):
+        texts = ("due", "note", "answer", "excerpt", "link", "kind", "unit", "mid", "conv", "what")
+        for key in texts:
             if key in data and data[key] is not None and not isinstance(data[key], str):
                 data[key] = None
         if action.id == "offer.plan":
@@ -697,6 +768,10 @@ class Turn:
             return _say("No problem. Type 'plan' whenever you're ready.", private=True)
         if action.id == "offer.dismiss":
             return _say("Got it, I'll leave this one alone.", private=True)
+        if action.id == "promise.track":
+            return self.track_promise(data)
+        if action.id == "promise.dismiss":
+            return _say("OK, I won't track it.", private=True)
         if action.id == "intake.answer":
             found = self.session.get(IntakeSession, _record_id(data.get("intake")))
             if found is None or found.person_id != self.person.id:

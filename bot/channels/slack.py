@@ -588,7 +588,7 @@ def is_chatter(body: str, channel: SlackChannel) -> bool:
         return False
     if "<@" in text or event.get("bot_id"):
         return False
-    return channel.liaison.detect(text) is None
+    return not channel.liaison.may_answer(text)
 
 
 def slack_context(channel: SlackChannel, app_token: str | None = None):
@@ -645,9 +645,10 @@ def register_events(slack: SlackChannel) -> None:
         text = event.get("text") or ""
         if bot_user_id and f"<@{bot_user_id}>" in text:
             return  # the app_mention event handles it
-        if detect(text) is None:
+        if not slack.liaison.may_answer(text):
             return  # everyday chat: nothing stored, nothing said, no API call
-        await on_person_message(slack, event, direct=False, signal=True, event_id=event_id)
+        signal = detect(text) is not None  # else a promise, offered to its author only
+        await on_person_message(slack, event, direct=False, signal=signal, event_id=event_id)
 
     @app.event("app_mention")
     async def on_mention(event: dict, context: dict, body: dict) -> None:

@@ -929,3 +929,39 @@ async def test_an_offer_slack_refuses_for_long_is_kept_and_sent_later_as_a_dm(sr
     labels = [b["text"]["text"] for b in buttons(dm.payload["blocks"])]
     assert labels[0] == "Plan it with IT"
     assert await srv.app.sweeper.run(dt.datetime(2026, 11, 24, 20, 15, tzinfo=dt.UTC)) == []
+
+
+async def test_a_promise_in_a_channel_is_offered_to_its_author_alone(srv: Server) -> None:
+    said = "Sure, I'll send the floor plans to facilities by Friday"
+    event = sr.message_event(said)
+    assert (await srv.event(event))[0] == 200
+    (offer,) = await srv.fake.wait_for("chat.postEphemeral")
+    assert (offer.payload["channel"], offer.payload["user"]) == ("C0FINANCE1", PAT)
+    assert offer.payload["thread_ts"] == event["ts"]
+    assert "send the floor plans to facilities" in offer.payload["text"]
+    assert ok(srv.fake, "chat.postMessage") == []  # nobody else sees a thing
+    assert srv.count(Commitment) == 0
+
+    track = button(offer.payload["blocks"], "promise.track")
+    respond = srv.fake.response_url("track")
+    pressed = sr.block_action_payload(
+        track["action_id"], track["value"], user_id=PAT, response_url=respond,
+        message_ts=offer.response.get("message_ts"), block_id=track["block_id"],
+    )  # fmt: skip
+    pressed["container"]["is_ephemeral"] = True  # Slack sends no copy of an ephemeral message
+    del pressed["message"]
+    await srv.interact(pressed)
+    (answer,) = await srv.fake.wait_for("response_url")
+    assert answer.payload["response_type"] == "ephemeral"
+    assert "Tracking it" in answer.payload["text"]
+    (item,) = srv.all(Commitment)
+    assert item.state == "promised" and item.what == "send the floor plans to facilities"
+
+
+async def test_chatter_that_only_sounds_like_a_promise_costs_nothing(srv: Server) -> None:
+    before = srv.rows()
+    for text in ("I'll grab coffee later", "we will see", "I'll be out on Friday"):
+        assert (await srv.event(sr.message_event(text)))[0] == 200
+    await settle()
+    assert [c.method for c in srv.fake.calls if c.method != "auth.test"] == []
+    assert srv.rows() == before

@@ -974,3 +974,15 @@ async def test_unknown_message_actions_and_stale_forms_get_a_sentence(
     assert status == 200 and answer["task"]["type"] == "message"
     assert answer["task"]["value"]
     assert bot.count(Commitment) == 0 and connector.messages() == []
+
+
+async def test_a_promise_in_personal_chat_is_offered_and_tracked_from_the_card(bot, connector):
+    said = "I'll send the floor plans to facilities by Friday"
+    card, card_id = await offer_card(bot, connector, said)
+    assert "send the floor plans to facilities" in card_text(card)
+    assert bot.count(Commitment) == 0
+    done = await execute(bot, connector, PAT, card, "Track it", card_id=card_id)
+    assert "Tracking it" in card_text(done)
+    with bot.session() as session:
+        (item,) = session.exec(select(Commitment)).all()
+    assert item.state == "promised" and item.what == "send the floor plans to facilities"

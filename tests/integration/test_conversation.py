@@ -362,3 +362,58 @@ def test_an_intake_continues_on_another_replica(liaison, org, clock):
         say(other if answer == "skip" else liaison, "pat", answer, "finance")
     assert say(other, "pat", "save", "finance")[0].reply.kind == "summary"
     assert count(liaison, Initiative) == 1
+
+
+# Promises: "I'll ... by Friday" is offered for tracking, to its author only
+
+
+def test_a_promise_is_offered_for_tracking_and_tracked_once(liaison):
+    before = count(liaison, Commitment)
+    [offer] = say(liaison, "pat", "Sure, I'll send the floor plans to facilities by Friday")
+    assert offer.reply.kind == "promise_offer" and offer.reply.private
+    assert "send the floor plans to facilities" in offer.reply.text
+    assert count(liaison, Commitment) == before  # nothing stored before the button
+
+    [tracked] = press(liaison, "pat", choice([offer], "Track it"))
+    assert tracked.reply.text.startswith("Tracking it: #")
+    with session_scope(liaison.engine) as session:
+        item = session.exec(select(Commitment).order_by(Commitment.id.desc())).first()
+        pat = session.exec(select(Person).where(Person.handle == "pat")).one()
+        assert (item.owner_id, item.requester_id, item.state) == (pat.id, pat.id, "promised")
+        assert item.due == dt.date(2026, 11, 27)
+        assert item.what == "send the floor plans to facilities"
+    [again] = press(liaison, "pat", choice([offer], "Track it"))
+    assert "already tracking" in again.reply.text
+    assert count(liaison, Commitment) == before + 1
+
+
+def test_a_promise_in_a_channel_is_offered_privately_and_once_per_message(liaison):
+    inbound = Inbound(
+        Sender("shell", "pat", name="pat"),
+        "#finance",
+        text="I'll send the floor plans to facilities by Friday",
+        message_id="channel-1",
+    )
+    [offer] = liaison.handle(inbound)
+    assert offer.reply.private and offer.reply.kind == "promise_offer"
+    assert liaison.handle(inbound) == []  # the channel delivered it again
+    [dismissed] = press(liaison, "pat", choice([offer], "No thanks"), where="#finance")
+    assert "won't track" in dismissed.reply.text
+
+
+def test_a_signal_wins_over_a_promise_and_chatter_gets_neither(liaison):
+    [out] = say(liaison, "pat", "We'll order 40 laptops for the new hires by Dec 4")
+    assert out.reply.kind == "offer"  # planning the purchase comes first
+    assert say(liaison, "pat", "I'll grab coffee later", where="#finance") == []
+    [out] = say(liaison, "pat", "I'll do it by Friday")
+    assert out.reply.kind != "promise_offer"
+
+
+def test_a_stale_or_forged_track_button_saves_nothing(liaison):
+    before = count(liaison, Commitment)
+    for value in ({"what": "x y", "due": "not a date"}, {"due": "2026-12-01"}, {"what": ["a"]}):
+        forged = Action("promise.track", json.dumps(value))
+        inbound = Inbound(Sender("shell", "pat", name="pat"), "dm", action=forged, is_direct=True)
+        [out] = liaison.handle(inbound)
+        assert "out of date" in out.reply.text
+    assert count(liaison, Commitment) == before

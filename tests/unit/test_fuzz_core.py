@@ -591,8 +591,8 @@ def test_chatter_that_is_neither_a_signal_nor_a_command_writes_nothing(
             ).first()
         if open_here is not None:
             conversation = f"{conversation}-elsewhere"
-    if world.bot.detect(text) is not None:
-        return
+    if world.bot.may_answer(text):
+        return  # a signal or a promise: answered with an offer
     before = row_counts(world.engine)
     replies = world.say(sender, conversation, text, is_direct=direct, message_id="m1")
     assert row_counts(world.engine) == before
