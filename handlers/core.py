@@ -75,7 +75,9 @@ BOT_HELP = """Here's what I can do:
   in May") and offer to plan them with IT.
 • plan — start planning an initiative with IT yourself (or "plan office move").
 • commitments … — see and act on who promised what (type "commitments help").
-• history <id> — the full history of a commitment."""
+• history <id> — the full history of a commitment.
+• home — what you owe, what is owed to you, and your initiatives, in one place.
+• Say "I'll send the floor plans by Friday" and I'll offer to keep track of it."""
 
 NEEDS_DATE = {"counter", "new_date"}
 ACT_PAST = {
@@ -337,6 +339,8 @@ class Turn:
             return self.on_history(lowered[len("history") :].strip(" #"))
         if word == "plan":
             return self.on_plan(lowered[len("plan") :].strip())
+        if lowered.lstrip("/") == "home":
+            return self.home()
         person = self.known_person()
         open_one = (
             intake.open_intake(self.session, person.id, self.inbound.conversation)

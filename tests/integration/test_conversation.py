@@ -417,3 +417,13 @@ def test_a_stale_or_forged_track_button_saves_nothing(liaison):
         [out] = liaison.handle(inbound)
         assert "out of date" in out.reply.text
     assert count(liaison, Commitment) == before
+
+
+def test_home_typed_shows_both_sides_and_the_initiatives(liaison):
+    [offer] = say(liaison, "pat", "I'll send the floor plans to facilities by Friday")
+    press(liaison, "pat", choice([offer], "Track it"))
+    replies = say(liaison, "pat", "home")
+    texts = [out.reply.text for out in replies]
+    assert texts[0].startswith("Your open commitments") and all(o.reply.private for o in replies)
+    assert any("send the floor plans" in item.text for item in replies[0].reply.items)
+    assert any(text.startswith("Your initiatives") for text in texts)
