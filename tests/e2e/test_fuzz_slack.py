@@ -24,34 +24,28 @@ Known bugs are pinned by the strict `xfail` tests at the end; the generators ste
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import hmac
 import itertools
 import json
-import logging
-import threading
 import time
-import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-import aiohttp
 import pytest
-from aiohttp import web
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from bot.bootstrap import App, bootstrap
 from bot.channels import slack as slack_channel
 from bot.config import load_settings
-from bot.server import build_web_app
-from tests.conftest import EXAMPLE_CONFIG, ROOT
+from tests.conftest import EXAMPLE_CONFIG
 from tests.fakes import FakeSlack
 from tests.fakes import slack_requests as sr
+from tests.inprocess import InProcessServer
 from tests.unit import test_fuzz_core as core
 
 FUZZ = settings(
@@ -74,8 +68,6 @@ USERS = {
     KIM: _user("kim", "kim.nguyen@riverton.example", "America/Denver"),
     NEWBIE: _user("newbie", "newbie@riverton.example"),
 }
-OUR_CODE = tuple(str(ROOT / part) for part in ("bot", "handlers", "storage", "schedules"))
-OUR_LOGGERS = ("liaison",)
 SHOWN = ("chat.postMessage", "chat.postEphemeral", "chat.update", "response_url")
 VIEWS = ("views.open", "views.update", "views.publish")
 
@@ -83,99 +75,20 @@ VIEWS = ("views.open", "views.update", "views.publish")
 # --- the server under test, on a loop of its own -------------------------------------------------
 
 
-class LogWatch(logging.Handler):
-    """Every ERROR record, from any logger, while the module runs."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    def problems(self) -> list[str]:
-        """ERROR records with a traceback through our code, or logged by our loggers."""
-        found = []
-        for record in list(self.records):
-            frames = traceback.extract_tb(record.exc_info[2]) if record.exc_info else []
-            ours = [f for f in frames if f.filename.startswith(OUR_CODE)]
-            if ours or record.name.startswith(OUR_LOGGERS):
-                where = ours[-1] if ours else None
-                place = (
-                    f" at {Path(where.filename).relative_to(ROOT)}:{where.lineno}" if where else ""
-                )
-                kind = f" {record.exc_info[0].__name__}" if record.exc_info else ""
-                found.append(f"{record.name}: {record.getMessage()[:200]}{kind}{place}")
-        return found
-
-
-class LoopThread:
-    """An event loop running in a daemon thread, for synchronous Hypothesis examples to drive."""
-
-    def __init__(self, name: str) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
-        self.thread.start()
-
-    def run(self, coro, timeout: float = 30.0) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=10)
-        if not self.thread.is_alive():
-            self.loop.close()
-
-    def snapshot(self) -> set[asyncio.Task]:
-        """The tasks running now (the server's own), which `settle` does not wait for."""
-
-        async def tasks() -> set[asyncio.Task]:
-            return set(asyncio.all_tasks()) - {asyncio.current_task()}
-
-        return self.run(tasks())
-
-    async def settle(self, idle: set[asyncio.Task], timeout: float = 15.0) -> None:
-        """Wait until the work started after an acknowledgement (listeners run after answering)
-        has finished: every task on this loop but `idle`, open keep-alive connections and the
-        caller."""
-        deadline = time.monotonic() + timeout
-        me = asyncio.current_task()
-        while True:
-            busy = {
-                t
-                for t in asyncio.all_tasks()
-                if t is not me and t not in idle and not _keep_alive(t)
-            }
-            if not busy:
-                return
-            if time.monotonic() > deadline:
-                raise AssertionError(f"still busy after {timeout}s: {busy}")
-            await asyncio.wait(busy, timeout=deadline - time.monotonic())
-
-
-def _keep_alive(task: asyncio.Task) -> bool:
-    return task.get_coro().__qualname__ == "RequestHandler.start"
-
-
-class Harness:
-    """The bot's server on one loop, a fake Slack on another (so that the server's graceful
-    shutdown waits for its own work only), both driven over real HTTP from the test thread."""
+class Harness(InProcessServer):
+    """The bot's server and a fake Slack, each on a loop of its own (tests/inprocess.py)."""
 
     def __init__(self, db: Path) -> None:
-        self.db = db
-        self.logs = LogWatch()
-        self.bot = LoopThread("fuzz-slack-bot")
-        self.outside = LoopThread("fuzz-slack-fake")
+        super().__init__(db, "fuzz-slack")
         self.methods: set[str] = set()  # every Web API method called, across examples
 
-    def start(self) -> Harness:
-        logging.getLogger().addHandler(self.logs)
+    def start_fake(self) -> None:
         self.fake = self.outside.run(FakeSlack(bot_token=TOKEN, users=USERS).start())
-        self.bot.run(self._start())
-        self.idle = self.bot.snapshot()
-        return self
 
-    async def _start(self) -> None:
+    async def stop_fake(self) -> None:
+        await self.fake.stop()
+
+    def build_app(self) -> App:
         environ = {
             "DATABASE_URL": f"sqlite:///{self.db}",
             "LIAISON_CONFIG": str(EXAMPLE_CONFIG),
@@ -183,26 +96,7 @@ class Harness:
             "SLACK_SIGNING_SECRET": SECRET,
             "SLACK_API_URL": self.fake.base_url,
         }
-        self.app: App = bootstrap(load_settings(environ, dotenv_path=None))
-        self.runner = web.AppRunner(build_web_app(self.app, scheduler=False), access_log=None)
-        await self.runner.setup()
-        await web.TCPSite(self.runner, "127.0.0.1", 0).start()
-        self.base = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
-        self.http = aiohttp.ClientSession()
-
-    def stop(self) -> None:
-        async def _stop() -> None:
-            await self.http.close()
-            await self.runner.cleanup()
-
-        try:
-            self.bot.run(_stop())
-            self.outside.run(self.fake.stop())
-        finally:
-            self.app.engine.dispose()
-            logging.getLogger().removeHandler(self.logs)
-            self.bot.close()
-            self.outside.close()
+        return bootstrap(load_settings(environ, dotenv_path=None))
 
     # Requests
 
@@ -216,13 +110,6 @@ class Harness:
             return response.status, text
 
         return self.bot.run(_post())
-
-    def health(self) -> int:
-        async def _get() -> int:
-            async with self.http.get(f"{self.base}/healthz") as response:
-                return response.status
-
-        return self.bot.run(_get())
 
     def reset(self) -> None:
         async def _reset() -> None:

@@ -19,29 +19,24 @@ After each example, once the work the bot does after answering has finished:
   nothing and reaches no connector.
 
 The checks come from tests/unit/test_fuzz_core.py and the event-loop plumbing from
-tests/e2e/test_fuzz_slack.py. Known bugs are pinned by the strict `xfail` tests at the end.
+tests/inprocess.py. Known bugs are pinned by the strict `xfail` tests at the end.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.bootstrap import App, bootstrap
 from bot.channels.teams import FORM_IDS, RetryPolicy
 from bot.config import Settings
-from bot.server import build_web_app
 from tests.conftest import EXAMPLE_CONFIG
-from tests.e2e import test_fuzz_slack as plumbing
 from tests.fakes.teams_connector import (
     ALEX,
     BOT,
@@ -60,6 +55,7 @@ from tests.fakes.teams_connector import (
     personal_message,
     submit_message,
 )
+from tests.inprocess import InProcessServer
 from tests.unit import test_fuzz_core as core
 
 FUZZ = settings(
@@ -73,49 +69,27 @@ SHOWN = ("reply", "send", "update")
 # --- the server under test -----------------------------------------------------------------------
 
 
-class Harness:
-    """The bot's server on one loop, the fake connector on another, driven from the test thread."""
+class Harness(InProcessServer):
+    """The bot's server and the fake connector, each on a loop of its own."""
 
     def __init__(self, db: Path) -> None:
-        self.db = db
-        self.logs = plumbing.LogWatch()
-        self.bot = plumbing.LoopThread("fuzz-teams-bot")
-        self.outside = plumbing.LoopThread("fuzz-teams-connector")
+        super().__init__(db, "fuzz-teams")
         self.cards: list[dict] = []  # cards answered to invokes in the current example
 
-    def start(self) -> Harness:
-        logging.getLogger().addHandler(self.logs)
+    def start_fake(self) -> None:
         self.connector = self.outside.run(FakeConnector().start())
         self.service_url = self.connector.service_url
-        self.bot.run(self._start())
-        self.idle = self.bot.snapshot()
-        return self
 
-    async def _start(self) -> None:
+    async def stop_fake(self) -> None:
+        await self.connector.stop()
+
+    def build_app(self) -> App:
         settings_ = Settings(
             database_url=f"sqlite:///{self.db}", config_path=str(EXAMPLE_CONFIG), log_level="ERROR"
         )
-        self.app: App = bootstrap(settings_)
-        self.app.teams.retry = RetryPolicy(attempts=2, base_delay=0.01)
-        self.runner = web.AppRunner(build_web_app(self.app, scheduler=False), access_log=None)
-        await self.runner.setup()
-        await web.TCPSite(self.runner, "127.0.0.1", 0).start()
-        self.base = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
-        self.http = aiohttp.ClientSession()
-
-    def stop(self) -> None:
-        async def _stop() -> None:
-            await self.http.close()
-            await self.runner.cleanup()
-
-        try:
-            self.bot.run(_stop())
-            self.outside.run(self.connector.stop())
-        finally:
-            self.app.engine.dispose()
-            logging.getLogger().removeHandler(self.logs)
-            self.bot.close()
-            self.outside.close()
+        app = bootstrap(settings_)
+        app.teams.retry = RetryPolicy(attempts=2, base_delay=0.01)
+        return app
 
     def post(self, body: Any, *, content_type: str = "application/json") -> tuple[int, Any]:
         """POST an activity (or any JSON, or raw text); the status and the decoded answer."""
@@ -134,13 +108,6 @@ class Harness:
                 return response.status, text
 
         return self.bot.run(_post())
-
-    def health(self) -> int:
-        async def _get() -> int:
-            async with self.http.get(f"{self.base}/healthz") as response:
-                return response.status
-
-        return self.bot.run(_get())
 
     def reset(self) -> None:
         async def _reset() -> None:
