@@ -527,6 +527,8 @@ _NOT_IN_A_COMPOUND = (
     | _AUXILIARIES
     | frozenset(
         {"and", "or", "for", "to", "of", "in", "on", "at", "with", "from", "by", "into", "than"}
+        | {"will", "would", "can", "could", "should", "must", "may", "might", "shall", "need"}
+        | {"needs", "get", "gets", "got", "have", "has", "had", "do", "does", "did", "who", "that"}
     )
 )
 
@@ -534,19 +536,23 @@ _NOT_IN_A_COMPOUND = (
 def _heads_only(doc: _Doc, hits: list[_Hit]) -> list[_Hit]:
     """In a compound the last noun names the thing: a "body camera evidence platform" is
     software, a "laptop cart" is not a laptop. Drop an object another kind's object follows
-    within two words, with nothing between that could end the noun phrase."""
+    at once or after one word that is neither a verb cue nor a word that ends a noun phrase
+    ("drivers start training" is no compound)."""
     objects = [h for h in hits if h.role == "object"]
     if len(objects) < 2:
         return hits
+    verbs = {h.start for h in hits if h.role in ("action", "phrase")}
 
     def qualifies(hit: _Hit) -> bool:
         for other in objects:
             gap = other.start - hit.end
-            if other.owner == hit.owner or not 0 <= gap <= 2:
+            if other.owner == hit.owner or not 0 <= gap <= 1:
                 continue
             between = doc.tokens[hit.end : other.start]
-            if doc.clause[other.start] == doc.clause[hit.start] and not any(
-                token in _NOT_IN_A_COMPOUND or not token[:1].isalnum() for token in between
+            if (
+                doc.clause[other.start] == doc.clause[hit.start]
+                and not (gap and hit.end in verbs)
+                and not any(t in _NOT_IN_A_COMPOUND or not t[:1].isalnum() for t in between)
             ):
                 return True
         return False
@@ -668,7 +674,10 @@ def _gather(doc: _Doc, hits: list[_Hit], stops: list[_Hit], names: bool) -> _Evi
         if hit.role not in ("action", "phrase") or not _usable(doc, hit) or _as_noun(doc, hit):
             continue
         name = _name_after(doc, hit, stop_starts) if names and hit.role == "action" else None
-        if name is None and _chatter_first(doc, hit, all_objects, kind_stops):
+        # "buying coffee", "we hired a caterer"; a phrase of several words stands on its own
+        # ("the grand opening is on the 14th, with a DJ").
+        verb_like = hit.role == "action" or hit.end - hit.start == 1
+        if name is None and verb_like and _chatter_first(doc, hit, all_objects, kind_stops):
             continue
         (phrases if hit.role == "phrase" else actions).append(hit)
         if name is not None:
@@ -732,6 +741,8 @@ def _paired(doc: _Doc, action: _Hit, obj: _Hit) -> bool:
         return True
     if not 0 <= action.start - obj.end <= PAIR_BEFORE:
         return False
+    if action.start == obj.end and _is_past(doc.tokens[action.start]):
+        return True  # a participle right after its object: "tablets mounted in the buses"
     between = doc.tokens[obj.end : action.start]
     return _modified(doc, obj) or any(token in _AUXILIARIES for token in between)
 

@@ -139,6 +139,12 @@ def test_chatter_is_not_a_signal(text: str) -> None:
         ("We'd like to digitize the old zoning maps", "data_project"),
         # on a tie the verb's nearest object decides
         ("We want to publish the survey data on our website", "data_project"),
+        # a participle right after its object pairs with it
+        ("Transit wants cameras installed in every bus by June", "hardware_purchase"),
+        # a phrase of several words is not undone by chatter after it
+        ("The library's grand opening is on the 9th, with cake and a DJ", "event_or_launch"),
+        # a verb between two nouns is no compound
+        ("Nine new dispatchers start training on Monday", "staffing_change"),
         # dates as chat writes them
         ("Six new dispatchers start Feb 3", "staffing_change"),
         ("We're purchasing new projectors for the training rooms in Sept", "hardware_purchase"),
