@@ -16,6 +16,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from storage.db import database_away
+
 log = logging.getLogger("liaison.retry")
 DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
 MAX_WAITING = 1000  # beyond this the outage is not passing: fall back straight away
@@ -92,6 +94,22 @@ class Retrier:
             _, pending = await asyncio.wait(set(self.waiting), timeout=timeout)
             if pending:
                 log.warning("shutdown: %d retries still running", len(pending))
+
+
+async def once_the_database_answers(retrier: Retrier, what: str, answer: Attempt) -> None:
+    """Run `answer` (the handling of an acknowledged message); if the database is away, keep it
+    in `retrier` until the database is back, since the chat service will not send it again."""
+    try:
+        await answer()
+    except Exception as exc:
+        if not database_away(exc):
+            raise
+        log.warning("%s waits for the database", what)
+
+        async def lost(why: str) -> None:
+            log.error("%s dropped: the database stayed away (%s)", what, why)
+
+        retrier.later(what, answer, retry_on=database_away, give_up=lost, why=_name(exc))
 
 
 def _name(exc: BaseException) -> str:

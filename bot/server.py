@@ -76,8 +76,9 @@ def build_web_app(app: App, *, scheduler: bool = True) -> web.Application:
         web_app.on_shutdown.append(pause)
         web_app.on_cleanup.append(stop)
     web_app.on_startup.append(_freeze_startup_objects)
-    if app.slack is not None:
-        web_app.on_shutdown.append(_stop_retries(app.slack.retrier))
+    for channel in (app.slack, app.teams):
+        if channel is not None:
+            web_app.on_shutdown.append(_stop_retries(channel.retrier))
     web_app.on_shutdown.append(drain_on_shutdown(SHUTDOWN_SECONDS))
     return web_app
 

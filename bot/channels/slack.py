@@ -51,10 +51,9 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.retry import Retrier
+from bot.retry import Retrier, once_the_database_answers
 from handlers.core import Liaison
 from handlers.messages import Action, Choice, Form, FormField, Inbound, Outgoing, Reply, Sender
-from storage.db import database_away
 
 log = logging.getLogger("liaison.slack")
 CHANNEL = "slack"
@@ -705,21 +704,7 @@ async def on_person_message(
         )
         await slack.deliver(replies, channel=channel_id, thread_ts=thread, user_id=user)
 
-    try:
-        await answer()
-    except Exception as exc:
-        if not database_away(exc):
-            raise
-        # Slack will not send an acknowledged event again: keep it until the database is back.
-        log.warning("slack event %s waits for the database", event_id)
-
-        async def lost(why: str) -> None:
-            log.error("slack event %s dropped: the database stayed away (%s)", event_id, why)
-
-        slack.retrier.later(
-            f"slack event {event_id or ts}", answer, retry_on=database_away, give_up=lost,
-            why="the database is away",
-        )  # fmt: skip
+    await once_the_database_answers(slack.retrier, f"slack event {event_id or ts}", answer)
 
 
 async def _none() -> None:

@@ -51,6 +51,7 @@ from botbuilder.schema import (
     ErrorResponseException,
 )
 
+from bot.retry import Retrier, once_the_database_answers
 from handlers.core import Liaison
 from handlers.messages import Action, Choice, Form, FormField, Inbound, Outgoing, Reply, Sender
 from schedules.outbox import DeliveryError
@@ -278,6 +279,7 @@ class TeamsChannel:
     invoke_budget: float = INVOKE_BUDGET
     turn_budget: float = TURN_BUDGET
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retrier: Retrier = field(default_factory=Retrier)  # messages that found the database away
     bot: ActivityHandler = field(init=False)
     _senders: dict[str, tuple[float, Sender]] = field(default_factory=dict, init=False)
     _remembered: dict[str, str] = field(default_factory=dict, init=False)
@@ -305,6 +307,7 @@ class TeamsChannel:
 
     async def close(self, _app: web.Application | None = None) -> None:
         """Let work that outlived its request finish (the server's on_cleanup)."""
+        await self.retrier.stop()
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=10)
 
@@ -522,7 +525,11 @@ class TeamsChannel:
             link=message_link(activity),
             is_direct=direct,
         )
-        await self.deliver(turn_context, await self.core(inbound))
+
+        async def answer() -> None:
+            await self.deliver(turn_context, await self.core(inbound))
+
+        await once_the_database_answers(self.retrier, f"teams message {activity.id}", answer)
 
     async def name_mentioned(self, turn_context: TurnContext, text: str) -> str:
         """In a command, "ask <at>Alex Newcomer</at> ..." names someone the core may not know

@@ -30,6 +30,7 @@ from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFramewo
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 from sqlalchemy import func
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from bot.bootstrap import bootstrap
@@ -986,3 +987,26 @@ async def test_a_promise_in_personal_chat_is_offered_and_tracked_from_the_card(b
     with bot.session() as session:
         (item,) = session.exec(select(Commitment)).all()
     assert item.state == "promised" and item.what == "send the floor plans to facilities"
+
+
+async def test_a_message_that_finds_the_database_away_is_answered_once_it_is_back(
+    bot, connector, monkeypatch
+):
+    """Teams does not send a message again: the bot acknowledges it, waits for the database,
+    then answers in the same conversation."""
+    bot.teams.retrier.delays = (0.05, 0.1, 0.2)
+    handle = bot.app.liaison.handle
+    outage = {"left": 2}
+
+    def flaky(inbound):
+        if outage["left"]:
+            outage["left"] -= 1
+            raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+        return handle(inbound)
+
+    monkeypatch.setattr(bot.app.liaison, "handle", flaky)
+    activity = personal_message(connector.service_url, PAT, "We're moving buildings in ten months")
+    status, _ = await bot.post(activity)
+    assert status == 201  # acknowledged, not a 500
+    [offer] = await connector.wait_for_messages(1, personal_conversation(PAT))
+    assert "office move" in offer.text.lower() and outage["left"] == 0
