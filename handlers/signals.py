@@ -80,6 +80,7 @@ _STATUS_OPENERS = frozenset(
 )
 _NAME_SKIP = frozenset(
     {"a", "an", "the", "our", "to", "with", "for", "on", "up", "into", "onto", "from", "some"}
+    | {"new"}  # "implementing a new MES"
 )
 _NAME_STOPS = frozenset(
     {"i", "i'm", "i'll", "i've", "i'd", "it", "hr", "ok", "okay", "we", "you", "they"}
@@ -421,6 +422,7 @@ class _Doc:
     recent: bool = False
     year: bool = False
     status_question: bool = False
+    echo: bool = False  # "We're hiring? news to me": someone else's news, wondered at
     shouting: bool = False
 
 
@@ -495,6 +497,7 @@ def _mark_context(doc: _Doc) -> None:
     doc.recent = lexicon.recent.search(joined) is not None
     doc.year = _YEAR.search(joined) is not None
     doc.status_question = "?" in doc.tokens and doc.tokens[0] in _STATUS_OPENERS
+    doc.echo = "?" in doc.tokens and _echo_question(doc.tokens)
     text = " ".join(doc.raw)
     doc.shouting = text == text.upper() and text != text.lower()
 
@@ -529,6 +532,9 @@ _NOT_IN_A_COMPOUND = (
         {"and", "or", "for", "to", "of", "in", "on", "at", "with", "from", "by", "into", "than"}
         | {"will", "would", "can", "could", "should", "must", "may", "might", "shall", "need"}
         | {"needs", "get", "gets", "got", "have", "has", "had", "do", "does", "did", "who", "that"}
+        | {"every", "each", "all", "any", "no", "some", "many", "few", "several", "both", "per"}
+        | {"about", "across", "around", "over", "under", "through", "between", "among", "near"}
+        | {"without", "within", "after", "before", "during", "like", "as", "via", "than", "which"}
     )
 )
 
@@ -596,6 +602,12 @@ def _chatter_first(doc: _Doc, action: _Hit, objects: list[_Hit], stops: list[_Hi
         if 0 <= hit.start - action.end <= PAIR_AFTER and doc.clause[hit.start] == clause
     ]
     return bool(candidates) and min(candidates)[2]
+
+
+def _echo_question(tokens: list[str]) -> bool:
+    """A message that opens with a few words and a "?": "We're hiring? news to me"."""
+    first = tokens.index("?")
+    return 0 < first <= 3
 
 
 def _is_past(token: str) -> bool:
@@ -1064,7 +1076,7 @@ def _match(
     if not hits:
         return None
     _mark_context(doc)
-    if doc.history and not doc.future:
+    if (doc.history or doc.echo) and not doc.future:
         return None
     hits += [_Hit(s, e, role, None) for s, e, role in doc.lexicon_hits if role == "stop"]
     hits = [

@@ -145,6 +145,10 @@ def test_chatter_is_not_a_signal(text: str) -> None:
         ("The library's grand opening is on the 9th, with cake and a DJ", "event_or_launch"),
         # a verb between two nouns is no compound
         ("Nine new dispatchers start training on Monday", "staffing_change"),
+        # a product name after "new"
+        ("The plant is implementing a new MES in the spring", "software_purchase"),
+        # a short question answered with a plan is still the plan
+        ("Hiring? We are: 12 nurses start in March", "staffing_change"),
         # dates as chat writes them
         ("Six new dispatchers start Feb 3", "staffing_change"),
         ("We're purchasing new projectors for the training rooms in Sept", "hardware_purchase"),
@@ -164,9 +168,10 @@ def test_a_year_after_a_preposition_is_ahead_only_from_this_year_on() -> None:
     assert detect(f"We bought the scheduling system in {this_year - 4}") is None
 
 
-def test_accessories_and_paperwork_are_not_equipment_or_hiring() -> None:
+def test_accessories_paperwork_and_echo_questions_are_not_plans() -> None:
     assert detect("I bought a new laptop bag, much better than the old one") is None
     assert detect("The new hire paperwork is in the shared folder") is None
+    assert detect("We're relocating? first I've heard of it") is None
 
 
 def test_a_fresh_purchase_counts_but_an_old_one_does_not() -> None:
