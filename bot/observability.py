@@ -113,6 +113,12 @@ class Metrics:
             ["stage"],
             registry=self.registry,
         )
+        self.promises = Counter(
+            "liaison_promises",
+            "Promises in chat: offered for tracking, tracked.",
+            ["stage"],
+            registry=self.registry,
+        )
         self.up = Gauge("liaison_up", "1 while the bot runs.", registry=self.registry)
         self.up.set(1)
 
@@ -121,12 +127,14 @@ class Metrics:
         self.registry.register(CommitmentCollector(engine, org, clock))
 
     def on_event(self, event: str, channel: str) -> None:
-        """The core's events: 'acted.<reply kind>' and 'funnel.<stage>'."""
+        """The core's events: 'acted.<reply kind>', 'funnel.<stage>', 'promise.<stage>'."""
         group, _, name = event.partition(".")
         if group == "acted":
             self.events_acted.labels(channel, name).inc()
         elif group == "funnel":
             self.funnel.labels(name).inc()
+        elif group == "promise":
+            self.promises.labels(name).inc()
 
     def on_line(self, line) -> None:
         """One message of a sweep."""

@@ -56,6 +56,10 @@ async def test_metrics_count_events_the_funnel_and_commitments(tmp_path):
     plan = offer[0].reply.choices[0]
     app.liaison.handle(Inbound(shell, "finance", action=Action(plan.action, plan.value)))
     app.liaison.handle(Inbound(shell, "dm", text="commitments ask @sam to image them by Friday"))
+    said = "I'll send the floor plans to facilities by Friday"
+    [promise] = app.liaison.handle(Inbound(shell, "dm", text=said, message_id="m2", is_direct=True))
+    track = promise.reply.choices[0]
+    app.liaison.handle(Inbound(shell, "dm", action=Action(track.action, track.value)))
     server = TestServer(build_web_app(app, scheduler=False))
     async with server:
         status, body = await get(server, "/metrics")
@@ -63,6 +67,8 @@ async def test_metrics_count_events_the_funnel_and_commitments(tmp_path):
     assert 'liaison_intake_funnel_total{stage="offered"} 1.0' in body
     assert 'liaison_intake_funnel_total{stage="started"} 1.0' in body
     assert 'liaison_events_acted_total{channel="shell",kind="offer"} 1.0' in body
+    assert 'liaison_promises_total{stage="offered"} 1.0' in body
+    assert 'liaison_promises_total{stage="tracked"} 1.0' in body
     assert 'liaison_commitments_open{unit="finance"} 1.0' in body
     assert "liaison_up 1.0" in body
 
