@@ -2,7 +2,7 @@
 with SIGKILL in the middle of a sweep. The real server and CLI run against a fake Slack on
 127.0.0.1, and every assertion counts what reached that fake Slack.
 
-Known gaps in the product are pinned by strict ``xfail`` tests, so that a fix shows up.
+A gap found here is pinned by a strict ``xfail`` test until it is fixed (none is open now).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ After each example, once the work the bot does after answering has finished:
   nothing and reaches no connector.
 
 The checks come from tests/unit/test_fuzz_core.py and the event-loop plumbing from
-tests/inprocess.py. Known bugs are pinned by the strict `xfail` tests at the end.
+tests/inprocess.py. A bug it finds is pinned by a strict `xfail` test until it is fixed.
 """
 
 from __future__ import annotations

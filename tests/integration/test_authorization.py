@@ -22,8 +22,8 @@ The cast, from liaison.example.toml plus two people who first talk to the bot he
 Every commitment below belongs to Finance. "allowed" means the act is applied (one more history
 event, by that person, and the state the protocol says); "refused" means a private sentence back
 and not one row changed anywhere. For queries, "allowed" means the commitment is shown and
-"refused" means it is not, with a sentence instead. A rule the product breaks is pinned by a
-strict xfail test that names the code.
+"refused" means it is not, with a sentence instead. A rule the product broke would be pinned
+by a strict xfail test naming the code; none is now.
 """
 
 from __future__ import annotations

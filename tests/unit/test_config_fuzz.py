@@ -11,8 +11,8 @@ playbook files in a `playbook_dir` and for inline `[playbooks.<kind>]` overrides
 Valid generated configurations load, and their units, people and liaisons come back as written,
 in the organisation and in the database.
 
-Known gaps in the product are pinned by the `xfail` tests at the end (strict, so a fix shows up),
-and the generators steer clear of them so that the properties test everything else.
+Gaps found here were fixed and keep a test of their own at the end; the generators steer clear
+of those inputs so that the properties test everything else.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def to_toml(document: dict[str, Any], path: tuple[str, ...] = ()) -> str:
 
 
 def _is_zone_folder(text: str) -> bool:
-    """Names like 'America' or 'US' that zoneinfo opens as a folder (see the xfail below)."""
+    """Names like 'America' or 'US' that zoneinfo opens as a folder (tested on their own below)."""
     try:
         zoneinfo.ZoneInfo(text)
     except OSError:
@@ -120,7 +120,7 @@ def _is_zone_folder(text: str) -> bool:
 
 
 # U+0085, U+2028 and U+2029 are left out: TOML allows them in strings, and the product then
-# counts lines differently from an editor (see the xfail below).
+# counts lines differently from an editor (tested on their own below).
 _chars = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x85\u2028\u2029")
 _text = st.text(_chars, max_size=40)
 _safe_text = _text.filter(lambda s: not _is_zone_folder(s))

@@ -15,9 +15,9 @@ an old message, a form from an older version, a value a client mangled). For all
 The checks and strategies here are shared with the end-to-end fuzz tests of the channels
 (tests/e2e/test_fuzz_slack.py and tests/e2e/test_fuzz_teams.py), which import this module.
 
-Known crashes are pinned by the strict `xfail` cases at the end, and the generators steer clear
-of them (ids are numbers, dates and notes are strings, form states and values are objects, typed
-roles JSON is well formed) so that the properties test everything else.
+Crashes found here were fixed and keep cases of their own at the end; the generators steer
+clear of them (ids are numbers, dates and notes are strings, form states and values are
+objects, typed roles JSON is well formed) so that the properties test everything else.
 """
 
 from __future__ import annotations
@@ -191,7 +191,7 @@ def row_counts(engine: Engine) -> dict[str, int]:
 
 # --- strategies ----------------------------------------------------------------------------------
 
-# Lone surrogates are left out: SQLite cannot store them (see the xfail in test_fuzz_teams.py).
+# Lone surrogates are left out: SQLite cannot store them (tested in test_fuzz_teams.py).
 CHARS = st.characters(exclude_categories=("Cs",))
 TEXT = st.text(CHARS, max_size=40)
 SIGNALS = (
@@ -262,7 +262,7 @@ PHRASES = SIGNALS + COMMANDS + ANSWERS + ("<@UBOT>", "<at>IT Liaison</at>", "@da
 
 
 def _not_roles_json(text: str) -> bool:
-    # Typed text starting with "{" is read as roles JSON at the roles step: see the xfails.
+    # Typed text starting with "{" is read as roles JSON at the roles step: tested on its own below.
     return not " ".join(text.split()).startswith("{")
 
 
