@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 from handlers.dates import DateParseError, parse_due
+from handlers.signals import names_chatter
 
 MAX_CHARS = 500  # a promise is a sentence, not a paste
 MAX_WHAT = 200
@@ -57,6 +58,16 @@ _NOT_A_PROMISE = re.compile(
     r"have\s+to\s+see|need\s+to\s+check|be\s+(?:out|off|away|on\s+leave|on\s+vacation|late|"
     r"there|back|in\s+the\s+office|working\s+from|wfh|home)|take\s+(?:the\s+day|a\s+look)|"
     r"get\s+back\s+to\s+you|let\s+you\s+know|think\s+about|keep\s+(?:you|that|it|an\s+eye))\b",
+    re.IGNORECASE,
+)
+# Plans to be somewhere or with someone, not work to deliver: "see you Friday", "I'll grab
+# lunch", "swing by tomorrow", "work from home on Friday".
+_SOCIAL = re.compile(
+    r"^(?:see|talk|chat|speak|meet|catch\s+up|join|hop\s+on|grab|bring|wfh|work\s+from"
+    r"|have\s+(?:lunch|dinner|breakfast|coffee|drinks?|a\s+drink)"
+    r"|get\s+(?:coffee|lunch|dinner|food|drinks?|a\s+drink)"
+    r"|head\s+(?:out|home|in|over|back)|(?:swing|stop|drop|come)\s+by|pop\s+(?:by|in|over)"
+    r"|pick\s+up\s+(?:the\s+kids|my|lunch|dinner|food)|be\s+\w+)\b",
     re.IGNORECASE,
 )
 _CONDITION = re.compile(r"\b(?:if|unless|whether|once\s+(?:i|we|you|they))\b", re.IGNORECASE)
@@ -123,6 +134,8 @@ def _promise_in(sentence: str, today: dt.date) -> Promise | None:
     words = [w.lower() for w in _WORDS.findall(what)]
     if len([w for w in words if w not in _VAGUE]) < 2:
         return None  # "I'll do it by Friday", "I'll look at it by Friday": too little to track
+    if _SOCIAL.match(what) or words[-1] == "you" or names_chatter(what):
+        return None  # "see you Friday", "call you tomorrow", "send out the invite"
     if len(what) > MAX_WHAT:
         what = what[: MAX_WHAT - 1].rsplit(" ", 1)[0] + "…"
     who = match.groupdict().get("who")

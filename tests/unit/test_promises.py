@@ -83,6 +83,16 @@ def test_a_promise_with_a_date_is_found(text: str, what: str, due: dt.date | Non
         "I sent the floor plans on Friday",  # done already
         "I'll put it on the agenda",
         "",
+        # being somewhere or with someone is not work to deliver
+        "I'll see you on Friday",
+        "We'll see you at the party on Saturday",
+        "I'll call you tomorrow",
+        "I'll have lunch with Sam on Friday",
+        "I'll join the call on Monday",
+        "I'll work from home on Friday",
+        "I'll swing by your desk tomorrow",
+        "I'll bring snacks on Friday",
+        "I'll send out the invite tomorrow",  # everyday things, as the signal lexicon knows them
     ],
 )
 def test_no_offer_for_what_is_not_a_promise(text: str) -> None:
