@@ -17,7 +17,6 @@ import re
 from dataclasses import dataclass
 
 from handlers.dates import DateParseError, parse_due
-from handlers.signals import names_chatter
 
 MAX_CHARS = 500  # a promise is a sentence, not a paste
 MAX_WHAT = 200
@@ -68,6 +67,12 @@ _SOCIAL = re.compile(
     r"|get\s+(?:coffee|lunch|dinner|food|drinks?|a\s+drink)"
     r"|head\s+(?:out|home|in|over|back)|(?:swing|stop|drop|come)\s+by|pop\s+(?:by|in|over)"
     r"|pick\s+up\s+(?:the\s+kids|my|lunch|dinner|food)|be\s+\w+)\b",
+    re.IGNORECASE,
+)
+# Everyday things, not deliverables: "send out the invite", "order the pizza".
+_EVERYDAY = re.compile(
+    r"\b(?:invite|invitation|meeting|lunch|coffee|snack|party|drink|dinner|breakfast|donut"
+    r"|doughnut|cake|pizza|cookie|bagel)s?\b",
     re.IGNORECASE,
 )
 _CONDITION = re.compile(r"\b(?:if|unless|whether|once\s+(?:i|we|you|they))\b", re.IGNORECASE)
@@ -134,8 +139,8 @@ def _promise_in(sentence: str, today: dt.date) -> Promise | None:
     words = [w.lower() for w in _WORDS.findall(what)]
     if len([w for w in words if w not in _VAGUE]) < 2:
         return None  # "I'll do it by Friday", "I'll look at it by Friday": too little to track
-    if _SOCIAL.match(what) or words[-1] == "you" or names_chatter(what):
-        return None  # "see you Friday", "call you tomorrow", "send out the invite"
+    if _SOCIAL.match(what) or _EVERYDAY.search(what) or words[1:] == ["you"]:
+        return None  # "see you Friday", "send out the invite", "call you tomorrow"
     if len(what) > MAX_WHAT:
         what = what[: MAX_WHAT - 1].rsplit(" ", 1)[0] + "…"
     who = match.groupdict().get("who")

@@ -1041,13 +1041,6 @@ def _tokens(text: str) -> tuple[str, list[str]]:
     return plain, [token.lower() for token in _TOKEN.findall(plain)]
 
 
-def names_chatter(text: str) -> bool:
-    """Whether the text names an everyday thing of the shared lexicon (lunch, a meeting, the
-    coffee, an invite): what a plan is not about."""
-    _, tokens = _tokens(text)
-    return any(role == "stop" for _, _, role in _lexicon().index.find(tokens))
-
-
 def detect(text: str, cues: Mapping[str, SignalCues] | None = None) -> Signal | None:
     """Return the most likely signal in a chat message, or None for everyday chatter."""
     if not isinstance(text, str):

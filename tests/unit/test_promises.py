@@ -92,7 +92,8 @@ def test_a_promise_with_a_date_is_found(text: str, what: str, due: dt.date | Non
         "I'll work from home on Friday",
         "I'll swing by your desk tomorrow",
         "I'll bring snacks on Friday",
-        "I'll send out the invite tomorrow",  # everyday things, as the signal lexicon knows them
+        "I'll send out the invite tomorrow",  # everyday things
+        "I'll order the pizza for the offsite by Thursday",
     ],
 )
 def test_no_offer_for_what_is_not_a_promise(text: str) -> None:
