@@ -497,7 +497,11 @@ def _mark_context(doc: _Doc) -> None:
     doc.recent = lexicon.recent.search(joined) is not None
     doc.year = _YEAR.search(joined) is not None
     doc.status_question = "?" in doc.tokens and doc.tokens[0] in _STATUS_OPENERS
-    doc.echo = "?" in doc.tokens and _echo_question(doc.tokens)
+    if "?" in doc.tokens and _echo_question(doc.tokens):
+        # Wondered at, unless answered with a plan: "Hiring? Yes, 12 nurses in March".
+        answer = doc.tokens[doc.tokens.index("?") + 1 :][:1]
+        denied = bool(answer) and (answer[0] in lexicon.negators or answer[0] in ("nope", "nah"))
+        doc.echo = denied or not doc.future
     text = " ".join(doc.raw)
     doc.shouting = text == text.upper() and text != text.lower()
 
@@ -1076,7 +1080,7 @@ def _match(
     if not hits:
         return None
     _mark_context(doc)
-    if (doc.history or doc.echo) and not doc.future:
+    if (doc.history and not doc.future) or doc.echo:
         return None
     hits += [_Hit(s, e, role, None) for s, e, role in doc.lexicon_hits if role == "stop"]
     hits = [

@@ -172,6 +172,7 @@ def test_accessories_paperwork_and_echo_questions_are_not_plans() -> None:
     assert detect("I bought a new laptop bag, much better than the old one") is None
     assert detect("The new hire paperwork is in the shared folder") is None
     assert detect("We're relocating? first I've heard of it") is None
+    assert detect("Hiring? Not this year") is None
 
 
 def test_a_fresh_purchase_counts_but_an_old_one_does_not() -> None:
