@@ -70,29 +70,38 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             # the foreign keys of the rows pointing at it; they are checked once it is done.
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             connection.commit()
-        with connection.begin():
-            if not sqlite:
-                # Replicas starting together: one migrates, the others wait, then find it done.
-                connection.execute(
-                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
-                )
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
-            if sqlite:
-                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
-                if broken:
-                    raise RuntimeError(f"the upgrade left rows with broken references: {broken}")
-        if sqlite:
-            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-            connection.commit()
+        try:
+            with connection.begin():
+                if not sqlite:
+                    # Replicas starting together: one migrates, the others wait, then find it
+                    # done.
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                    )
+                before = _revision(connection)
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                if sqlite and _revision(connection) != before:  # not on every start: it scans
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"the upgrade left broken references: {broken}")
+        finally:
+            if sqlite:  # the connection goes back to the pool: keep its foreign keys on
+                connection.rollback()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
+
+
+def _revision(connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(connection).get_current_revision()
 
 
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at, or None when it has never been migrated."""
-    from alembic.runtime.migration import MigrationContext
-
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return _revision(connection)
 
 
 @contextmanager
