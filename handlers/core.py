@@ -257,8 +257,10 @@ class Liaison:
     def may_answer(self, text: str) -> bool:
         """Whether a channel message not addressed to the bot may get an answer: a signal to
         offer for planning, or a promise ("I'll send it by Friday") to offer to track."""
-        if self.detect(text) is not None:
-            return True
+        return self.detect(text) is not None or self.finds_promise(text)
+
+    def finds_promise(self, text: str) -> bool:
+        """Whether the text holds a promise with a date (most chat fails the cheap look)."""
         text = strip_mentions(text)
         return may_hold_promise(text) and find_promise(text, self.today_for(None)) is not None
 
@@ -355,7 +357,7 @@ class Turn:
             plain = strip_mentions(text)
             # Chat that holds no promise must not touch the sender (nor create them).
             today = self.bot.today_for(person) if may_hold_promise(plain) else None
-            promise = find_promise(plain, today) if today else None
+            promise = find_promise(plain, today) if today is not None else None
             if promise is not None:
                 return self.offer_to_track(promise)
             if self.inbound.is_direct:

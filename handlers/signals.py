@@ -538,7 +538,7 @@ _NOT_IN_A_COMPOUND = (
         | {"needs", "get", "gets", "got", "have", "has", "had", "do", "does", "did", "who", "that"}
         | {"every", "each", "all", "any", "no", "some", "many", "few", "several", "both", "per"}
         | {"about", "across", "around", "over", "under", "through", "between", "among", "near"}
-        | {"without", "within", "after", "before", "during", "like", "as", "via", "than", "which"}
+        | {"without", "within", "after", "before", "during", "like", "as", "via", "which"}
     )
 )
 

@@ -644,9 +644,10 @@ def register_events(slack: SlackChannel) -> None:
         text = event.get("text") or ""
         if bot_user_id and f"<@{bot_user_id}>" in text:
             return  # the app_mention event handles it
-        if not slack.liaison.may_answer(text):
+        signal = detect(text) is not None
+        if not signal and not slack.liaison.finds_promise(text):
             return  # everyday chat: nothing stored, nothing said, no API call
-        signal = detect(text) is not None  # else a promise, offered to its author only
+        # A signal is offered for planning; a promise, to its author only, for tracking.
         await on_person_message(slack, event, direct=False, signal=signal, event_id=event_id)
 
     @app.event("app_mention")
