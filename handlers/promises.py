@@ -52,11 +52,12 @@ _VAGUE = frozenset(
 _HEDGE = re.compile(
     r"\b(?:maybe|perhaps|probably|possibly|hopefully|might|fingers\s+crossed)\b", re.IGNORECASE
 )
+# Negated, tentative or noncommittal: "I'll not...", "I'll try to...", "I'll let you know".
+# (Hedges are _HEDGE's, and being somewhere, "I'll be out on Friday", is _SOCIAL's.)
 _NOT_A_PROMISE = re.compile(
-    r"^(?:not|never|no\s+longer|probably\s+not|try(?:\s+to)?|maybe|possibly|see\s+if|"
-    r"have\s+to\s+see|need\s+to\s+check|be\s+(?:out|off|away|on\s+leave|on\s+vacation|late|"
-    r"there|back|in\s+the\s+office|working\s+from|wfh|home)|take\s+(?:the\s+day|a\s+look)|"
-    r"get\s+back\s+to\s+you|let\s+you\s+know|think\s+about|keep\s+(?:you|that|it|an\s+eye))\b",
+    r"^(?:not|never|no\s+longer|try(?:\s+to)?|see\s+if|have\s+to\s+see|need\s+to\s+check"
+    r"|take\s+(?:the\s+day|a\s+look)|get\s+back\s+to\s+you|let\s+you\s+know|think\s+about"
+    r"|keep\s+(?:you|that|it|an\s+eye))\b",
     re.IGNORECASE,
 )
 # Plans to be somewhere or with someone, not work to deliver: "see you Friday", "I'll grab
