@@ -77,6 +77,8 @@ class Item:
 
     text: str
     choices: tuple[Choice, ...] = ()
+    heading: bool = False  # a section title, rendered bold (or as a header) by each channel
+    struck: bool = False  # no longer current (done, cancelled), rendered struck through
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,7 @@ class Reply:
     private: bool = False
     kind: str = "info"
     errors: tuple[tuple[str, str], ...] = ()  # form field key -> sentence, for form_errors
+    warnings: tuple[str, ...] = ()  # sentences each channel marks as a warning (no markup here)
 
 
 @dataclass(frozen=True)
