@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Literal
 
 SURROGATES = re.compile("[\ud800-\udfff]")
@@ -18,6 +19,50 @@ SURROGATES = re.compile("[\ud800-\udfff]")
 def clean_text(text: str | None) -> str:
     """Text from outside, made storable: lone surrogates (valid JSON, invalid UTF-8) replaced."""
     return SURROGATES.sub("\ufffd", text) if text else (text or "")
+
+
+class ActionId(StrEnum):
+    """Every button and form id the core answers; `commitment.<act>` ids come from the act table."""
+
+    OFFER_PLAN = "offer.plan"
+    OFFER_LATER = "offer.later"
+    OFFER_DISMISS = "offer.dismiss"
+    PROMISE_TRACK = "promise.track"
+    PROMISE_DISMISS = "promise.dismiss"
+    HOME_OPEN = "home.open"
+    HOME_INITIATIVE = "home.initiative"
+    INTAKE_ANSWER = "intake.answer"
+    INTAKE_SUBMIT = "intake.submit"
+    COMMITMENT_SUBMIT = "commitment.submit"
+    CYCLE_OPEN = "cycle.open"
+    CYCLE_SUBMIT = "cycle.submit"
+    FORM_CANCEL = "form.cancel"
+
+
+COMMITMENT_ACT_PREFIX = "commitment."  # a button acting on one commitment: "commitment.<act>"
+
+
+class ReplyKind(StrEnum):
+    """What a reply is; channels and metrics branch on it, so it is a closed set."""
+
+    INFO = "info"
+    ACK = "ack"
+    LIST = "list"
+    FORM_ERRORS = "form_errors"
+    QUESTIONNAIRE = "questionnaire"
+    ESCALATION = "escalation"
+    COMMITMENT = "commitment"
+    BRIEFING = "briefing"
+    SUMMARY = "summary"
+    PROMISE_OFFER = "promise_offer"
+    OFFER = "offer"
+    NUDGE = "nudge"
+    INTAKE = "intake"
+    INITIATIVE = "initiative"
+    HISTORY = "history"
+    GREETING = "greeting"
+    DIGEST = "digest"
+    DEFERRED = "deferred"
 
 
 @dataclass(frozen=True)
