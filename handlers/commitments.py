@@ -27,7 +27,6 @@ from storage.models import (
     Nudge,
     Person,
     Unit,
-    utcnow,
 )
 
 S = CommitmentState
@@ -127,15 +126,18 @@ def create(
     initiative_id: int | None = None,
     role_key: str | None = None,
     promised: bool = False,
-    now: dt.datetime | None = None,
+    now: dt.datetime,
 ) -> Commitment:
-    """Record a request (or, when the owner offers it, a promise) and its first history event."""
+    """Record a request (or, when the owner offers it, a promise) and its first history event.
+
+    `now` comes from the caller's clock, never the wall clock, so that the first event, the
+    activity time and every later "stale" decision agree with the clock that decides them.
+    """
     what = " ".join(what.split())
     if not what:
         raise CommitmentError("What should be done? Say it in a few words.")
     if len(what) > 500:
         raise CommitmentError("That's a long one. Keep what's promised under 500 characters.")
-    now = now or utcnow()
     state = S.PROMISED if promised or owner.id == requester.id else S.REQUESTED
     item = Commitment(
         what=what,
@@ -153,7 +155,8 @@ def create(
     session.add(item)
     session.flush()
     actor = owner if state == S.PROMISED else requester
-    _record(session, item, actor.id, "promise" if state == S.PROMISED else "request", None, channel)
+    act = "promise" if state == S.PROMISED else "request"
+    _record(session, item, actor.id, act, None, channel, now=now)
     return item
 
 
@@ -167,7 +170,7 @@ def apply(
     channel: str,
     due: dt.date | None = None,
     note: str | None = None,
-    now: dt.datetime | None = None,
+    now: dt.datetime,
 ) -> Commitment:
     """Apply one act of the protocol, after checking who may do it; returns the commitment."""
     item = session.get(Commitment, commitment_id)
@@ -191,7 +194,7 @@ def apply(
     if act == "blocked" and not (note and note.strip()):
         raise CommitmentError("What is it blocked on? A few words help the requester unblock it.")
     if act == "snooze":
-        item.snoozed_until = due or ((now or utcnow()).date() + dt.timedelta(days=1))
+        item.snoozed_until = due or (now.date() + dt.timedelta(days=1))
     if act == "counter":
         item.proposed_due = due
     elif act == "new_date":
@@ -203,15 +206,15 @@ def apply(
     if act == "report_done" and item.owner_id == item.requester_id:
         item.state = S.ACCEPTED
     if item.state in CLOSED:
-        item.closed_at = now or utcnow()
-    item.updated_at = now or utcnow()
+        item.closed_at = now
+    item.updated_at = now
     if act != "snooze":
         item.last_activity_at = item.updated_at
     if item.state in CLOSED or actor.id == item.owner_id:
         # Any answer from the owner counts, and a closed item has nothing left to escalate.
         session.exec(delete(Nudge).where(Nudge.commitment_id == item.id))
     session.add(item)
-    _record(session, item, actor.id, act, state, channel, before_due, note, now)
+    _record(session, item, actor.id, act, state, channel, before_due, note, now=now)
     return item
 
 
@@ -257,7 +260,8 @@ def _record(
     channel: str,
     due_before: dt.date | None = None,
     note: str | None = None,
-    now: dt.datetime | None = None,
+    *,
+    now: dt.datetime,
 ) -> None:
     session.add(
         CommitmentEvent(
@@ -270,7 +274,7 @@ def _record(
             due_after=item.due,
             note=(note or None) and note.strip()[:1000],
             channel=channel,
-            at=now or utcnow(),
+            at=now,
         )
     )
     session.flush()

@@ -187,7 +187,7 @@ class Liaison:
     def register(self, sender: Sender) -> int:
         """Make sure a sender is a known person (e.g. someone picked in a form); their id."""
         with session_scope(self.engine) as session:
-            return person_for(session, sender).id
+            return person_for(session, sender, self.clock()).id
 
     def address_of(self, person_id: int, channel: str) -> Address | None:
         """How to reach a person on a channel, if they are reachable there."""
@@ -208,7 +208,7 @@ class Liaison:
     def remember_reference(self, sender: Sender, reference: str) -> int:
         """Keep how to reach a person proactively (a Teams conversation reference); their id."""
         with session_scope(self.engine) as session:
-            person = person_for(session, sender)
+            person = person_for(session, sender, self.clock())
             address = session.exec(
                 select(Address).where(
                     Address.channel == sender.channel, Address.external_id == sender.external_id
@@ -295,7 +295,7 @@ class Turn:
     @property
     def person(self) -> Person:
         if self._person is None:
-            self._person = person_for(self.session, self.inbound.sender)
+            self._person = person_for(self.session, self.inbound.sender, self.bot.clock())
         return self._person
 
     def known_person(self) -> Person | None:
@@ -318,7 +318,12 @@ class Turn:
 
     def ctx(self) -> intake.Context:
         return intake.Context(
-            self.session, self.bot.org, self.bot.catalogue, self.today, self.channel
+            self.session,
+            self.bot.org,
+            self.bot.catalogue,
+            self.today,
+            self.channel,
+            self.bot.clock(),
         )
 
     def run(self) -> list[Outgoing]:
@@ -456,6 +461,7 @@ class Turn:
             channel=self.channel,
             unit_id=self.bot.org.unit_for_channel(conv) if conv else self.unit_here(),
             promised=True,
+            now=self.bot.clock(),
         )
         self.events.append("promise.tracked")
         text = f"Tracking it: {self.describe(item)}. I'll nudge you if it gets stuck."
@@ -637,6 +643,7 @@ class Turn:
                 channel=self.channel,
                 unit_id=unit_id,
                 promised=owner.id == self.person.id,
+                now=self.bot.clock(),
             )
         except commitments.CommitmentError as exc:
             return [
@@ -830,6 +837,7 @@ class Turn:
                 due=due,
                 channel=self.channel,
                 unit_id=unit_id,
+                now=self.bot.clock(),
             )
         except commitments.CommitmentError as exc:
             return _say(str(exc), private=True)

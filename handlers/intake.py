@@ -31,7 +31,6 @@ from storage.models import (
     Person,
     RoleAssignment,
     Unit,
-    utcnow,
 )
 
 StepKind = Literal["kind", "unit", "text", "date", "person", "roles", "confirm"]
@@ -74,6 +73,7 @@ class Context:
     catalogue: Catalogue
     today: dt.date
     channel: str
+    now: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ def answers(intake: IntakeSession) -> dict[str, Any]:
 
 def _save(ctx: Context, intake: IntakeSession, data: dict[str, Any]) -> None:
     intake.answers = json.dumps(data, separators=(",", ":"))
-    intake.updated_at = utcnow()
+    intake.updated_at = ctx.now
     intake.step = current_step(ctx, intake).key if intake.status == IntakeStatus.OPEN else ""
     ctx.session.add(intake)
     ctx.session.flush()
@@ -540,6 +540,7 @@ def _commitments_for(
             unit_id=initiative.unit_id,
             initiative_id=initiative.id,
             role_key=role.key,
+            now=ctx.now,
         )
         created.append(item.id)
     return created

@@ -6,6 +6,7 @@ they already have, then by email, then by an explicit id in the organisation con
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import replace
 
@@ -14,7 +15,7 @@ from sqlmodel import Session, select
 from handlers.commands import Mention
 from handlers.messages import Sender, clean_text
 from handlers.org import Organisation
-from storage.models import Address, Person, Unit, utcnow
+from storage.models import Address, Person, Unit
 
 
 def sync_organisation(session: Session, org: Organisation) -> None:
@@ -60,7 +61,7 @@ def _ensure_address(session: Session, person_id: int, channel: str, external_id:
     return address
 
 
-def person_for(session: Session, sender: Sender) -> Person:
+def person_for(session: Session, sender: Sender, now: dt.datetime) -> Person:
     """The person behind a sender, created on first contact and kept up to date."""
     if sender.name:
         sender = replace(sender, name=clean_text(sender.name))
@@ -88,7 +89,7 @@ def person_for(session: Session, sender: Sender) -> Person:
     if address is None:
         address = _ensure_address(session, person.id, sender.channel, sender.external_id)
         address.tenant = sender.tenant
-        address.updated_at = utcnow()
+        address.updated_at = now
     session.flush()
     return person
 

@@ -210,6 +210,7 @@ def test_what_must_be_said_and_not_too_long(liaison, people):
             what="   ",
             due=None,
             channel="shell",
+            now=NOW,
         )
     with session_scope(liaison.engine) as session, pytest.raises(CommitmentError):
         commitments.create(
@@ -219,4 +220,5 @@ def test_what_must_be_said_and_not_too_long(liaison, people):
             what="x" * 501,
             due=None,
             channel="shell",
+            now=NOW,
         )

@@ -84,7 +84,7 @@ def act(bot, cid, who, what, **kw):
             by_handle(session, who),
             what,
             channel="shell",
-            now=kw.pop("now", None),
+            now=kw.pop("now", None) or bot.clock(),
             **kw,
         )
 
