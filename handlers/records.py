@@ -31,7 +31,6 @@ from storage.models import (
     Nudge,
     Person,
     RoleAssignment,
-    utcnow,
 )
 
 FORGOTTEN_NAME = "a former colleague"
@@ -167,12 +166,9 @@ class Retention:
     ledger_deleted: int
 
 
-def apply_retention(
-    session: Session, closed_days: int, now: dt.datetime | None = None
-) -> Retention:
+def apply_retention(session: Session, closed_days: int, now: dt.datetime) -> Retention:
     """Close initiatives whose commitments are all closed and whose date has passed; delete
     initiatives and commitments closed more than `closed_days` ago, with their history."""
-    now = now or utcnow()
     closed_now = _close_finished_initiatives(session, now)
     cutoff = now - dt.timedelta(days=closed_days)
     old_commitments = session.exec(

@@ -13,11 +13,10 @@ from sqlmodel import SQLModel
 
 from handlers.org import Organisation, load_organisation
 from storage.db import make_engine, upgrade
-from tests.pg import throwaway_database
+from tests.pg import find_postgres, throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = ROOT / "liaison.example.toml"
-POSTGRES_ENV = "LIAISON_TEST_POSTGRES_URL"
 
 
 class FakeClock:
@@ -44,14 +43,24 @@ def org() -> Organisation:
     return load_organisation(EXAMPLE_CONFIG)
 
 
+def pytest_report_header() -> str:
+    return "storage tests: SQLite, and " + find_postgres()[1]
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    url, how = find_postgres()
+    if url is None:
+        terminalreporter.write_line(f"NOTE: {how}.", yellow=True, bold=True)
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A throwaway PostgreSQL database for this test run, migrated once."""
-    base = os.environ.get(POSTGRES_ENV)
+    base, how = find_postgres()
     if not base:
         if os.environ.get("CI"):
-            pytest.fail(f"{POSTGRES_ENV} must be set on CI so the PostgreSQL tests run.")
-        pytest.skip(f"{POSTGRES_ENV} is not set, so the PostgreSQL variant is skipped.")
+            pytest.fail(f"{how}; on CI the PostgreSQL tests must run.")
+        pytest.skip(how)
     with throwaway_database(base) as url:
         upgrade(make_engine(url))
         yield url

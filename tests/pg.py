@@ -3,12 +3,41 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import os
 import uuid
 from collections.abc import Iterator
 
 from sqlalchemy import text
 
 from storage.db import make_engine
+
+POSTGRES_ENV = "LIAISON_TEST_POSTGRES_URL"
+# The server a developer's machine and CI both have: local, trust auth, database "test".
+LOCAL_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@functools.cache
+def find_postgres() -> tuple[str | None, str]:
+    """The PostgreSQL server the tests use, and a sentence saying how it was found or why not.
+
+    LIAISON_TEST_POSTGRES_URL wins; otherwise the local server is used when it answers, so that
+    `make test` on a developer's machine runs the same PostgreSQL tests as CI.
+    """
+    url = os.environ.get(POSTGRES_ENV)
+    if url:
+        return url, f"PostgreSQL from {POSTGRES_ENV}"
+    import psycopg
+
+    try:
+        with psycopg.connect(LOCAL_URL.replace("+psycopg", ""), connect_timeout=2):
+            return LOCAL_URL, "PostgreSQL found at 127.0.0.1:5432"
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return None, (
+            f"no PostgreSQL at 127.0.0.1:5432 ({reason}) and {POSTGRES_ENV} is not set, "
+            "so the PostgreSQL variants are SKIPPED"
+        )
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
 
@@ -36,7 +37,8 @@ def say(app, who, text):
 
 async def test_a_person_subscribes_to_their_due_dates_and_cycles(tmp_path):
     app = app_for(tmp_path)
-    say(app, "pat", "commitments ask @sam to send the floor plan by 2027-01-15")
+    due = dt.date.today() + dt.timedelta(days=40)  # the app runs on the real clock
+    say(app, "pat", f"commitments ask @sam to send the floor plan by {due.isoformat()}")
     reply = say(app, "sam", "commitments calendar")[0].reply.text
     url = re.search(r"https://liaison\.example\.org(/calendar/[\w-]+\.ics)", reply)
     assert url, reply
@@ -57,7 +59,7 @@ async def test_a_person_subscribes_to_their_due_dates_and_cycles(tmp_path):
             async with http.get(server.make_url(guess)) as response:
                 assert response.status == 404
     events = {str(e["summary"]): e for e in calendar.walk("VEVENT")}
-    assert str(events["#1 send the floor plan"].decoded("dtstart")) == "2027-01-15"
+    assert str(events["#1 send the floor plan"].decoded("dtstart")) == due.isoformat()
     assert any(s.startswith("Input cycle: Finance") for s in events)
     again = say(app, "sam", "commitments calendar")[0].reply.text
     assert url.group(1) in again  # the same link every time

@@ -29,11 +29,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from storage.db import make_engine
-from tests.conftest import EXAMPLE_CONFIG, POSTGRES_ENV, ROOT
+from tests.conftest import EXAMPLE_CONFIG, ROOT
 from tests.fakes import FakeSlack
 from tests.fakes import slack_requests as sr
 from tests.overdue import org_file, seed
-from tests.pg import throwaway_database
+from tests.pg import find_postgres, throwaway_database
 from tests.serving import cli, free_port, wait_until_healthy
 
 TOKEN = "xoxb-faults"
@@ -317,11 +317,11 @@ async def test_an_offer_survives_a_slack_outage_longer_than_the_clients_retries(
 
 def postgres_base_url() -> str:
     """The PostgreSQL server the tests may use; skip (fail on CI) without one."""
-    url = os.environ.get(POSTGRES_ENV)
+    url, how = find_postgres()
     if not url:
         if os.environ.get("CI"):
-            pytest.fail(f"{POSTGRES_ENV} must be set on CI so the PostgreSQL fault tests run.")
-        pytest.skip(f"{POSTGRES_ENV} is not set, so the PostgreSQL fault tests are skipped.")
+            pytest.fail(f"{how}; on CI the PostgreSQL fault tests must run.")
+        pytest.skip(how)
     return url
 
 
