@@ -179,12 +179,14 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     if not args.out:
         for name, rows in tables.items():
             print(f"# {name}")
-            print(records.to_csv(rows), end="")
+            print(records.to_csv(rows, records.columns_of(name)), end="")
         return 0
     folder = Path(args.out)
     folder.mkdir(parents=True, exist_ok=True)
     for name, rows in tables.items():
-        (folder / f"{name}.csv").write_text(records.to_csv(rows), encoding="utf-8")
+        # UTF-8 with a byte-order mark: Excel then reads accents and emoji right on a double-click.
+        text = records.to_csv(rows, records.columns_of(name))
+        (folder / f"{name}.csv").write_text(text, encoding="utf-8-sig")
     counts = ", ".join(f"{len(rows)} {name}" for name, rows in tables.items())
     print(f"Wrote {folder}/: {counts}.", file=sys.stderr)
     return 0

@@ -12,7 +12,7 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,88 +41,121 @@ def _handles(session: Session) -> dict[int, str]:
     return {p.id: p.handle for p in session.exec(select(Person)).all()}
 
 
+def _day(value: dt.date | dt.datetime | None) -> str:
+    return value.isoformat() if value else ""
+
+
+# One declaration per exported table: its rows, ordered by id, and its columns, each a getter
+# of (row, handle of a person id). The CSV header, the JSON keys and the column order all come
+# from here, so an empty table still has its header.
+_Column = tuple[str, Callable[[Any, Callable[[int | None], str]], Any]]
+EXPORTED: dict[str, tuple[type, tuple[_Column, ...]]] = {
+    "initiatives": (
+        Initiative,
+        (
+            ("id", lambda i, who: i.id),
+            ("kind", lambda i, who: i.kind),
+            ("title", lambda i, who: i.title),
+            ("unit", lambda i, who: i.unit_id or ""),
+            ("requester", lambda i, who: who(i.requester_id)),
+            ("owner", lambda i, who: who(i.owner_id)),
+            ("target_date", lambda i, who: _day(i.target_date)),
+            ("status", lambda i, who: i.status),
+            ("source_excerpt", lambda i, who: i.source_excerpt or ""),
+            ("source_link", lambda i, who: i.source_link or ""),
+            ("created_at", lambda i, who: _day(i.created_at)),
+        ),
+    ),
+    "rasci": (
+        RoleAssignment,
+        (
+            ("initiative_id", lambda r, who: r.initiative_id),
+            ("role", lambda r, who: r.role_key),
+            ("role_title", lambda r, who: r.role_title),
+            ("letter", lambda r, who: r.letter),
+            ("party", lambda r, who: r.party),
+            ("person", lambda r, who: who(r.person_id)),
+        ),
+    ),
+    "commitments": (
+        Commitment,
+        (
+            ("id", lambda c, who: c.id),
+            ("what", lambda c, who: c.what),
+            ("owner", lambda c, who: who(c.owner_id)),
+            ("requester", lambda c, who: who(c.requester_id)),
+            ("unit", lambda c, who: c.unit_id or ""),
+            ("initiative_id", lambda c, who: c.initiative_id or ""),
+            ("role", lambda c, who: c.role_key or ""),
+            ("due", lambda c, who: _day(c.due)),
+            ("state", lambda c, who: c.state),
+            ("created_at", lambda c, who: _day(c.created_at)),
+            ("last_activity_at", lambda c, who: _day(c.last_activity_at)),
+            ("closed_at", lambda c, who: _day(c.closed_at)),
+        ),
+    ),
+    "history": (
+        CommitmentEvent,
+        (
+            ("commitment_id", lambda e, who: e.commitment_id),
+            ("at", lambda e, who: _day(e.at)),
+            ("actor", lambda e, who: who(e.actor_id)),
+            ("act", lambda e, who: e.act),
+            ("from_state", lambda e, who: e.from_state or ""),
+            ("to_state", lambda e, who: e.to_state),
+            ("due_before", lambda e, who: _day(e.due_before)),
+            ("due_after", lambda e, who: _day(e.due_after)),
+            ("note", lambda e, who: e.note or ""),
+            ("channel", lambda e, who: e.channel or ""),
+        ),
+    ),
+}
+
+
 def export_tables(session: Session) -> dict[str, list[dict[str, Any]]]:
     """Every initiative, RASCI cell, commitment and history event, with handles, not ids."""
-    who = _handles(session)
-    name = lambda pid: who.get(pid, "") if pid else ""  # noqa: E731
-    initiatives = [
-        {
-            "id": i.id,
-            "kind": i.kind,
-            "title": i.title,
-            "unit": i.unit_id or "",
-            "requester": name(i.requester_id),
-            "owner": name(i.owner_id),
-            "target_date": i.target_date.isoformat() if i.target_date else "",
-            "status": i.status,
-            "source_excerpt": i.source_excerpt or "",
-            "source_link": i.source_link or "",
-            "created_at": i.created_at.isoformat(),
-        }
-        for i in session.exec(select(Initiative).order_by(Initiative.id)).all()
-    ]
-    rasci = [
-        {
-            "initiative_id": r.initiative_id,
-            "role": r.role_key,
-            "role_title": r.role_title,
-            "letter": r.letter,
-            "party": r.party,
-            "person": name(r.person_id),
-        }
-        for r in session.exec(select(RoleAssignment).order_by(RoleAssignment.id)).all()
-    ]
-    commitments = [
-        {
-            "id": c.id,
-            "what": c.what,
-            "owner": name(c.owner_id),
-            "requester": name(c.requester_id),
-            "unit": c.unit_id or "",
-            "initiative_id": c.initiative_id or "",
-            "role": c.role_key or "",
-            "due": c.due.isoformat() if c.due else "",
-            "state": c.state,
-            "created_at": c.created_at.isoformat(),
-            "last_activity_at": c.last_activity_at.isoformat(),
-            "closed_at": c.closed_at.isoformat() if c.closed_at else "",
-        }
-        for c in session.exec(select(Commitment).order_by(Commitment.id)).all()
-    ]
-    history = [
-        {
-            "commitment_id": e.commitment_id,
-            "at": e.at.isoformat(),
-            "actor": name(e.actor_id),
-            "act": e.act,
-            "from_state": e.from_state or "",
-            "to_state": e.to_state,
-            "due_before": e.due_before.isoformat() if e.due_before else "",
-            "due_after": e.due_after.isoformat() if e.due_after else "",
-            "note": e.note or "",
-            "channel": e.channel or "",
-        }
-        for e in session.exec(select(CommitmentEvent).order_by(CommitmentEvent.id)).all()
-    ]
+    handles = _handles(session)
+
+    def who(person_id: int | None) -> str:
+        return handles.get(person_id, "") if person_id else ""
+
     return {
-        "initiatives": initiatives,
-        "rasci": rasci,
-        "commitments": commitments,
-        "history": history,
+        name: [
+            {column: read(row, who) for column, read in columns}
+            for row in session.exec(select(model).order_by(model.id)).all()
+        ]
+        for name, (model, columns) in EXPORTED.items()
     }
+
+
+def columns_of(table: str) -> list[str]:
+    """The columns of an exported table, in order."""
+    return [column for column, _ in EXPORTED[table][1]]
 
 
 def to_json(tables: dict[str, list[dict[str, Any]]]) -> str:
     return json.dumps(tables, indent=2, ensure_ascii=False)
 
 
+# OWASP's CSV injection rule: a spreadsheet runs a cell that starts with one of these as a
+# formula, so such a text cell gets a leading apostrophe, which shows it as text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """A cell that a spreadsheet will show as text, never run as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def to_csv(rows: list[dict[str, Any]], columns: Iterable[str] | None = None) -> str:
-    """One table as CSV, with a header row even when it is empty."""
+    """One table as CSV, with a header row even when it is empty, every cell safe to open."""
     buffer = io.StringIO()
     fieldnames = list(columns or (rows[0].keys() if rows else []))
-    writer = csv.DictWriter(buffer, fieldnames=fieldnames, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=fieldnames, lineterminator="\r\n")  # RFC 4180
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({key: neutralise(value) for key, value in row.items()} for row in rows)
     return buffer.getvalue()
 
 

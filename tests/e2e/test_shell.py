@@ -124,6 +124,8 @@ def test_export_and_forget_from_the_command_line(tmp_path):
         "rasci.csv",
     ]
     assert "8 commitments" in result.stderr
+    raw = (tmp_path / "out" / "commitments.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbfid,what,")  # a BOM, so Excel reads it as UTF-8
     exported = json.loads(run_cli(["export", "--format", "json"], tmp_path).stdout)
     assert exported["initiatives"][0]["requester"] == "pat"
     refused = run_cli(["forget", "@pat"], tmp_path)  # no tty, no --yes

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 
+import pytest
 from sqlmodel import select
 
 from handlers import records
@@ -41,7 +42,37 @@ def test_export_has_every_table_with_handles(liaison):
     rows = list(csv.DictReader(io.StringIO(records.to_csv(tables["commitments"]))))
     assert len(rows) == 8 and rows[0]["state"] == "promised"
     assert json.loads(records.to_json(tables))["initiatives"][0]["unit"] == "finance"
-    assert records.to_csv([]) == "\n"  # an empty table is still a valid file
+    assert records.to_csv([]) == "\r\n"  # an empty table is still a valid file
+
+
+def test_an_empty_table_still_has_its_header_row(liaison):
+    with session_scope(liaison.engine) as session:
+        tables = records.export_tables(session)
+    assert tables["commitments"] == []
+    text = records.to_csv(tables["commitments"], records.columns_of("commitments"))
+    assert text.splitlines() == [",".join(records.columns_of("commitments"))]
+    assert text.startswith("id,what,owner,requester,")
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@"])
+def test_a_cell_that_a_spreadsheet_would_run_is_neutralised(liaison, start):
+    """OWASP's CSV injection rule: text cells starting with a formula character become text."""
+    evil = f'{start}HYPERLINK("https://evil.example","click")'
+    say(liaison, "pat", f"commitments ask @sam to {evil} by friday")
+    with session_scope(liaison.engine) as session:
+        [row] = records.export_tables(session)["commitments"]
+    assert row["what"].startswith(start)  # stored as said; only the export neutralises it
+    [read] = list(csv.DictReader(io.StringIO(records.to_csv([row]))))
+    assert read["what"] == "'" + row["what"]
+    assert read["id"] == str(row["id"])  # numbers are left alone
+
+
+def test_every_formula_start_is_neutralised_and_nothing_else():
+    rows = [{"note": start + "1+1"} for start in records.FORMULA_STARTS]
+    rows.append({"note": "plain text, = inside"})
+    read = list(csv.DictReader(io.StringIO(records.to_csv(rows), newline="")))
+    assert [r["note"][0] for r in read[:-1]] == ["'"] * len(records.FORMULA_STARTS)
+    assert read[-1]["note"] == "plain text, = inside"
 
 
 def test_forgetting_a_person_keeps_others_records_readable(liaison):
