@@ -510,6 +510,7 @@ def postgres_restarted(tmp_path_factory) -> Restarted:
 
 
 @pytest.mark.postgres
+@pytest.mark.serial
 def test_the_bot_recovers_by_itself_when_postgres_restarts_under_load(
     postgres_restarted: Restarted,
 ) -> None:
@@ -531,6 +532,7 @@ def test_the_bot_recovers_by_itself_when_postgres_restarts_under_load(
 
 
 @pytest.mark.postgres
+@pytest.mark.serial
 def test_no_signal_acknowledged_during_the_outage_is_lost(postgres_restarted: Restarted) -> None:
     r = postgres_restarted
     lost = [e for e in r.outage if thread_of(e) not in r.offers]
