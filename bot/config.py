@@ -27,7 +27,11 @@ VARIABLES = (
     "MICROSOFT_APP_PASSWORD",
     "MICROSOFT_APP_TYPE",
     "MICROSOFT_APP_TENANT_ID",
+    "TEAMS_EMULATOR",
+    "ADMIN_TOKEN",
+    "ADMIN_PORT",
 )
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 
 
 class SettingsError(Exception):
@@ -46,8 +50,11 @@ class Settings:
     slack_api_url: str = DEFAULT_SLACK_API_URL
     microsoft_app_id: str | None = None
     microsoft_app_password: str | None = None
-    microsoft_app_type: str = "MultiTenant"
+    microsoft_app_type: str = "SingleTenant"  # Azure creates no new multi-tenant bots
     microsoft_app_tenant_id: str | None = None
+    teams_emulator: bool = False  # /api/messages without an app id: local development only
+    admin_token: str | None = None  # guards /metrics and /readyz on the public port
+    admin_port: int | None = None  # or serves them on a port of their own, on 127.0.0.1
     log_level: str = "INFO"
     public_url: str = "http://localhost:3000"
     log_format: str | None = None  # json or text; default: text on a terminal, else JSON
@@ -61,6 +68,11 @@ class Settings:
     def has_teams(self) -> bool:
         return bool(self.microsoft_app_id)
 
+    @property
+    def serves_teams(self) -> bool:
+        """Whether /api/messages answers at all: with Teams configured, or the emulator on."""
+        return self.has_teams or self.teams_emulator
+
     def secrets(self) -> list[str]:
         """Values that must never reach a log."""
         values = (
@@ -68,6 +80,7 @@ class Settings:
             self.slack_signing_secret,
             self.slack_app_token,
             self.microsoft_app_password,
+            self.admin_token,
         )
         return [v for v in values if v]
 
@@ -87,8 +100,10 @@ def load_settings(
     get = lambda name: (values.get(name) or "").strip() or None  # noqa: E731
 
     port_text = get("PORT") or "3000"
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise SettingsError(f"PORT must be a number between 1 and 65535, not '{port_text}'.")
+    admin_port = get("ADMIN_PORT")
+    for name, text in (("PORT", port_text), ("ADMIN_PORT", admin_port)):
+        if text is not None and (not text.isdigit() or not 0 < int(text) < 65536):
+            raise SettingsError(f"{name} must be a number between 1 and 65535, not '{text}'.")
     settings = Settings(
         database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
         host=get("HOST") or "0.0.0.0",
@@ -100,8 +115,11 @@ def load_settings(
         slack_api_url=_with_slash(get("SLACK_API_URL") or DEFAULT_SLACK_API_URL),
         microsoft_app_id=get("MICROSOFT_APP_ID"),
         microsoft_app_password=get("MICROSOFT_APP_PASSWORD"),
-        microsoft_app_type=get("MICROSOFT_APP_TYPE") or "MultiTenant",
+        microsoft_app_type=get("MICROSOFT_APP_TYPE") or "SingleTenant",
         microsoft_app_tenant_id=get("MICROSOFT_APP_TENANT_ID"),
+        teams_emulator=(get("TEAMS_EMULATOR") or "").lower() in TRUE_WORDS,
+        admin_token=get("ADMIN_TOKEN"),
+        admin_port=int(admin_port) if admin_port else None,
         log_level=(get("LOG_LEVEL") or "INFO").upper(),
         public_url=(get("PUBLIC_URL") or f"http://localhost:{port_text}").rstrip("/"),
         log_format=(get("LOG_FORMAT") or "").lower() or None,
@@ -146,5 +164,16 @@ def _check(s: Settings) -> None:
         )
     if s.microsoft_app_type == "SingleTenant" and s.has_teams and not s.microsoft_app_tenant_id:
         raise SettingsError(
-            "MICROSOFT_APP_TENANT_ID is required when MICROSOFT_APP_TYPE=SingleTenant."
+            "MICROSOFT_APP_TENANT_ID is required when MICROSOFT_APP_TYPE=SingleTenant (the "
+            "default: Azure creates only single-tenant bots). Copy the Directory (tenant) ID "
+            "from the bot's app registration."
+        )
+    if s.microsoft_app_tenant_id and s.microsoft_app_type == "MultiTenant":
+        raise SettingsError(
+            "MICROSOFT_APP_TENANT_ID is set, but MICROSOFT_APP_TYPE=MultiTenant would accept "
+            "every tenant and ignore it. Use MICROSOFT_APP_TYPE=SingleTenant."
+        )
+    if s.admin_port is not None and s.admin_port == s.port:
+        raise SettingsError(
+            "ADMIN_PORT must differ from PORT: it keeps /metrics off the public port."
         )

@@ -1,13 +1,15 @@
 """Health, readiness, Prometheus metrics and structured logs.
 
 Logs are JSON lines with request and event ids, never message bodies, and never a token: a
-filter replaces every configured secret with "[redacted]" wherever it appears.
+filter replaces every configured secret with "[redacted]" wherever it appears, and every email,
+calendar key, response_url and token shape with a placeholder.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
@@ -31,21 +33,43 @@ CHANNEL_OF_PATH = {"/slack/events": "slack", "/api/messages": "teams"}
 # Logs
 
 
+# What may never reach a log, secret or not configured: each pattern has bounded repetition, so
+# it runs in linear time on any text a log line may carry.
+REDACTED_PATTERNS = (
+    (re.compile(r"/calendar/[\w-]{8,100}\.ics"), "/calendar/[redacted].ics"),  # a feed's key
+    (re.compile(r"https://hooks\.slack(?:-gov)?\.com/[\w/.-]{1,300}"), "[response_url]"),
+    (re.compile(r"\bxox[abposr]-[\w-]{6,200}"), "[slack token]"),
+    (re.compile(r"\bxapp-[\w-]{6,200}"), "[slack token]"),
+    (re.compile(r"\beyJ[\w-]{4,2000}\.[\w-]{4,4000}\.[\w-]{0,2000}"), "[jwt]"),
+    (re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}"), "[email]"),
+)
+# SDKs that log whole requests (message text, emails, response_urls) at DEBUG. They stay at INFO
+# even when the bot logs at DEBUG: the bot's own debug lines carry ids, not bodies.
+CHATTY_LOGGERS = ("slack_sdk", "slack_bolt", "botbuilder", "msrest", "urllib3", "aiohttp.client")
+
+
+def redact(message: str, secrets: Iterable[str] = ()) -> str:
+    """A log message with configured secrets and personal or secret-bearing values removed."""
+    for secret in secrets:
+        message = message.replace(secret, "[redacted]")
+    for pattern, replacement in REDACTED_PATTERNS:
+        message = pattern.sub(replacement, message)
+    return message
+
+
 class RedactSecrets(logging.Filter):
-    """Replace every configured secret in a record's message and arguments."""
+    """Replace every configured secret, and every email, calendar key, response_url and token,
+    in a record's message and arguments."""
 
     def __init__(self, secrets: Iterable[str | None]) -> None:
         super().__init__()
         self.secrets = [s for s in secrets if s and len(s) >= 6]
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
         message = record.getMessage()
-        if any(secret in message for secret in self.secrets):
-            for secret in self.secrets:
-                message = message.replace(secret, "[redacted]")
-            record.msg, record.args = message, ()
+        cleaned = redact(message, self.secrets)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
         return True
 
 
@@ -67,6 +91,8 @@ def configure_logging(level: str, fmt: str, secrets: Iterable[str | None]) -> No
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.INFO, root.level))
 
 
 # Metrics

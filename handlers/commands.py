@@ -86,12 +86,14 @@ _ACTS = {
 }
 ACT_NAMES: tuple[str, ...] = tuple(dict.fromkeys(_ACTS.values()))
 
-_SLACK_USER = r"<@(?P<slack_id>[UW][A-Z0-9]+)(?:\|(?P<slack_name>[^>]*))?>"
-_TEAMS_AT = r"(?i:<at(?:\s[^>]*)?>)(?P<teams_name>.*?)(?i:</at>)"
+# Every pattern that sees chat text runs in linear time: no part of a mention may contain "<", so
+# a scan never runs past the next tag, and thousands of unclosed tags cost one pass, not n².
+_SLACK_USER = r"<@(?P<slack_id>[UW][A-Z0-9]+)(?:\|(?P<slack_name>[^<>]*))?>"
+_TEAMS_AT = r"(?i:<at(?:\s[^<>]*)?>)(?P<teams_name>[^<]*)(?i:</at>)"
 _TYPED = r"(?<![\w@<|])@(?P<typed>\w(?:[\w.\-]*\w)?)"
 _MENTION_RE = re.compile(f"{_SLACK_USER}|{_TEAMS_AT}|{_TYPED}", re.DOTALL)
 _SLACK_USER_RE = re.compile(_SLACK_USER)
-_SLACK_SPECIAL_RE = re.compile(r"<!(?:here|channel|everyone|subteam\^[^>]*)>")
+_SLACK_SPECIAL_RE = re.compile(r"<!(?:here|channel|everyone|subteam\^[^<>]*)>")
 _TEAMS_AT_RE = re.compile(_TEAMS_AT, re.DOTALL)
 _LEADING_TYPED_RE = re.compile(r"^(?:\s*@\w[\w.\-]*[\s,:;]*)+")
 _NOT_PEOPLE = frozenset({"here", "channel", "everyone"})

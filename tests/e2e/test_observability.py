@@ -106,6 +106,26 @@ def test_secrets_never_reach_the_logs():
     assert all(line["level"] and line["logger"] == "liaison.test" for line in lines)
 
 
+def test_debug_logs_carry_no_emails_calendar_keys_response_urls_or_message_bodies():
+    stream = io.StringIO()
+    configure_logging("DEBUG", "json", [])
+    logging.getLogger().handlers[0].setStream(stream)
+    ours = logging.getLogger("liaison.test")
+    ours.debug("person pat.lee+it@example.org linked")
+    ours.debug("feed https://liaison.example.org/calendar/%s.ics served", "k" * 43)
+    ours.debug("respond via https://hooks.slack.com/commands/T1/2/abcDEF")
+    ours.debug("a token xoxb-1234567890-abcdefghij and a jwt eyJhbGciOi.eyJzdWIiOiIx.c2lnbmF0dXJl")
+    logging.getLogger("slack_sdk.web.async_client").debug("Sending a request: {'text': 'hi'}")
+    logging.getLogger("botbuilder.core").debug("activity text: secret plans")
+    messages = [json.loads(line)["message"] for line in stream.getvalue().splitlines()]
+    assert messages == [
+        "person [email] linked",
+        "feed https://liaison.example.org/calendar/[redacted].ics served",
+        "respond via [response_url]",
+        "a token [slack token] and a jwt [jwt]",
+    ]
+
+
 def test_serve_logs_json_lines_with_request_ids_and_no_secrets(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_"))}

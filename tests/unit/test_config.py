@@ -120,8 +120,36 @@ def test_settings_defaults_and_dotenv(tmp_path):
         ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "nope"}, "SLACK_APP_TOKEN"),
         ({"MICROSOFT_APP_ID": "id"}, "MICROSOFT_APP_PASSWORD"),
         ({"PORT": "eighty"}, "PORT"),
+        ({"ADMIN_PORT": "99999"}, "ADMIN_PORT"),
+        ({"ADMIN_PORT": "3000"}, "ADMIN_PORT"),
+        # SingleTenant is the default, as Azure creates no new multi-tenant bots.
+        ({"MICROSOFT_APP_ID": "id", "MICROSOFT_APP_PASSWORD": "pw"}, "MICROSOFT_APP_TENANT_ID"),
     ],
 )
 def test_half_filled_settings_name_the_variable(env, variable):
     with pytest.raises(SettingsError, match=variable):
         load_settings(env, dotenv_path=None)
+
+
+def test_a_tenant_id_that_the_app_type_would_ignore_refuses_to_start():
+    env = {"MICROSOFT_APP_ID": "id", "MICROSOFT_APP_PASSWORD": "pw"}
+    env |= {"MICROSOFT_APP_TENANT_ID": "t1", "MICROSOFT_APP_TYPE": "MultiTenant"}
+    with pytest.raises(SettingsError, match="would accept every tenant"):
+        load_settings(env, dotenv_path=None)
+    env["MICROSOFT_APP_TYPE"] = "SingleTenant"
+    assert load_settings(env, dotenv_path=None).microsoft_app_tenant_id == "t1"
+
+
+def test_the_teams_endpoint_is_off_unless_teams_or_the_emulator_is_configured():
+    assert not load_settings({}, dotenv_path=None).serves_teams
+    assert not load_settings({"TEAMS_EMULATOR": "no"}, dotenv_path=None).serves_teams
+    assert load_settings({"TEAMS_EMULATOR": "1"}, dotenv_path=None).serves_teams
+    env = {"MICROSOFT_APP_ID": "id", "MICROSOFT_APP_PASSWORD": "pw", "MICROSOFT_APP_TENANT_ID": "t"}
+    assert load_settings(env, dotenv_path=None).serves_teams
+
+
+def test_the_admin_token_is_a_secret_kept_out_of_logs():
+    settings = load_settings(
+        {"ADMIN_TOKEN": "s3cret-admin", "ADMIN_PORT": "9100"}, dotenv_path=None
+    )
+    assert "s3cret-admin" in settings.secrets() and settings.admin_port == 9100
