@@ -1137,7 +1137,9 @@ class Turn:
 
 
 CYCLE_FIELDS = ("six_months", "twelve_months")
-LEADING_MENTIONS = re.compile(r"^(?:\s*(?:<@[^<>]+>|<at(?:\s[^<>]*)?>[^<]*</at>|@[\w.\-]+)[\s,:;]*)+")
+LEADING_MENTIONS = re.compile(
+    r"^(?:\s*(?:<@[^<>]+>|<at(?:\s[^<>]*)?>[^<]*</at>|@[\w.\-]+)[\s,:;]*)+"
+)
 
 
 def _sentences(text: str) -> list[str]:

@@ -75,6 +75,9 @@ class Sender:
     email: str | None = None
     timezone: str | None = None
     tenant: str | None = None
+    # From another organisation: a Slack Connect user, a Teams guest or external user. Such a
+    # sender is never linked to a colleague by email, and their email is never stored.
+    external: bool = False
 
 
 @dataclass(frozen=True)

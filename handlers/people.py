@@ -71,6 +71,8 @@ def person_for(session: Session, sender: Sender, now: dt.datetime) -> Person:
         )
     ).first()
     person = session.get(Person, address.person_id) if address else None
+    if sender.external:
+        sender = replace(sender, email=None)  # an outsider's email links nobody and is not kept
     if person is None and sender.email:
         person = session.exec(select(Person).where(Person.email == sender.email.lower())).first()
     if person is None and sender.channel == "shell":

@@ -414,3 +414,19 @@ def _one_cycle(bot, role, outcome, day, unit="finance") -> None:
         assert cycle.six_months.startswith("We're buying 40 laptops"), label
     assert out[0].reply.text.startswith("Thanks!"), f"{label}: {texts(out)!r}"
     assert any(o.reply.kind == "offer" for o in out), f"{label}: the laptops are offered"
+
+
+def test_an_outsiders_email_links_to_nobody_and_is_not_stored(liaison):
+    """A Slack Connect user who claims a colleague's email stays a stranger."""
+    outsider = Sender(
+        "slack", "U0OUTSIDE", name="Mallory", email="pat.lee@riverton.example", external=True
+    )
+    insider_id = liaison.register(Sender("slack", "U0PAT", email="pat.lee@riverton.example"))
+    outsider_id = liaison.register(outsider)
+    assert outsider_id != insider_id
+    with session_scope(liaison.engine) as session:
+        from storage.models import Person
+
+        stranger = session.get(Person, outsider_id)
+        assert stranger.email is None and stranger.display_name == "Mallory"
+        assert session.get(Person, insider_id).handle == "pat"
