@@ -114,7 +114,7 @@ class Liaison:
     def sync(self) -> None:
         """Mirror the organisation config (units, people) into the database."""
         with session_scope(self.engine) as session:
-            sync_organisation(session, self.org)
+            sync_organisation(session, self.org, self.clock())
 
     # Entry point
 

@@ -15,16 +15,18 @@ from sqlmodel import Session, select
 from handlers.commands import Mention
 from handlers.messages import Sender, clean_text
 from handlers.org import Organisation
+from storage.db import insert_missing
 from storage.models import Address, Person, Unit
 
 
-def sync_organisation(session: Session, org: Organisation) -> None:
-    """Mirror the config's people and units into the database (idempotent)."""
+def sync_organisation(session: Session, org: Organisation, now: dt.datetime) -> None:
+    """Mirror the config's people and units into the database (idempotent, and safe when many
+    replicas start at once: every row is inserted if missing, then updated)."""
     ids: dict[str, int] = {}
     for handle, cfg in org.people.items():
-        person = session.exec(select(Person).where(Person.handle == handle)).first()
-        if person is None:
-            person = Person(handle=handle, display_name=cfg.name or handle)
+        new = Person(handle=handle, display_name=cfg.name or handle, created_at=now)
+        insert_missing(session, new, "handle")
+        person = session.exec(select(Person).where(Person.handle == handle)).one()
         person.display_name = cfg.name or person.display_name
         person.email = (cfg.email or person.email or None) and (cfg.email or person.email).lower()
         person.timezone = cfg.timezone or person.timezone
@@ -33,9 +35,10 @@ def sync_organisation(session: Session, org: Organisation) -> None:
         ids[handle] = person.id
         for channel, external in (("slack", cfg.slack), ("teams", cfg.teams), ("shell", handle)):
             if external:
-                _ensure_address(session, person.id, channel, external)
+                _ensure_address(session, person.id, channel, external, now)
     for key, cfg in org.units.items():
-        unit = session.get(Unit, key) or Unit(id=key, name=cfg.name)
+        insert_missing(session, Unit(id=key, name=cfg.name), "id")
+        unit = session.get(Unit, key)
         unit.name = cfg.name
         unit.timezone = cfg.timezone or org.timezone
         unit.lead_id = ids.get(cfg.lead or "")
@@ -50,12 +53,14 @@ def sync_organisation(session: Session, org: Organisation) -> None:
     session.flush()
 
 
-def _ensure_address(session: Session, person_id: int, channel: str, external_id: str) -> Address:
+def _ensure_address(
+    session: Session, person_id: int, channel: str, external_id: str, now: dt.datetime
+) -> Address:
+    new = Address(person_id=person_id, channel=channel, external_id=external_id, updated_at=now)
+    insert_missing(session, new, "channel", "external_id")
     address = session.exec(
         select(Address).where(Address.channel == channel, Address.external_id == external_id)
-    ).first()
-    if address is None:
-        address = Address(person_id=person_id, channel=channel, external_id=external_id)
+    ).one()
     address.person_id = person_id
     session.add(address)
     return address
@@ -78,21 +83,42 @@ def person_for(session: Session, sender: Sender, now: dt.datetime) -> Person:
     if person is None and sender.channel == "shell":
         person = by_handle(session, sender.external_id)
     if person is None:
-        person = Person(
-            handle=unique_handle(session, sender.name or sender.external_id),
-            display_name=sender.name or sender.external_id,
-            email=sender.email.lower() if sender.email else None,
-        )
-        session.add(person)
-        session.flush()
+        person = _first_contact(session, sender, now)
     if sender.timezone and person.timezone != sender.timezone:
         person.timezone = sender.timezone
         session.add(person)
     if address is None:
-        address = _ensure_address(session, person.id, sender.channel, sender.external_id)
+        address = _ensure_address(session, person.id, sender.channel, sender.external_id, now)
         address.tenant = sender.tenant
         address.updated_at = now
     session.flush()
+    return person
+
+
+def _first_contact(session: Session, sender: Sender, now: dt.datetime) -> Person:
+    """A new person and their address, created once even when the same newcomer's first
+    messages reach two replicas at once, or two newcomers with one name arrive together."""
+    name = sender.name or sender.external_id
+    email = sender.email.lower() if sender.email else None
+    while True:
+        handle = unique_handle(session, name)
+        new = Person(handle=handle, display_name=name, email=email, created_at=now)
+        if insert_missing(session, new, "handle"):
+            break  # else another replica took that handle a moment ago: pick the next one
+    person = by_handle(session, handle)
+    address = Address(
+        person_id=person.id, channel=sender.channel, external_id=sender.external_id, updated_at=now
+    )
+    if not insert_missing(session, address, "channel", "external_id"):
+        # Another replica met this sender at the same moment: theirs is the person.
+        session.delete(person)
+        session.flush()
+        existing = session.exec(
+            select(Address).where(
+                Address.channel == sender.channel, Address.external_id == sender.external_id
+            )
+        ).one()
+        return session.get(Person, existing.person_id)
     return person
 
 

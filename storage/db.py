@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError, OperationalError
-from sqlmodel import Session, create_engine
+from sqlmodel import Session, SQLModel, create_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATION_LOCK = 0x4C49_4149  # an arbitrary advisory-lock key for schema upgrades
@@ -102,6 +102,19 @@ def current_revision(engine: Engine) -> str | None:
     """The revision the database is at, or None when it has never been migrated."""
     with engine.connect() as connection:
         return _revision(connection)
+
+
+def insert_missing(session: Session, row: SQLModel, *keys: str) -> bool:
+    """INSERT ... ON CONFLICT (keys) DO NOTHING: a row that N replicas may all create at once
+    (the config's people and units at start, a person on first use) is created exactly once,
+    and nobody fails on another's insert. True when this call inserted it; read it back after."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    values = row.model_dump(exclude_none=True)
+    statement = insert(type(row)).values(**values).on_conflict_do_nothing(index_elements=keys)
+    return bool(session.execute(statement).rowcount)
 
 
 @contextmanager

@@ -34,7 +34,9 @@ def seed(url: str, config: Path, owners: int) -> None:
     engine = make_engine(url)
     upgrade(engine)
     with session_scope(engine) as session:
-        sync_organisation(session, load_organisation(config))
+        sync_organisation(
+            session, load_organisation(config), dt.datetime(2026, 11, 16, tzinfo=dt.UTC)
+        )
         boss = by_handle(session, "boss")
         for n in range(owners):
             for what in ("Order the scanners", "Test the Wi-Fi"):

@@ -34,7 +34,7 @@ class CommitmentMachine(RuleBasedStateMachine):
             CommitmentMachine.engine = make_engine(f"sqlite:///{path}/machine.db")
             upgrade(CommitmentMachine.engine)
             with session_scope(CommitmentMachine.engine) as session:
-                sync_organisation(session, ORG)
+                sync_organisation(session, ORG, dt.datetime(2026, 11, 23, tzinfo=dt.UTC))
         self.now = dt.datetime(2026, 11, 23, 15, tzinfo=dt.UTC)
         with session_scope(self.engine) as session:
             item = commitments.create(

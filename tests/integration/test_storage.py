@@ -11,6 +11,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 
+from handlers.org import load_organisation
 from storage.db import (
     MIGRATIONS,
     current_revision,
@@ -112,45 +113,38 @@ def test_a_ledger_key_is_claimed_once(engine):
 
 
 @pytest.mark.postgres
-def test_replicas_migrating_a_fresh_postgres_together_all_succeed(postgres_url):
-    """Three processes upgrade one new database at once: an advisory lock serialises them."""
+def test_ten_replicas_starting_together_on_a_fresh_postgres_all_start(postgres_url):
+    """Ten processes start at once: the migration lock serialises the upgrade, and the config
+    sync inserts each person, address and unit once (INSERT ... ON CONFLICT), so none fails."""
     import subprocess
     import sys
-    import uuid
 
-    from tests.conftest import ROOT
+    from tests.conftest import EXAMPLE_CONFIG, ROOT
+    from tests.pg import throwaway_database
 
-    base = postgres_url.rsplit("/", 1)[0]
-    name = f"liaison_race_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(postgres_url.rsplit("/", 1)[0] + "/postgres").execution_options(
-        isolation_level="AUTOCOMMIT"
+    code = (
+        "import sys; from bot.bootstrap import bootstrap; from bot.config import load_settings; "
+        "bootstrap(load_settings({'DATABASE_URL': sys.argv[1], 'LIAISON_CONFIG': sys.argv[2]}, "
+        "dotenv_path=None))"
     )
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        code = (
-            "import sys; from storage.db import make_engine, upgrade; "
-            "upgrade(make_engine(sys.argv[1]))"
-        )
+    with throwaway_database(postgres_url, "liaison_race") as url:
         runs = [
             subprocess.Popen(
-                [sys.executable, "-c", code, f"{base}/{name}"],
+                [sys.executable, "-c", code, url, str(EXAMPLE_CONFIG)],
                 cwd=ROOT,
                 stderr=subprocess.PIPE,
                 text=True,
             )
-            for _ in range(3)
+            for _ in range(10)
         ]
         results = [(run.wait(timeout=120), run.stderr.read()) for run in runs]
-        assert all(status == 0 for status, _ in results), results
-        assert current_revision(make_engine(f"{base}/{name}")) is not None
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        engine = make_engine(url)
+        assert [status for status, _ in results] == [0] * 10, results
+        assert current_revision(engine) is not None
+        with session_scope(engine) as session:
+            handles = session.exec(select(Person.handle)).all()
+        engine.dispose()
+    assert sorted(handles) == sorted(load_organisation(EXAMPLE_CONFIG).people)
 
 
 def test_upgrading_carries_unanswered_nudge_counts_into_the_nudge_log(tmp_path):

@@ -494,7 +494,7 @@ def test_valid_configurations_load_and_keep_units_people_and_liaisons(document):
     engine = create_engine("sqlite://")
     SQLModel.metadata.create_all(engine)
     with Session(engine) as session:
-        sync_organisation(session, org)
+        sync_organisation(session, org, dt.datetime(2026, 11, 23, tzinfo=dt.UTC))
         session.commit()
         stored = {p.id: p.handle for p in session.exec(select(Person)).all()}
         assert set(stored.values()) == set(people)
