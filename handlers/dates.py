@@ -1,11 +1,18 @@
 """Natural due dates: turn what a person typed ("by next Friday", "in ten months") into a date.
 
 People say when something is due in many ways, and a wrong date is worse than a question, so
-`parse_due` either returns a date that is today or later (unless past dates are allowed), or
-raises `DateParseError` whose text is a friendly sentence for the person. How phrases are read:
+`parse_due` either returns a date it is sure of, today or later (unless past dates are allowed)
+and within `HORIZON_YEARS`, or raises `DateParseError` whose text is a friendly sentence for the
+person. A date it read but is not sure of raises `UncertainDateError` (a `DateParseError`) that
+carries the candidates and says how to confirm one in one step ("Say 'by 2026-12-09'"). It is
+not sure when a weekday contradicts the day ("Thursday the 9th" when the 9th is a Wednesday),
+when a numeric date reads two ways and the organisation set no day/month order ("3/4"), and
+when only the dateparser fallback could read the phrase. How phrases are read:
 
 - A leading "by", "on", "before", "due", "until", "no later than" or "in time for" is ignored.
-- Numeric dates are ISO (2027-03-01) or US month/day order: "3/1/2027" and "3/1" are 1 March.
+- Numeric dates are ISO (2027-03-01), or day and month in the organisation's `date_order`
+  ("DMY" or "MDY"). With no order set, a numeric date that reads only one way is read
+  ("25/12", "12/25"), and one that reads two ways ("3/4") is asked about.
 - A date without a year ("March 1", "3/1", "the 15th") is its next occurrence, today included.
 - A weekday ("Friday", "next Friday") is the next such day after today; "this Friday" may be today.
 - "mid-March" is the 15th.
@@ -16,18 +23,26 @@ raises `DateParseError` whose text is a friendly sentence for the person. How ph
   passed, while "summer" is next year's.
 - "end of March", "end of next month", "end of the quarter", "end of the year", and "this
   week", "this month" or "this year", mean the period's last day; a week ends on its Friday.
-- "in 10 months", "in two weeks", "3 business days", "a week from today" count from today.
-- Anything else is handed to the dateparser library, preferring future dates.
+- "in 10 months", "in two weeks", "3 business days", "a week from today" count from today;
+  business days skip the organisation's weekends and public holidays.
+- A weekday with a day ("Wednesday the 9th", "Wed 9 December") must agree with the day.
+- Anything else is handed to the dateparser library, preferring future dates, and asked about.
 """
 
 import calendar
 import datetime
 import difflib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable, Sequence
+from dataclasses import dataclass
 
 MAX_DATE_TEXT = 200
 DEFAULT_BUSINESS_DAYS: tuple[int, ...] = (0, 1, 2, 3, 4)
+# A due date more than this many years from today (ahead, or back where past dates are allowed)
+# is a typo or a placeholder such as 9999-12-31, not a plan: it is refused, never stored.
+HORIZON_YEARS = 10
+DATE_ORDERS = ("DMY", "MDY")
+_ORDER_WORDS = {"DMY": "day/month/year", "MDY": "month/day/year"}
 
 _PREFIXES = ("in time for", "no later than", "due", "by", "on", "before", "until", "till")
 
@@ -239,13 +254,17 @@ _AMOUNT = (
 )
 
 _ISO_RE = re.compile(r"(?P<year>\d{4})[-/.](?P<month>\d{1,2})[-/.](?P<day>\d{1,2})")
-_US_RE = re.compile(r"(?P<month>\d{1,2})[/-](?P<day>\d{1,2})(?:[/-](?P<year>\d{2}|\d{4}))?")
+_DAY_AND_MONTH_RE = re.compile(
+    r"(?P<first>\d{1,2})[/-](?P<second>\d{1,2})(?:[/-](?P<year>\d{2}|\d{4}))?"
+)
 _NUMERIC_RE = re.compile(r"[\d\s./-]+")
 _DAY_MONTH_RE = re.compile(rf"(?:{_WEEKDAY}\s+)?(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH}{_YEAR}")
 _MONTH_DAY_RE = re.compile(rf"(?:{_WEEKDAY}\s+)?{_MONTH}\s+(?:the\s+)?{_DAY}{_YEAR}")
 _MONTH_RE = re.compile(rf"(?:(?P<which>in|this|next)\s+)?{_MONTH}{_YEAR}")
 _MID_MONTH_RE = re.compile(rf"(?:mid|mid-|middle of)\s*(?:(?P<which>this|next)\s+)?{_MONTH}{_YEAR}")
-_DAY_OF_MONTH_RE = re.compile(rf"(?:the\s+)?{_DAY}(?:\s+of\s+(?P<which>this|next)\s+month)?")
+_DAY_OF_MONTH_RE = re.compile(
+    rf"(?:{_WEEKDAY}\s+)?(?:the\s+)?{_DAY}(?:\s+of\s+(?P<which>this|next)\s+month)?"
+)
 _WEEKDAY_RE = re.compile(rf"(?:(?P<which>this|next|coming|the coming)\s+)?{_WEEKDAY}")
 _WEEKDAY_NEXT_WEEK_RE = re.compile(rf"{_WEEKDAY}\s+(?:of\s+)?next\s+week")
 _SEASON_RE = re.compile(rf"(?:(?P<which>this|next|in the|in|the)\s+)?{_SEASON}{_YEAR}")
@@ -262,17 +281,102 @@ class DateParseError(ValueError):
     """A due date that could not be used; str(err) is a friendly sentence for the person."""
 
 
-def parse_due(text: str, today: datetime.date, *, allow_past: bool = False) -> datetime.date:
+class UncertainDateError(DateParseError):
+    """A date was read, but not surely enough to store: the person confirms one in one step.
+
+    `candidates` are the dates it may mean, the likeliest first; the sentence names them and
+    the ISO form to type to confirm one, which always reads without a question.
+    """
+
+    def __init__(self, reason: str, candidates: Sequence[datetime.date]) -> None:
+        self.reason = reason
+        self.candidates = tuple(dict.fromkeys(candidates))
+        shown = " or ".join(_format_day(c) for c in self.candidates)
+        typed = " or ".join(f"'by {c.isoformat()}'" for c in self.candidates)
+        confirm = " to confirm" if len(self.candidates) == 1 else ""
+        super().__init__(
+            f"{reason} Did you mean {shown}? Say {typed}{confirm}, or give another date."
+        )
+
+    @property
+    def candidate(self) -> datetime.date:
+        """The likeliest date."""
+        return self.candidates[0]
+
+
+class BusinessDays(tuple[int, ...]):
+    """The weekdays that are business days (Monday is 0), and the public holidays that are not.
+
+    A tuple of weekday numbers, so code that only knows weekdays keeps working, with the
+    organisation's holiday calendar (any container of dates, such as `holiday_calendar`'s)
+    attached for `add_business_days`, `business_days_between` and `is_business_day`.
+    """
+
+    holidays: Container[datetime.date]
+
+    def __new__(
+        cls,
+        weekdays: Iterable[int] = DEFAULT_BUSINESS_DAYS,
+        holidays: Container[datetime.date] = frozenset(),
+    ) -> "BusinessDays":
+        made = super().__new__(cls, weekdays)
+        made.holidays = holidays
+        return made
+
+
+def holiday_calendar(country: str, subdiv: str | None = None) -> Container[datetime.date]:
+    """The public holidays of a country (ISO 3166 code) and optional subdivision ("US", "IL"),
+    from the `holidays` library; raises ValueError with a sentence for the admin if unknown."""
+    import holidays  # imported here: most organisations never need it
+
+    try:
+        calendar_ = holidays.country_holidays(country.upper(), subdiv=subdiv)
+    except NotImplementedError:
+        if subdiv:
+            raise ValueError(
+                f"'{subdiv}' is not a subdivision of '{country}' that I know holidays for"
+            ) from None
+        raise ValueError(
+            f"'{country}' is not a country I know holidays for; use an ISO code such as 'US'"
+        ) from None
+    for year in range(2000, 2101):  # filled now, so reading it later never changes it
+        datetime.date(year, 1, 1) in calendar_  # noqa: B015 - the lookup fills the year
+    return calendar_
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """What a reader needs besides the phrase: today and the organisation's conventions."""
+
+    today: datetime.date
+    date_order: str | None = None
+    business_days: Iterable[int] = DEFAULT_BUSINESS_DAYS
+
+
+def parse_due(
+    text: str,
+    today: datetime.date,
+    *,
+    allow_past: bool = False,
+    date_order: str | None = None,
+    business_days: Iterable[int] = DEFAULT_BUSINESS_DAYS,
+) -> datetime.date:
     """Read a due date the way a colleague would, so a commitment gets a date people agreed on.
 
-    Returns today or a later date unless `allow_past` is true. Raises `DateParseError` (with a
-    sentence saying what to type instead) for empty, unreadable, impossible or past dates.
+    Returns today or a later date unless `allow_past` is true, never more than `HORIZON_YEARS`
+    away. `date_order` ("DMY" or "MDY") is how the organisation writes numeric dates; without
+    it a numeric date that reads two ways is asked about. `business_days` (weekdays, or a
+    `BusinessDays` with holidays) counts "3 business days". Raises `DateParseError` (with a
+    sentence saying what to type instead) for empty, unreadable, impossible, past or far dates,
+    and its subclass `UncertainDateError` for a date read with doubt.
     """
     if len(text.strip()) > MAX_DATE_TEXT:
         raise DateParseError(
             f"That's too long for a date ({len(text.strip())} characters). "
             "Try something short, like 'by Friday' or 'in two weeks'."
         )
+    if date_order is not None and date_order not in DATE_ORDERS:
+        raise ValueError(f"date_order must be one of {DATE_ORDERS}, not {date_order!r}")
     said = " ".join(text.split())
     shown = _strip_prefixes(said.rstrip(".!?,;: "))
     if not shown or shown.lower() in _PREFIXES:
@@ -280,20 +384,37 @@ def parse_due(text: str, today: datetime.date, *, allow_past: bool = False) -> d
             "When should it be done? Give me a date, like 'by Friday', 'in two weeks' "
             f"or 'by {_example_iso(today)}'."
         )
-    due = _read(shown, today)
+    rules = _Rules(today, date_order, business_days)
+    try:
+        due = _read(shown, rules)
+    except UncertainDateError as doubt:
+        usable = [c for c in doubt.candidates if _out_of_range(c, today, allow_past) is None]
+        if not usable:
+            raise DateParseError(_out_of_range(doubt.candidate, today, allow_past)) from None
+        if len(usable) < len(doubt.candidates):
+            raise UncertainDateError(doubt.reason, usable) from None
+        raise
     if due is None:
-        raise DateParseError(_unreadable_sentence(said, today))
-    if due < today and not allow_past:
-        raise DateParseError(
-            f"That's in the past ({_format_day(due)}, {_relative(due, today)}). "
-            "When should it be done?"
-        )
+        raise DateParseError(_unreadable_sentence(said, rules))
+    problem = _out_of_range(due, today, allow_past)
+    if problem:
+        raise DateParseError(problem)
     return due
 
 
 def describe_date(d: datetime.date, today: datetime.date) -> str:
     """Show a date so nobody has to count: 'Fri 27 Nov 2026 (in 4 days)'."""
     return f"{_format_day(d)} ({_relative(d, today)})"
+
+
+def is_business_day(
+    day: datetime.datetime | datetime.date,
+    business_days: Iterable[int] = DEFAULT_BUSINESS_DAYS,
+) -> bool:
+    """Whether work is expected on `day`: one of the business weekdays and not a holiday (when
+    `business_days` is a `BusinessDays` that carries holidays)."""
+    d = _as_date(day)
+    return d.weekday() in _business_day_set(business_days) and d not in _holidays(business_days)
 
 
 def add_business_days(
@@ -303,15 +424,16 @@ def add_business_days(
 ) -> datetime.datetime | datetime.date:
     """Step `n` business days from `start` (backwards if negative), keeping any time of day.
 
-    Business days are weekday numbers, Monday being 0. Used for rules such as "a request nobody
-    answered after 2 business days". Starting on a Saturday, one business day on is Monday.
+    Business days are weekday numbers, Monday being 0, less the holidays of a `BusinessDays`.
+    Used for rules such as "a request nobody answered after 2 business days". Starting on a
+    Saturday, one business day on is Monday.
     """
-    days = _business_day_set(business_days)
+    days, holidays = _business_day_set(business_days), _holidays(business_days)
     step = datetime.timedelta(days=1 if n >= 0 else -1)
     moment = start
     for _ in range(abs(n)):
         moment += step
-        while moment.weekday() not in days:
+        while moment.weekday() not in days or _as_date(moment) in holidays:
             moment += step
     return moment
 
@@ -324,19 +446,19 @@ def business_days_between(
     """Count the business days after `a` up to and including `b`, by date (times are ignored).
 
     Negative when `b` is before `a`. `business_days_between(a, add_business_days(a, n)) == n`
-    for any n >= 0.
+    for any n >= 0. Holidays of a `BusinessDays` that fall on business weekdays don't count.
     """
     days = _business_day_set(business_days)
     first, last = _as_date(a), _as_date(b)
     if last < first:
-        return -business_days_between(last, first, days)
+        return -business_days_between(last, first, business_days)
     span = (last - first).days
     full_weeks, rest = divmod(span, 7)
     count = full_weeks * len(days)
     for offset in range(1, rest + 1):
         if (first + datetime.timedelta(days=full_weeks * 7 + offset)).weekday() in days:
             count += 1
-    return count
+    return count - len(_holidays_within(business_days, days, first, last))
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -354,17 +476,18 @@ def _strip_prefixes(text: str) -> str:
     return text
 
 
-def _read(shown: str, today: datetime.date) -> datetime.date | None:
-    """Return the date `shown` means, None if it is not a date, or raise for impossible ones."""
+def _read(shown: str, rules: _Rules) -> datetime.date | None:
+    """Return the date `shown` means, None if it is not a date, or raise for impossible ones
+    (`DateParseError`) and doubtful ones (`UncertainDateError`)."""
     phrase = re.sub(r"\s*,\s*", " ", shown.lower()).strip()
     for reader in _READERS:
-        result = reader(phrase, shown, today)
+        result = reader(phrase, shown, rules)
         if result is not None:
             return result
-    return _read_with_dateparser(phrase, today)
+    return _read_with_dateparser(phrase, shown, rules)
 
 
-def _read_fixed_words(phrase: str, shown: str, today: datetime.date) -> datetime.date | None:
+def _read_fixed_words(phrase: str, shown: str, rules: _Rules) -> datetime.date | None:
     words = {
         "today": 0,
         "tonight": 0,
@@ -379,48 +502,79 @@ def _read_fixed_words(phrase: str, shown: str, today: datetime.date) -> datetime
         "yesterday": -1,
     }
     if phrase in words:
-        return today + datetime.timedelta(days=words[phrase])
+        return rules.today + datetime.timedelta(days=words[phrase])
     if phrase == "next week":
-        return _week_start(today) + datetime.timedelta(days=7)
+        return _week_start(rules.today) + datetime.timedelta(days=7)
     if phrase == "next month":
-        return _add_months(today.replace(day=1), 1)
+        return _add_months(rules.today.replace(day=1), 1)
     if phrase == "next year":
-        return datetime.date(today.year + 1, 1, 1)
+        return datetime.date(rules.today.year + 1, 1, 1)
     if phrase == "next quarter":
-        return _add_months(_quarter_start(today), 3)
+        return _add_months(_quarter_start(rules.today), 3)
     if phrase in ("this week", "eow"):
-        return _end_of("week", today)
+        return _end_of("week", rules.today)
     if phrase in ("this month", "eom"):
-        return _end_of("month", today)
+        return _end_of("month", rules.today)
     if phrase in ("this quarter", "eoq"):
-        return _end_of("quarter", today)
+        return _end_of("quarter", rules.today)
     if phrase in ("this year", "eoy"):
-        return _end_of("year", today)
+        return _end_of("year", rules.today)
     return None
 
 
-def _read_numeric(phrase: str, shown: str, today: datetime.date) -> datetime.date | None:
-    """ISO dates, US month/day dates, a bare year; other bare numbers are not dates."""
+def _read_numeric(phrase: str, shown: str, rules: _Rules) -> datetime.date | None:
+    """ISO dates, day and month in either order, a bare year; other bare numbers are not dates.
+
+    Day and month follow the organisation's `date_order`. Without one, a date that exists only
+    one way round ("25/12", "12/25") is read, one that exists both ways ("3/4") is asked about.
+    """
     if not _NUMERIC_RE.fullmatch(phrase):
         return None
     if match := _ISO_RE.fullmatch(phrase):
         year, month, day = (int(match[g]) for g in ("year", "month", "day"))
         return _exact_date(year, month, day, shown, "I read it as year-month-day")
-    if match := _US_RE.fullmatch(phrase):
-        month, day = int(match["month"]), int(match["day"])
-        how = "I read dates like 3/1/2027 as month/day/year"
-        if match["year"] is None:
-            return _next_month_day(month, day, today, shown, how)
-        year = int(match["year"])
-        if len(match["year"]) == 2:
+    if match := _DAY_AND_MONTH_RE.fullmatch(phrase):
+        first, second = int(match["first"]), int(match["second"])
+        year = None if match["year"] is None else int(match["year"])
+        if year is not None and len(match["year"]) == 2:
             year += 2000
-        return _exact_date(year, month, day, shown, how)
+        orders = [rules.date_order] if rules.date_order else list(DATE_ORDERS)
+        readings = {
+            order: (first, second) if order == "MDY" else (second, first) for order in orders
+        }
+        possible = {o: md for o, md in readings.items() if _exists(year, *md)}
+        if not possible:
+            order = rules.date_order or ("MDY" if first <= 12 else "DMY")
+            how = (
+                f"I read dates like 3/1/2027 as {_ORDER_WORDS[order]}" if rules.date_order else None
+            )
+            month, day = readings[order]
+            raise DateParseError(_nonexistent_sentence(shown, year, month, day, how))
+        dates = [
+            _next_month_day(m, d, rules.today, shown, None)
+            if year is None
+            else datetime.date(year, m, d)
+            for m, d in possible.values()
+        ]
+        if len(set(dates)) > 1:
+            raise UncertainDateError(
+                f"'{shown}' could be day/month or month/day.",
+                sorted(dates),
+            )
+        return dates[0]
     if re.fullmatch(r"\d{4}", phrase) and 1900 <= int(phrase) <= 2199:
         return datetime.date(int(phrase), 1, 1)
-    raise DateParseError(_unreadable_sentence(shown, today))
+    raise DateParseError(_unreadable_sentence(shown, rules))
 
 
-def _read_month_day(phrase: str, shown: str, today: datetime.date) -> datetime.date | None:
+def _exists(year: int | None, month: int, day: int) -> bool:
+    """Whether a month and day exist, in `year` or (without one) in some year."""
+    if not 1 <= month <= 12 or day < 1 or (year is not None and not 1 <= year <= 9999):
+        return False
+    return day <= _days_in(2000 if year is None else year, month)
+
+
+def _read_month_day(phrase: str, shown: str, rules: _Rules) -> datetime.date | None:
     match = _DAY_MONTH_RE.fullmatch(phrase) or _MONTH_DAY_RE.fullmatch(phrase)
     if match is None:
         return None
@@ -429,17 +583,30 @@ def _read_month_day(phrase: str, shown: str, today: datetime.date) -> datetime.d
     if match["year"]:
         due = _exact_date(int(match["year"]), month, day, shown, None)
     else:
-        due = _next_month_day(month, day, today, shown, None)
-    if match["weekday"] and due.weekday() != _WEEKDAY_WORDS[match["weekday"]]:
-        said = _WEEKDAY_NAMES[_WEEKDAY_WORDS[match["weekday"]]]
-        raise DateParseError(
-            f"{_format_day(due, weekday=False)} is a {_WEEKDAY_NAMES[due.weekday()]}, "
-            f"not a {said}. Which did you mean?"
-        )
-    return due
+        due = _next_month_day(month, day, rules.today, shown, None)
+    return _agreeing_weekday(due, match["weekday"], rules.today)
 
 
-def _read_month(phrase: str, shown: str, today: datetime.date) -> datetime.date | None:
+def _agreeing_weekday(
+    due: datetime.date, weekday: str | None, today: datetime.date
+) -> datetime.date:
+    """`due`, if the weekday said with it (if any) is its weekday; otherwise ask which was meant:
+    the day as numbered, or the weekday named nearest to it (the later one if both are as near,
+    and not before today)."""
+    if weekday is None or due.weekday() == _WEEKDAY_WORDS[weekday]:
+        return due
+    wanted = _WEEKDAY_WORDS[weekday]
+    after = due + datetime.timedelta(days=(wanted - due.weekday()) % 7)
+    before = after - datetime.timedelta(days=7)
+    nearest = before if (due - before) < (after - due) and before >= today else after
+    raise UncertainDateError(
+        f"{_format_day(due, weekday=False)} is a {_WEEKDAY_NAMES[due.weekday()]}, "
+        f"not a {_WEEKDAY_NAMES[wanted]}.",
+        [due, nearest],
+    )
+
+
+def _read_month(phrase: str, shown: str, rules: _Rules) -> datetime.date | None:
     """A month on its own means its first day: "March", "next March", "March 2027"."""
     match = _MONTH_RE.fullmatch(phrase)
     if match is None:
@@ -447,10 +614,12 @@ def _read_month(phrase: str, shown: str, today: datetime.date) -> datetime.date 
     month = _MONTH_WORDS[match["month"]]
     if match["year"]:
         return datetime.date(int(match["year"]), month, 1)
-    return _next_yearly(lambda year: datetime.date(year, month, 1), today, match["which"], months=1)
+    return _next_yearly(
+        lambda year: datetime.date(year, month, 1), rules.today, match["which"], months=1
+    )
 
 
-def _read_mid_month(phrase: str, shown: str, today: datetime.date) -> datetime.date | None:
+def _read_mid_month(phrase: str, shown: str, rules: _Rules) -> datetime.date | None:
     """ "mid-March", "middle of next March": the 15th."""
     match = _MID_MONTH_RE.fullmatch(phrase)
     if match is None:
@@ -458,13 +627,14 @@ def _read_mid_month(phrase: str, shown: str, today: datetime.date) -> datetime.d
     month = _MONTH_WORDS[match["month"]]
     if match["year"]:
         return datetime.date(int(match["year"]), month, 15)
-    return _next_yearly(lambda year: datetime.date(year, month, 15), today, match["which"])
+    return _next_yearly(lambda year: datetime.date(year, month, 15), rules.today, match["which"])
 
 
-def _read_day_of_month(phrase: str, shown: str, today: datetime.date) -> datetime.date | None:
+def _read_day_of_month(phrase: str, shown: str, rules: _Rules) -> datetime.date | None:
     """ "the 1st", "the 15th", "the first of next month": the next such day of a month."""
     match = _DAY_OF_MONTH_RE.fullmatch(phrase)
-    if match is None or (match["day"] and not re.search(r"the|st|nd|rd|th", phrase)):
+    bare_number = match is not None and match["day"] and not match["weekday"]
+    if match is None or (bare_number and not re.search(r"the|st|nd|rd|th", phrase)):
         return None
     day = int(match["day"]) if match["day"] else _ORDINAL_WORDS[match["dayword"]]
     if not 1 <= day <= 31:
@@ -473,44 +643,45 @@ def _read_day_of_month(phrase: str, shown: str, today: datetime.date) -> datetim
             "Try a day from the 1st to the 31st, like 'the 15th'."
         )
     if match["which"]:
-        first = _add_months(today.replace(day=1), 1 if match["which"] == "next" else 0)
+        first = _add_months(rules.today.replace(day=1), 1 if match["which"] == "next" else 0)
         how = f"{_MONTH_NAMES[first.month]} {first.year} has {_days_in(first.year, first.month)}"
-        return _exact_date(first.year, first.month, day, shown, how + " days")
-    first = today.replace(day=1)
+        due = _exact_date(first.year, first.month, day, shown, how + " days")
+        return _agreeing_weekday(due, match["weekday"], rules.today)
+    first = rules.today.replace(day=1)
     for months_ahead in range(13):
         month_start = _add_months(first, months_ahead)
         if day <= _days_in(month_start.year, month_start.month):
             candidate = month_start.replace(day=day)
-            if candidate >= today:
-                return candidate
+            if candidate >= rules.today:
+                return _agreeing_weekday(candidate, match["weekday"], rules.today)
     return None  # pragma: no cover - every day 1..31 occurs within a year
 
 
-def _read_weekday(phrase: str, shown: str, today: datetime.date) -> datetime.date | None:
+def _read_weekday(phrase: str, shown: str, rules: _Rules) -> datetime.date | None:
     if match := _WEEKDAY_NEXT_WEEK_RE.fullmatch(phrase):
-        start = _week_start(today) + datetime.timedelta(days=7)
+        start = _week_start(rules.today) + datetime.timedelta(days=7)
         return start + datetime.timedelta(days=_WEEKDAY_WORDS[match["weekday"]])
     match = _WEEKDAY_RE.fullmatch(phrase)
     if match is None:
         return None
-    ahead = (_WEEKDAY_WORDS[match["weekday"]] - today.weekday()) % 7
+    ahead = (_WEEKDAY_WORDS[match["weekday"]] - rules.today.weekday()) % 7
     if ahead == 0 and match["which"] != "this":
         ahead = 7
-    return today + datetime.timedelta(days=ahead)
+    return rules.today + datetime.timedelta(days=ahead)
 
 
-def _read_season(phrase: str, shown: str, today: datetime.date) -> datetime.date | None:
+def _read_season(phrase: str, shown: str, rules: _Rules) -> datetime.date | None:
     match = _SEASON_RE.fullmatch(phrase)
     if match is None:
         return None
-    return _period_start(_SEASONS[match["season"]], match, today)
+    return _period_start(_SEASONS[match["season"]], match, rules.today)
 
 
-def _read_quarter(phrase: str, shown: str, today: datetime.date) -> datetime.date | None:
+def _read_quarter(phrase: str, shown: str, rules: _Rules) -> datetime.date | None:
     match = _QUARTER_RE.fullmatch(phrase)
     if match is None:
         return None
-    return _period_start(3 * (int(match["quarter"]) - 1) + 1, match, today)
+    return _period_start(3 * (int(match["quarter"]) - 1) + 1, match, rules.today)
 
 
 def _period_start(month: int, match: re.Match[str], today: datetime.date) -> datetime.date:
@@ -521,38 +692,38 @@ def _period_start(month: int, match: re.Match[str], today: datetime.date) -> dat
     return _next_yearly(lambda year: datetime.date(year, month, 1), today, match["which"], months=3)
 
 
-def _read_start_of(phrase: str, shown: str, today: datetime.date) -> datetime.date | None:
+def _read_start_of(phrase: str, shown: str, rules: _Rules) -> datetime.date | None:
     """ "start of next month" reads like "next month": periods already mean their first day."""
     match = _START_RE.fullmatch(phrase)
     if match is None:
         return None
-    return _read(match["what"], today)
+    return _read(match["what"], rules)
 
 
-def _read_end_of(phrase: str, shown: str, today: datetime.date) -> datetime.date | None:
+def _read_end_of(phrase: str, shown: str, rules: _Rules) -> datetime.date | None:
     match = _END_RE.fullmatch(phrase)
     if match is None:
         return None
     what = match["what"]
     for which in ("this ", "next "):
         if what.startswith(which) and what[len(which) :] in ("week", "month", "quarter", "year"):
-            return _end_of(what[len(which) :], today, ahead=which == "next ")
+            return _end_of(what[len(which) :], rules.today, ahead=which == "next ")
     if what in ("week", "month", "quarter", "year"):
-        return _end_of(what, today)
+        return _end_of(what, rules.today)
     if what in ("day", "today"):
-        return today
+        return rules.today
     if re.fullmatch(r"\d{4}", what):
         return datetime.date(int(what), 12, 31)
     if m := _MONTH_RE.fullmatch(what):
         month = _MONTH_WORDS[m["month"]]
         if m["year"]:
             return _month_end(int(m["year"]), month)
-        return _next_yearly(lambda year: _month_end(year, month), today, m["which"])
+        return _next_yearly(lambda year: _month_end(year, month), rules.today, m["which"])
     if m := _QUARTER_RE.fullmatch(what):
         last_month = 3 * int(m["quarter"])
         if m["year"]:
             return _month_end(int(m["year"]), last_month)
-        return _next_yearly(lambda year: _month_end(year, last_month), today, m["which"])
+        return _next_yearly(lambda year: _month_end(year, last_month), rules.today, m["which"])
     if m := _SEASON_RE.fullmatch(what):
         start_month = _SEASONS[m["season"]]
 
@@ -562,11 +733,11 @@ def _read_end_of(phrase: str, shown: str, today: datetime.date) -> datetime.date
 
         if m["year"]:
             return season_end(int(m["year"]))
-        return _next_yearly(season_end, today, m["which"])
+        return _next_yearly(season_end, rules.today, m["which"])
     return None
 
 
-def _read_relative(phrase: str, shown: str, today: datetime.date) -> datetime.date | None:
+def _read_relative(phrase: str, shown: str, rules: _Rules) -> datetime.date | None:
     """ "in 10 months", "in two weeks", "a week from today", "3 business days"."""
     phrase = re.sub(r"(?:'s|’s|'|’)?\s+time$", "", phrase)
     match = _RELATIVE_RE.fullmatch(phrase)
@@ -575,13 +746,17 @@ def _read_relative(phrase: str, shown: str, today: datetime.date) -> datetime.da
     amount = _parse_amount(match["amount"])
     if amount is None:
         return None
-    start = today + datetime.timedelta(days=1) if match["tail"] == "from tomorrow" else today
+    start = (
+        rules.today + datetime.timedelta(days=1)
+        if match["tail"] == "from tomorrow"
+        else rules.today
+    )
     unit = _UNITS[match["unit"]]
     try:
         if unit == "day":
             return start + datetime.timedelta(days=amount)
         if unit == "business_day":
-            return add_business_days(start, amount)
+            return add_business_days(start, amount, rules.business_days)
         if unit == "week":
             return start + datetime.timedelta(weeks=amount)
         if unit == "fortnight":
@@ -611,23 +786,27 @@ _READERS: tuple[Callable[[str, str, datetime.date], datetime.date | None], ...] 
 )
 
 
-def _read_with_dateparser(phrase: str, today: datetime.date) -> datetime.date | None:
-    """The general case. Only phrases that mention time are trusted to dateparser."""
+def _read_with_dateparser(phrase: str, shown: str, rules: _Rules) -> datetime.date | None:
+    """The general case. Only phrases that mention time are trusted to dateparser, and what it
+    reads is always asked about: it guesses freely ("Wednesday the 9th" once became a date
+    nine months away)."""
     if not _TIME_WORDS.intersection(re.findall(r"[a-z]+", phrase)):
         return None
     import dateparser  # imported here: it takes a while to load
 
     settings = {
         "PREFER_DATES_FROM": "future",
-        "RELATIVE_BASE": datetime.datetime.combine(today, datetime.time()),
-        "DATE_ORDER": "MDY",
+        "RELATIVE_BASE": datetime.datetime.combine(rules.today, datetime.time()),
+        "DATE_ORDER": rules.date_order or "MDY",
         "RETURN_AS_TIMEZONE_AWARE": False,
     }
     try:
         parsed = dateparser.parse(phrase, languages=["en"], settings=settings)
     except Exception:  # dateparser has raised on odd input; treat it as unreadable
         return None
-    return None if parsed is None else parsed.date()
+    if parsed is None:
+        return None
+    raise UncertainDateError(f"I'm not sure I read '{shown}' right.", [parsed.date()])
 
 
 def _parse_amount(word: str) -> int | None:
@@ -687,15 +866,15 @@ def _nonexistent_sentence(
     return f"The date '{shown}' doesn't exist: {reason}. Try {suggestion}."
 
 
-def _unreadable_sentence(said: str, today: datetime.date) -> str:
-    example = f"'by {_example_iso(today)}'"
-    suggestion = _suggest(said, today)
+def _unreadable_sentence(said: str, rules: _Rules) -> str:
+    example = f"'by {_example_iso(rules.today)}'"
+    suggestion = _suggest(said, rules)
     if suggestion:
         return f"I couldn't read '{said}' as a date. Try '{suggestion}' or {example}."
     return f"I couldn't read '{said}' as a date. Try 'by Friday', 'in two weeks' or {example}."
 
 
-def _suggest(said: str, today: datetime.date) -> str | None:
+def _suggest(said: str, rules: _Rules) -> str | None:
     """Fix likely typos of date words ("Fryday" -> "Friday"), if the result then reads."""
     changed = False
 
@@ -714,7 +893,9 @@ def _suggest(said: str, today: datetime.date) -> str | None:
     if not changed:
         return None
     try:
-        readable = _read(_strip_prefixes(fixed.rstrip(".!?,;: ")), today) is not None
+        readable = _read(_strip_prefixes(fixed.rstrip(".!?,;: ")), rules) is not None
+    except UncertainDateError:
+        readable = True
     except DateParseError:
         return None
     return fixed if readable else None
@@ -826,3 +1007,55 @@ def _business_day_set(business_days: Iterable[int]) -> frozenset[int]:
     if not days or not days <= set(range(7)):
         raise ValueError("business_days must name at least one weekday, 0 (Monday) to 6")
     return days
+
+
+def _holidays(business_days: Iterable[int]) -> Container[datetime.date]:
+    return business_days.holidays if isinstance(business_days, BusinessDays) else frozenset()
+
+
+def _holidays_within(
+    business_days: Iterable[int], days: frozenset[int], first: datetime.date, last: datetime.date
+) -> list[datetime.date]:
+    """The holidays after `first` up to and including `last` that fall on business weekdays."""
+    holidays = _holidays(business_days)
+    if not isinstance(holidays, Iterable):
+        return [
+            first + datetime.timedelta(days=offset)
+            for offset in range(1, (last - first).days + 1)
+            if first + datetime.timedelta(days=offset) in holidays
+            and (first + datetime.timedelta(days=offset)).weekday() in days
+        ]
+    for year in range(first.year, last.year + 1):
+        datetime.date(year, 1, 1) in holidays  # noqa: B015 - a holidays calendar fills the year
+    return [d for d in holidays if first < d <= last and d.weekday() in days]
+
+
+def _out_of_range(due: datetime.date, today: datetime.date, allow_past: bool) -> str | None:
+    """Why a date read cannot be a due date (in the past, or beyond the horizon), or None."""
+    if due < today and not allow_past:
+        return (
+            f"That's in the past ({_format_day(due)}, {_relative(due, today)}). "
+            "When should it be done?"
+        )
+    latest = _add_years(today, HORIZON_YEARS)
+    if due > latest:
+        return (
+            f"{_format_day(due)} is more than {HORIZON_YEARS} years away, so I think it's a "
+            f"placeholder or a typo. Give a date up to {_format_day(latest)}, like "
+            f"'by {_example_iso(today)}'."
+        )
+    earliest = _add_years(today, -HORIZON_YEARS)
+    if due < earliest:
+        return (
+            f"{_format_day(due)} is more than {HORIZON_YEARS} years ago, so I think it's a typo. "
+            f"Give a date from {_format_day(earliest)} on."
+        )
+    return None
+
+
+def _add_years(d: datetime.date, years: int) -> datetime.date:
+    """Same day `years` later, clamped to the calendar's ends (and 29 February to the 28th)."""
+    try:
+        return _add_months(d, 12 * years)
+    except (OverflowError, ValueError):
+        return datetime.date.max if years > 0 else datetime.date.min
