@@ -32,6 +32,7 @@ when only the dateparser fallback could read the phrase. How phrases are read:
 import calendar
 import datetime
 import difflib
+import functools
 import re
 from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
@@ -324,6 +325,7 @@ class BusinessDays(tuple[int, ...]):
         return made
 
 
+@functools.lru_cache(maxsize=16)
 def holiday_calendar(country: str, subdiv: str | None = None) -> Container[datetime.date]:
     """The public holidays of a country (ISO 3166 code) and optional subdivision ("US", "IL"),
     from the `holidays` library; raises ValueError with a sentence for the admin if unknown."""

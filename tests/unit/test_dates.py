@@ -18,6 +18,7 @@ from handlers.dates import (
     is_business_day,
     parse_due,
 )
+from handlers.org import DEFAULT_ORG, ConfigError, load_organisation
 
 TODAY = date(2026, 11, 23)  # a Monday
 
@@ -507,3 +508,47 @@ def test_business_days_round_trip_over_holidays(start: date, n: int) -> None:
     assert business_days_between(start, end, gb) == n
     if n:
         assert is_business_day(end, gb)
+
+
+# --- the organisation's settings ----------------------------------------------------------------
+
+
+def _org(tmp_path, settings: str):
+    path = tmp_path / "liaison.toml"
+    path.write_text(f"[organisation]\n{settings}\n")
+    return load_organisation(path)
+
+
+def test_without_settings_numeric_dates_are_asked_about_and_holidays_are_business_days(tmp_path):
+    org = _org(tmp_path, "name = 'X'")
+    assert org.date_order is None
+    assert is_business_day(date(2026, 12, 25), org.business_days)
+    assert DEFAULT_ORG.date_order is None
+
+
+def test_the_organisations_date_order_and_holidays_are_loaded(tmp_path):
+    org = _org(
+        tmp_path,
+        "date_order = 'dmy'\nholidays_country = 'US'\nholidays_subdiv = 'IL'\n"
+        "business_days = ['mon', 'tue', 'wed', 'thu', 'fri']",
+    )
+    assert org.date_order == "DMY"
+    assert org.business_days == (0, 1, 2, 3, 4)
+    assert not is_business_day(date(2027, 2, 12), org.business_days)  # Lincoln's birthday
+    assert parse_due("3/4", TODAY, date_order=org.date_order) == date(2027, 4, 3)
+
+
+@pytest.mark.parametrize(
+    ("settings", "line", "words"),
+    [
+        ("date_order = 'YMD'", 2, "date order must be one of DMY, MDY"),
+        ("holidays_country = 'XX'", 2, "'XX' is not a country I know holidays for"),
+        ("holidays_country = 'US'\nholidays_subdiv = 'ZZ'", 3, "'ZZ' is not a subdivision of 'US'"),
+        ("holidays_subdiv = 'IL'", 2, "needs holidays_country too"),
+    ],
+)
+def test_a_bad_date_setting_names_the_line_and_the_problem(tmp_path, settings, line, words):
+    with pytest.raises(ConfigError) as error:
+        _org(tmp_path, settings)
+    assert error.value.line == line
+    assert words in str(error.value)
