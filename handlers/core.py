@@ -621,7 +621,7 @@ class Turn:
         due = None
         if values.get("due"):
             try:
-                due = parse_due(str(values["due"]), self.today)
+                due = parse_due(str(values["due"]), self.today, **self.bot.org.date_rules)
             except DateParseError as exc:
                 errors["due"] = str(exc)
         if errors:
@@ -824,7 +824,7 @@ class Turn:
         due = None
         if command.due_text:
             try:
-                due = parse_due(command.due_text, self.today)
+                due = parse_due(command.due_text, self.today, **self.bot.org.date_rules)
             except DateParseError as exc:
                 return _say(f"{exc} Nothing was saved.", private=True)
         unit_id = self.unit_here()
@@ -865,7 +865,7 @@ class Turn:
         due = None
         if command.due_text:
             try:
-                due = parse_due(command.due_text, self.today)
+                due = parse_due(command.due_text, self.today, **self.bot.org.date_rules)
             except DateParseError as exc:
                 return _say(f"{exc} Nothing was changed.", private=True)
         act = command.act

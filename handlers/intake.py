@@ -262,7 +262,7 @@ def validate(
         if not raw:
             raise IntakeInputError("When should it be ready? Try 'in ten months' or 'by March 1'.")
         try:
-            return parse_due(raw, ctx.today).isoformat()
+            return parse_due(raw, ctx.today, **ctx.org.date_rules).isoformat()
         except DateParseError as exc:
             raise IntakeInputError(str(exc)) from None
     if step.kind == "person":

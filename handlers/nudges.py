@@ -19,7 +19,7 @@ from sqlalchemy import Row, func, insert
 from sqlmodel import Session, select
 
 from handlers import commitments
-from handlers.dates import describe_date
+from handlers.dates import describe_date, is_business_day
 from handlers.messages import Choice, Form, FormField, Item, Reply
 from handlers.org import Organisation
 from storage import ledger
@@ -123,7 +123,7 @@ class Clock:
     def send_time(self, local: dt.datetime) -> bool:
         """A business day, at or after the nudge hour."""
         return (
-            local.weekday() in self.org.business_days
+            is_business_day(local, self.org.business_days)
             and local.hour >= self.org.thresholds.nudge_hour
         )
 

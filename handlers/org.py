@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+
+from handlers.dates import DATE_ORDERS, BusinessDays, holiday_calendar
 
 HANDLE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,119}$")
 UNIT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -111,6 +113,31 @@ class OrganisationSection(_Strict):
     admins: list[str] = Field(default_factory=list)
     business_days: list[str] = Field(default_factory=lambda: list(WEEKDAYS[:5]))
     playbook_dir: str | None = None
+    # How people here write numeric dates ("DMY": 3/4 is 3 April; "MDY": 4 March); unset, a
+    # date that reads both ways is asked about. Holidays (a country code, an optional region)
+    # are not business days.
+    date_order: str | None = None
+    holidays_country: str | None = None
+    holidays_subdiv: str | None = None
+
+    @field_validator("date_order")
+    @classmethod
+    def _date_order(cls, value: str | None) -> str | None:
+        if value is not None and value.upper() not in DATE_ORDERS:
+            raise ValueError(f"date order must be one of {', '.join(DATE_ORDERS)}")
+        return None if value is None else value.upper()
+
+    @field_validator("holidays_country", "holidays_subdiv")
+    @classmethod
+    def _holidays(cls, value: str | None, info: ValidationInfo) -> str | None:
+        country = (
+            value if info.field_name == "holidays_country" else info.data.get("holidays_country")
+        )
+        if value is not None and country is None:
+            raise ValueError("a holidays region needs holidays_country too")
+        if value is not None:
+            holiday_calendar(country, value if info.field_name == "holidays_subdiv" else None)
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -158,6 +185,12 @@ class Organisation:
     source: str = "(defaults)"
     schedule: Schedule = field(default_factory=Schedule)
     retention: Retention = field(default_factory=Retention)
+    date_order: str | None = None
+
+    @property
+    def date_rules(self) -> dict[str, Any]:
+        """How dates are read here, as `parse_due`'s keywords: day/month order, business days."""
+        return {"date_order": self.date_order, "business_days": self.business_days}
 
     def unit_for_channel(self, channel_ref: str | None) -> str | None:
         """The unit whose channel list names this chat channel (by id or #name)."""
@@ -213,7 +246,13 @@ def load_organisation(path: str | Path | None) -> Organisation:
         name=org.name,
         timezone=org.timezone,
         admins=frozenset(org.admins),
-        business_days=tuple(WEEKDAYS.index(d) for d in org.business_days),
+        business_days=BusinessDays(
+            (WEEKDAYS.index(d) for d in org.business_days),
+            holiday_calendar(org.holidays_country, org.holidays_subdiv)
+            if org.holidays_country
+            else frozenset(),
+        ),
+        date_order=org.date_order,
         thresholds=parsed.thresholds,
         people={k.lower(): v for k, v in parsed.people.items()},
         units=parsed.units,

@@ -16,7 +16,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from handlers.dates import DateParseError, parse_due
+from handlers.dates import DateParseError, UncertainDateError, parse_due
 
 MAX_CHARS = 500  # a promise is a sentence, not a paste
 MAX_WHAT = 200
@@ -158,6 +158,10 @@ def _due_in(rest: str, today: dt.date) -> tuple[str, dt.date] | None:
             phrase = " ".join(words[:size]).strip(" ,")
             try:
                 return clause[: preposition.start()], parse_due(phrase, today)
+            except UncertainDateError as doubt:
+                if len(doubt.candidates) > 1:
+                    return None  # the words disagree on the date: a shorter reading would guess
+                continue
             except DateParseError:
                 continue
     bare = _BARE_DATE.search(clause)

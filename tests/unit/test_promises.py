@@ -119,3 +119,12 @@ def test_any_text_gives_a_sound_answer(text: str) -> None:
         assert found.what.strip() and len(found.what) <= MAX_WHAT
         assert found.due >= TODAY
         assert may_hold_promise(text)
+
+
+def test_a_promise_whose_date_words_disagree_is_not_offered_with_a_guessed_date() -> None:
+    # On Monday 23 November 2026 the 26th is a Thursday: "Friday the 26th" is two dates.
+    assert find_promise("I'll send the floor plans to facilities by Friday the 26th", TODAY) is None
+    agreed = find_promise("I'll send the floor plans to facilities by Thursday the 26th", TODAY)
+    assert agreed is not None and agreed.due == dt.date(2026, 11, 26)
+    loose = find_promise("I'll send the floor plans to facilities by Friday afternoon", TODAY)
+    assert loose is not None and loose.due == dt.date(2026, 11, 27)
