@@ -20,11 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import datetime as dt
-import email.utils
 import json
 import logging
-import random
 import re
 import time
 from collections import OrderedDict
@@ -44,6 +41,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
@@ -51,7 +49,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.retry import Retrier, once_the_database_answers
+from bot.retry import Retrier, backoff, once_the_database_answers, retry_after_seconds, with_jitter
 from handlers.core import Liaison
 from handlers.messages import Action, Choice, Form, FormField, Inbound, Outgoing, Reply, Sender
 
@@ -107,32 +105,6 @@ _SLACK_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 # Retries of the Web API
 
 
-def retry_after_seconds(headers: dict[str, Any], now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header: whole or fractional seconds, or an HTTP date.
-
-    None when the header is missing or unreadable. (slack_sdk's own handler reads only whole
-    seconds and fails on anything else.)
-    """
-    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
-    if isinstance(value, list | tuple):
-        value = value[0] if value else None
-    if value is None:
-        return None
-    text = str(value).strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    now = time.time() if now is None else now
-    return max(0.0, when.timestamp() - now)
-
-
 def _asked_wait(response: HttpResponse | None) -> float:
     """The pause a 429 asks for, in seconds (one second when it does not say)."""
     wait = retry_after_seconds(response.headers) if response is not None else None
@@ -175,7 +147,7 @@ class RateLimitRetry(AsyncRateLimitErrorRetryHandler):
     ) -> None:
         state.next_attempt_requested = True
         wait = _asked_wait(response)
-        await asyncio.sleep(wait + random.uniform(0, 0.1 * wait))
+        await asyncio.sleep(with_jitter(wait))
         state.increment_current_attempt()
 
 
@@ -193,11 +165,21 @@ class ServerErrorRetry(AsyncServerErrorRetryHandler):
         return error is None and response is not None and 500 <= response.status_code < 600
 
 
+class Backoff(RetryIntervalCalculator):
+    """slack_sdk's pauses between retries, on the one backoff policy of bot/retry."""
+
+    def __init__(self, base: float = 0.5, cap: float = 10.0) -> None:
+        self.base, self.cap = base, cap
+
+    def calculate_sleep_duration(self, current_attempt: int) -> float:
+        return backoff(current_attempt, self.base, self.cap)
+
+
 def retry_handlers() -> list[AsyncRetryHandler]:
     return [
         RateLimitRetry(max_retry_count=3),
-        ServerErrorRetry(max_retry_count=2),
-        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        ServerErrorRetry(max_retry_count=2, interval_calculator=Backoff()),
+        AsyncConnectionErrorRetryHandler(max_retry_count=2, interval_calculator=Backoff()),
     ]
 
 

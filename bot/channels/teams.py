@@ -16,7 +16,6 @@ import html
 import ipaddress
 import json
 import logging
-import random
 import re
 import time
 import urllib.parse
@@ -51,7 +50,7 @@ from botbuilder.schema import (
     ErrorResponseException,
 )
 
-from bot.retry import Retrier, once_the_database_answers
+from bot.retry import Retrier, RetryPolicy, once_the_database_answers, retry_after_seconds
 from handlers.core import Liaison
 from handlers.messages import Action, Choice, Form, FormField, Inbound, Outgoing, Reply, Sender
 from schedules.outbox import DeliveryError
@@ -104,27 +103,6 @@ class BotConfig:
     APP_PASSWORD: str = ""
     APP_TYPE: str = "MultiTenant"
     APP_TENANTID: str = ""
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """A small bounded retry with jitter for Teams' throttling and transient errors."""
-
-    attempts: int = 4
-    base_delay: float = 0.5
-    max_delay: float = 10.0  # a longer Retry-After is not waited out: the send fails instead
-
-    def delay(self, attempt: int, retry_after: float | None) -> float | None:
-        """Seconds to wait before the next attempt, or None to give up."""
-        if attempt + 1 >= self.attempts:
-            return None
-        if retry_after is not None:
-            if retry_after > self.max_delay:
-                return None
-            wait = retry_after
-        else:
-            wait = min(self.base_delay * 2**attempt, self.max_delay)
-        return wait + random.uniform(0, self.base_delay / 2)
 
 
 def build_teams(
@@ -950,12 +928,7 @@ def _status(exc: ErrorResponseException) -> int | None:
 
 
 def _retry_after(exc: ErrorResponseException) -> float | None:
-    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
-    value = headers.get("Retry-After")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
+    return retry_after_seconds(getattr(getattr(exc, "response", None), "headers", None))
 
 
 def _describe(exc: BaseException) -> str:

@@ -115,7 +115,7 @@ class Call:
 @dataclass
 class _Failure:
     status: int
-    retry_after: int | None
+    retry_after: int | str | None  # seconds, or an HTTP date
     remaining: int
     kinds: frozenset[str]
 
@@ -172,7 +172,7 @@ class FakeConnector:
         count: int,
         status: int = 429,
         *,
-        retry_after: int | None = None,
+        retry_after: int | str | None = None,
         kinds: Iterable[str] = ("reply", "send", "create", "update"),
     ) -> None:
         """Answer the next `count` calls of these kinds with `status` (429, 412, 502, 504)."""
