@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from bot.config import Settings
+from bot.lifecycle import InFlight
 from bot.observability import Metrics
 from handlers.core import Liaison
 from handlers.org import Organisation, load_organisation
@@ -33,6 +34,7 @@ class App:
     outboxes: dict[str, Outbox] = field(default_factory=dict)
     slack: Any = None
     teams: Any = None
+    in_flight: InFlight = field(default_factory=InFlight)  # what a shutdown waits for
 
 
 def bootstrap(
@@ -57,6 +59,7 @@ def bootstrap(
     if migrate:
         liaison.sync()
     outboxes: dict[str, Outbox] = {}
+    in_flight = InFlight()
     slack = None
     if settings.has_slack:
         from bot.channels.slack import SlackOutbox, build_slack
@@ -67,6 +70,7 @@ def bootstrap(
             signing_secret=settings.slack_signing_secret,
             api_url=settings.slack_api_url,
             socket_mode=bool(settings.slack_app_token and not settings.slack_signing_secret),
+            in_flight=in_flight,
         )
         outboxes["slack"] = SlackOutbox(slack)
     from bot.channels.teams import TeamsOutbox, build_teams
@@ -79,9 +83,22 @@ def bootstrap(
         app_password=settings.microsoft_app_password,
         app_type=settings.microsoft_app_type,
         tenant_id=settings.microsoft_app_tenant_id,
+        in_flight=in_flight,
     )
     outboxes["teams"] = TeamsOutbox(teams)
     sweeper = Sweeper(engine, org, outboxes, clock)
     sweeper.on_line = metrics.on_line
     metrics.watch_commitments(engine, org, clock)
-    return App(settings, engine, org, catalogue, liaison, sweeper, metrics, outboxes, slack, teams)
+    return App(
+        settings,
+        engine,
+        org,
+        catalogue,
+        liaison,
+        sweeper,
+        metrics,
+        outboxes,
+        slack,
+        teams,
+        in_flight,
+    )

@@ -79,7 +79,7 @@ def build_web_app(app: App, *, scheduler: bool = True) -> web.Application:
     for channel in (app.slack, app.teams):
         if channel is not None:
             web_app.on_shutdown.append(_stop_retries(channel.retrier))
-    web_app.on_shutdown.append(drain_on_shutdown(SHUTDOWN_SECONDS))
+    web_app.on_shutdown.append(drain_on_shutdown(app.in_flight, SHUTDOWN_SECONDS))
     return web_app
 
 
@@ -101,12 +101,25 @@ async def _freeze_startup_objects(_web_app: web.Application) -> None:
     gc.freeze()
 
 
+class _TrackedSweeper:
+    """The app's sweeper, as the scheduler's job runs it: each sweep registers its task, so a
+    shutdown waits for the sweep in progress (and the messages it is sending)."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def run(self, now=None):
+        self.app.in_flight.add_current()
+        return await self.app.sweeper.run(now)
+
+
 def _scheduler(app: App):
     """The sweeps, ticking in-process: started with the server, paused when SIGTERM arrives
     (so no new sweep begins while in-flight work drains), shut down at cleanup."""
     from schedules.scheduler import build_scheduler
 
-    scheduler = build_scheduler(app.sweeper, every_minutes=app.org.schedule.sweep_minutes)
+    sweeper = _TrackedSweeper(app)
+    scheduler = build_scheduler(sweeper, every_minutes=app.org.schedule.sweep_minutes)  # type: ignore[arg-type]
 
     async def start(_web_app: web.Application) -> None:
         scheduler.start()

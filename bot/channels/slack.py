@@ -49,6 +49,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.lifecycle import InFlight
 from bot.retry import Retrier, backoff, once_the_database_answers, retry_after_seconds, with_jitter
 from handlers.core import Liaison
 from handlers.messages import Action, Choice, Form, FormField, Inbound, Outgoing, Reply, Sender
@@ -196,6 +197,7 @@ class SlackChannel:
     session: aiohttp.ClientSession | None = None
     verifier: SignatureVerifier | None = None  # for the chatter fast path (HTTP mode)
     retrier: Retrier = field(default_factory=Retrier)  # work a passing outage interrupted
+    in_flight: InFlight = field(default_factory=InFlight)  # listener runs shutdown waits for
 
     # Lifecycle
 
@@ -469,6 +471,7 @@ def build_slack(
     signing_secret: str | None,
     api_url: str,
     socket_mode: bool = False,
+    in_flight: InFlight | None = None,
 ) -> SlackChannel:
     """The Bolt app with every listener registered, and its retrying Web API client."""
     client = AsyncWebClient(token=token, base_url=api_url, retry_handlers=retry_handlers())
@@ -485,7 +488,7 @@ def build_slack(
         attaching_conversation_kwargs_enabled=False,
         attaching_function_token_enabled=False,
     )
-    channel = SlackChannel(liaison, app, client)
+    channel = SlackChannel(liaison, app, client, in_flight=in_flight or InFlight())
     if signing_secret and not socket_mode:
         channel.verifier = SignatureVerifier(signing_secret)
     register_events(channel)
@@ -611,10 +614,12 @@ def is_person_message(event: dict, bot_user_id: str | None) -> bool:
 
 
 def register_events(slack: SlackChannel) -> None:
+    track = slack.in_flight.tracked  # shutdown waits for what runs after the ack
     app = slack.app
     detect = slack.liaison.detect
 
     @app.event("message")
+    @track
     async def on_message(event: dict, context: dict, body: dict) -> None:
         bot_user_id = context.get("bot_user_id")
         if not is_person_message(event, bot_user_id):
@@ -633,6 +638,7 @@ def register_events(slack: SlackChannel) -> None:
         await on_person_message(slack, event, direct=False, signal=signal, event_id=event_id)
 
     @app.event("app_mention")
+    @track
     async def on_mention(event: dict, context: dict, body: dict) -> None:
         if is_person_message(event, context.get("bot_user_id")):
             signal = detect(event.get("text") or "") is not None
@@ -641,6 +647,7 @@ def register_events(slack: SlackChannel) -> None:
             )
 
     @app.event("app_home_opened")
+    @track
     async def on_home(event: dict) -> None:
         if event.get("tab", "home") == "home" and event.get("user"):
             await slack.publish_home(event["user"])
@@ -708,7 +715,10 @@ async def permalink(slack: SlackChannel, channel: str | None, ts: str | None) ->
 
 
 def register_commands(slack: SlackChannel) -> None:
+    track = slack.in_flight.tracked  # shutdown waits for what runs after the ack
+
     @slack.app.command(COMMAND)
+    @track
     async def on_commitments(ack: AsyncAck, command: dict, respond: AsyncRespond) -> None:
         await ack()
         user_id = command["user_id"]
@@ -735,14 +745,17 @@ def _private(out: Outgoing) -> Outgoing:
 
 
 def register_interactions(slack: SlackChannel) -> None:
+    track = slack.in_flight.tracked  # shutdown waits for what runs after the ack
     app = slack.app
 
     @app.action(re.compile(r".+"))
+    @track
     async def on_button(ack: AsyncAck, body: dict, action: dict) -> None:
         await ack()
         await on_action(slack, body, action)
 
     @app.shortcut(SHORTCUTS[0])
+    @track
     async def on_plan_shortcut(ack: AsyncAck, shortcut: dict) -> None:
         await ack()
         message = shortcut.get("message") or {}
@@ -760,6 +773,7 @@ def register_interactions(slack: SlackChannel) -> None:
         await slack.open_form(shortcut["trigger_id"], slack.liaison.intake_form(data))
 
     @app.shortcut(SHORTCUTS[1])
+    @track
     async def on_track_shortcut(ack: AsyncAck, shortcut: dict) -> None:
         await ack()
         message = shortcut.get("message") or {}
@@ -769,6 +783,7 @@ def register_interactions(slack: SlackChannel) -> None:
         await slack.open_form(shortcut["trigger_id"], form)
 
     @app.view(re.compile(f"^({'|'.join(VIEWS)})$"))
+    @track
     async def on_submit(ack: AsyncAck, body: dict, view: dict) -> None:
         await submit_view(slack, ack, body, view)
 

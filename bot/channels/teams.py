@@ -50,6 +50,7 @@ from botbuilder.schema import (
     ErrorResponseException,
 )
 
+from bot.lifecycle import InFlight
 from bot.retry import Retrier, RetryPolicy, once_the_database_answers, retry_after_seconds
 from handlers.core import Liaison
 from handlers.messages import Action, Choice, Form, FormField, Inbound, Outgoing, Reply, Sender
@@ -112,6 +113,7 @@ def build_teams(
     app_password: str | None,
     app_type: str | None = "MultiTenant",
     tenant_id: str | None = None,
+    in_flight: InFlight | None = None,
 ) -> TeamsChannel:
     """The Bot Framework adapter and the bot. An empty app id runs unauthenticated (local or
     emulator mode); with an app id, requests without a valid token are refused."""
@@ -124,7 +126,9 @@ def build_teams(
     # roster's teamsChannelId, an invoke's trigger...): noise, not news.
     logging.getLogger("msrest.serialization").setLevel(logging.ERROR)
     adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
-    return TeamsChannel(liaison, adapter, app_id, tenant_id or None)
+    return TeamsChannel(
+        liaison, adapter, app_id, tenant_id or None, in_flight=in_flight or InFlight()
+    )
 
 
 def teams_route(channel: TeamsChannel) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -258,10 +262,10 @@ class TeamsChannel:
     turn_budget: float = TURN_BUDGET
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     retrier: Retrier = field(default_factory=Retrier)  # messages that found the database away
+    in_flight: InFlight = field(default_factory=InFlight)  # work that outlives its request
     bot: ActivityHandler = field(init=False)
     _senders: dict[str, tuple[float, Sender]] = field(default_factory=dict, init=False)
     _remembered: dict[str, str] = field(default_factory=dict, init=False)
-    _tasks: set[asyncio.Future] = field(default_factory=set, init=False)
 
     def __post_init__(self) -> None:
         self.bot = _LiaisonBot(self)
@@ -273,21 +277,20 @@ class TeamsChannel:
 
     def keep(self, future: Awaitable) -> asyncio.Future:
         """Run work after the acknowledgement, holding a reference until it is done."""
-        task = asyncio.ensure_future(future)
-        self._tasks.add(task)
+        task = self.in_flight.start(future)
         task.add_done_callback(self._finished)
         return task
 
     def _finished(self, task: asyncio.Future) -> None:
-        self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("teams: background work failed", exc_info=task.exception())
 
     async def close(self, _app: web.Application | None = None) -> None:
         """Let work that outlived its request finish (the server's on_cleanup)."""
         await self.retrier.stop()
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=10)
+        pending = self.in_flight.pending()
+        if pending:
+            await asyncio.wait(pending, timeout=10)
 
     async def sender(
         self, turn_context: TurnContext, account: ChannelAccount | None = None
