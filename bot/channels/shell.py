@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import sys
 import textwrap
 import zoneinfo
 from collections.abc import Iterable
 from typing import TextIO
 
+from bot.channels.interactions import read_json, submission
 from handlers.core import Liaison
 from handlers.messages import Action, Choice, Form, Inbound, Outgoing, Reply, Sender
 from schedules.sweep import Sweeper
@@ -143,12 +143,10 @@ class Shell:
             self.filling = (form, index + 1, values)
             return self.say(f"{form.fields[index + 1].label} (or 'skip')")
         self.filling = None
-        state = json.loads(form.state) if form.state else {}
-        value = json.dumps({"state": state, "values": values})
         inbound = Inbound(
             sender=Sender("shell", self.user, name=self.user),
             conversation=self.conversation,
-            action=Action(f"{form.id}.submit", value),
+            action=submission(form.id, read_json(form.state), values),
             is_direct=self.conversation == "dm",
         )
         for outgoing in self.liaison.handle(inbound):

@@ -23,7 +23,6 @@ import copy
 import json
 import logging
 import re
-import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -49,6 +48,19 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.channels.interactions import (
+    ACT_FORM,
+    MAX_ITEMS,
+    TTLCache,
+    clip,
+    field_errors,
+    form_for_button,
+    intake_data,
+    keep_for_later,
+    read_json,
+)
+from bot.channels.interactions import deliver as deliver_each
+from bot.channels.interactions import submission as submitted_action
 from bot.lifecycle import InFlight
 from bot.retry import Retrier, backoff, once_the_database_answers, retry_after_seconds, with_jitter
 from handlers.core import Liaison
@@ -94,8 +106,6 @@ OTHER_SCOPES = {
 # Message subtypes a person writes; everything else (edits, deletions, joins, topics, bots,
 # thread-reply notices...) is ignored.
 PERSON_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
-FORM_ACTS = {"counter": "due", "new_date": "due", "blocked": "note"}  # acts that need a modal
-MAX_ITEMS = 20
 SUBMIT_BUDGET = 2.0  # seconds for the core to judge a modal; Slack gives the whole reply 3
 USER_CACHE_SECONDS = 3600.0
 _TS = re.compile(r"^\d+\.\d+$")
@@ -192,7 +202,7 @@ class SlackChannel:
     liaison: Liaison
     app: AsyncApp
     client: AsyncWebClient
-    users: OrderedDict[str, tuple[float, Sender]] = field(default_factory=OrderedDict)
+    users: TTLCache[str, Sender] = field(default_factory=lambda: TTLCache(USER_CACHE_SECONDS))
     handled: OrderedDict[tuple[str, str], None] = field(default_factory=OrderedDict)
     session: aiohttp.ClientSession | None = None
     verifier: SignatureVerifier | None = None  # for the chatter fast path (HTTP mode)
@@ -222,8 +232,8 @@ class SlackChannel:
     async def sender(self, user_id: str) -> Sender:
         """Who a Slack user is (name, email, time zone), cached for an hour."""
         cached = self.users.get(user_id)
-        if cached and time.monotonic() - cached[0] < USER_CACHE_SECONDS:
-            return cached[1]
+        if cached is not None:
+            return cached
         sender = Sender(CHANNEL, user_id)
         try:
             info = (await self.client.users_info(user=user_id))["user"]
@@ -239,10 +249,7 @@ class SlackChannel:
         except SlackApiError as exc:
             log.warning("users.info failed for %s: %s", user_id, _slack_error(exc))
             return sender  # not cached: try again next time
-        self.users[user_id] = (time.monotonic(), sender)
-        self.users.move_to_end(user_id)
-        while len(self.users) > 5000:
-            self.users.popitem(last=False)
+        self.users.put(user_id, sender)
         return sender
 
     async def register(self, user_id: str) -> int:
@@ -279,30 +286,23 @@ class SlackChannel:
         conversation (in the thread when there is one). A reply Slack would not take even after
         the client's retries is tried again in the background while the failure looks passing
         (5xx, 429, the network), then kept for the sweeps to send as a DM."""
-        for out in outgoing:
 
-            async def send(out: Outgoing = out) -> None:
-                await self.send_one(out, channel, thread_ts, user_id, respond)
+        async def send(out: Outgoing) -> None:
+            await self.send_one(out, channel, thread_ts, user_id, respond)
 
-            try:
-                await send()
-            except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
-                why = _failure(exc)
-                log.error("slack send failed: %s", why)
+        async def keep(out: Outgoing, why: str) -> None:
+            await self.keep_for_later(out, user_id, why)
 
-                async def fall_back(reason: str, out: Outgoing = out) -> None:
-                    await self.keep_for_later(out, user_id, reason)
-
-                if passing_failure(exc):
-                    self.retrier.later(
-                        f"slack reply to {channel or user_id}",
-                        send,
-                        retry_on=passing_failure,
-                        give_up=fall_back,
-                        why=why,
-                    )
-                else:
-                    await fall_back(why)
+        await deliver_each(
+            outgoing,
+            send,
+            failures=(SlackApiError, aiohttp.ClientError, TimeoutError),
+            describe=_failure,
+            passing=passing_failure,
+            retrier=self.retrier,
+            keep=keep,
+            what=f"slack reply to {channel or user_id}",
+        )
 
     async def send_one(
         self,
@@ -334,16 +334,11 @@ class SlackChannel:
     async def keep_for_later(self, out: Outgoing, user_id: str | None, why: str) -> None:
         """A reply Slack would not take, even after retries: the sweeps send it later as a DM,
         so an offer or an answer is late rather than lost."""
-        try:
-            person_id = out.to_person
-            if person_id is None and user_id:
-                person_id = await asyncio.to_thread(
-                    self.liaison.register, await self.sender(user_id)
-                )
-            if person_id is not None:
-                await asyncio.to_thread(self.liaison.defer, person_id, out.reply, why)
-        except Exception:  # the database may be the reason; then there is nothing more to do
-            log.exception("could not keep a failed Slack reply for later")
+
+        async def asker() -> int | None:
+            return await self.register(user_id) if user_id else None
+
+        await keep_for_later(self.liaison, out, asker, why)
 
     async def dm(self, person_id: int, text: str, blocks: list[dict]) -> bool:
         """DM a person on Slack, opening (and remembering) the DM channel once."""
@@ -759,16 +754,9 @@ def register_interactions(slack: SlackChannel) -> None:
     async def on_plan_shortcut(ack: AsyncAck, shortcut: dict) -> None:
         await ack()
         message = shortcut.get("message") or {}
-        text = message.get("text") or ""
         channel_id = (shortcut.get("channel") or {}).get("id")
-        signal = slack.liaison.detect(text) if text else None
-        data = {
-            "kind": signal.kind if signal else None,
-            "unit": slack.liaison.org.unit_for_channel(channel_id),
-            "excerpt": (signal.excerpt if signal else text[:280]) or None,
-            "mid": message.get("ts") or shortcut.get("action_ts"),
-            "conv": channel_id,
-        }
+        mid = message.get("ts") or shortcut.get("action_ts")
+        data = intake_data(slack.liaison, message.get("text") or "", channel_id, mid)
         # The permalink is fetched when the form comes back: views.open goes first.
         await slack.open_form(shortcut["trigger_id"], slack.liaison.intake_form(data))
 
@@ -792,7 +780,7 @@ async def on_action(slack: SlackChannel, body: dict, action: dict) -> None:
     """A button: open the modal it stands for, or let the core act on it."""
     action_id = (action.get("action_id") or "").split("#", 1)[0]
     value = action.get("value") or ""
-    data = _json(value)
+    data = read_json(value)
     user_id = body["user"]["id"]
     container = body.get("container") or {}
     channel_id = (body.get("channel") or {}).get("id") or container.get("channel_id")
@@ -804,20 +792,13 @@ async def on_action(slack: SlackChannel, body: dict, action: dict) -> None:
         data.setdefault("mid", message.get("thread_ts") or message.get("ts"))
         if channel_id and message.get("ts"):
             data["offer"] = message["ts"]
-        await slack.open_form(trigger, slack.liaison.intake_form(data))
-        return
-    if action_id == "cycle.open":
-        form = slack.liaison.cycle_form(data)
-        if form is None:
-            stale = Reply("That questionnaire is out of date. Nothing was saved.", private=True)
-            await slack.deliver([Outgoing(stale)], channel=channel_id or user_id, user_id=user_id)
-            return
-        await slack.open_form(trigger, form)
-        return
     where = _where(body, action)
-    act = action_id.removeprefix("commitment.")
-    if action_id.startswith("commitment.") and act in FORM_ACTS and not data.get(FORM_ACTS[act]):
-        await slack.open_form(trigger, act_form(act, data.get("id"), where))
+    opens = form_for_button(slack.liaison, action_id, data, where)
+    if isinstance(opens, Reply):
+        await slack.deliver([Outgoing(opens)], channel=channel_id or user_id, user_id=user_id)
+        return
+    if opens is not None:
+        await slack.open_form(trigger, opens)
         return
     if action_id == "home.initiative":
         await show_details(slack, trigger, user_id, action_id, value)
@@ -882,7 +863,7 @@ async def submit_view(slack: SlackChannel, ack: AsyncAck, body: dict, view: dict
     """Validate in the core; answer field errors inside the modal, or close it and report."""
     user_id = body["user"]["id"]
     callback = view.get("callback_id") or ""
-    state = _json(view.get("private_metadata") or "")
+    state = read_json(view.get("private_metadata") or "")
     values = read_values(view)
     work = asyncio.ensure_future(submission(slack, user_id, callback, state, dict(values)))
     try:
@@ -929,23 +910,13 @@ async def submission(
     if callback == "intake" and not state.get("link") and conv[:1] in ("C", "G") and _TS.match(mid):
         state = {**state, "link": await permalink(slack, conv, mid)}
     sender = await slack.sender(user_id)
-    if callback == "act":
-        payload = {"id": state.get("id"), **{k: v for k, v in values.items() if v}}
-        action = Action(f"commitment.{state.get('act')}", json.dumps(payload))
-    else:
-        action = Action(f"{callback}.submit", json.dumps({"state": state, "values": values}))
+    action = submitted_action(callback, state, values)
     return await slack.core(Inbound(sender, conv, action=action, is_direct=True))
 
 
 def form_errors(callback: str, replies: list[Outgoing], view: dict) -> dict[str, str]:
     """The core's field errors, keyed by the modal's block ids (Slack's response_action)."""
-    errors: dict[str, str] = {}
-    for out in replies:
-        if out.reply.kind == "form_errors":
-            errors.update(dict(out.reply.errors))
-    mine = [r for r in replies if r.to_person is None]
-    if not errors and mine and all(r.reply.private for r in mine):
-        errors["_"] = " ".join(r.reply.text for r in mine)  # refused (say, a past date): why
+    errors = field_errors(replies)
     if not errors:
         return {}
     inputs = [b.get("block_id") for b in view.get("blocks") or [] if b.get("type") == "input"]
@@ -960,7 +931,7 @@ async def after_submission(
     slack: SlackChannel, user_id: str, callback: str, state: dict, replies: list[Outgoing]
 ) -> None:
     """The summary where the conversation is (in the message's thread), DMs to the owners."""
-    if callback == "act":
+    if callback == ACT_FORM:
         await slack.report(state.get("where") or {}, user_id, replies)
         return
     mine = [r for r in replies if r.to_person is None]
@@ -1017,31 +988,11 @@ def read_values(view: dict) -> dict[str, Any]:
     return values
 
 
-def act_form(act: str, commitment_id: Any, where: dict | None = None) -> Form:
-    """The small modal for a button that needs a date or a reason."""
-    state = json.dumps({"id": commitment_id, "act": act, "where": where or {}})
-    if act == "blocked":
-        reason = FormField("note", "What is it blocked on?", "long_text")
-        return Form("act", "I'm blocked", (reason,), submit_label="Send", state=state)
-    label = "Which date would work?" if act == "counter" else "What's the new date?"
-    title = "Propose a date" if act == "counter" else "A new date"
-    due = FormField("due", label, "date")
-    return Form("act", title, (due,), submit_label="Send", state=state)
-
-
-def _json(value: str) -> dict[str, Any]:
-    try:
-        loaded = json.loads(value) if value else {}
-    except ValueError:
-        return {}
-    return loaded if isinstance(loaded, dict) else {}
-
-
 # Block Kit rendering
 
 
 def _text(text: str, limit: int = 3000) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return clip(text, limit)
 
 
 def escape(text: str) -> str:

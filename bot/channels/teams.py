@@ -17,7 +17,6 @@ import ipaddress
 import json
 import logging
 import re
-import time
 import urllib.parse
 import zoneinfo
 from collections.abc import Awaitable, Callable
@@ -50,6 +49,23 @@ from botbuilder.schema import (
     ErrorResponseException,
 )
 
+from bot.channels.interactions import (
+    ACT_FORM,
+    FORM_IDS,
+    MAX_ITEMS,
+    Destination,
+    TTLCache,
+    clip,
+    destination,
+    field_errors,
+    form_for_button,
+    intake_data,
+    keep_for_later,
+    read_json,
+    rebuild_form,
+    submission,
+)
+from bot.channels.interactions import deliver as deliver_each
 from bot.lifecycle import InFlight
 from bot.retry import Retrier, RetryPolicy, once_the_database_answers, retry_after_seconds
 from handlers.core import Liaison
@@ -66,12 +82,9 @@ INVOKE_BUDGET = 4.0  # seconds: an adaptiveCard/action invoke must be answered w
 TURN_BUDGET = 4.5  # seconds: answer the HTTP request, and finish longer turns afterwards
 SENDER_TTL = 3600.0  # seconds a looked-up sender (name, email) is reused
 RETRY_STATUSES = frozenset({412, 429, 502, 504})
-MAX_ITEMS = 20
 MAX_FACTS = 12
 MAX_CARD_ACTIONS = 6
 MAX_TEXT = 4000
-ACT_INPUTS = {"counter": "due", "new_date": "due", "blocked": "note"}
-FORM_IDS = ("intake", "commitment", "act", "cycle")
 # The message actions (a message's "..." > More actions) in teams/manifest.json, and the form
 # each opens: they do what Slack's message shortcuts do.
 MESSAGE_ACTIONS = {"trackCommitment": "commitment", "planWithIt": "intake"}
@@ -264,8 +277,12 @@ class TeamsChannel:
     retrier: Retrier = field(default_factory=Retrier)  # messages that found the database away
     in_flight: InFlight = field(default_factory=InFlight)  # work that outlives its request
     bot: ActivityHandler = field(init=False)
-    _senders: dict[str, tuple[float, Sender]] = field(default_factory=dict, init=False)
-    _remembered: dict[str, str] = field(default_factory=dict, init=False)
+    _senders: TTLCache[str, Sender] = field(
+        default_factory=lambda: TTLCache(SENDER_TTL), init=False
+    )
+    _remembered: TTLCache[str, str] = field(
+        default_factory=lambda: TTLCache(SENDER_TTL), init=False
+    )
 
     def __post_init__(self) -> None:
         self.bot = _LiaisonBot(self)
@@ -301,8 +318,8 @@ class TeamsChannel:
         user = account or activity.from_property
         key = user.id if account is None else f"mentioned:{user.id}"
         cached = self._senders.get(key)
-        if cached and time.monotonic() - cached[0] < SENDER_TTL:
-            return cached[1]
+        if cached is not None:
+            return cached
         name, email, aad = user.name, None, user.aad_object_id
         try:
             member = await TeamsInfo.get_member(turn_context, user.id)
@@ -320,7 +337,7 @@ class TeamsChannel:
             timezone=_zone(activity.local_timezone) if account is None else None,
             tenant=_tenant(activity),
         )
-        self._senders[key] = (time.monotonic(), sender)
+        self._senders.put(key, sender)
         return sender
 
     async def remember(self, turn_context: TurnContext, sender: Sender) -> None:
@@ -336,10 +353,10 @@ class TeamsChannel:
             stored = await asyncio.to_thread(self.liaison.address_of, person_id, CHANNEL)
             known = _reference(stored.reference) if stored and stored.reference else None
             if known is not None and _is_personal(known):
-                self._remembered[sender.external_id] = text
+                self._remembered.put(sender.external_id, text)
                 return
         await asyncio.to_thread(self.liaison.remember_reference, sender, text)
-        self._remembered[sender.external_id] = text
+        self._remembered.put(sender.external_id, text)
 
     # Sending
 
@@ -360,16 +377,34 @@ class TeamsChannel:
         a channel go to the asker's 1:1 chat, never to the channel."""
         personal = _is_personal_activity(turn_context.activity)
         told_private = False
-        for out in outgoing:
-            try:
-                if out.to_person is not None:
-                    await self.send_to_person(out.to_person, out.reply)
-                elif out.reply.private and not personal:
-                    told_private = await self._private(turn_context, out.reply, told_private)
-                else:
-                    await self.send(turn_context, self.activity_for(out.reply))
-            except Exception as exc:
-                log.error("teams: send failed: %s", _describe(exc))
+
+        async def send(out: Outgoing) -> None:
+            nonlocal told_private
+            where = destination(out, private_place=personal)
+            if where is Destination.PERSON:
+                await self.send_to_person(out.to_person, out.reply, refused=DeliveryError)
+            elif where is Destination.PRIVATE:
+                told_private = await self._private(turn_context, out.reply, told_private)
+            else:
+                await self.send(turn_context, self.activity_for(out.reply))
+
+        async def asker() -> int | None:
+            return await asyncio.to_thread(self.liaison.register, await self.sender(turn_context))
+
+        async def keep(out: Outgoing, why: str) -> None:
+            await keep_for_later(self.liaison, out, asker, why)
+
+        # with_retry has already waited out throttling: what still fails is kept for the sweeps
+        await deliver_each(
+            outgoing,
+            send,
+            failures=(Exception,),
+            describe=_describe,
+            passing=lambda _exc: False,
+            retrier=self.retrier,
+            keep=keep,
+            what="teams send",
+        )
 
     async def _private(self, turn_context: TurnContext, reply: Reply, told: bool) -> bool:
         """Send a private answer to the asker's 1:1 chat; say so in the thread once."""
@@ -386,9 +421,12 @@ class TeamsChannel:
             await self.send(turn_context, _text_activity(note))
         return True
 
-    async def send_to_person(self, person_id: int, reply: Reply) -> bool:
+    async def send_to_person(
+        self, person_id: int, reply: Reply, *, refused: type[Exception] | None = None
+    ) -> bool:
         """A proactive message to a person's 1:1 chat with the bot; False when it could not
-        be sent (no Teams address, or Teams refused it after the retries)."""
+        be sent (no Teams address, or Teams refused it after the retries). With `refused`,
+        a refusal raises instead, so the caller can keep the message for later."""
         address = await asyncio.to_thread(self.liaison.address_of, person_id, CHANNEL)
         if address is None or not address.reference:
             log.info("teams: person %s has no Teams conversation reference; not sent", person_id)
@@ -396,6 +434,8 @@ class TeamsChannel:
         try:
             await self.send_to_address(address, reply)
         except DeliveryError as exc:
+            if refused is not None:
+                raise
             log.warning("teams: could not message person %s: %s", person_id, exc)
             return False
         return True
@@ -584,22 +624,17 @@ class TeamsChannel:
         value = data.get("value") if isinstance(data.get("value"), str) else ""
         if verb == "form.cancel":
             return _note_card("OK, nothing was saved."), []
-        if verb == "offer.plan":
-            offer = _json(value)
-            offer.setdefault("conv", conversation_key(activity))
-            offer.setdefault("mid", activity.reply_to_id)
-            return render_form_card(self.liaison.intake_form(offer)), []
-        if verb == "cycle.open":
-            form = self.liaison.cycle_form(_json(value))
-            if form is None:
-                return _note_card("That questionnaire is out of date. Nothing was saved."), []
-            return render_form_card(form), []
         if data.get("form") in FORM_IDS:
             return await self.submit_form(turn_context, verb, data)
-        act = verb.removeprefix("commitment.")
-        needs = ACT_INPUTS.get(act) if verb.startswith("commitment.") else None
-        if needs and not _json(value).get(needs):
-            return render_form_card(act_form(act, _json(value).get("id"))), []
+        button = read_json(value)
+        if verb == "offer.plan":
+            button.setdefault("conv", conversation_key(activity))
+            button.setdefault("mid", activity.reply_to_id)
+        opens = form_for_button(self.liaison, verb, button)
+        if isinstance(opens, Reply):
+            return _note_card(opens.text), []
+        if opens is not None:
+            return render_form_card(opens), []
         sender = await self.sender(turn_context)
         inbound = Inbound(
             sender, conversation_key(activity), action=Action(verb, value), is_direct=True
@@ -618,32 +653,19 @@ class TeamsChannel:
         """Hand a submitted form to the core: its answer, or the form again with the errors."""
         form_id = data["form"]
         state_text = data.get("state") if isinstance(data.get("state"), str) else ""
-        state = _json(state_text)
+        state = read_json(state_text)
         values = form_values(data)
-        if form_id == "act":
-            if not verb.startswith("commitment."):
-                return Judged([Outgoing(Reply("I didn't recognise that form."))])
-            action = Action(verb, json.dumps({**state, **values}))
-        else:
-            action = Action(f"{form_id}.submit", json.dumps({"state": state, "values": values}))
+        if form_id == ACT_FORM and not verb.startswith("commitment."):
+            return Judged([Outgoing(Reply("I didn't recognise that form."))])
+        action = submission(form_id, state, values)
         sender = await self.sender(turn_context)
         conversation = str(state.get("conv") or conversation_key(turn_context.activity))
         outgoing = await self.core(Inbound(sender, conversation, action=action, is_direct=True))
-        errors = next((o.reply.errors for o in outgoing if o.reply.kind == "form_errors"), None)
-        if errors:
-            return Judged(outgoing, self.rebuild(form_id, state_text), dict(errors), values)
+        errors = field_errors(outgoing)
+        form = rebuild_form(self.liaison, form_id, state_text) if errors else None
+        if form is not None:
+            return Judged(outgoing, form, errors, values)
         return Judged(outgoing)
-
-    def rebuild(self, form_id: str, state_text: str) -> Form:
-        """The form a card came from, to show it again with its errors."""
-        if form_id == "intake":
-            return self.liaison.intake_form(_json(state_text))
-        if form_id == "commitment":
-            return self.liaison.commitment_form("", state_text)
-        if form_id == "cycle":
-            return self.liaison.cycle_form(_json(state_text))
-        state = _json(state_text)
-        return act_form(str(state.get("act") or "new_date"), state.get("id"))
 
     # Message actions: a task module (dialog) with the form, then its submission
 
@@ -663,16 +685,7 @@ class TeamsChannel:
             state = json.dumps({"conv": conv, "mid": mid}, separators=(",", ":"))
             return task_form(self.liaison.commitment_form(text, state=state))
         if command == "intake":
-            signal = self.liaison.detect(text) if text else None
-            link = payload.get("linkToMessage")
-            data = {
-                "kind": signal.kind if signal else None,
-                "unit": self.liaison.org.unit_for_channel(conv),
-                "excerpt": (signal.excerpt if signal else text[:280]) or None,
-                "mid": mid,
-                "conv": conv,
-                "link": link if isinstance(link, str) and link.startswith("https://") else None,
-            }
+            data = intake_data(self.liaison, text, conv, mid, payload.get("linkToMessage"))
             return task_form(self.liaison.intake_form(data))
         return task_message("I don't know that action. The app may need an update.")
 
@@ -915,16 +928,6 @@ def _zone(name: str | None) -> str | None:
     return name
 
 
-def _json(value: Any) -> dict[str, Any]:
-    if isinstance(value, dict):
-        return value
-    try:
-        loaded = json.loads(value) if value else {}
-    except (TypeError, ValueError):
-        return {}
-    return loaded if isinstance(loaded, dict) else {}
-
-
 def _status(exc: ErrorResponseException) -> int | None:
     response = getattr(exc, "response", None)
     return getattr(response, "status_code", None) or getattr(response, "status", None)
@@ -959,16 +962,6 @@ def _split(outgoing: list[Outgoing]) -> tuple[dict | None, list[Outgoing]]:
     return card, rest
 
 
-def act_form(act: str, commitment_id: Any) -> Form:
-    """The one question a commitment act needs: a date, or what it is blocked on."""
-    state = json.dumps({"id": commitment_id, "act": act})
-    if act == "blocked":
-        field_ = FormField("note", "What is it blocked on?", "long_text")
-        return Form("act", "I'm blocked", (field_,), submit_label="Send", state=state)
-    label = "Which date would work?" if act == "counter" else "What's the new date?"
-    return Form("act", "A new date", (FormField("due", label, "date"),), "Send", state)
-
-
 # Adaptive Cards
 
 
@@ -995,8 +988,7 @@ def _is_plain(reply: Reply) -> bool:
     )
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+_clip = clip
 
 
 def _md(text: str) -> str:
@@ -1135,7 +1127,7 @@ def render_form_card(
                 }
             )
     if form.id == "act":
-        verb = f"commitment.{_json(form.state).get('act') or 'new_date'}"
+        verb = f"commitment.{read_json(form.state).get('act') or 'new_date'}"
     else:
         verb = f"{form.id}.submit"
     data: dict[str, Any] = {"act": verb, "form": form.id, "state": form.state}

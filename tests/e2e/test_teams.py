@@ -736,6 +736,23 @@ async def test_throttled_sends_honour_a_retry_after_given_as_an_http_date(bot, c
     assert sends[1].at - sends[0].at >= 0.95
 
 
+async def test_a_reply_teams_keeps_refusing_is_kept_and_sent_later_by_the_sweeps(bot, connector):
+    """Past the retries, a reply is not dropped: it is kept for the sweeps, as on Slack."""
+    await bot.post(personal_message(connector.service_url, PAT, "hello"))  # known, reachable
+    connector.calls.clear()
+    connector.fail_next(100, 504, kinds=("reply",))
+
+    moving = "We're moving buildings in ten months"
+    status, _ = await bot.post(personal_message(connector.service_url, PAT, moving))
+
+    assert status == 201
+    assert len(connector.of("reply", ok=None)) == bot.teams.retry.attempts
+    with bot.session() as session:
+        (kept,) = session.exec(select(Ledger).where(Ledger.kind == "deferred")).all()
+    assert kept.status == "failed" and "office move" in kept.payload.lower()
+    assert kept.key.startswith(f"deferred:{bot.person_id('pat')}:")
+
+
 # Rendering
 
 
