@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import sys
 import textwrap
 import zoneinfo
 from collections.abc import Iterable
 from typing import TextIO
 
-from bot.channels.interactions import read_json, submission
+from bot.channels.interactions import MAX_ITEMS, read_json, submission
 from handlers.core import Liaison
-from handlers.messages import Action, Choice, Form, Inbound, Outgoing, Reply, Sender
+from handlers.messages import Action, Choice, Form, Inbound, Item, Outgoing, Reply, Sender
 from schedules.sweep import Sweeper
 from storage.models import Address
 
@@ -185,21 +186,11 @@ class Shell:
         else:
             header = "bot (only you)" if reply.private and self.conversation != "dm" else "bot"
             owner = self.user
-        lines = [f"{header}: {reply.text}"]
-        lines += [f"    {label}: {value}" for label, value in reply.facts]
         # Choices shown in one turn are numbered on, so two offers don't share numbers.
         flat: list[Choice] = self.choices.get(owner, []) if owner in self._numbered else []
-
-        def numbered(choices: tuple[Choice, ...]) -> str:
-            flat.extend(choices)
-            first = len(flat) - len(choices) + 1
-            return "  ".join(f"[{first + i}] {c.label}" for i, c in enumerate(choices))
-
-        for item in reply.items:
-            buttons = f"  {numbered(item.choices)}" if item.choices else ""
-            lines.append(f"    {item.text}{buttons}")
-        if reply.choices:
-            lines.append(f"    {numbered(reply.choices)}")
+        lines, choices = render_text(reply, first=len(flat) + 1)
+        lines[0] = f"{header}: {lines[0]}"
+        flat = flat + choices
         if flat:
             self.choices[owner] = flat
             self._numbered.add(owner)
@@ -212,6 +203,45 @@ class Shell:
             text = "\n".join(textwrap.fill(p, WIDTH) for p in text.split("\n"))
         self.stdout.write(text + "\n")
         self.stdout.flush()
+
+
+HEADING = re.compile(r"\*([^*\n]+)\*(.*)")  # the core's older markup for a heading
+STRUCK = re.compile(r"~([^~\n]+)~(.*)")  # ... and for a line no longer current
+
+
+def item_line(item: Item) -> str:
+    """One list line as plain text: a heading between `==`, a line no longer current between
+    `~~` (the core's older `*heading*` and `~dropped~` markup read the same way)."""
+    text, heading, struck = item.text, item.heading, item.struck
+    if found := HEADING.fullmatch(text):
+        text, heading = found[1] + found[2], True
+    if found := STRUCK.fullmatch(text):
+        text, struck = found[1] + found[2], True
+    if struck:
+        text = f"~~{text}~~"
+    return f"== {text} ==" if heading else text
+
+
+def render_text(reply: Reply, first: int = 1) -> tuple[list[str], list[Choice]]:
+    """A reply as terminal lines, its choices numbered from `first`; and those choices, in
+    the order of their numbers (a number typed picks one). Pure: the shell's renderer."""
+    lines = [reply.text, *(f"    ⚠ {warning}" for warning in reply.warnings)]
+    lines += [f"    {label}: {value}" for label, value in reply.facts]
+    flat: list[Choice] = []
+
+    def numbered(choices: tuple[Choice, ...]) -> str:
+        start = first + len(flat)
+        flat.extend(choices)
+        return "  ".join(f"[{start + i}] {c.label}" for i, c in enumerate(choices))
+
+    for item in reply.items[:MAX_ITEMS]:
+        buttons = f"  {numbered(item.choices)}" if item.choices else ""
+        lines.append(f"    {item_line(item)}{buttons}")
+    if len(reply.items) > MAX_ITEMS:
+        lines.append(f"    …and {len(reply.items) - MAX_ITEMS} more.")
+    if reply.choices:
+        lines.append(f"    {numbered(reply.choices)}")
+    return lines, flat
 
 
 class ShellOutbox:

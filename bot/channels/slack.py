@@ -64,7 +64,17 @@ from bot.channels.interactions import submission as submitted_action
 from bot.lifecycle import InFlight
 from bot.retry import Retrier, backoff, once_the_database_answers, retry_after_seconds, with_jitter
 from handlers.core import Liaison
-from handlers.messages import Action, Choice, Form, FormField, Inbound, Outgoing, Reply, Sender
+from handlers.messages import (
+    Action,
+    Choice,
+    Form,
+    FormField,
+    Inbound,
+    Item,
+    Outgoing,
+    Reply,
+    Sender,
+)
 
 log = logging.getLogger("liaison.slack")
 CHANNEL = "slack"
@@ -1002,7 +1012,17 @@ def escape(text: str) -> str:
 
 def fallback_text(reply: Reply) -> str:
     """The plain text Slack shows in notifications and to screen readers."""
-    return _text(escape(reply.text), 3000)
+    warnings = "".join(f"\n⚠ {w}" for w in reply.warnings)
+    return _text(escape(reply.text + warnings), 3000)
+
+
+def item_text(item: Item) -> str:
+    """One list line in mrkdwn: a heading bold, a line no longer current struck through. (The
+    core's older markup, `*heading*` and `~dropped~`, is mrkdwn already and passes as it is.)"""
+    text = escape(item.text)
+    if item.struck:
+        text = f"~{text}~"
+    return f"*{text}*" if item.heading else text
 
 
 def _section(text: str) -> dict:
@@ -1031,6 +1051,8 @@ def render_blocks(reply: Reply, prefix: str = "") -> list[dict]:
     """A reply as Block Kit: its text, its facts, one line per item with that item's buttons,
     then the reply's own buttons."""
     blocks: list[dict] = [_section(escape(reply.text))]
+    for warning in reply.warnings:
+        blocks.append(_section(f"⚠ *{escape(warning)}*"))
     if reply.facts:
         fields = [
             {"type": "mrkdwn", "text": _text(f"*{escape(label)}*\n{escape(value)}", 2000)}
@@ -1038,7 +1060,7 @@ def render_blocks(reply: Reply, prefix: str = "") -> list[dict]:
         ]
         blocks.append({"type": "section", "fields": fields})
     for index, item in enumerate(reply.items[:MAX_ITEMS]):
-        blocks.append(_section(escape(item.text)))
+        blocks.append(_section(item_text(item)))
         if item.choices:
             blocks.append(_buttons(item.choices, f"{prefix}item-{index}"))
     if len(reply.items) > MAX_ITEMS:

@@ -69,7 +69,17 @@ from bot.channels.interactions import deliver as deliver_each
 from bot.lifecycle import InFlight
 from bot.retry import Retrier, RetryPolicy, once_the_database_answers, retry_after_seconds
 from handlers.core import Liaison
-from handlers.messages import Action, Choice, Form, FormField, Inbound, Outgoing, Reply, Sender
+from handlers.messages import (
+    Action,
+    Choice,
+    Form,
+    FormField,
+    Inbound,
+    Item,
+    Outgoing,
+    Reply,
+    Sender,
+)
 from schedules.outbox import DeliveryError
 from storage.models import Address
 
@@ -984,6 +994,7 @@ def _invoke_body(card: dict) -> dict:
 def _is_plain(reply: Reply) -> bool:
     return (
         not (reply.choices or reply.items or reply.facts or reply.form or reply.errors)
+        and not reply.warnings
         and "\n" not in reply.text.strip()
     )
 
@@ -1029,6 +1040,24 @@ def _text_blocks(text: str, **style: Any) -> list[dict]:
     return blocks or [{"type": "TextBlock", "text": " ", "wrap": True}]
 
 
+def _warning_block(text: str) -> dict:
+    return {"type": "TextBlock", "text": f"⚠ {_clip(text, MAX_TEXT)}", "wrap": True,
+            "color": "Attention", "weight": "Bolder"}  # fmt: skip
+
+
+def _item_blocks(item: Item) -> list[dict]:
+    """One list line: a heading in bold, a line no longer current struck through (the older
+    `*heading*` and `~dropped~` markup is translated by `_md`)."""
+    if item.struck:
+        run = {"type": "TextRun", "text": _clip(item.text, MAX_TEXT), "strikethrough": True}
+        if item.heading:
+            run["weight"] = "Bolder"
+        return [{"type": "RichTextBlock", "inlines": [run]}]
+    if item.heading:
+        return _text_blocks(item.text, weight="Bolder")
+    return _text_blocks(item.text)
+
+
 def _action(choice: Choice) -> dict:
     data: dict[str, Any] = {"act": choice.action}
     if choice.value:
@@ -1056,6 +1085,8 @@ def render_card(reply: Reply) -> dict:
     if reply.form is not None:  # the form itself, not a button that would open it
         return render_form_card(reply.form, reply.errors or None, intro=reply.text)
     body = _text_blocks(reply.text)
+    for warning in reply.warnings:
+        body.append(_warning_block(warning))
     for key, sentence in reply.errors:
         body.append(
             {"type": "TextBlock", "text": f"{key}: {sentence}", "wrap": True, "color": "Attention"}
@@ -1067,7 +1098,7 @@ def render_card(reply: Reply) -> dict:
         ]
         body.append({"type": "FactSet", "facts": facts})
     for item in reply.items[:MAX_ITEMS]:
-        parts = _text_blocks(item.text) + _action_sets(item.choices)
+        parts = _item_blocks(item) + _action_sets(item.choices)
         body.append({"type": "Container", "separator": True, "spacing": "Small", "items": parts})
     if len(reply.items) > MAX_ITEMS:
         more = len(reply.items) - MAX_ITEMS

@@ -354,6 +354,8 @@ def card_text(card: dict) -> str:
         if isinstance(node, dict):
             if node.get("type") == "TextBlock":
                 lines.append(str(node.get("text", "")))
+            if node.get("type") == "RichTextBlock":
+                lines.append("".join(str(r.get("text", "")) for r in node.get("inlines", [])))
             if node.get("type") == "FactSet":
                 lines.extend(f"{f.get('title')}: {f.get('value')}" for f in node.get("facts", []))
             for key in ("body", "items", "columns"):
