@@ -57,28 +57,16 @@ def build_web_app(app: App, *, scheduler: bool = True) -> web.Application:
     web_app.router.add_get("/readyz", readyz)
     web_app.router.add_get("/metrics", metrics_view)
     web_app.router.add_get("/calendar/{token}.ics", calendar_feed)
-    settings = app.settings
-    if app.slack is not None:
-        from bot.channels.slack import slack_context, slack_route
-
-        if settings.slack_signing_secret:
-            web_app.router.add_post("/slack/events", slack_route(app.slack))
-        # The Web API session, and Socket Mode when an app-level token is set.
-        web_app.cleanup_ctx.append(slack_context(app.slack, settings.slack_app_token))
-    if app.teams is not None:
-        from bot.channels.teams import teams_route
-
-        web_app.router.add_post("/api/messages", teams_route(app.teams))
-        web_app.on_cleanup.append(app.teams.close)  # lets work that outlived its request finish
+    for channel in app.channels.values():
+        channel.mount(web_app)  # its webhook route, and what it starts and stops with the server
     if scheduler and app.org.schedule.enabled:
         start, pause, stop = _scheduler(app)
         web_app.on_startup.append(start)
         web_app.on_shutdown.append(pause)
         web_app.on_cleanup.append(stop)
     web_app.on_startup.append(_freeze_startup_objects)
-    for channel in (app.slack, app.teams):
-        if channel is not None:
-            web_app.on_shutdown.append(_stop_retries(channel.retrier))
+    for channel in app.channels.values():
+        web_app.on_shutdown.append(_stop_retries(channel.retrier))
     web_app.on_shutdown.append(drain_on_shutdown(app.in_flight, SHUTDOWN_SECONDS))
     return web_app
 

@@ -99,7 +99,7 @@ def act_form(act: str, commitment_id: Any, where: dict | None = None) -> Form:
 
 
 def form_for_button(
-    liaison: Liaison, action_id: str, data: dict[str, Any], where: dict | None = None
+    core: Liaison, action_id: str, data: dict[str, Any], where: dict | None = None
 ) -> Form | Reply | None:
     """What a button opens instead of going to the core: a form, a Reply saying why it can't
     (a stale questionnaire), or None when the core acts on the button itself.
@@ -107,9 +107,9 @@ def form_for_button(
     `data` is the button's value, already completed by the channel with where it was pressed
     (`conv`, `mid`, `offer`) for an offer."""
     if action_id == ActionId.OFFER_PLAN:
-        return liaison.intake_form(data)
+        return core.intake_form(data)
     if action_id == ActionId.CYCLE_OPEN:
-        form = liaison.cycle_form(data)
+        form = core.cycle_form(data)
         return form if form is not None else Reply(STALE_QUESTIONNAIRE, private=True)
     if action_id.startswith(COMMITMENT_ACT_PREFIX):
         act = action_id.removeprefix(COMMITMENT_ACT_PREFIX)
@@ -119,15 +119,15 @@ def form_for_button(
     return None
 
 
-def rebuild_form(liaison: Liaison, form_id: str, state_text: str) -> Form | None:
+def rebuild_form(core: Liaison, form_id: str, state_text: str) -> Form | None:
     """The form a submission came from, to show it again with its errors."""
     state = read_json(state_text)
     if form_id == "intake":
-        return liaison.intake_form(state)
+        return core.intake_form(state)
     if form_id == "commitment":
-        return liaison.commitment_form("", state_text)
+        return core.commitment_form("", state_text)
     if form_id == "cycle":
-        return liaison.cycle_form(state)
+        return core.cycle_form(state)
     if form_id == ACT_FORM:
         return act_form(str(state.get("act") or "new_date"), state.get("id"), state.get("where"))
     return None
@@ -158,14 +158,14 @@ def field_errors(replies: Iterable[Outgoing]) -> dict[str, str]:
 
 
 def intake_data(
-    liaison: Liaison, text: str, conv: str | None, mid: str | None, link: str | None = None
+    core: Liaison, text: str, conv: str | None, mid: str | None, link: str | None = None
 ) -> dict[str, Any]:
     """The intake form's data for "Plan it with IT" on a message: the signal it holds (or its
     first words), the unit of the conversation, and where it came from."""
-    signal = liaison.detect(text) if text else None
+    signal = core.detect(text) if text else None
     return {
         "kind": signal.kind if signal else None,
-        "unit": liaison.org.unit_for_channel(conv),
+        "unit": core.org.unit_for_channel(conv),
         "excerpt": (signal.excerpt if signal else text[:280]) or None,
         "mid": mid,
         "conv": conv,
@@ -193,7 +193,7 @@ def destination(out: Outgoing, *, private_place: bool) -> Destination:
 
 
 async def keep_for_later(
-    liaison: Liaison,
+    core: Liaison,
     out: Outgoing,
     asker: Callable[[], Awaitable[int | None]],
     why: str,
@@ -204,7 +204,7 @@ async def keep_for_later(
     try:
         person_id = out.to_person if out.to_person is not None else await asker()
         if person_id is not None:
-            await asyncio.to_thread(liaison.defer, person_id, out.reply, why)
+            await asyncio.to_thread(core.defer, person_id, out.reply, why)
     except Exception:
         log.exception("could not keep a failed reply for later")
 

@@ -36,7 +36,7 @@ WIDTH = 100
 class Shell:
     def __init__(
         self,
-        liaison: Liaison,
+        core: Liaison,
         *,
         stdin: TextIO = sys.stdin,
         stdout: TextIO = sys.stdout,
@@ -44,12 +44,12 @@ class Shell:
         conversation: str = "dm",
         sweeper: Sweeper | None = None,
     ) -> None:
-        self.liaison = liaison
+        self.core = core
         self.sweeper = sweeper
         self.forms: dict[str, Form] = {}
         self.filling: tuple[Form, int, dict[str, str]] | None = None
         self.stdin, self.stdout = stdin, stdout
-        self.user = (user or _default_user(liaison)).lstrip("@").lower()
+        self.user = (user or _default_user(core)).lstrip("@").lower()
         self.conversation = conversation
         self.choices: dict[str, list[Choice]] = {}
         self.counter = 0
@@ -133,7 +133,7 @@ class Shell:
             link=None,
             is_direct=self.conversation == "dm",
         )
-        for outgoing in self.liaison.handle(inbound):
+        for outgoing in self.core.handle(inbound):
             self.render(outgoing)
 
     def _fill(self, answer: str) -> None:
@@ -150,7 +150,7 @@ class Shell:
             action=submission(form.id, read_json(form.state), values),
             is_direct=self.conversation == "dm",
         )
-        for outgoing in self.liaison.handle(inbound):
+        for outgoing in self.core.handle(inbound):
             self.render(outgoing)
 
     def _tick(self, when: str) -> None:
@@ -163,7 +163,7 @@ class Shell:
             except ValueError:
                 return self.say(f"I couldn't read '{when}' as a time. Try 2027-03-01T09:30.")
             if now.tzinfo is None:
-                now = now.replace(tzinfo=zoneinfo.ZoneInfo(self.liaison.org.timezone))
+                now = now.replace(tzinfo=zoneinfo.ZoneInfo(self.core.org.timezone))
         lines = asyncio.run(self.sweeper.run(now))
         if not lines:
             self.say("Swept: nothing is due right now.")
@@ -180,7 +180,7 @@ class Shell:
     def render(self, outgoing: Outgoing) -> None:
         reply: Reply = outgoing.reply
         if outgoing.to_person is not None:
-            handle = self.liaison.handle_of(outgoing.to_person)
+            handle = self.core.handle_of(outgoing.to_person)
             header = f"bot → DM to @{handle}"
             owner = handle
         else:
@@ -256,7 +256,7 @@ class ShellOutbox:
         self.shell.render(Outgoing(reply, to_person=address.person_id))
 
 
-def _default_user(liaison: Liaison) -> str:
+def _default_user(core: Liaison) -> str:
     """The first admin in the config, or a generic 'you' for a fresh install."""
-    admins = sorted(liaison.org.admins)
+    admins = sorted(core.org.admins)
     return admins[0] if admins else "you"

@@ -62,7 +62,7 @@ _SLACK_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
 @dataclass
 class SlackChannel:
-    liaison: Liaison
+    core: Liaison
     app: AsyncApp
     client: AsyncWebClient
     users: TTLCache[str, Sender] = field(default_factory=lambda: TTLCache(USER_CACHE_SECONDS))
@@ -89,8 +89,8 @@ class SlackChannel:
 
     # Inbound plumbing
 
-    async def core(self, inbound: Inbound) -> list[Outgoing]:
-        return await asyncio.to_thread(self.liaison.handle, inbound)
+    async def answer(self, inbound: Inbound) -> list[Outgoing]:
+        return await asyncio.to_thread(self.core.handle, inbound)
 
     async def sender(self, user_id: str) -> Sender:
         """Who a Slack user is (name, email, time zone), cached for an hour."""
@@ -117,7 +117,7 @@ class SlackChannel:
 
     async def register(self, user_id: str) -> int:
         """Make sure a Slack user (picked in a form, or mentioned) is a known person; their id."""
-        return await asyncio.to_thread(self.liaison.register, await self.sender(user_id))
+        return await asyncio.to_thread(self.core.register, await self.sender(user_id))
 
     async def register_mentions(self, text: str) -> None:
         """Make every person mentioned (`<@U123|name>`, as Slack escapes them) known, so the
@@ -201,11 +201,11 @@ class SlackChannel:
         async def asker() -> int | None:
             return await self.register(user_id) if user_id else None
 
-        await keep_for_later(self.liaison, out, asker, why)
+        await keep_for_later(self.core, out, asker, why)
 
     async def dm(self, person_id: int, text: str, blocks: list[dict]) -> bool:
         """DM a person on Slack, opening (and remembering) the DM channel once."""
-        address = await asyncio.to_thread(self.liaison.address_of, person_id, CHANNEL)
+        address = await asyncio.to_thread(self.core.address_of, person_id, CHANNEL)
         if address is None:
             log.info("person %s has no Slack address; DM skipped", person_id)
             return False
@@ -217,7 +217,7 @@ class SlackChannel:
         if not dm_channel:
             opened = await self.client.conversations_open(users=address.external_id)
             dm_channel = opened["channel"]["id"]
-            await asyncio.to_thread(self.liaison.remember_dm, address.id, dm_channel)
+            await asyncio.to_thread(self.core.remember_dm, address.id, dm_channel)
         await self.client.chat_postMessage(channel=dm_channel, text=text, blocks=blocks)
 
     async def open_form(self, trigger_id: str, form: Form) -> None:
@@ -227,7 +227,7 @@ class SlackChannel:
         """The App Home: the viewer's commitments and initiatives (and, for a liaison, what is
         stuck in their units), after an optional notice of what just happened."""
         sender = await self.sender(user_id)
-        sections = await self.core(Inbound(sender, "home", action=Action("home.open")))
+        sections = await self.answer(Inbound(sender, "home", action=Action("home.open")))
         await self.client.views_publish(user_id=user_id, view=render_home(sections, notice))
 
     async def report(

@@ -68,7 +68,7 @@ def is_chatter(body: str, channel: SlackChannel) -> bool:
         return False
     if "<@" in text or event.get("bot_id"):
         return False
-    return not channel.liaison.may_answer(text)
+    return not channel.core.may_answer(text)
 
 
 def slack_context(channel: SlackChannel, app_token: str | None = None):

@@ -1,19 +1,25 @@
-"""Builds the Teams channel: the Bot Framework adapter (CloudAdapter), the channel and its bot."""
+"""Builds the Teams channel: the Bot Framework adapter (CloudAdapter), the channel and its bot;
+Teams as the channel registry sees it."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import ClassVar
 
+from aiohttp import web
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
     ConfigurationBotFrameworkAuthentication,
 )
 
 from bot.channels.teams.bot import TeamsBot
-from bot.channels.teams.delivery import TeamsChannel
+from bot.channels.teams.delivery import CHANNEL, TeamsChannel, TeamsOutbox
+from bot.channels.teams.transport import teams_route
 from bot.channels.teams.turns import TeamsTurns
+from bot.config import Settings
 from bot.lifecycle import InFlight
+from bot.retry import Retrier
 from handlers.core import Liaison
 
 
@@ -28,7 +34,7 @@ class BotConfig:
 
 
 def build_teams(
-    liaison: Liaison,
+    core: Liaison,
     *,
     app_id: str | None,
     app_password: str | None,
@@ -48,6 +54,40 @@ def build_teams(
     logging.getLogger("msrest.serialization").setLevel(logging.ERROR)
     adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
     in_flight = in_flight or InFlight()
-    channel = TeamsChannel(liaison, adapter, app_id, tenant_id or None, in_flight=in_flight)
+    channel = TeamsChannel(core, adapter, app_id, tenant_id or None, in_flight=in_flight)
     channel.bot = TeamsBot(TeamsTurns(channel))
     return channel
+
+
+@dataclass
+class TeamsEntry:
+    """Teams as bootstrap and the server see it (the `Channel` protocol)."""
+
+    adapter: TeamsChannel
+    name: ClassVar[str] = CHANNEL
+
+    @property
+    def retrier(self) -> Retrier:
+        return self.adapter.retrier
+
+    def outbox(self) -> TeamsOutbox:
+        return TeamsOutbox(self.adapter)
+
+    def mount(self, web_app: web.Application) -> None:
+        """POST /api/messages; at cleanup, work that outlived its request may finish."""
+        web_app.router.add_post("/api/messages", teams_route(self.adapter))
+        web_app.on_cleanup.append(self.adapter.close)
+
+
+def teams_from_settings(core: Liaison, settings: Settings, in_flight: InFlight) -> TeamsEntry:
+    """Teams is always served: with an app id it is authenticated; without one it runs in the
+    local/emulator mode, which answers only a connector on this machine."""
+    adapter = build_teams(
+        core,
+        app_id=settings.microsoft_app_id,
+        app_password=settings.microsoft_app_password,
+        app_type=settings.microsoft_app_type,
+        tenant_id=settings.microsoft_app_tenant_id,
+        in_flight=in_flight,
+    )
+    return TeamsEntry(adapter)

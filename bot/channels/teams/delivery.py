@@ -85,7 +85,7 @@ RETRY_STATUSES = frozenset({412, 429, 502, 504})
 
 @dataclass(eq=False)
 class TeamsChannel:
-    liaison: Liaison
+    core: Liaison
     adapter: CloudAdapter
     app_id: str = ""
     tenant_id: str | None = None
@@ -104,8 +104,8 @@ class TeamsChannel:
 
     # Plumbing
 
-    async def core(self, inbound: Inbound) -> list[Outgoing]:
-        return await asyncio.to_thread(self.liaison.handle, inbound)
+    async def answer(self, inbound: Inbound) -> list[Outgoing]:
+        return await asyncio.to_thread(self.core.handle, inbound)
 
     def keep(self, future: Awaitable) -> asyncio.Future:
         """Run work after the acknowledgement, holding a reference until it is done."""
@@ -164,13 +164,13 @@ class TeamsChannel:
         if self._remembered.get(sender.external_id) == text:
             return
         if not is_personal_reference(reference):
-            person_id = await asyncio.to_thread(self.liaison.register, sender)
-            stored = await asyncio.to_thread(self.liaison.address_of, person_id, CHANNEL)
+            person_id = await asyncio.to_thread(self.core.register, sender)
+            stored = await asyncio.to_thread(self.core.address_of, person_id, CHANNEL)
             known = read_reference(stored.reference) if stored and stored.reference else None
             if known is not None and is_personal_reference(known):
                 self._remembered.put(sender.external_id, text)
                 return
-        await asyncio.to_thread(self.liaison.remember_reference, sender, text)
+        await asyncio.to_thread(self.core.remember_reference, sender, text)
         self._remembered.put(sender.external_id, text)
 
     # Sending
@@ -204,10 +204,10 @@ class TeamsChannel:
                 await self.send(turn_context, self.activity_for(out.reply))
 
         async def asker() -> int | None:
-            return await asyncio.to_thread(self.liaison.register, await self.sender(turn_context))
+            return await asyncio.to_thread(self.core.register, await self.sender(turn_context))
 
         async def keep(out: Outgoing, why: str) -> None:
-            await keep_for_later(self.liaison, out, asker, why)
+            await keep_for_later(self.core, out, asker, why)
 
         # with_retry has already waited out throttling: what still fails is kept for the sweeps
         await deliver_each(
@@ -224,7 +224,7 @@ class TeamsChannel:
     async def _private(self, turn_context: TurnContext, reply: Reply, told: bool) -> bool:
         """Send a private answer to the asker's 1:1 chat; say so in the thread once."""
         sender = await self.sender(turn_context)
-        person_id = await asyncio.to_thread(self.liaison.register, sender)
+        person_id = await asyncio.to_thread(self.core.register, sender)
         sent = await self.send_to_person(person_id, reply)
         if not told:
             note = (
@@ -242,7 +242,7 @@ class TeamsChannel:
         """A proactive message to a person's 1:1 chat with the bot; False when it could not
         be sent (no Teams address, or Teams refused it after the retries). With `refused`,
         a refusal raises instead, so the caller can keep the message for later."""
-        address = await asyncio.to_thread(self.liaison.address_of, person_id, CHANNEL)
+        address = await asyncio.to_thread(self.core.address_of, person_id, CHANNEL)
         if address is None or not address.reference:
             log.info("teams: person %s has no Teams conversation reference; not sent", person_id)
             return False
@@ -269,7 +269,7 @@ class TeamsChannel:
                 )
                 text = json.dumps(reference.serialize(), sort_keys=True, separators=(",", ":"))
                 sender = Sender(CHANNEL, address.external_id, tenant=tenant)
-                await asyncio.to_thread(self.liaison.remember_reference, sender, text)
+                await asyncio.to_thread(self.core.remember_reference, sender, text)
             activity = self.activity_for(reply)
             await self.with_retry(lambda: self._continue(reference, activity), "proactive send")
         except Exception as exc:

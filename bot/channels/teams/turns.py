@@ -108,7 +108,7 @@ class TeamsTurns:
         text, mentioned = strip_bot_mention(activity)
         personal = is_personal_activity(activity)
         direct = personal or mentioned
-        if not direct and self.teams.liaison.detect(text) is None:
+        if not direct and self.teams.core.detect(text) is None:
             return  # everyday chat: nothing stored, nothing said
         sender = await self.teams.sender(turn_context)
         if direct:
@@ -125,7 +125,7 @@ class TeamsTurns:
         )
 
         async def answer() -> None:
-            await self.teams.deliver(turn_context, await self.teams.core(inbound))
+            await self.teams.deliver(turn_context, await self.teams.answer(inbound))
 
         await once_the_database_answers(self.teams.retrier, f"teams message {activity.id}", answer)
 
@@ -135,8 +135,8 @@ class TeamsTurns:
         user, and write them as the @handle commands understand."""
         for account, markup in mentioned_people(turn_context.activity):
             person = await self.teams.sender(turn_context, account)
-            person_id = await asyncio.to_thread(self.teams.liaison.register, person)
-            handle = await asyncio.to_thread(self.teams.liaison.handle_of, person_id)
+            person_id = await asyncio.to_thread(self.teams.core.register, person)
+            handle = await asyncio.to_thread(self.teams.core.handle_of, person_id)
             text = text.replace(markup, f"@{handle}")
         return text
 
@@ -209,7 +209,7 @@ class TeamsTurns:
         if verb == "offer.plan":
             button.setdefault("conv", conversation_key(activity))
             button.setdefault("mid", activity.reply_to_id)
-        opens = form_for_button(self.teams.liaison, verb, button)
+        opens = form_for_button(self.teams.core, verb, button)
         if isinstance(opens, Reply):
             return note_card(opens.text), []
         if opens is not None:
@@ -218,7 +218,7 @@ class TeamsTurns:
         inbound = Inbound(
             sender, conversation_key(activity), action=Action(verb, value), is_direct=True
         )
-        return split_replies(await self.teams.core(inbound))
+        return split_replies(await self.teams.answer(inbound))
 
     async def submit_form(
         self, turn_context: TurnContext, verb: str, data: dict
@@ -239,11 +239,11 @@ class TeamsTurns:
         action = submission(form_id, state, values)
         sender = await self.teams.sender(turn_context)
         conversation = str(state.get("conv") or conversation_key(turn_context.activity))
-        outgoing = await self.teams.core(
+        outgoing = await self.teams.answer(
             Inbound(sender, conversation, action=action, is_direct=True)
         )
         errors = field_errors(outgoing)
-        form = rebuild_form(self.teams.liaison, form_id, state_text) if errors else None
+        form = rebuild_form(self.teams.core, form_id, state_text) if errors else None
         if form is not None:
             return Judged(outgoing, form, errors, values)
         return Judged(outgoing)
@@ -262,10 +262,10 @@ class TeamsTurns:
         command = MESSAGE_ACTIONS.get(str(value.get("commandId") or ""))
         if command == "commitment":
             state = json.dumps({"conv": conv, "mid": mid}, separators=(",", ":"))
-            return task_form(self.teams.liaison.commitment_form(text, state=state))
+            return task_form(self.teams.core.commitment_form(text, state=state))
         if command == "intake":
-            data = intake_data(self.teams.liaison, text, conv, mid, payload.get("linkToMessage"))
-            return task_form(self.teams.liaison.intake_form(data))
+            data = intake_data(self.teams.core, text, conv, mid, payload.get("linkToMessage"))
+            return task_form(self.teams.core.intake_form(data))
         return task_message("I don't know that action. The app may need an update.")
 
     async def on_submit_action(self, turn_context: TurnContext) -> dict:
@@ -303,7 +303,7 @@ class TeamsTurns:
         else:
             key = f"greet:teams:conversation:{team_id_of(activity) or conversation_key(activity)}"
             text = TEAM_GREETING
-        if await asyncio.to_thread(self.teams.liaison.first_time, key):
+        if await asyncio.to_thread(self.teams.core.first_time, key):
             await self.teams.send(
                 turn_context, self.teams.activity_for(Reply(text, kind="greeting"))
             )

@@ -50,7 +50,7 @@ async def on_action(slack: SlackChannel, body: dict, action: dict) -> None:
         if channel_id and message.get("ts"):
             data["offer"] = message["ts"]
     where = _where(body, action)
-    opens = form_for_button(slack.liaison, action_id, data, where)
+    opens = form_for_button(slack.core, action_id, data, where)
     if isinstance(opens, Reply):
         await slack.deliver([Outgoing(opens)], channel=channel_id or user_id, user_id=user_id)
         return
@@ -62,7 +62,7 @@ async def on_action(slack: SlackChannel, body: dict, action: dict) -> None:
         return
     sender = await slack.sender(user_id)
     inbound = Inbound(sender, channel_id or "", action=Action(action_id, value), is_direct=True)
-    replies = await slack.core(inbound)
+    replies = await slack.answer(inbound)
     if action_id == "offer.dismiss" and channel_id and message.get("ts"):
         await slack.update_offer(
             channel_id, message["ts"], f"<@{user_id}> said IT isn't needed for this one."
@@ -109,7 +109,7 @@ async def show_details(
     loading = info_modal("Details", [section("Loading…")])
     opened = await slack.client.views_open(trigger_id=trigger, view=loading)
     sender = await slack.sender(user_id)
-    replies = await slack.core(Inbound(sender, "home", action=Action(action_id, value)))
+    replies = await slack.answer(Inbound(sender, "home", action=Action(action_id, value)))
     blocks = [b for r in replies if r.to_person is None for b in render_blocks(r.reply)]
     await slack.client.views_update(
         view_id=opened["view"]["id"], view=info_modal("Details", blocks)

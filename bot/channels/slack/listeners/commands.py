@@ -28,7 +28,7 @@ def register(app: AsyncApp, slack: SlackChannel) -> None:
         inbound = Inbound(
             sender, command.get("channel_id", ""), text=f"commitments {text}", is_direct=True
         )
-        replies = await slack.core(inbound)
+        replies = await slack.answer(inbound)
         await slack.deliver(
             [_private(r) for r in replies], channel=None, user_id=user_id, respond=respond
         )

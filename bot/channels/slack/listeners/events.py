@@ -38,7 +38,7 @@ def is_person_message(event: dict, bot_user_id: str | None) -> bool:
 def register(app: AsyncApp, slack: SlackChannel) -> None:
     """Messages, mentions and the App Home being opened."""
     track = slack.in_flight.tracked  # shutdown waits for what runs after the ack
-    detect = slack.liaison.detect
+    detect = slack.core.detect
 
     @app.event("message")
     @track
@@ -54,7 +54,7 @@ def register(app: AsyncApp, slack: SlackChannel) -> None:
         if bot_user_id and f"<@{bot_user_id}>" in text:
             return  # the app_mention event handles it
         signal = detect(text) is not None
-        if not signal and not slack.liaison.finds_promise(text):
+        if not signal and not slack.core.finds_promise(text):
             return  # everyday chat: nothing stored, nothing said, no API call
         # A signal is offered for planning; a promise, to its author only, for tracking.
         await on_person_message(slack, event, direct=False, signal=signal, event_id=event_id)
@@ -103,7 +103,7 @@ async def on_person_message(
     thread = event.get("thread_ts") or (None if in_im else ts or None)
 
     async def answer() -> None:
-        replies = await slack.core(inbound)
+        replies = await slack.answer(inbound)
         log.info(
             "slack event",
             extra={

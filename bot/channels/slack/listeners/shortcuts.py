@@ -22,9 +22,9 @@ def register(app: AsyncApp, slack: SlackChannel) -> None:
         message = shortcut.get("message") or {}
         channel_id = (shortcut.get("channel") or {}).get("id")
         mid = message.get("ts") or shortcut.get("action_ts")
-        data = intake_data(slack.liaison, message.get("text") or "", channel_id, mid)
+        data = intake_data(slack.core, message.get("text") or "", channel_id, mid)
         # The permalink is fetched when the form comes back: views.open goes first.
-        await slack.open_form(shortcut["trigger_id"], slack.liaison.intake_form(data))
+        await slack.open_form(shortcut["trigger_id"], slack.core.intake_form(data))
 
     @app.shortcut(SHORTCUTS[1])
     @slack.in_flight.tracked
@@ -33,5 +33,5 @@ def register(app: AsyncApp, slack: SlackChannel) -> None:
         message = shortcut.get("message") or {}
         channel_id = (shortcut.get("channel") or {}).get("id")
         state = json.dumps({"conv": channel_id, "mid": message.get("ts")})
-        form = slack.liaison.commitment_form(message.get("text") or "", state=state)
+        form = slack.core.commitment_form(message.get("text") or "", state=state)
         await slack.open_form(shortcut["trigger_id"], form)

@@ -104,7 +104,7 @@ async def submission(
         state = {**state, "link": await permalink(slack, conv, mid)}
     sender = await slack.sender(user_id)
     action = submitted_action(callback, state, values)
-    return await slack.core(Inbound(sender, conv, action=action, is_direct=True))
+    return await slack.answer(Inbound(sender, conv, action=action, is_direct=True))
 
 
 def form_errors(callback: str, replies: list[Outgoing], view: dict) -> dict[str, str]:
