@@ -115,17 +115,17 @@ class SlackChannel:
         self.users.put(user_id, sender)
         return sender
 
-    async def register(self, user_id: str) -> int:
+    async def person_id(self, user_id: str) -> int:
         """Make sure a Slack user (picked in a form, or mentioned) is a known person; their id."""
         return await asyncio.to_thread(self.core.register, await self.sender(user_id))
 
-    async def register_mentions(self, text: str) -> None:
+    async def know_mentioned(self, text: str) -> None:
         """Make every person mentioned (`<@U123|name>`, as Slack escapes them) known, so the
         core can find them by their Slack id."""
         for user_id in dict.fromkeys(_SLACK_MENTION.findall(text)):
-            await self.register(user_id)
+            await self.person_id(user_id)
 
-    def first_time(self, key: tuple[str, str]) -> bool:
+    def first_delivery(self, key: tuple[str, str]) -> bool:
         """True the first time this process handles a message (Slack may deliver it again)."""
         if key in self.handled:
             return False
@@ -199,7 +199,7 @@ class SlackChannel:
         so an offer or an answer is late rather than lost."""
 
         async def asker() -> int | None:
-            return await self.register(user_id) if user_id else None
+            return await self.person_id(user_id) if user_id else None
 
         await keep_for_later(self.core, out, asker, why)
 

@@ -23,7 +23,7 @@ def register(app: AsyncApp, slack: SlackChannel) -> None:
         await ack()
         user_id = command["user_id"]
         text = command.get("text") or ""
-        await slack.register_mentions(text)
+        await slack.know_mentioned(text)
         sender = await slack.sender(user_id)
         inbound = Inbound(
             sender, command.get("channel_id", ""), text=f"commitments {text}", is_direct=True

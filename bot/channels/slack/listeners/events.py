@@ -85,7 +85,7 @@ async def on_person_message(
 ) -> None:
     """A DM, a mention or a channel message with a signal: ask the core, answer in place."""
     channel_id, ts, user = event.get("channel", ""), event.get("ts") or "", event["user"]
-    if not slack.first_time((channel_id, ts)):
+    if not slack.first_delivery((channel_id, ts)):
         return  # Slack delivered it again (a retry); the core's ledger guards other replicas
     in_im = event.get("channel_type") == "im"
     want_link = signal and not in_im and bool(ts)

@@ -97,7 +97,7 @@ async def submission(
     """Everything a form needs before the core judges it, and the core's answer."""
     picked = values.get("owner")
     if picked:
-        await slack.register(picked)
+        await slack.person_id(picked)
         values["owner"] = f"<@{picked}>"
     conv, mid = str(state.get("conv") or ""), str(state.get("mid") or "")
     if callback == "intake" and not state.get("link") and conv[:1] in ("C", "G") and TS.match(mid):
