@@ -19,7 +19,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.channels.interactions import (
+    Destination,
     TTLCache,
+    destination,
     keep_for_later,
 )
 from bot.channels.interactions import deliver as deliver_each
@@ -177,13 +179,14 @@ class SlackChannel:
     ) -> None:
         blocks = render_blocks(out.reply)
         text = fallback_text(out.reply)
-        if out.to_person is not None:
+        where = destination(out, private_place=bool(channel and channel.startswith("D")))
+        if where is Destination.PERSON:
             await self.dm(out.to_person, text, blocks)
         elif respond is not None and (out.reply.private or channel is None):
             await respond(
                 text=text, blocks=blocks, response_type="ephemeral", replace_original=False
             )
-        elif out.reply.private and channel and user_id and not channel.startswith("D"):
+        elif where is Destination.PRIVATE and channel and user_id:
             await self.client.chat_postEphemeral(
                 channel=channel, user=user_id, text=text, blocks=blocks, thread_ts=thread_ts
             )
