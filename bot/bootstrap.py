@@ -1,5 +1,5 @@
 """Builds the object graph once: settings -> engine -> organisation -> playbooks -> core ->
-channels -> outboxes -> sweeper."""
+channels (from bot.channels.REGISTRY) -> outboxes -> sweeper."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from bot.channels import Channel, build_channels
 from bot.config import Settings
+from bot.lifecycle import InFlight
 from bot.observability import Metrics
 from handlers.core import Liaison
 from handlers.org import Organisation, load_organisation
@@ -31,8 +33,10 @@ class App:
     sweeper: Sweeper
     metrics: Metrics
     outboxes: dict[str, Outbox] = field(default_factory=dict)
-    slack: Any = None
-    teams: Any = None
+    slack: Any = None  # the Slack adapter, when configured
+    teams: Any = None  # the Teams adapter
+    channels: dict[str, Channel] = field(default_factory=dict)  # every configured channel
+    in_flight: InFlight = field(default_factory=InFlight)  # what a shutdown waits for
 
 
 def bootstrap(
@@ -56,32 +60,15 @@ def bootstrap(
     )
     if migrate:
         liaison.sync()
-    outboxes: dict[str, Outbox] = {}
-    slack = None
-    if settings.has_slack:
-        from bot.channels.slack import SlackOutbox, build_slack
-
-        slack = build_slack(
-            liaison,
-            token=settings.slack_bot_token,
-            signing_secret=settings.slack_signing_secret,
-            api_url=settings.slack_api_url,
-            socket_mode=bool(settings.slack_app_token and not settings.slack_signing_secret),
-        )
-        outboxes["slack"] = SlackOutbox(slack)
-    from bot.channels.teams import TeamsOutbox, build_teams
-
-    # Teams is always served: with an app id it is authenticated; without one it runs in the
-    # local/emulator mode, which answers only a connector on this machine.
-    teams = build_teams(
-        liaison,
-        app_id=settings.microsoft_app_id,
-        app_password=settings.microsoft_app_password,
-        app_type=settings.microsoft_app_type,
-        tenant_id=settings.microsoft_app_tenant_id,
-    )
-    outboxes["teams"] = TeamsOutbox(teams)
+    in_flight = InFlight()
+    channels = build_channels(liaison, settings, in_flight)
+    outboxes: dict[str, Outbox] = {name: channel.outbox() for name, channel in channels.items()}
     sweeper = Sweeper(engine, org, outboxes, clock)
     sweeper.on_line = metrics.on_line
     metrics.watch_commitments(engine, org, clock)
-    return App(settings, engine, org, catalogue, liaison, sweeper, metrics, outboxes, slack, teams)
+    app = App(settings, engine, org, catalogue, liaison, sweeper, metrics, outboxes)
+    app.channels, app.in_flight = channels, in_flight
+    slack, teams = channels.get("slack"), channels.get("teams")
+    app.slack = slack.adapter if slack is not None else None
+    app.teams = teams.adapter if teams is not None else None
+    return app

@@ -1,51 +1,71 @@
 """Graceful shutdown: on SIGTERM stop taking work, let in-flight work finish (bounded), close.
 
-aiohttp stops accepting connections and waits for running requests; this adds the work Slack
-and Teams listeners run *after* acknowledging (replies, DMs), the sweep in progress, and the
-sends it makes. Long-lived loops (Socket Mode's connection) are not waited for: they close in
-the cleanup that follows.
+aiohttp stops accepting connections and waits for running requests; this adds the work the
+channels run *after* acknowledging (replies, DMs) and the sweep in progress. That work is
+named explicitly: whoever starts it registers it in the process's `InFlight` registry, so the
+drain waits for exactly that, and long-lived loops (Socket Mode's connection) are never in it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
-from pathlib import Path
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from aiohttp import web
 
 log = logging.getLogger("liaison.lifecycle")
-ROOT = Path(__file__).resolve().parent.parent
-# Work worth waiting for: our own coroutines, Bolt's listener runs, botbuilder turns and
-# APScheduler jobs. Anything else on the loop (Socket Mode's connection, a host's own tasks)
-# is left to the cleanup that follows.
-OURS = tuple(str(ROOT / package) for package in ("bot", "handlers", "schedules", "storage"))
-LIBRARIES = ("slack_bolt/listener", "slack_bolt/app", "botbuilder", "apscheduler")
-LONG_LIVED = ("slack_sdk/socket_mode", "slack_bolt/adapter/socket_mode")
+T = TypeVar("T")
 
 
-def _in_flight_work(task: asyncio.Task) -> bool:
-    coro = task.get_coro()
-    code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
-    filename = (getattr(code, "co_filename", "") or "").replace("\\", "/")
-    if any(part in filename for part in LONG_LIVED):
-        return False
-    return filename.startswith(OURS) or any(part in filename for part in LIBRARIES)
+class InFlight:
+    """The work a shutdown waits for: tasks added here are held until they end."""
+
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Future] = set()
+
+    def add(self, task: asyncio.Future) -> asyncio.Future:
+        """Wait for `task` at shutdown (and keep a reference, so it is not collected early)."""
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    def start(self, work: Awaitable[Any]) -> asyncio.Future:
+        """Run `work` as a task of its own, registered."""
+        return self.add(asyncio.ensure_future(work))
+
+    def add_current(self) -> None:
+        """Register the running task: for work a library started for us (a Bolt listener run
+        after the acknowledgement, an APScheduler job)."""
+        task = asyncio.current_task()
+        if task is not None:
+            self.add(task)
+
+    def tracked(self, function: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+        """`function`, registering the task it runs in each time it is called."""
+
+        @functools.wraps(function)  # keeps the signature Bolt reads to inject arguments
+        async def run(*args: Any, **kwargs: Any) -> T:
+            self.add_current()
+            return await function(*args, **kwargs)
+
+        return run
+
+    def pending(self, besides: asyncio.Future | None = None) -> list[asyncio.Future]:
+        return [t for t in self.tasks if t is not besides and not t.done()]
 
 
-def drain_on_shutdown(timeout: float):
-    """An on_shutdown handler waiting up to `timeout` seconds for in-flight work."""
+def drain_on_shutdown(in_flight: InFlight, timeout: float):
+    """An on_shutdown handler waiting up to `timeout` seconds for the registered work."""
 
     async def drain(web_app: web.Application) -> None:
         started = time.monotonic()
         current = asyncio.current_task()
         while True:
-            pending = [
-                t
-                for t in asyncio.all_tasks()
-                if t is not current and not t.done() and _in_flight_work(t)
-            ]
+            pending = in_flight.pending(besides=current)
             left = timeout - (time.monotonic() - started)
             if not pending or left <= 0:
                 break

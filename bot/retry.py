@@ -12,9 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
+import email.utils
 import logging
-from collections.abc import Awaitable, Callable
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from storage.db import database_away
 
@@ -23,6 +28,66 @@ DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
 MAX_WAITING = 1000  # beyond this the outage is not passing: fall back straight away
 
 Attempt = Callable[[], Awaitable[None]]
+
+
+def retry_after_seconds(
+    headers: Mapping[str, Any] | None, now: float | None = None
+) -> float | None:
+    """Seconds to wait from a Retry-After header: whole or fractional seconds, or an HTTP date.
+
+    The one reading of the header for every channel and the background retrier. None when the
+    header is missing or unreadable. (slack_sdk's own handler reads only whole seconds.)
+    """
+    value = next((v for k, v in (headers or {}).items() if str(k).lower() == "retry-after"), None)
+    if isinstance(value, list | tuple):
+        value = value[0] if value else None
+    if value is None:
+        return None
+    text = str(value).strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    now = time.time() if now is None else now
+    return max(0.0, when.timestamp() - now)
+
+
+def backoff(attempt: int, base: float, cap: float) -> float:
+    """The pause before try `attempt + 1` (0-based) when the service did not say: doubling from
+    `base`, at most `cap`, plus up to half of `base` of jitter so retries do not march in step."""
+    return min(base * 2**attempt, cap) + random.uniform(0, base / 2)
+
+
+def with_jitter(wait: float, share: float = 0.1) -> float:
+    """An asked-for pause, plus at most `share` of it, so many clients do not return at once."""
+    return wait + random.uniform(0, share * wait)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """A small bounded retry for a call the platform throttles: how long to wait, or give up."""
+
+    attempts: int = 4
+    base_delay: float = 0.5
+    max_delay: float = 10.0  # a longer Retry-After is not waited out: the call fails instead
+
+    def delay(self, attempt: int, retry_after: float | None) -> float | None:
+        """Seconds to wait before the next attempt, or None to give up."""
+        if attempt + 1 >= self.attempts:
+            return None
+        if retry_after is not None:
+            if retry_after > self.max_delay:
+                return None
+            return retry_after + random.uniform(0, self.base_delay / 2)
+        return backoff(attempt, self.base_delay, self.max_delay)
+
+
 GiveUp = Callable[[str], Awaitable[None]]
 
 

@@ -57,29 +57,17 @@ def build_web_app(app: App, *, scheduler: bool = True) -> web.Application:
     web_app.router.add_get("/readyz", readyz)
     web_app.router.add_get("/metrics", metrics_view)
     web_app.router.add_get("/calendar/{token}.ics", calendar_feed)
-    settings = app.settings
-    if app.slack is not None:
-        from bot.channels.slack import slack_context, slack_route
-
-        if settings.slack_signing_secret:
-            web_app.router.add_post("/slack/events", slack_route(app.slack))
-        # The Web API session, and Socket Mode when an app-level token is set.
-        web_app.cleanup_ctx.append(slack_context(app.slack, settings.slack_app_token))
-    if app.teams is not None:
-        from bot.channels.teams import teams_route
-
-        web_app.router.add_post("/api/messages", teams_route(app.teams))
-        web_app.on_cleanup.append(app.teams.close)  # lets work that outlived its request finish
+    for channel in app.channels.values():
+        channel.mount(web_app)  # its webhook route, and what it starts and stops with the server
     if scheduler and app.org.schedule.enabled:
         start, pause, stop = _scheduler(app)
         web_app.on_startup.append(start)
         web_app.on_shutdown.append(pause)
         web_app.on_cleanup.append(stop)
     web_app.on_startup.append(_freeze_startup_objects)
-    for channel in (app.slack, app.teams):
-        if channel is not None:
-            web_app.on_shutdown.append(_stop_retries(channel.retrier))
-    web_app.on_shutdown.append(drain_on_shutdown(SHUTDOWN_SECONDS))
+    for channel in app.channels.values():
+        web_app.on_shutdown.append(_stop_retries(channel.retrier))
+    web_app.on_shutdown.append(drain_on_shutdown(app.in_flight, SHUTDOWN_SECONDS))
     return web_app
 
 
@@ -101,12 +89,25 @@ async def _freeze_startup_objects(_web_app: web.Application) -> None:
     gc.freeze()
 
 
+class _TrackedSweeper:
+    """The app's sweeper, as the scheduler's job runs it: each sweep registers its task, so a
+    shutdown waits for the sweep in progress (and the messages it is sending)."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def run(self, now=None):
+        self.app.in_flight.add_current()
+        return await self.app.sweeper.run(now)
+
+
 def _scheduler(app: App):
     """The sweeps, ticking in-process: started with the server, paused when SIGTERM arrives
     (so no new sweep begins while in-flight work drains), shut down at cleanup."""
     from schedules.scheduler import build_scheduler
 
-    scheduler = build_scheduler(app.sweeper, every_minutes=app.org.schedule.sweep_minutes)
+    sweeper = _TrackedSweeper(app)
+    scheduler = build_scheduler(sweeper, every_minutes=app.org.schedule.sweep_minutes)  # type: ignore[arg-type]
 
     async def start(_web_app: web.Application) -> None:
         scheduler.start()

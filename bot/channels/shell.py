@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
+import re
 import sys
 import textwrap
 import zoneinfo
 from collections.abc import Iterable
 from typing import TextIO
 
+from bot.channels.interactions import MAX_ITEMS, read_json, submission
 from handlers.core import Liaison
-from handlers.messages import Action, Choice, Form, Inbound, Outgoing, Reply, Sender
+from handlers.messages import Action, Choice, Form, Inbound, Item, Outgoing, Reply, Sender
 from schedules.sweep import Sweeper
 from storage.models import Address
 
@@ -35,7 +36,7 @@ WIDTH = 100
 class Shell:
     def __init__(
         self,
-        liaison: Liaison,
+        core: Liaison,
         *,
         stdin: TextIO = sys.stdin,
         stdout: TextIO = sys.stdout,
@@ -43,12 +44,12 @@ class Shell:
         conversation: str = "dm",
         sweeper: Sweeper | None = None,
     ) -> None:
-        self.liaison = liaison
+        self.core = core
         self.sweeper = sweeper
         self.forms: dict[str, Form] = {}
         self.filling: tuple[Form, int, dict[str, str]] | None = None
         self.stdin, self.stdout = stdin, stdout
-        self.user = (user or _default_user(liaison)).lstrip("@").lower()
+        self.user = (user or _default_user(core)).lstrip("@").lower()
         self.conversation = conversation
         self.choices: dict[str, list[Choice]] = {}
         self.counter = 0
@@ -132,7 +133,7 @@ class Shell:
             link=None,
             is_direct=self.conversation == "dm",
         )
-        for outgoing in self.liaison.handle(inbound):
+        for outgoing in self.core.handle(inbound):
             self.render(outgoing)
 
     def _fill(self, answer: str) -> None:
@@ -143,15 +144,13 @@ class Shell:
             self.filling = (form, index + 1, values)
             return self.say(f"{form.fields[index + 1].label} (or 'skip')")
         self.filling = None
-        state = json.loads(form.state) if form.state else {}
-        value = json.dumps({"state": state, "values": values})
         inbound = Inbound(
             sender=Sender("shell", self.user, name=self.user),
             conversation=self.conversation,
-            action=Action(f"{form.id}.submit", value),
+            action=submission(form.id, read_json(form.state), values),
             is_direct=self.conversation == "dm",
         )
-        for outgoing in self.liaison.handle(inbound):
+        for outgoing in self.core.handle(inbound):
             self.render(outgoing)
 
     def _tick(self, when: str) -> None:
@@ -164,7 +163,7 @@ class Shell:
             except ValueError:
                 return self.say(f"I couldn't read '{when}' as a time. Try 2027-03-01T09:30.")
             if now.tzinfo is None:
-                now = now.replace(tzinfo=zoneinfo.ZoneInfo(self.liaison.org.timezone))
+                now = now.replace(tzinfo=zoneinfo.ZoneInfo(self.core.org.timezone))
         lines = asyncio.run(self.sweeper.run(now))
         if not lines:
             self.say("Swept: nothing is due right now.")
@@ -181,27 +180,17 @@ class Shell:
     def render(self, outgoing: Outgoing) -> None:
         reply: Reply = outgoing.reply
         if outgoing.to_person is not None:
-            handle = self.liaison.handle_of(outgoing.to_person)
+            handle = self.core.handle_of(outgoing.to_person)
             header = f"bot → DM to @{handle}"
             owner = handle
         else:
             header = "bot (only you)" if reply.private and self.conversation != "dm" else "bot"
             owner = self.user
-        lines = [f"{header}: {reply.text}"]
-        lines += [f"    {label}: {value}" for label, value in reply.facts]
         # Choices shown in one turn are numbered on, so two offers don't share numbers.
         flat: list[Choice] = self.choices.get(owner, []) if owner in self._numbered else []
-
-        def numbered(choices: tuple[Choice, ...]) -> str:
-            flat.extend(choices)
-            first = len(flat) - len(choices) + 1
-            return "  ".join(f"[{first + i}] {c.label}" for i, c in enumerate(choices))
-
-        for item in reply.items:
-            buttons = f"  {numbered(item.choices)}" if item.choices else ""
-            lines.append(f"    {item.text}{buttons}")
-        if reply.choices:
-            lines.append(f"    {numbered(reply.choices)}")
+        lines, choices = render_text(reply, first=len(flat) + 1)
+        lines[0] = f"{header}: {lines[0]}"
+        flat = flat + choices
         if flat:
             self.choices[owner] = flat
             self._numbered.add(owner)
@@ -216,6 +205,45 @@ class Shell:
         self.stdout.flush()
 
 
+HEADING = re.compile(r"\*([^*\n]+)\*(.*)")  # the core's older markup for a heading
+STRUCK = re.compile(r"~([^~\n]+)~(.*)")  # ... and for a line no longer current
+
+
+def item_line(item: Item) -> str:
+    """One list line as plain text: a heading between `==`, a line no longer current between
+    `~~` (the core's older `*heading*` and `~dropped~` markup read the same way)."""
+    text, heading, struck = item.text, item.heading, item.struck
+    if found := HEADING.fullmatch(text):
+        text, heading = found[1] + found[2], True
+    if found := STRUCK.fullmatch(text):
+        text, struck = found[1] + found[2], True
+    if struck:
+        text = f"~~{text}~~"
+    return f"== {text} ==" if heading else text
+
+
+def render_text(reply: Reply, first: int = 1) -> tuple[list[str], list[Choice]]:
+    """A reply as terminal lines, its choices numbered from `first`; and those choices, in
+    the order of their numbers (a number typed picks one). Pure: the shell's renderer."""
+    lines = [reply.text, *(f"    ⚠ {warning}" for warning in reply.warnings)]
+    lines += [f"    {label}: {value}" for label, value in reply.facts]
+    flat: list[Choice] = []
+
+    def numbered(choices: tuple[Choice, ...]) -> str:
+        start = first + len(flat)
+        flat.extend(choices)
+        return "  ".join(f"[{start + i}] {c.label}" for i, c in enumerate(choices))
+
+    for item in reply.items[:MAX_ITEMS]:
+        buttons = f"  {numbered(item.choices)}" if item.choices else ""
+        lines.append(f"    {item_line(item)}{buttons}")
+    if len(reply.items) > MAX_ITEMS:
+        lines.append(f"    …and {len(reply.items) - MAX_ITEMS} more.")
+    if reply.choices:
+        lines.append(f"    {numbered(reply.choices)}")
+    return lines, flat
+
+
 class ShellOutbox:
     """The sweeps' messages, printed as DMs in the terminal."""
 
@@ -228,7 +256,7 @@ class ShellOutbox:
         self.shell.render(Outgoing(reply, to_person=address.person_id))
 
 
-def _default_user(liaison: Liaison) -> str:
+def _default_user(core: Liaison) -> str:
     """The first admin in the config, or a generic 'you' for a fresh install."""
-    admins = sorted(liaison.org.admins)
+    admins = sorted(core.org.admins)
     return admins[0] if admins else "you"

@@ -740,7 +740,7 @@ def test_a_forged_or_stale_request_never_reaches_the_core(slack, body, forged):
 
 # --- known bugs ----------------------------------------------------------------------------------
 
-ROUTE = "bot/channels/slack.py slack_route"
+ROUTE = "bot/channels/slack/transport.py slack_route"
 
 
 def outcome(slack: Harness, body: bytes | str, headers: dict[str, str]) -> list[str]:

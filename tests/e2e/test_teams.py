@@ -10,6 +10,7 @@ the bot sends is recorded there.
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import http.server
 import importlib.util
 import json
@@ -718,6 +719,39 @@ async def test_throttled_proactive_sends_back_off_and_retry(bot, connector):
     connector.fail_next(1, 429, retry_after=3600)
     assert await bot.teams.send_to_person(pat, Reply("Ping")) is False
     assert len(connector.of("send", ok=None)) == 1
+
+
+async def test_throttled_sends_honour_a_retry_after_given_as_an_http_date(bot, connector):
+    """Retry-After may be an HTTP date (RFC 9110): Teams reads it as Slack does, not as a
+    number it cannot parse (which would retry at once, into the same throttling)."""
+    await bot.post(personal_message(connector.service_url, PAT, "hello"))
+    pat = bot.person_id("pat")
+    connector.calls.clear()
+    # HTTP dates have whole seconds: two seconds on is a pause of more than one.
+    connector.fail_next(1, 429, retry_after=email.utils.formatdate(time.time() + 2, usegmt=True))
+
+    assert await bot.teams.send_to_person(pat, Reply("Ping")) is True
+
+    sends = connector.of("send", ok=None)
+    assert [c.status for c in sends] == [429, 201]
+    assert sends[1].at - sends[0].at >= 0.95
+
+
+async def test_a_reply_teams_keeps_refusing_is_kept_and_sent_later_by_the_sweeps(bot, connector):
+    """Past the retries, a reply is not dropped: it is kept for the sweeps, as on Slack."""
+    await bot.post(personal_message(connector.service_url, PAT, "hello"))  # known, reachable
+    connector.calls.clear()
+    connector.fail_next(100, 504, kinds=("reply",))
+
+    moving = "We're moving buildings in ten months"
+    status, _ = await bot.post(personal_message(connector.service_url, PAT, moving))
+
+    assert status == 201
+    assert len(connector.of("reply", ok=None)) == bot.teams.retry.attempts
+    with bot.session() as session:
+        (kept,) = session.exec(select(Ledger).where(Ledger.kind == "deferred")).all()
+    assert kept.status == "failed" and "office move" in kept.payload.lower()
+    assert kept.key.startswith(f"deferred:{bot.person_id('pat')}:")
 
 
 # Rendering

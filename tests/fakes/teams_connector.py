@@ -115,7 +115,7 @@ class Call:
 @dataclass
 class _Failure:
     status: int
-    retry_after: int | None
+    retry_after: int | str | None  # seconds, or an HTTP date
     remaining: int
     kinds: frozenset[str]
 
@@ -172,7 +172,7 @@ class FakeConnector:
         count: int,
         status: int = 429,
         *,
-        retry_after: int | None = None,
+        retry_after: int | str | None = None,
         kinds: Iterable[str] = ("reply", "send", "create", "update"),
     ) -> None:
         """Answer the next `count` calls of these kinds with `status` (429, 412, 502, 504)."""
@@ -354,6 +354,8 @@ def card_text(card: dict) -> str:
         if isinstance(node, dict):
             if node.get("type") == "TextBlock":
                 lines.append(str(node.get("text", "")))
+            if node.get("type") == "RichTextBlock":
+                lines.append("".join(str(r.get("text", "")) for r in node.get("inlines", [])))
             if node.get("type") == "FactSet":
                 lines.extend(f"{f.get('title')}: {f.get('value')}" for f in node.get("facts", []))
             for key in ("body", "items", "columns"):

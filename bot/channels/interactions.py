@@ -1,0 +1,273 @@
+"""The channel-neutral UI protocol every channel speaks, written once.
+
+Slack, Teams and the shell differ in how a button, a form or a message looks; they agree on
+what it means. These rules decide that meaning, so the channels only translate:
+
+- which button opens which form (`form_for_button`), and the small form of an act that needs a
+  date or a note (`act_form`);
+- what a submitted form asks of the core (`submission`), and which replies refuse it
+  (`field_errors`);
+- what a shortcut or message action on a message starts (`intake_data`);
+- where each reply goes (`destination`), and that a reply a platform keeps refusing is kept for
+  the sweeps (`deliver`, `keep_for_later`) rather than lost;
+- reading a button's JSON value (`read_json`), clipping text (`clip`), the shared list limit
+  (`MAX_ITEMS`), and a bounded cache of who people are (`TTLCache`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Generic, TypeVar
+
+from bot.retry import Retrier
+from handlers.core import Liaison
+from handlers.messages import (
+    COMMITMENT_ACT_PREFIX,
+    Action,
+    ActionId,
+    Form,
+    FormField,
+    Outgoing,
+    Reply,
+    ReplyKind,
+)
+
+try:  # the act table decides which acts need a date or a note
+    from handlers.commitments import NEEDS_DATE, NEEDS_NOTE
+except ImportError:  # pragma: no cover - where the core still keeps them
+    from handlers.core import NEEDS_DATE, NEEDS_NOTE
+
+log = logging.getLogger("liaison.channels")
+MAX_ITEMS = 20  # list lines a reply shows on any channel; the rest is "…and N more."
+ACT_FORM = "act"  # the id of an act's small form
+FORM_IDS = ("intake", "commitment", ACT_FORM, "cycle")  # every form a channel may get back
+GENERAL = "_"  # the field-errors key of a refusal that belongs to no one field
+STALE_QUESTIONNAIRE = "That questionnaire is out of date. Nothing was saved."
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+# Reading and clipping
+
+
+def read_json(value: Any) -> dict[str, Any]:
+    """A button's or a form's small JSON document as a dict; anything else is empty."""
+    if isinstance(value, dict):
+        return value
+    try:
+        loaded = json.loads(value) if value else {}
+    except (TypeError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, an ellipsis showing the cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# Buttons and forms
+
+
+def act_input(act: str) -> str | None:
+    """The one input an act needs before the core can apply it: "due", "note", or None."""
+    if act in NEEDS_DATE:
+        return "due"
+    if act in NEEDS_NOTE:
+        return "note"
+    return None
+
+
+def act_form(act: str, commitment_id: Any, where: dict | None = None) -> Form:
+    """The small form of a button that needs a date or a reason; the same on every channel.
+    `where` is the channel's note of where the button was, carried through the form."""
+    state = json.dumps({"id": commitment_id, "act": act, "where": where or {}})
+    if act_input(act) == "note":
+        reason = FormField("note", "What is it blocked on?", "long_text")
+        return Form(ACT_FORM, "I'm blocked", (reason,), submit_label="Send", state=state)
+    if act == "counter":
+        title, label = "Propose a date", "Which date would work?"
+    else:
+        title, label = "A new date", "What's the new date?"
+    return Form(ACT_FORM, title, (FormField("due", label, "date"),), "Send", state)
+
+
+def form_for_button(
+    core: Liaison, action_id: str, data: dict[str, Any], where: dict | None = None
+) -> Form | Reply | None:
+    """What a button opens instead of going to the core: a form, a Reply saying why it can't
+    (a stale questionnaire), or None when the core acts on the button itself.
+
+    `data` is the button's value, already completed by the channel with where it was pressed
+    (`conv`, `mid`, `offer`) for an offer."""
+    if action_id == ActionId.OFFER_PLAN:
+        return core.intake_form(data)
+    if action_id == ActionId.CYCLE_OPEN:
+        form = core.cycle_form(data)
+        return form if form is not None else Reply(STALE_QUESTIONNAIRE, private=True)
+    if action_id.startswith(COMMITMENT_ACT_PREFIX):
+        act = action_id.removeprefix(COMMITMENT_ACT_PREFIX)
+        needs = act_input(act)
+        if needs and not data.get(needs):
+            return act_form(act, data.get("id"), where)
+    return None
+
+
+def rebuild_form(core: Liaison, form_id: str, state_text: str) -> Form | None:
+    """The form a submission came from, to show it again with its errors."""
+    state = read_json(state_text)
+    if form_id == "intake":
+        return core.intake_form(state)
+    if form_id == "commitment":
+        return core.commitment_form("", state_text)
+    if form_id == "cycle":
+        return core.cycle_form(state)
+    if form_id == ACT_FORM:
+        return act_form(str(state.get("act") or "new_date"), state.get("id"), state.get("where"))
+    return None
+
+
+def submission(form_id: str, state: dict[str, Any], values: dict[str, Any]) -> Action:
+    """The core action a submitted form stands for: an act's form applies the act to its
+    commitment (empty inputs left out); any other form is `<form>.submit` with its state."""
+    if form_id == ACT_FORM:
+        payload = {"id": state.get("id"), **{k: v for k, v in values.items() if v}}
+        return Action(f"{COMMITMENT_ACT_PREFIX}{state.get('act')}", json.dumps(payload))
+    return Action(f"{form_id}.submit", json.dumps({"state": state, "values": values}))
+
+
+def field_errors(replies: Iterable[Outgoing]) -> dict[str, str]:
+    """Why the core refused a submitted form, by field key (`GENERAL` for the whole form);
+    empty when it was accepted. A refusal is a `form_errors` reply, or an answer to the asker
+    that is private throughout (say, "that date is in the past")."""
+    replies = list(replies)
+    errors: dict[str, str] = {}
+    for out in replies:
+        if out.reply.kind == ReplyKind.FORM_ERRORS:
+            errors.update(dict(out.reply.errors))
+    mine = [r for r in replies if r.to_person is None]
+    if not errors and mine and all(r.reply.private for r in mine):
+        errors[GENERAL] = " ".join(r.reply.text for r in mine)
+    return errors
+
+
+def intake_data(
+    core: Liaison, text: str, conv: str | None, mid: str | None, link: str | None = None
+) -> dict[str, Any]:
+    """The intake form's data for "Plan it with IT" on a message: the signal it holds (or its
+    first words), the unit of the conversation, and where it came from."""
+    signal = core.detect(text) if text else None
+    return {
+        "kind": signal.kind if signal else None,
+        "unit": core.org.unit_for_channel(conv),
+        "excerpt": (signal.excerpt if signal else text[:280]) or None,
+        "mid": mid,
+        "conv": conv,
+        "link": link if isinstance(link, str) and link.startswith("https://") else None,
+    }
+
+
+# Delivery
+
+
+class Destination(enum.Enum):
+    CONVERSATION = "conversation"  # where the asker is
+    PRIVATE = "private"  # the asker only (ephemeral, or their 1:1 chat)
+    PERSON = "person"  # a DM to someone (the asker or another person)
+
+
+def destination(out: Outgoing, *, private_place: bool) -> Destination:
+    """Where a reply goes: a DM to its person; a private answer asked for where others see
+    it, to the asker alone; anything else, to the conversation it answers."""
+    if out.to_person is not None:
+        return Destination.PERSON
+    if out.reply.private and not private_place:
+        return Destination.PRIVATE
+    return Destination.CONVERSATION
+
+
+async def keep_for_later(
+    core: Liaison,
+    out: Outgoing,
+    asker: Callable[[], Awaitable[int | None]],
+    why: str,
+) -> None:
+    """A reply the platform would not take, even after retries: the sweeps send it later as a
+    DM (to its person, or to the asker), so it is late rather than lost. Never raises: when the
+    database is the reason, there is nothing more to do than log it."""
+    try:
+        person_id = out.to_person if out.to_person is not None else await asker()
+        if person_id is not None:
+            await asyncio.to_thread(core.defer, person_id, out.reply, why)
+    except Exception:
+        log.exception("could not keep a failed reply for later")
+
+
+async def deliver(
+    outgoing: Iterable[Outgoing],
+    send: Callable[[Outgoing], Awaitable[None]],
+    *,
+    failures: tuple[type[BaseException], ...],
+    describe: Callable[[BaseException], str],
+    passing: Callable[[BaseException], bool],
+    retrier: Retrier,
+    keep: Callable[[Outgoing, str], Awaitable[None]],
+    what: str,
+) -> None:
+    """Send each reply with `send`. One that fails with one of `failures` is tried again in
+    the background while the failure looks `passing`, then given to `keep` (the sweeps);
+    a lasting refusal goes to `keep` at once. Every channel delivers this way."""
+    for out in outgoing:
+
+        async def attempt(out: Outgoing = out) -> None:
+            await send(out)
+
+        async def fall_back(reason: str, out: Outgoing = out) -> None:
+            await keep(out, reason)
+
+        try:
+            await attempt()
+        except failures as exc:
+            why = describe(exc)
+            log.error("%s failed: %s", what, why)
+            if passing(exc):
+                retrier.later(what, attempt, retry_on=passing, give_up=fall_back, why=why)
+            else:
+                await fall_back(why)
+
+
+# Caches
+
+
+class TTLCache(Generic[K, V]):
+    """A small cache of lookups (who a sender is): entries live `ttl` seconds, and beyond
+    `size` entries the least recently used goes, so a busy workspace cannot grow it forever."""
+
+    def __init__(self, ttl: float = 3600.0, size: int = 5000) -> None:
+        self.ttl, self.size = ttl, size
+        self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if time.monotonic() - entry[0] >= self.ttl:
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return entry[1]
+
+    def put(self, key: K, value: V) -> None:
+        self._entries[key] = (time.monotonic(), value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)

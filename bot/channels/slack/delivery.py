@@ -1,0 +1,359 @@
+"""SlackChannel: who a Slack user is, and sending replies (to the conversation, privately,
+as a DM, or kept for the sweeps when Slack keeps refusing); SlackOutbox for the sweeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import aiohttp
+from slack_bolt.async_app import AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.channels.interactions import (
+    Destination,
+    TTLCache,
+    destination,
+    keep_for_later,
+)
+from bot.channels.interactions import deliver as deliver_each
+from bot.channels.slack.blockkit import (
+    clipped,
+    fallback_text,
+    render_blocks,
+    render_home,
+    render_modal,
+)
+from bot.lifecycle import InFlight
+from bot.retry import Retrier
+from handlers.core import Liaison
+from handlers.messages import (
+    Action,
+    Form,
+    Inbound,
+    Outgoing,
+    Reply,
+    Sender,
+)
+
+log = logging.getLogger("liaison.slack")
+
+
+CHANNEL = "slack"
+
+
+USER_CACHE_SECONDS = 3600.0
+
+
+TS = re.compile(r"^\d+\.\d+$")
+
+
+CONVERSATION = re.compile(r"^[CGD][A-Z0-9]+$")
+
+
+_SLACK_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+@dataclass
+class SlackChannel:
+    core: Liaison
+    app: AsyncApp
+    client: AsyncWebClient
+    users: TTLCache[str, Sender] = field(default_factory=lambda: TTLCache(USER_CACHE_SECONDS))
+    handled: OrderedDict[tuple[str, str], None] = field(default_factory=OrderedDict)
+    session: aiohttp.ClientSession | None = None
+    verifier: SignatureVerifier | None = None  # for the chatter fast path (HTTP mode)
+    retrier: Retrier = field(default_factory=Retrier)  # work a passing outage interrupted
+    in_flight: InFlight = field(default_factory=InFlight)  # listener runs shutdown waits for
+
+    # Lifecycle
+
+    async def start(self) -> None:
+        """One pooled HTTP session for every Web API call (instead of one per call)."""
+        if self.session is None or self.session.closed:
+            self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+            self.client.session = self.session
+
+    async def close(self) -> None:
+        await self.retrier.stop()  # what still waits gets its last try and its fallback
+        if self.session is not None:
+            self.client.session = None
+            await self.session.close()
+            self.session = None
+
+    # Inbound plumbing
+
+    async def answer(self, inbound: Inbound) -> list[Outgoing]:
+        return await asyncio.to_thread(self.core.handle, inbound)
+
+    async def sender(self, user_id: str) -> Sender:
+        """Who a Slack user is (name, email, time zone), cached for an hour."""
+        cached = self.users.get(user_id)
+        if cached is not None:
+            return cached
+        sender = Sender(CHANNEL, user_id)
+        try:
+            info = (await self.client.users_info(user=user_id))["user"]
+            profile = info.get("profile") or {}
+            sender = Sender(
+                CHANNEL,
+                user_id,
+                name=info.get("name") or profile.get("display_name") or None,
+                email=profile.get("email") or None,
+                timezone=info.get("tz") or None,
+                tenant=info.get("team_id") or None,
+            )
+        except SlackApiError as exc:
+            log.warning("users.info failed for %s: %s", user_id, slack_error(exc))
+            return sender  # not cached: try again next time
+        self.users.put(user_id, sender)
+        return sender
+
+    async def person_id(self, user_id: str) -> int:
+        """Make sure a Slack user (picked in a form, or mentioned) is a known person; their id."""
+        return await asyncio.to_thread(self.core.register, await self.sender(user_id))
+
+    async def know_mentioned(self, text: str) -> None:
+        """Make every person mentioned (`<@U123|name>`, as Slack escapes them) known, so the
+        core can find them by their Slack id."""
+        for user_id in dict.fromkeys(_SLACK_MENTION.findall(text)):
+            await self.person_id(user_id)
+
+    def first_delivery(self, key: tuple[str, str]) -> bool:
+        """True the first time this process handles a message (Slack may deliver it again)."""
+        if key in self.handled:
+            return False
+        self.handled[key] = None
+        while len(self.handled) > 10_000:
+            self.handled.popitem(last=False)
+        return True
+
+    # Delivery
+
+    async def deliver(
+        self,
+        outgoing: Iterable[Outgoing],
+        *,
+        channel: str | None,
+        thread_ts: str | None = None,
+        user_id: str | None = None,
+        respond: AsyncRespond | None = None,
+    ) -> None:
+        """Send replies: DMs to their person, private ones to the asker only, the rest to the
+        conversation (in the thread when there is one). A reply Slack would not take even after
+        the client's retries is tried again in the background while the failure looks passing
+        (5xx, 429, the network), then kept for the sweeps to send as a DM."""
+
+        async def send(out: Outgoing) -> None:
+            await self.send_one(out, channel, thread_ts, user_id, respond)
+
+        async def keep(out: Outgoing, why: str) -> None:
+            await self.keep_for_later(out, user_id, why)
+
+        await deliver_each(
+            outgoing,
+            send,
+            failures=(SlackApiError, aiohttp.ClientError, TimeoutError),
+            describe=_failure,
+            passing=passing_failure,
+            retrier=self.retrier,
+            keep=keep,
+            what=f"slack reply to {channel or user_id}",
+        )
+
+    async def send_one(
+        self,
+        out: Outgoing,
+        channel: str | None,
+        thread_ts: str | None,
+        user_id: str | None,
+        respond: AsyncRespond | None,
+    ) -> None:
+        blocks = render_blocks(out.reply)
+        text = fallback_text(out.reply)
+        where = destination(out, private_place=bool(channel and channel.startswith("D")))
+        if where is Destination.PERSON:
+            await self.dm(out.to_person, text, blocks)
+        elif respond is not None and (out.reply.private or channel is None):
+            await respond(
+                text=text, blocks=blocks, response_type="ephemeral", replace_original=False
+            )
+        elif where is Destination.PRIVATE and channel and user_id:
+            await self.client.chat_postEphemeral(
+                channel=channel, user=user_id, text=text, blocks=blocks, thread_ts=thread_ts
+            )
+        elif channel:
+            await self.client.chat_postMessage(
+                channel=channel, text=text, blocks=blocks, thread_ts=thread_ts
+            )
+        elif user_id:
+            await self.client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
+
+    async def keep_for_later(self, out: Outgoing, user_id: str | None, why: str) -> None:
+        """A reply Slack would not take, even after retries: the sweeps send it later as a DM,
+        so an offer or an answer is late rather than lost."""
+
+        async def asker() -> int | None:
+            return await self.person_id(user_id) if user_id else None
+
+        await keep_for_later(self.core, out, asker, why)
+
+    async def dm(self, person_id: int, text: str, blocks: list[dict]) -> bool:
+        """DM a person on Slack, opening (and remembering) the DM channel once."""
+        address = await asyncio.to_thread(self.core.address_of, person_id, CHANNEL)
+        if address is None:
+            log.info("person %s has no Slack address; DM skipped", person_id)
+            return False
+        await self.dm_address(address, text, blocks)
+        return True
+
+    async def dm_address(self, address, text: str, blocks: list[dict]) -> None:
+        dm_channel = address.dm_channel
+        if not dm_channel:
+            opened = await self.client.conversations_open(users=address.external_id)
+            dm_channel = opened["channel"]["id"]
+            await asyncio.to_thread(self.core.remember_dm, address.id, dm_channel)
+        await self.client.chat_postMessage(channel=dm_channel, text=text, blocks=blocks)
+
+    async def open_form(self, trigger_id: str, form: Form) -> None:
+        await self.client.views_open(trigger_id=trigger_id, view=render_modal(form))
+
+    async def publish_home(self, user_id: str, notice: Iterable[Outgoing] = ()) -> None:
+        """The App Home: the viewer's commitments and initiatives (and, for a liaison, what is
+        stuck in their units), after an optional notice of what just happened."""
+        sender = await self.sender(user_id)
+        sections = await self.answer(Inbound(sender, "home", action=Action("home.open")))
+        await self.client.views_publish(user_id=user_id, view=render_home(sections, notice))
+
+    async def report(
+        self, where: dict, user_id: str, replies: list[Outgoing], message: dict | None = None
+    ) -> None:
+        """Tell the person who pressed a button (or sent a small form) what happened, where
+        they pressed it (see `_where`); DMs go to the other people involved. `message` is the
+        message the button was in, when the payload carried it."""
+        mine = [r for r in replies if r.to_person is None]
+        others = [r for r in replies if r.to_person is not None]
+        if where.get("home"):
+            await self.publish_home(user_id, notice=mine)
+        else:
+            done = [r for r in mine if not r.reply.private]
+            spot = where.get("done") or []
+            if done and message and len(spot) == 3 and await self.mark_done(spot, done, message):
+                mine = [r for r in mine if r.reply.private]
+            private = [r for r in mine if r.reply.private or where.get("private")]
+            public = [r for r in mine if not (r.reply.private or where.get("private"))]
+            if private and not (where.get("ru") and await self.respond_to(where["ru"], private)):
+                public = private + public  # no response_url left: a DM instead
+            channel = where.get("ch") or user_id
+            await self.deliver(
+                public, channel=channel, thread_ts=where.get("thread"), user_id=user_id
+            )
+        await self.deliver(others, channel=None, user_id=user_id)
+
+    async def mark_done(self, spot: list, done: list[Outgoing], message: dict) -> bool:
+        """Replace the buttons just used in a DM with what they did, so they can't be pressed
+        twice. `spot` is [channel, message ts, block id]."""
+        channel, ts, block_id = spot
+        blocks = message.get("blocks") or []
+        index = next((i for i, b in enumerate(blocks) if b.get("block_id") == block_id), None)
+        if index is None:
+            return False
+        line = " ".join(fallback_text(r.reply) for r in done)
+        context = {"type": "context", "elements": [{"type": "mrkdwn", "text": clipped(line, 2900)}]}
+        blocks = [*blocks[:index], context, *blocks[index + 1 :]]
+        text = message.get("text") or line
+        try:
+            await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            log.warning("chat.update failed: %s", slack_error(exc))
+            return False
+        return True
+
+    async def respond_to(self, response_url: str, replies: list[Outgoing]) -> bool:
+        """Answer through a response_url (ephemeral); False when Slack no longer takes it
+        (they last 30 minutes and 5 uses)."""
+        webhook = AsyncWebhookClient(response_url, session=self.session)
+        for out in replies:
+            try:
+                response = await webhook.send(
+                    text=fallback_text(out.reply),
+                    blocks=render_blocks(out.reply),
+                    response_type="ephemeral",
+                    replace_original=False,
+                )
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                log.warning("response_url failed: %s", exc)
+                return False
+            if response.status_code != 200:
+                log.warning("response_url answered %s", response.status_code)
+                return False
+        return True
+
+    async def update_offer(self, channel: str, ts: str, text: str) -> None:
+        """Replace an offer's buttons with what became of it."""
+        blocks = [{"type": "context", "elements": [{"type": "mrkdwn", "text": clipped(text)}]}]
+        try:
+            await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            log.warning("chat.update of an offer failed: %s", slack_error(exc))
+
+
+class SlackOutbox:
+    """The sweeps' way to DM someone on Slack (rate limits are retried by the client)."""
+
+    channel = CHANNEL
+
+    def __init__(self, slack: SlackChannel) -> None:
+        self.slack = slack
+
+    async def send(self, address, reply: Reply) -> None:
+        from schedules.outbox import DeliveryError
+
+        try:
+            await self.slack.dm_address(address, fallback_text(reply), render_blocks(reply))
+        except SlackApiError as exc:
+            raise DeliveryError(f"slack: {exc.response.get('error')}") from exc
+        except Exception as exc:  # a network failure after the client's own retries
+            raise DeliveryError(f"slack: {type(exc).__name__}") from exc
+
+
+def _failure(exc: BaseException) -> str:
+    return slack_error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
+
+
+PASSING_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable"}
+
+
+def passing_failure(exc: BaseException) -> bool:
+    """A failure worth trying again soon: Slack's 5xx or 429, or the network; not a refusal
+    (a channel the app is not in, a user that is gone)."""
+    if isinstance(exc, SlackApiError):
+        status = getattr(exc.response, "status_code", 0) or 0
+        return status == 429 or status >= 500 or slack_error(exc) in PASSING_ERRORS
+    return isinstance(exc, aiohttp.ClientError | TimeoutError)
+
+
+def slack_error(exc: SlackApiError) -> str:
+    """Slack's error code, or the HTTP status when the answer was not JSON (a 5xx page)."""
+    data = getattr(exc.response, "data", None)
+    if isinstance(data, dict):
+        return str(data.get("error") or "unknown_error")
+    return f"http_{getattr(exc.response, 'status_code', '?')}"
+
+
+async def permalink(slack: SlackChannel, channel: str | None, ts: str | None) -> str | None:
+    if not ts or not channel:
+        return None
+    try:
+        return (await slack.client.chat_getPermalink(channel=channel, message_ts=ts))["permalink"]
+    except SlackApiError as exc:
+        log.info("no permalink for %s/%s: %s", channel, ts, slack_error(exc))
+        return None

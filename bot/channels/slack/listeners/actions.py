@@ -1,0 +1,116 @@
+"""Buttons: open the form a button stands for (see bot/channels/interactions), or let the
+core act on it and report where it was pressed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot.channels.interactions import (
+    form_for_button,
+    read_json,
+)
+from bot.channels.slack.blockkit import info_modal, render_blocks, section
+from bot.channels.slack.delivery import SlackChannel
+from handlers.messages import (
+    Action,
+    Inbound,
+    Outgoing,
+    Reply,
+)
+
+
+def register(app: AsyncApp, slack: SlackChannel) -> None:
+    """Every button: acknowledged at once, then `on_action`."""
+
+    @app.action(re.compile(r".+"))
+    @slack.in_flight.tracked  # shutdown waits for what runs after the ack
+    async def on_button(ack: AsyncAck, body: dict, action: dict) -> None:
+        await ack()
+        await on_action(slack, body, action)
+
+
+async def on_action(slack: SlackChannel, body: dict, action: dict) -> None:
+    """A button: open the modal it stands for, or let the core act on it."""
+    action_id = (action.get("action_id") or "").split("#", 1)[0]
+    value = action.get("value") or ""
+    data = read_json(value)
+    user_id = body["user"]["id"]
+    container = body.get("container") or {}
+    channel_id = (body.get("channel") or {}).get("id") or container.get("channel_id")
+    message = body.get("message") or {}
+    trigger = body.get("trigger_id") or ""
+    if action_id == "offer.plan":
+        if not data.get("conv"):
+            data["conv"] = channel_id
+        data.setdefault("mid", message.get("thread_ts") or message.get("ts"))
+        if channel_id and message.get("ts"):
+            data["offer"] = message["ts"]
+    where = _where(body, action)
+    opens = form_for_button(slack.core, action_id, data, where)
+    if isinstance(opens, Reply):
+        await slack.deliver([Outgoing(opens)], channel=channel_id or user_id, user_id=user_id)
+        return
+    if opens is not None:
+        await slack.open_form(trigger, opens)
+        return
+    if action_id == "home.initiative":
+        await show_details(slack, trigger, user_id, action_id, value)
+        return
+    sender = await slack.sender(user_id)
+    inbound = Inbound(sender, channel_id or "", action=Action(action_id, value), is_direct=True)
+    replies = await slack.answer(inbound)
+    if action_id == "offer.dismiss" and channel_id and message.get("ts"):
+        await slack.update_offer(
+            channel_id, message["ts"], f"<@{user_id}> said IT isn't needed for this one."
+        )
+    await slack.report(where, user_id, replies, message)
+
+
+def _where(body: dict, action: dict) -> dict:
+    """Where a button was pressed, so that its outcome is shown there:
+
+    - "home": on the App Home tab (it is published again, with the outcome on top);
+    - "ru": the response_url, for answers only the presser should see (ephemeral);
+    - "ch" and "thread": the conversation (and thread) of the message the button was in;
+    - "done": [channel, ts, block id] of a commitment's buttons in a DM, which are replaced
+      by what they did;
+    - "private": the message was itself ephemeral, so every answer stays ephemeral.
+    Nothing (a modal) means a DM to the presser.
+    """
+    container = body.get("container") or {}
+    if container.get("type") == "view":
+        return {"home": 1} if (body.get("view") or {}).get("type") == "home" else {}
+    where: dict[str, Any] = {}
+    if body.get("response_url"):
+        where["ru"] = body["response_url"]
+    if container.get("is_ephemeral"):
+        where["private"] = 1
+        return where
+    channel_id = (body.get("channel") or {}).get("id") or container.get("channel_id") or ""
+    message = body.get("message") or {}
+    if channel_id:
+        where["ch"] = channel_id
+        if not channel_id.startswith("D") and (message.get("thread_ts") or message.get("ts")):
+            where["thread"] = message.get("thread_ts") or message.get("ts")
+    action_id = action.get("action_id") or ""
+    if channel_id.startswith("D") and message.get("ts") and action_id.startswith("commitment."):
+        where["done"] = [channel_id, message["ts"], action.get("block_id") or ""]
+    return where
+
+
+async def show_details(
+    slack: SlackChannel, trigger: str, user_id: str, action_id: str, value: str
+) -> None:
+    """A read-only modal: open it at once (the trigger expires), fill it when the core answers."""
+    loading = info_modal("Details", [section("Loading…")])
+    opened = await slack.client.views_open(trigger_id=trigger, view=loading)
+    sender = await slack.sender(user_id)
+    replies = await slack.answer(Inbound(sender, "home", action=Action(action_id, value)))
+    blocks = [b for r in replies if r.to_person is None for b in render_blocks(r.reply)]
+    await slack.client.views_update(
+        view_id=opened["view"]["id"], view=info_modal("Details", blocks)
+    )

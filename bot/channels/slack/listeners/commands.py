@@ -1,0 +1,41 @@
+"""The /commitments slash command: answered to the asker only."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.channels.slack.delivery import SlackChannel
+from bot.channels.slack.manifest import COMMAND
+from handlers.messages import (
+    Inbound,
+    Outgoing,
+)
+
+
+def register(app: AsyncApp, slack: SlackChannel) -> None:
+    """The /commitments command: acknowledged at once, answered to the asker only."""
+
+    @app.command(COMMAND)
+    @slack.in_flight.tracked  # shutdown waits for what runs after the ack
+    async def on_commitments(ack: AsyncAck, command: dict, respond: AsyncRespond) -> None:
+        await ack()
+        user_id = command["user_id"]
+        text = command.get("text") or ""
+        await slack.know_mentioned(text)
+        sender = await slack.sender(user_id)
+        inbound = Inbound(
+            sender, command.get("channel_id", ""), text=f"commitments {text}", is_direct=True
+        )
+        replies = await slack.answer(inbound)
+        await slack.deliver(
+            [_private(r) for r in replies], channel=None, user_id=user_id, respond=respond
+        )
+
+
+def _private(out: Outgoing) -> Outgoing:
+    """Slash command answers are for the asker only; DMs to others stay DMs."""
+    if out.to_person is not None:
+        return out
+    return Outgoing(replace(out.reply, private=True), None, out.meta)

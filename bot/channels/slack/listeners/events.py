@@ -1,0 +1,123 @@
+"""Events: messages, mentions and the App Home. Most channel messages are not signals and
+are dropped here with no Web API call and no database access.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.channels.slack.delivery import SlackChannel, permalink
+from bot.retry import once_the_database_answers
+from handlers.messages import (
+    Inbound,
+)
+
+log = logging.getLogger("liaison.slack")
+
+
+# Message subtypes a person writes; everything else (edits, deletions, joins, topics, bots,
+# thread-reply notices...) is ignored.
+PERSON_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
+
+
+def is_person_message(event: dict, bot_user_id: str | None) -> bool:
+    """A message a person wrote (not an edit, a join, a bot, or the app itself)."""
+    return (
+        event.get("subtype") in PERSON_SUBTYPES
+        and not event.get("bot_id")
+        and not event.get("bot_profile")
+        and not event.get("hidden")
+        and bool(event.get("user"))
+        and event.get("user") != bot_user_id
+    )
+
+
+def register(app: AsyncApp, slack: SlackChannel) -> None:
+    """Messages, mentions and the App Home being opened."""
+    track = slack.in_flight.tracked  # shutdown waits for what runs after the ack
+    detect = slack.core.detect
+
+    @app.event("message")
+    @track
+    async def on_message(event: dict, context: dict, body: dict) -> None:
+        bot_user_id = context.get("bot_user_id")
+        if not is_person_message(event, bot_user_id):
+            return
+        event_id = body.get("event_id")
+        if event.get("channel_type") == "im":
+            await on_person_message(slack, event, direct=True, event_id=event_id)
+            return
+        text = event.get("text") or ""
+        if bot_user_id and f"<@{bot_user_id}>" in text:
+            return  # the app_mention event handles it
+        signal = detect(text) is not None
+        if not signal and not slack.core.finds_promise(text):
+            return  # everyday chat: nothing stored, nothing said, no API call
+        # A signal is offered for planning; a promise, to its author only, for tracking.
+        await on_person_message(slack, event, direct=False, signal=signal, event_id=event_id)
+
+    @app.event("app_mention")
+    @track
+    async def on_mention(event: dict, context: dict, body: dict) -> None:
+        if is_person_message(event, context.get("bot_user_id")):
+            signal = detect(event.get("text") or "") is not None
+            await on_person_message(
+                slack, event, direct=True, signal=signal, event_id=body.get("event_id")
+            )
+
+    @app.event("app_home_opened")
+    @track
+    async def on_home(event: dict) -> None:
+        if event.get("tab", "home") == "home" and event.get("user"):
+            await slack.publish_home(event["user"])
+
+
+async def on_person_message(
+    slack: SlackChannel,
+    event: dict,
+    *,
+    direct: bool,
+    signal: bool = False,
+    event_id: str | None = None,
+) -> None:
+    """A DM, a mention or a channel message with a signal: ask the core, answer in place."""
+    channel_id, ts, user = event.get("channel", ""), event.get("ts") or "", event["user"]
+    if not slack.first_delivery((channel_id, ts)):
+        return  # Slack delivered it again (a retry); the core's ledger guards other replicas
+    in_im = event.get("channel_type") == "im"
+    want_link = signal and not in_im and bool(ts)
+    sender, link = await asyncio.gather(
+        slack.sender(user), permalink(slack, channel_id, ts) if want_link else _none()
+    )
+    inbound = Inbound(
+        sender=sender,
+        conversation=channel_id,
+        text=event.get("text") or "",
+        message_id=ts or None,
+        link=link,
+        is_direct=direct,
+    )
+    thread = event.get("thread_ts") or (None if in_im else ts or None)
+
+    async def answer() -> None:
+        replies = await slack.answer(inbound)
+        log.info(
+            "slack event",
+            extra={
+                "event_id": event_id,
+                "channel": channel_id,
+                "ts": ts,
+                "signal": signal,
+                "reply": replies[0].reply.kind if replies else None,
+            },
+        )
+        await slack.deliver(replies, channel=channel_id, thread_ts=thread, user_id=user)
+
+    await once_the_database_answers(slack.retrier, f"slack event {event_id or ts}", answer)
+
+
+async def _none() -> None:
+    return None

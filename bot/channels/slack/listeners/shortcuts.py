@@ -1,0 +1,37 @@
+"""Message shortcuts: "Plan it with IT" opens the intake form, "Track as commitment" the
+commitment form, both filled in from the message. views.open goes first: a trigger_id lives
+three seconds.
+"""
+
+from __future__ import annotations
+
+import json
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot.channels.interactions import intake_data
+from bot.channels.slack.delivery import SlackChannel
+from bot.channels.slack.manifest import SHORTCUTS
+
+
+def register(app: AsyncApp, slack: SlackChannel) -> None:
+    @app.shortcut(SHORTCUTS[0])
+    @slack.in_flight.tracked
+    async def on_plan_shortcut(ack: AsyncAck, shortcut: dict) -> None:
+        await ack()
+        message = shortcut.get("message") or {}
+        channel_id = (shortcut.get("channel") or {}).get("id")
+        mid = message.get("ts") or shortcut.get("action_ts")
+        data = intake_data(slack.core, message.get("text") or "", channel_id, mid)
+        # The permalink is fetched when the form comes back: views.open goes first.
+        await slack.open_form(shortcut["trigger_id"], slack.core.intake_form(data))
+
+    @app.shortcut(SHORTCUTS[1])
+    @slack.in_flight.tracked
+    async def on_track_shortcut(ack: AsyncAck, shortcut: dict) -> None:
+        await ack()
+        message = shortcut.get("message") or {}
+        channel_id = (shortcut.get("channel") or {}).get("id")
+        state = json.dumps({"conv": channel_id, "mid": message.get("ts")})
+        form = slack.core.commitment_form(message.get("text") or "", state=state)
+        await slack.open_form(shortcut["trigger_id"], form)

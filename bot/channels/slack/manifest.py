@@ -1,0 +1,51 @@
+"""What the Slack app registers, and so what manifest.yml must declare (a test compares
+them): the command, shortcuts, events, views, Web API methods and the scopes they need.
+"""
+
+from __future__ import annotations
+
+# What the app registers, and so what manifest.yml must declare (a test compares them).
+COMMAND = "/commitments"
+
+
+SHORTCUTS = ("plan_with_it", "track_commitment")
+
+
+EVENTS = ("message", "app_mention", "app_home_opened")
+
+
+VIEWS = ("intake", "commitment", "act", "cycle")
+
+
+# The manifest's bot events, and the scope each needs (None: the event needs none).
+BOT_EVENTS = {
+    "app_home_opened": None,
+    "app_mention": "app_mentions:read",
+    "message.channels": "channels:history",
+    "message.groups": "groups:history",
+    "message.im": "im:history",
+    "message.mpim": "mpim:history",
+}
+
+
+# The Web API methods the adapter calls, and the bot scope each needs (None: no scope).
+METHODS = {
+    "auth.test": None,
+    "chat.postMessage": "chat:write",
+    "chat.postEphemeral": "chat:write",
+    "chat.update": "chat:write",
+    "chat.getPermalink": None,
+    "conversations.open": "im:write",
+    "users.info": "users:read",
+    "views.open": None,
+    "views.update": None,
+    "views.publish": None,
+    "apps.connections.open": None,  # Socket Mode, with the app-level token
+}
+
+
+# Scopes needed for something other than a method or an event.
+OTHER_SCOPES = {
+    "commands": "the /commitments command and the message shortcuts",
+    "users:read.email": "users.info returns the email that links one person across channels",
+}

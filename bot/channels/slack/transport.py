@@ -1,0 +1,94 @@
+"""POST /slack/events on the shared aiohttp server, with a fast path for everyday chat, and
+the Socket Mode connection for the server's lifetime.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.request.async_request import AsyncBoltRequest
+
+from bot.channels.slack.delivery import SlackChannel
+
+log = logging.getLogger("liaison.slack")
+
+
+def slack_route(channel: SlackChannel) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The aiohttp handler for POST /slack/events (events, interactivity and commands)."""
+    app = channel.app
+
+    async def handle(request: web.Request) -> web.Response:
+        # Refuse what cannot be a signed Slack request before Bolt parses it: Bolt raises on a
+        # body that is not UTF-8, a timestamp that is not a number or a non-ASCII signature.
+        stamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        signature = request.headers.get("X-Slack-Signature", "")
+        if not stamp.isdigit() or not signature.isascii():
+            return web.json_response({"error": "invalid request"}, status=401)
+        try:
+            body = await request.text()
+        except UnicodeDecodeError:
+            return web.json_response({"error": "the body is not UTF-8"}, status=400)
+        if channel.verifier is not None and is_chatter(body, channel):
+            # Everyday chat in a channel: the bot does nothing with it, so after checking the
+            # signature it is acknowledged here, without Bolt's middleware and listener chain.
+            if channel.verifier.is_valid(body, stamp, signature):
+                return web.Response(status=200)
+            return web.json_response({"error": "invalid request"}, status=401)
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=body, query=request.query_string, headers=request.headers
+            )
+            bolt_response = await app.async_dispatch(bolt_request)
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:  # an unparsable body
+            log.info("slack request refused: %s", type(exc).__name__)
+            return web.json_response({"error": "malformed request"}, status=400)
+        return await to_aiohttp_response(bolt_response)
+
+    return handle
+
+
+def is_chatter(body: str, channel: SlackChannel) -> bool:
+    """A channel message event the bot would ignore: no DM, no subtype, no mention of anyone,
+    and no signal in its text. Anything else goes through Bolt as usual."""
+    if not body.startswith("{") or '"event_callback"' not in body:
+        return False
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return False
+    event = payload.get("event") if isinstance(payload, dict) else None
+    if not isinstance(event, dict) or event.get("type") != "message":
+        return False
+    text = event.get("text")
+    if event.get("subtype") or event.get("channel_type") == "im" or not isinstance(text, str):
+        return False
+    if "<@" in text or event.get("bot_id"):
+        return False
+    return not channel.core.may_answer(text)
+
+
+def slack_context(channel: SlackChannel, app_token: str | None = None):
+    """An aiohttp cleanup context: the shared HTTP session and, with an app-level token,
+    Socket Mode on the server's own event loop, for the server's lifetime."""
+
+    async def context(_web_app: web.Application) -> AsyncIterator[None]:
+        await channel.start()
+        handler = None
+        try:
+            if app_token:
+                from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+                handler = AsyncSocketModeHandler(channel.app, app_token)
+                await handler.connect_async()
+                log.info("slack socket mode connected")
+            yield
+        finally:
+            if handler is not None:
+                await handler.close_async()
+            await channel.close()
+
+    return context

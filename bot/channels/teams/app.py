@@ -1,0 +1,93 @@
+"""Builds the Teams channel: the Bot Framework adapter (CloudAdapter), the channel and its bot;
+Teams as the channel registry sees it."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import ClassVar
+
+from aiohttp import web
+from botbuilder.integration.aiohttp import (
+    CloudAdapter,
+    ConfigurationBotFrameworkAuthentication,
+)
+
+from bot.channels.teams.bot import TeamsBot
+from bot.channels.teams.delivery import CHANNEL, TeamsChannel, TeamsOutbox
+from bot.channels.teams.transport import teams_route
+from bot.channels.teams.turns import TeamsTurns
+from bot.config import Settings
+from bot.lifecycle import InFlight
+from bot.retry import Retrier
+from handlers.core import Liaison
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    """The settings botbuilder's ConfigurationBotFrameworkAuthentication reads by name."""
+
+    APP_ID: str = ""
+    APP_PASSWORD: str = ""
+    APP_TYPE: str = "MultiTenant"
+    APP_TENANTID: str = ""
+
+
+def build_teams(
+    core: Liaison,
+    *,
+    app_id: str | None,
+    app_password: str | None,
+    app_type: str | None = "MultiTenant",
+    tenant_id: str | None = None,
+    in_flight: InFlight | None = None,
+) -> TeamsChannel:
+    """The Bot Framework adapter and the bot. An empty app id runs unauthenticated (local or
+    emulator mode); with an app id, requests without a valid token are refused."""
+    app_id = (app_id or "").strip()
+    if app_id:
+        config = BotConfig(app_id, app_password or "", app_type or "MultiTenant", tenant_id or "")
+    else:
+        config = BotConfig()
+    # msrest warns about every field Teams adds that the archived schema doesn't know (the
+    # roster's teamsChannelId, an invoke's trigger...): noise, not news.
+    logging.getLogger("msrest.serialization").setLevel(logging.ERROR)
+    adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
+    in_flight = in_flight or InFlight()
+    channel = TeamsChannel(core, adapter, app_id, tenant_id or None, in_flight=in_flight)
+    channel.bot = TeamsBot(TeamsTurns(channel))
+    return channel
+
+
+@dataclass
+class TeamsEntry:
+    """Teams as bootstrap and the server see it (the `Channel` protocol)."""
+
+    adapter: TeamsChannel
+    name: ClassVar[str] = CHANNEL
+
+    @property
+    def retrier(self) -> Retrier:
+        return self.adapter.retrier
+
+    def outbox(self) -> TeamsOutbox:
+        return TeamsOutbox(self.adapter)
+
+    def mount(self, web_app: web.Application) -> None:
+        """POST /api/messages; at cleanup, work that outlived its request may finish."""
+        web_app.router.add_post("/api/messages", teams_route(self.adapter))
+        web_app.on_cleanup.append(self.adapter.close)
+
+
+def teams_from_settings(core: Liaison, settings: Settings, in_flight: InFlight) -> TeamsEntry:
+    """Teams is always served: with an app id it is authenticated; without one it runs in the
+    local/emulator mode, which answers only a connector on this machine."""
+    adapter = build_teams(
+        core,
+        app_id=settings.microsoft_app_id,
+        app_password=settings.microsoft_app_password,
+        app_type=settings.microsoft_app_type,
+        tenant_id=settings.microsoft_app_tenant_id,
+        in_flight=in_flight,
+    )
+    return TeamsEntry(adapter)

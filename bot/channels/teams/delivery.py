@@ -1,0 +1,367 @@
+"""TeamsChannel: who a Teams user is, and sending (replies, private answers, proactive
+messages through stored conversation references, throttling retried, refusals kept for the
+sweeps); TeamsOutbox for the sweeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from botbuilder.core import (
+    ActivityHandler,
+    BotAdapter,
+    TurnContext,
+)
+from botbuilder.core.teams import TeamsInfo
+from botbuilder.integration.aiohttp import (
+    CloudAdapter,
+)
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    Attachment,
+    ChannelAccount,
+    ConversationAccount,
+    ConversationParameters,
+    ConversationReference,
+    ErrorResponseException,
+)
+
+from bot.channels.interactions import (
+    Destination,
+    TTLCache,
+    clip,
+    destination,
+    keep_for_later,
+)
+from bot.channels.interactions import deliver as deliver_each
+from bot.channels.teams.activities import (
+    describe,
+    is_personal_activity,
+    is_personal_reference,
+    read_reference,
+    reference_tenant,
+    retry_after_of,
+    status_of,
+    tenant_of,
+    zone_or_none,
+)
+from bot.channels.teams.cards import CARD_TYPE, is_plain, markdown, render_card
+from bot.lifecycle import InFlight
+from bot.retry import Retrier, RetryPolicy
+from handlers.core import Liaison
+from handlers.messages import (
+    Inbound,
+    Outgoing,
+    Reply,
+    Sender,
+)
+from schedules.outbox import DeliveryError
+from storage.models import Address
+
+log = logging.getLogger("liaison.teams")
+
+
+CHANNEL = "teams"
+
+
+INVOKE_BUDGET = 4.0  # seconds: an adaptiveCard/action invoke must be answered within 5
+
+
+TURN_BUDGET = 4.5  # seconds: answer the HTTP request, and finish longer turns afterwards
+
+
+SENDER_TTL = 3600.0  # seconds a looked-up sender (name, email) is reused
+
+
+RETRY_STATUSES = frozenset({412, 429, 502, 504})
+
+
+@dataclass(eq=False)
+class TeamsChannel:
+    core: Liaison
+    adapter: CloudAdapter
+    app_id: str = ""
+    tenant_id: str | None = None
+    invoke_budget: float = INVOKE_BUDGET
+    turn_budget: float = TURN_BUDGET
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retrier: Retrier = field(default_factory=Retrier)  # messages that found the database away
+    in_flight: InFlight = field(default_factory=InFlight)  # work that outlives its request
+    bot: ActivityHandler | None = field(default=None, init=False)  # set by build_teams
+    _senders: TTLCache[str, Sender] = field(
+        default_factory=lambda: TTLCache(SENDER_TTL), init=False
+    )
+    _remembered: TTLCache[str, str] = field(
+        default_factory=lambda: TTLCache(SENDER_TTL), init=False
+    )
+
+    # Plumbing
+
+    async def answer(self, inbound: Inbound) -> list[Outgoing]:
+        return await asyncio.to_thread(self.core.handle, inbound)
+
+    def keep(self, future: Awaitable) -> asyncio.Future:
+        """Run work after the acknowledgement, holding a reference until it is done."""
+        task = self.in_flight.start(future)
+        task.add_done_callback(self._finished)
+        return task
+
+    def _finished(self, task: asyncio.Future) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("teams: background work failed", exc_info=task.exception())
+
+    async def close(self, _app: web.Application | None = None) -> None:
+        """Let work that outlived its request finish (the server's on_cleanup)."""
+        await self.retrier.stop()
+        pending = self.in_flight.pending()
+        if pending:
+            await asyncio.wait(pending, timeout=10)
+
+    async def sender(
+        self, turn_context: TurnContext, account: ChannelAccount | None = None
+    ) -> Sender:
+        """Who wrote (or, given an account, someone they mentioned): name, email, time zone,
+        tenant. The email comes from the member roster; answers are cached for an hour."""
+        activity = turn_context.activity
+        user = account or activity.from_property
+        key = user.id if account is None else f"mentioned:{user.id}"
+        cached = self._senders.get(key)
+        if cached is not None:
+            return cached
+        name, email, aad = user.name, None, user.aad_object_id
+        try:
+            member = await TeamsInfo.get_member(turn_context, user.id)
+            upn = member.user_principal_name or ""
+            email = member.email or (upn if "@" in upn and "#EXT#" not in upn else None)
+            name = name or member.name
+            aad = aad or member.aad_object_id
+        except Exception as exc:
+            log.info("teams: no roster entry for %s: %s", user.id, describe(exc))
+        sender = Sender(
+            CHANNEL,
+            aad or user.id,
+            name=name or None,
+            email=email.lower() if email else None,
+            timezone=zone_or_none(activity.local_timezone) if account is None else None,
+            tenant=tenant_of(activity),
+        )
+        self._senders.put(key, sender)
+        return sender
+
+    async def remember(self, turn_context: TurnContext, sender: Sender) -> None:
+        """Keep how to reach this person later, so proactive messages survive restarts. A
+        1:1 chat is preferred: a channel's reference never replaces a personal one."""
+        reference = TurnContext.get_conversation_reference(turn_context.activity)
+        reference.activity_id = None
+        text = json.dumps(reference.serialize(), sort_keys=True, separators=(",", ":"))
+        if self._remembered.get(sender.external_id) == text:
+            return
+        if not is_personal_reference(reference):
+            person_id = await asyncio.to_thread(self.core.register, sender)
+            stored = await asyncio.to_thread(self.core.address_of, person_id, CHANNEL)
+            known = read_reference(stored.reference) if stored and stored.reference else None
+            if known is not None and is_personal_reference(known):
+                self._remembered.put(sender.external_id, text)
+                return
+        await asyncio.to_thread(self.core.remember_reference, sender, text)
+        self._remembered.put(sender.external_id, text)
+
+    # Sending
+
+    def activity_for(self, reply: Reply) -> Activity:
+        """A plain message for one line of text, an Adaptive Card for everything else."""
+        if is_plain(reply):
+            return Activity(
+                type=ActivityTypes.message, text=markdown(reply.text), text_format="markdown"
+            )
+        return card_activity(render_card(reply), summary=reply.text)
+
+    async def send(self, turn_context: TurnContext, activity: Activity) -> None:
+        """A message into the conversation of this turn."""
+        await self.with_retry(lambda: turn_context.send_activity(activity), "reply")
+
+    async def deliver(self, turn_context: TurnContext, outgoing: list[Outgoing]) -> None:
+        """Replies into this conversation; DMs to other people; private answers asked for in
+        a channel go to the asker's 1:1 chat, never to the channel."""
+        personal = is_personal_activity(turn_context.activity)
+        told_private = False
+
+        async def send(out: Outgoing) -> None:
+            nonlocal told_private
+            where = destination(out, private_place=personal)
+            if where is Destination.PERSON:
+                await self.send_to_person(out.to_person, out.reply, refused=DeliveryError)
+            elif where is Destination.PRIVATE:
+                told_private = await self._private(turn_context, out.reply, told_private)
+            else:
+                await self.send(turn_context, self.activity_for(out.reply))
+
+        async def asker() -> int | None:
+            return await asyncio.to_thread(self.core.register, await self.sender(turn_context))
+
+        async def keep(out: Outgoing, why: str) -> None:
+            await keep_for_later(self.core, out, asker, why)
+
+        # with_retry has already waited out throttling: what still fails is kept for the sweeps
+        await deliver_each(
+            outgoing,
+            send,
+            failures=(Exception,),
+            describe=describe,
+            passing=lambda _exc: False,
+            retrier=self.retrier,
+            keep=keep,
+            what="teams send",
+        )
+
+    async def _private(self, turn_context: TurnContext, reply: Reply, told: bool) -> bool:
+        """Send a private answer to the asker's 1:1 chat; say so in the thread once."""
+        sender = await self.sender(turn_context)
+        person_id = await asyncio.to_thread(self.core.register, sender)
+        sent = await self.send_to_person(person_id, reply)
+        if not told:
+            note = (
+                "I've sent you the answer in our 1:1 chat."
+                if sent
+                else "That answer is just for you, and I can't message you privately yet. "
+                "Open a chat with me and ask again there."
+            )
+            await self.send(turn_context, text_activity(note))
+        return True
+
+    async def send_to_person(
+        self, person_id: int, reply: Reply, *, refused: type[Exception] | None = None
+    ) -> bool:
+        """A proactive message to a person's 1:1 chat with the bot; False when it could not
+        be sent (no Teams address, or Teams refused it after the retries). With `refused`,
+        a refusal raises instead, so the caller can keep the message for later."""
+        address = await asyncio.to_thread(self.core.address_of, person_id, CHANNEL)
+        if address is None or not address.reference:
+            log.info("teams: person %s has no Teams conversation reference; not sent", person_id)
+            return False
+        try:
+            await self.send_to_address(address, reply)
+        except DeliveryError as exc:
+            if refused is not None:
+                raise
+            log.warning("teams: could not message person %s: %s", person_id, exc)
+            return False
+        return True
+
+    async def send_to_address(self, address: Address, reply: Reply) -> None:
+        """Send through a stored conversation reference (opening the 1:1 chat first when
+        only a channel's is known), or raise DeliveryError."""
+        reference = read_reference(address.reference) if address.reference else None
+        if reference is None or not reference.service_url or reference.user is None:
+            raise DeliveryError(f"teams: no usable conversation reference for {address.id}")
+        try:
+            if not is_personal_reference(reference):
+                tenant = address.tenant or reference_tenant(reference) or self.tenant_id
+                reference = await self.with_retry(
+                    lambda: self._open_personal(reference, tenant), "create conversation"
+                )
+                text = json.dumps(reference.serialize(), sort_keys=True, separators=(",", ":"))
+                sender = Sender(CHANNEL, address.external_id, tenant=tenant)
+                await asyncio.to_thread(self.core.remember_reference, sender, text)
+            activity = self.activity_for(reply)
+            await self.with_retry(lambda: self._continue(reference, activity), "proactive send")
+        except Exception as exc:
+            raise DeliveryError(f"teams: {describe(exc)}") from exc
+
+    async def _continue(self, reference: ConversationReference, activity: Activity) -> None:
+        async def send(turn_context: TurnContext) -> None:
+            own_the_retries(turn_context)
+            # A new message, not a reply to the adapter's synthetic continuation event.
+            turn_context.activity.id = None
+            await turn_context.send_activity(activity)
+
+        await self.adapter.continue_conversation(reference, send, bot_app_id=self.app_id)
+
+    async def _open_personal(
+        self, reference: ConversationReference, tenant: str | None
+    ) -> ConversationReference:
+        params = ConversationParameters(
+            is_group=False,
+            bot=reference.bot,
+            members=[ChannelAccount(id=reference.user.id)],
+            tenant_id=tenant,
+            channel_data={"tenant": {"id": tenant}} if tenant else None,
+        )
+        created: dict[str, str] = {}
+
+        async def opened(turn_context: TurnContext) -> None:
+            created["id"] = turn_context.activity.conversation.id
+
+        await self.adapter.create_conversation(
+            self.app_id,
+            opened,
+            params,
+            channel_id=reference.channel_id or "msteams",
+            service_url=reference.service_url,
+        )
+        return ConversationReference(
+            channel_id=reference.channel_id or "msteams",
+            service_url=reference.service_url,
+            bot=reference.bot,
+            user=reference.user,
+            locale=reference.locale,
+            conversation=ConversationAccount(
+                id=created["id"], conversation_type="personal", tenant_id=tenant
+            ),
+        )
+
+    async def with_retry(self, attempt: Callable[[], Awaitable[Any]], what: str) -> Any:
+        """Run one Bot Framework call, backing off on 429, 412, 502 and 504."""
+        tries = 0
+        while True:
+            try:
+                return await attempt()
+            except ErrorResponseException as exc:
+                status = status_of(exc)
+                retryable = status in RETRY_STATUSES
+                wait = self.retry.delay(tries, retry_after_of(exc)) if retryable else None
+                if wait is None:
+                    raise
+                log.info("teams: %s got HTTP %s; retrying in %.2fs", what, status, wait)
+                tries += 1
+                await asyncio.sleep(wait)
+
+
+class TeamsOutbox:
+    """The sweeps' way to message someone on Teams (throttling is retried by the channel)."""
+
+    channel = CHANNEL
+
+    def __init__(self, teams: TeamsChannel) -> None:
+        self.teams = teams
+
+    async def send(self, address: Address, reply: Reply) -> None:
+        await self.teams.send_to_address(address, reply)
+
+
+def own_the_retries(turn_context: TurnContext) -> None:
+    """Leave retrying on HTTP status to `with_retry`: the connector's HTTP client would retry
+    some statuses itself (PUT and GET on 5xx), which would multiply the attempts and waits."""
+    client = turn_context.turn_state.get(BotAdapter.BOT_CONNECTOR_CLIENT_KEY)
+    policy = getattr(getattr(getattr(client, "config", None), "retry_policy", None), "policy", None)
+    if policy is not None:
+        policy.status_forcelist = frozenset()
+
+
+def card_activity(card: dict, summary: str | None = None) -> Activity:
+    return Activity(
+        type=ActivityTypes.message,
+        attachments=[Attachment(content_type=CARD_TYPE, content=card)],
+        summary=clip(summary, 200) if summary else None,
+    )
+
+
+def text_activity(text: str) -> Activity:
+    return Activity(type=ActivityTypes.message, text=text, text_format="markdown")

@@ -1,0 +1,48 @@
+"""Bootstrap builds the configured channels from one registry, and the server mounts them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.bootstrap import bootstrap
+from bot.channels import REGISTRY, factory
+from bot.config import Settings
+from bot.server import build_web_app
+from tests.conftest import EXAMPLE_CONFIG
+
+
+def settings(tmp_path: Path, **channels: str) -> Settings:
+    return Settings(
+        database_url=f"sqlite:///{tmp_path / 'liaison.db'}",
+        config_path=str(EXAMPLE_CONFIG),
+        **channels,
+    )
+
+
+def routes(app) -> set[str]:
+    web_app = build_web_app(app, scheduler=False)
+    return {r.resource.canonical for r in web_app.router.routes() if r.method == "POST"}
+
+
+def test_every_registered_channel_has_a_factory() -> None:
+    assert set(REGISTRY) == {"slack", "teams"}
+    assert all(callable(factory(name)) for name in REGISTRY)
+
+
+def test_teams_alone_when_slack_is_not_configured(tmp_path: Path) -> None:
+    app = bootstrap(settings(tmp_path))
+    assert list(app.channels) == ["teams"] and app.slack is None
+    assert set(app.outboxes) == {"teams"} and app.teams is app.channels["teams"].adapter
+    assert routes(app) == {"/api/messages"}
+    app.engine.dispose()
+
+
+def test_slack_is_built_and_mounted_when_configured(tmp_path: Path) -> None:
+    app = bootstrap(settings(tmp_path, slack_bot_token="xoxb-test", slack_signing_secret="s3cret"))
+    assert list(app.channels) == ["slack", "teams"]
+    for name, channel in app.channels.items():
+        assert channel.name == name and app.outboxes[name].channel == name
+        assert channel.retrier is channel.adapter.retrier
+        assert channel.adapter.in_flight is app.in_flight  # one registry for the shutdown
+    assert routes(app) == {"/slack/events", "/api/messages"}
+    app.engine.dispose()
