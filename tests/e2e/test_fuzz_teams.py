@@ -85,7 +85,10 @@ class Harness(InProcessServer):
 
     def build_app(self) -> App:
         settings_ = Settings(
-            database_url=f"sqlite:///{self.db}", config_path=str(EXAMPLE_CONFIG), log_level="ERROR"
+            database_url=f"sqlite:///{self.db}",
+            config_path=str(EXAMPLE_CONFIG),
+            log_level="ERROR",
+            teams_emulator=True,
         )
         app = bootstrap(settings_)
         app.teams.retry = RetryPolicy(attempts=2, base_delay=0.01)

@@ -296,6 +296,17 @@ async def test_bad_signature_or_stale_timestamp_is_401_and_changes_nothing(srv: 
     assert srv.rows() == before
 
 
+async def test_the_signature_is_checked_before_the_body_is_parsed(srv: Server) -> None:
+    """A forged request costs one HMAC: a deeply nested body with a wrong signature is a 401,
+    and even a correctly signed one is a plain 400, never a 500 and a traceback."""
+    deep = '{"type": "event_callback", "event": ' + "[" * 200_000 + "]" * 200_000 + "}"
+    assert (await srv.post(deep, secret="not-the-secret"))[0] == 401
+    status, body = await srv.post(deep)
+    assert status == 400 and "malformed" in body
+    form = "payload=" + "%5B" * 100_000
+    assert (await srv.post(form, secret="not-the-secret"))[0] == 401
+
+
 # ---------------------------------------------------------------------- signals
 
 

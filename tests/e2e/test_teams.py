@@ -9,6 +9,7 @@ the bot sends is recorded there.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email.utils
 import http.server
@@ -95,9 +96,10 @@ class RunningBot:
         app_id: str = "",
         app_password: str = "",
         auth_config: Any = None,
+        tenant_id: str | None = None,
     ) -> None:
         self.settings = settings
-        self.app_id, self.app_password = app_id, app_password
+        self.app_id, self.app_password, self.tenant_id = app_id, app_password, tenant_id
         self.auth_config = auth_config  # botbuilder's settings, to point it at a fake OpenID
 
     async def start(self) -> RunningBot:
@@ -106,8 +108,8 @@ class RunningBot:
             self.app.liaison,
             app_id=self.app_id,
             app_password=self.app_password,
-            app_type="MultiTenant",
-            tenant_id=None,
+            app_type="SingleTenant" if self.tenant_id else "MultiTenant",
+            tenant_id=self.tenant_id,
         )
         if self.auth_config is not None:
             auth = ConfigurationBotFrameworkAuthentication(self.auth_config)
@@ -160,7 +162,9 @@ class RunningBot:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(
-        database_url=f"sqlite:///{tmp_path / 'liaison.db'}", config_path=str(EXAMPLE_CONFIG)
+        database_url=f"sqlite:///{tmp_path / 'liaison.db'}",
+        config_path=str(EXAMPLE_CONFIG),
+        teams_emulator=True,
     )
 
 
@@ -911,10 +915,10 @@ async def test_local_mode_answers_only_this_machine(bot, connector):
         "POST", "/api/messages", headers={"Content-Type": "application/json"}, payload=None
     ).clone(remote="203.0.113.9")  # a caller on another machine, with a loopback serviceUrl
 
-    async def read() -> str:
-        return body.decode()
+    async def read() -> bytes:
+        return body
 
-    request.text = read  # the body a remote caller would send
+    request.read = read  # the body a remote caller would send
     response = await handler(request)
     assert response.status == 403
     assert connector.calls == []
@@ -1046,3 +1050,50 @@ async def test_a_message_that_finds_the_database_away_is_answered_once_it_is_bac
     assert status == 201  # acknowledged, not a 500
     [offer] = await connector.wait_for_messages(1, personal_conversation(PAT))
     assert "office move" in offer.text.lower() and outage["left"] == 0
+
+
+# Who may knock: tenants, tokens before bodies, and requests that never finish
+
+
+async def test_an_activity_from_another_tenant_is_refused_and_links_nobody(settings, connector):
+    running = await RunningBot(settings, tenant_id=TENANT).start()
+    try:
+        people = running.count(Person)
+        outsider = personal_message(connector.service_url, PAT, "We're buying a new CRM")
+        outsider["channelData"] = {"tenant": {"id": "tenant-elsewhere"}}
+        outsider["conversation"]["tenantId"] = "tenant-elsewhere"
+        status, answer = await running.post(outsider)
+        assert status == 403 and "one Microsoft 365 tenant" in answer["error"]
+        assert connector.calls == [] and running.count(Person) == people
+        status, _ = await running.post(personal_message(connector.service_url, PAT, "hello"))
+        assert status == 201  # the organisation's own tenant is answered
+    finally:
+        await running.stop()
+
+
+async def test_a_request_without_a_token_is_refused_before_its_body_is_parsed(settings):
+    running = await RunningBot(settings, app_id=APP_ID, app_password="pw").start()
+    try:
+        deep = "[" * 200_000 + "]" * 200_000  # a parser's recursion limit, many times over
+        assert (await running.post(raw=deep))[0] == 401
+        fake = {"Authorization": "Bearer eyJhbGciOi.eyJzdWIiOiIx.c2ln"}
+        status, answer = await running.post(raw=deep, headers=fake)
+        assert status == 400 and answer == {"error": "The body is not JSON."}  # never a 500
+    finally:
+        await running.stop()
+
+
+async def test_a_request_whose_body_never_finishes_gets_a_408(bot, monkeypatch):
+    from bot.channels import http
+
+    monkeypatch.setattr(http, "BODY_SECONDS", 0.5)
+    port = int(bot.url.split(":")[2].split("/")[0])
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        b"POST /api/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b'Content-Length: 1000\r\n\r\n{"type": '
+    )
+    await writer.drain()
+    status_line = await asyncio.wait_for(reader.readline(), 10)
+    assert status_line.startswith(b"HTTP/1.1 408")
+    writer.close()

@@ -25,6 +25,7 @@ def environment(tmp_path, **extra) -> dict[str, str]:
         PYTHONPATH=str(ROOT),
         LOG_LEVEL="WARNING",
         MICROSOFT_APP_ID="",
+        TEAMS_EMULATOR="1",
     )
     env.update(extra)
     return env

@@ -29,8 +29,16 @@ def test_every_registered_channel_has_a_factory() -> None:
     assert all(callable(factory(name)) for name in REGISTRY)
 
 
-def test_teams_alone_when_slack_is_not_configured(tmp_path: Path) -> None:
+def test_no_channel_and_no_teams_endpoint_when_nothing_is_configured(tmp_path: Path) -> None:
+    """A deployment without Teams settings has no unauthenticated /api/messages to find."""
     app = bootstrap(settings(tmp_path))
+    assert app.channels == {} and app.slack is None and app.teams is None
+    assert routes(app) == set()
+    app.engine.dispose()
+
+
+def test_teams_alone_with_the_emulator_setting(tmp_path: Path) -> None:
+    app = bootstrap(settings(tmp_path, teams_emulator=True))
     assert list(app.channels) == ["teams"] and app.slack is None
     assert set(app.outboxes) == {"teams"} and app.teams is app.channels["teams"].adapter
     assert routes(app) == {"/api/messages"}
@@ -38,7 +46,8 @@ def test_teams_alone_when_slack_is_not_configured(tmp_path: Path) -> None:
 
 
 def test_slack_is_built_and_mounted_when_configured(tmp_path: Path) -> None:
-    app = bootstrap(settings(tmp_path, slack_bot_token="xoxb-test", slack_signing_secret="s3cret"))
+    slack = {"slack_bot_token": "xoxb-test", "slack_signing_secret": "s3cret"}
+    app = bootstrap(settings(tmp_path, teams_emulator=True, **slack))
     assert list(app.channels) == ["slack", "teams"]
     for name, channel in app.channels.items():
         assert channel.name == name and app.outboxes[name].channel == name

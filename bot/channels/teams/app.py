@@ -79,9 +79,14 @@ class TeamsEntry:
         web_app.on_cleanup.append(self.adapter.close)
 
 
-def teams_from_settings(core: Liaison, settings: Settings, in_flight: InFlight) -> TeamsEntry:
-    """Teams is always served: with an app id it is authenticated; without one it runs in the
-    local/emulator mode, which answers only a connector on this machine."""
+def teams_from_settings(
+    core: Liaison, settings: Settings, in_flight: InFlight
+) -> TeamsEntry | None:
+    """Teams is served when it is configured (an app id: every request must carry a valid
+    token) or when TEAMS_EMULATOR is on (no app id: only this machine is answered). Otherwise
+    /api/messages does not exist, so a Slack-only deployment has no unauthenticated door."""
+    if not settings.serves_teams:
+        return None
     adapter = build_teams(
         core,
         app_id=settings.microsoft_app_id,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import logging
 import re
 import urllib.parse
@@ -22,25 +21,33 @@ from botbuilder.schema import (
     ActivityTypes,
 )
 
+from bot.channels.http import parse_json, read_body
 from bot.channels.teams.cards import WORKING, invoke_body, note_card
 from bot.channels.teams.delivery import TeamsChannel
 
 log = logging.getLogger("liaison.teams")
+BEARER_JWT = re.compile(r"^Bearer [\w-]{1,4000}\.[\w-]{1,8000}\.[\w-]{0,4000}$")
 
 
 def teams_route(channel: TeamsChannel) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """The aiohttp handler for POST /api/messages."""
     if not channel.app_id:
         log.warning(
-            "Teams runs WITHOUT authentication (no app id): it answers only this machine, for "
-            "local testing and the Bot Framework Emulator. Never expose this endpoint publicly."
+            "TEAMS_EMULATOR is on: Teams runs WITHOUT authentication (no app id) and answers "
+            "only this machine, for local testing and the Bot Framework Emulator. Never run it "
+            "so in production."
         )
 
     async def handle(request: web.Request) -> web.StreamResponse:
         if request.content_type != "application/json":
             return _refuse(415, "Send the activity as application/json.")
+        auth_header = request.headers.get("Authorization", "")
+        if channel.app_id and not BEARER_JWT.match(auth_header):
+            # Authenticated mode: a request without a bearer token of a JWT's shape is refused
+            # before its body is read or parsed; the token itself is checked once it is parsed.
+            return _refuse(401, "Unauthorized.")
         try:
-            body = json.loads(await request.text())
+            body = parse_json(await read_body(request))
         except (ValueError, UnicodeDecodeError):
             return _refuse(400, "The body is not JSON.")
         problem = check_activity(body)
@@ -60,7 +67,6 @@ def teams_route(channel: TeamsChannel) -> Callable[[web.Request], Awaitable[web.
                 "Without MICROSOFT_APP_ID the bot runs in local mode and only answers "
                 "requests from this machine, with a serviceUrl on localhost.",
             )
-        auth_header = request.headers.get("Authorization", "")
         try:
             auth = await channel.adapter.bot_framework_authentication.authenticate_request(
                 activity, auth_header
@@ -70,6 +76,10 @@ def teams_route(channel: TeamsChannel) -> Callable[[web.Request], Awaitable[web.
         except Exception as exc:  # a malformed token, or the signing keys could not be read
             log.warning("teams: request refused, token not accepted: %s", type(exc).__name__)
             return _refuse(401, "Unauthorized.")
+        if channel.tenant_id and tenant_of(body) != channel.tenant_id:
+            # Single tenant: an activity from any other tenant is refused before the bot reads
+            # it, so nobody outside the organisation is ever linked to a person.
+            return _refuse(403, "This bot serves one Microsoft 365 tenant only.")
         turn = asyncio.ensure_future(
             channel.adapter.process_activity(auth, activity, channel.bot.on_turn)
         )
@@ -91,6 +101,17 @@ def teams_route(channel: TeamsChannel) -> Callable[[web.Request], Awaitable[web.
         return web.Response(status=201)
 
     return handle
+
+
+def tenant_of(body: dict[str, Any]) -> str | None:
+    """The tenant an activity comes from: channelData.tenant.id, else conversation.tenantId."""
+    data = body.get("channelData") or {}
+    tenant = data.get("tenant") if isinstance(data, dict) else None
+    if isinstance(tenant, dict) and isinstance(tenant.get("id"), str):
+        return tenant["id"]
+    conversation = body.get("conversation") or {}
+    found = conversation.get("tenantId") if isinstance(conversation, dict) else None
+    return found if isinstance(found, str) else None
 
 
 def _loopback(url: str | None) -> bool:
