@@ -32,6 +32,7 @@ from handlers.commands import (
     parse_commitments_command,
     strip_mentions,
 )
+from handlers.commitments import ACT_PAST, NEEDS_DATE, NEEDS_NOTE
 from handlers.dates import DateParseError, describe_date, parse_due
 from handlers.messages import (
     SURROGATES,
@@ -78,24 +79,6 @@ BOT_HELP = """Here's what I can do:
 • history <id> — the full history of a commitment.
 • home — what you owe, what is owed to you, and your initiatives, in one place.
 • Say "I'll send the floor plans by Friday" and I'll offer to keep track of it."""
-
-NEEDS_DATE = {"counter", "new_date"}
-ACT_PAST = {
-    "promise": "promised",
-    "decline": "declined",
-    "counter": "proposed another date for",
-    "accept": "accepted",
-    "reject": "sent back",
-    "report_done": "marked done",
-    "cancel": "cancelled",
-    "release": "released",
-    "new_date": "set a new date for",
-    "blocked": "is blocked on",
-    "note": "added a note to",
-    "snooze": "snoozed",
-    "not_mine": "says this isn't theirs",
-}
-NEEDS_NOTE = {"blocked"}
 
 
 @dataclass
@@ -843,17 +826,9 @@ class Turn:
         return out
 
     def act(self, command: Act) -> list[Outgoing]:
-        if command.act in NEEDS_DATE and not command.due_text:
-            return _say(
-                f"Which date would work? Type: {command.act.replace('_', '')} "
-                f"{command.commitment_id} by <date>, e.g. 'by next Friday'.",
-                private=True,
-            )
-        if command.act in NEEDS_NOTE and not command.note:
-            return _say(
-                f"What's it blocked on? Type: blocked {command.commitment_id} <reason>.",
-                private=True,
-            )
+        needed = command.due_text if command.act in NEEDS_DATE else command.note
+        if command.act in NEEDS_DATE | NEEDS_NOTE and not needed:
+            return _say(commitments.missing_input(command.act, command.commitment_id), private=True)
         due = None
         if command.due_text:
             try:

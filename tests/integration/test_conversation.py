@@ -233,6 +233,21 @@ def test_ask_promise_and_done_through_commands_and_buttons(liaison):
     assert acts == ["request", "promise", "report_done", "accept"]
 
 
+def test_a_typed_note_is_recorded_and_told_to_the_other_side(liaison):
+    say(liaison, "pat", "commitments ask @sam to move the printers by Friday")
+    out = say(liaison, "sam", "commitments note 1 waiting on facilities")
+    assert out[0].reply.kind == "ack" and "requested" in out[0].reply.text
+    (to_pat,) = [o for o in out if o.to_person is not None]
+    assert "added a note to (waiting on facilities)" in to_pat.reply.text
+    assert "What's the note?" in say(liaison, "sam", "commitments note 1")[0].reply.text
+    with session_scope(liaison.engine) as session:
+        events = session.exec(select(CommitmentEvent).order_by(CommitmentEvent.id)).all()
+        assert [(e.act, e.note) for e in events] == [
+            ("request", None),
+            ("note", "waiting on facilities"),
+        ]
+
+
 def test_acting_on_someone_elses_commitment_is_refused(liaison):
     say(liaison, "pat", "commitments ask @lee to order the label printers by Friday")
     out = say(liaison, "kim", "commitments done 1")
