@@ -12,7 +12,6 @@ import json
 import logging
 import re
 import uuid
-import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -34,6 +33,7 @@ from handlers.commands import (
 )
 from handlers.commitments import ACT_PAST, NEEDS_DATE, NEEDS_NOTE
 from handlers.dates import DateParseError, describe_date, parse_due
+from handlers.localtime import local_today
 from handlers.messages import (
     SURROGATES,
     Choice,
@@ -253,9 +253,9 @@ class Liaison:
         return self.catalogue.cues()
 
     def today_for(self, person: Person | None, unit_id: str | None = None) -> dt.date:
-        """Today in the person's time zone (or the unit's, or the organisation's)."""
-        zone = (person.timezone if person else None) or self.org.unit_timezone(unit_id)
-        return self.clock().astimezone(zoneinfo.ZoneInfo(zone)).date()
+        """Today where the person is (handlers.localtime: their zone, the unit's, their home
+        unit's, else the organisation's)."""
+        return local_today(self.org, self.clock(), person, unit_id)
 
 
 def _cleaned(inbound: Inbound) -> Inbound:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -20,6 +19,7 @@ from sqlmodel import Session, select
 
 from handlers import commitments
 from handlers.dates import describe_date
+from handlers.localtime import Placed, local_now
 from handlers.messages import Choice, Form, FormField, Item, Reply
 from handlers.org import Organisation
 from storage import ledger
@@ -34,7 +34,6 @@ from storage.models import (
     Unit,
 )
 
-S = CommitmentState
 CYCLE_WINDOW_DAYS = 14  # a questionnaire still goes out this long after its day
 MAX_DIGEST_ITEMS = 25
 
@@ -102,23 +101,15 @@ def reply_from_dict(data: dict) -> Reply:
     )
 
 
-class Clock:
-    """Local time for people and units, from the organisation's defaults."""
+class SendWindow:
+    """When the sweeps may write to someone: on a business day, from the nudge hour, on the
+    recipient's own clock (handlers.localtime)."""
 
     def __init__(self, session: Session, org: Organisation, now: dt.datetime) -> None:
         self.session, self.org, self.now = session, org, now
-        self._zones: dict[str, zoneinfo.ZoneInfo] = {}
 
-    def zone(self, name: str) -> zoneinfo.ZoneInfo:
-        if name not in self._zones:
-            self._zones[name] = zoneinfo.ZoneInfo(name)
-        return self._zones[name]
-
-    def local(self, person: Person | None, unit_id: str | None = None) -> dt.datetime:
-        name = (person.timezone if person else None) or self.org.unit_timezone(
-            unit_id or (person.home_unit if person else None)
-        )
-        return self.now.astimezone(self.zone(name))
+    def local(self, person: Placed | None, unit_id: str | None = None) -> dt.datetime:
+        return local_now(self.org, self.now, person, unit_id)
 
     def send_time(self, local: dt.datetime) -> bool:
         """A business day, at or after the nudge hour."""
@@ -130,7 +121,7 @@ class Clock:
 
 def all_due(session: Session, org: Organisation, now: dt.datetime) -> list[Due]:
     """Everything owed now that has not been claimed yet."""
-    clock = Clock(session, org, now)
+    clock = SendWindow(session, org, now)
     stuck = commitments.stuck(session, org, now)
     found = digests(session, org, clock, stuck) + escalations(session, org, clock, stuck)
     found += cycle_messages(session, org, clock)
@@ -151,20 +142,18 @@ def unclaimed(session: Session, found: list[Due]) -> list[Due]:
 # Digests: one message a day per person, listing every stuck or soon-due item of theirs.
 
 
-def _recipient(item: Row) -> int:
-    """Whose move it is: the requester answers a counter or a done report, else the owner."""
-    return item.requester_id if item.state in (S.COUNTERED, S.DONE_REPORTED) else item.owner_id
-
-
 def digests(
-    session: Session, org: Organisation, clock: Clock, stuck: list[tuple[Row, str]] | None = None
+    session: Session,
+    org: Organisation,
+    clock: SendWindow,
+    stuck: list[tuple[Row, str]] | None = None,
 ) -> list[Due]:
     if stuck is None:
         stuck = commitments.stuck(session, org, clock.now)
     soon_until = clock.now.date() + dt.timedelta(days=org.thresholds.due_soon_days + 1)
     soon = session.execute(
         select(*Commitment.__table__.columns).where(
-            Commitment.state.in_([S.REQUESTED.value, S.PROMISED.value]),
+            Commitment.state.in_([CommitmentState.REQUESTED.value, CommitmentState.PROMISED.value]),
             Commitment.due >= clock.now.date() - dt.timedelta(days=1),
             Commitment.due <= soon_until,
         )
@@ -172,11 +161,11 @@ def digests(
     per_person: dict[int, list[tuple[Row, str]]] = defaultdict(list)
     seen: set[int] = set()
     for item, reason in stuck:
-        per_person[_recipient(item)].append((item, reason))
+        per_person[commitments.whose_move(item)].append((item, reason))
         seen.add(item.id)
     for item in soon:
         if item.id not in seen:
-            per_person[_recipient(item)].append((item, "due soon"))
+            per_person[commitments.whose_move(item)].append((item, "due soon"))
     people = commitments.load_people(
         session, {p for entries in per_person.values() for c, _ in entries for p in _both(c)}
     )
@@ -203,7 +192,9 @@ def digests(
                 reply=_digest_reply(session, person_id, entries, today),
                 # The owner's own moves: each counts as one unanswered nudge once sent.
                 commitment_ids=tuple(
-                    item.id for item, _ in entries if item.state in (S.REQUESTED, S.PROMISED)
+                    item.id
+                    for item, _ in entries
+                    if item.state in (CommitmentState.REQUESTED, CommitmentState.PROMISED)
                 ),
             )
         )
@@ -244,7 +235,10 @@ def _digest_reply(
 
 
 def escalations(
-    session: Session, org: Organisation, clock: Clock, stuck: list[tuple[Row, str]] | None = None
+    session: Session,
+    org: Organisation,
+    clock: SendWindow,
+    stuck: list[tuple[Row, str]] | None = None,
 ) -> list[Due]:
     """Stuck items whose owner left N nudges unanswered, one digest per liaison of their units."""
     if stuck is None:
@@ -337,7 +331,7 @@ def next_cycle(unit: Unit, today: dt.date) -> dt.date | None:
     return next((d for d in cycle_dates(unit_months(unit), today) if d >= today), None)
 
 
-def cycle_messages(session: Session, org: Organisation, clock: Clock) -> list[Due]:
+def cycle_messages(session: Session, org: Organisation, clock: SendWindow) -> list[Due]:
     found = []
     ahead = dt.timedelta(days=org.thresholds.briefing_days_ahead)
     for unit in session.exec(select(Unit).order_by(Unit.id)).all():
