@@ -75,6 +75,7 @@ _SLACK_USER_RE = re.compile(_SLACK_USER)
 _SLACK_SPECIAL_RE = re.compile(r"<!(?:here|channel|everyone|subteam\^[^>]*)>")
 _TEAMS_AT_RE = re.compile(_TEAMS_AT, re.DOTALL)
 _LEADING_TYPED_RE = re.compile(r"^(?:\s*@\w[\w.\-]*[\s,:;]*)+")
+_ME_RE = re.compile(r"(?i:me|myself)\b")  # "ask me to ...": the same words as people.ME_WORDS
 _NOT_PEOPLE = frozenset({"here", "channel", "everyone"})
 
 
@@ -85,6 +86,11 @@ class Mention:
     handle: str | None
     external_id: str | None
     display: str | None
+    is_me: bool = False  # "me"/"myself": the person typing
+
+    @staticmethod
+    def me() -> "Mention":
+        return Mention(None, None, "me", is_me=True)
 
     @property
     def label(self) -> str:
@@ -183,7 +189,7 @@ def parse_commitments_command(text: str) -> Command:
     head, _, rest = line.partition(" ")
     keyword = head.lower()
 
-    if line.lower() in ("", "mine", "me", "my"):
+    if line.lower() in ("", "mine", "me", "my", "myself"):
         return Query("mine")
     if line.lower() in ("help", "?", "h"):
         return Help()
@@ -234,7 +240,7 @@ def _parse_initiative(rest: str) -> Query:
 
 
 def _parse_ask(rest: str) -> Ask:
-    match = _MENTION_RE.match(rest)
+    match = _MENTION_RE.match(rest) or _ME_RE.match(rest)
     mention = _mention_from(match) if match else None
     if match is None or mention is None:
         raise CommandError(
@@ -324,6 +330,8 @@ def _commitment_number(token: str) -> int | None:
 
 
 def _mention_from(match: re.Match[str]) -> Mention | None:
+    if match.re is _ME_RE:
+        return Mention.me()
     if match["slack_id"]:
         handle = (match["slack_name"] or "").strip().lstrip("@").strip() or None
         return Mention(handle=handle, external_id=match["slack_id"], display=None)

@@ -27,7 +27,6 @@ from handlers.commands import (
     CommandError,
     Help,
     Query,
-    find_mentions,
     parse_commitments_command,
     strip_mentions,
 )
@@ -47,7 +46,7 @@ from handlers.messages import (
     clean_text,
 )
 from handlers.org import Organisation
-from handlers.people import find_person, name_of, person_for, sync_organisation
+from handlers.people import name_of, person_for, resolve_person, sync_organisation
 from handlers.playbooks import Catalogue
 from handlers.promises import Promise, find_promise, may_hold_promise
 from handlers.signals import Signal, detect
@@ -584,12 +583,8 @@ class Turn:
         what = " ".join(str(values.get("what") or "").split())
         if not what:
             errors["what"] = "What will be done? A few words are enough."
-        owner = None
-        mentions = find_mentions(str(values.get("owner") or ""))
-        if str(values.get("owner") or "").strip().lower() in ("", "me"):
-            owner = self.person
-        elif mentions:
-            owner = find_person(self.session, mentions[0], self.channel)
+        typed_owner = str(values.get("owner") or "")
+        owner = resolve_person(self.session, typed_owner or "me", self.person, self.channel)
         if owner is None:
             typed = " ".join(str(values.get("owner") or "").split())[:60]
             errors["owner"] = (
@@ -791,7 +786,7 @@ class Turn:
         return self.query(command)
 
     def ask(self, command: Ask) -> list[Outgoing]:
-        owner = find_person(self.session, command.mention, self.channel)
+        owner = resolve_person(self.session, command.mention, self.person, self.channel)
         if owner is None:
             shown = command.mention.handle or command.mention.display or command.mention.external_id
             return _say(
@@ -892,7 +887,7 @@ class Turn:
             sections = [("You owe", mine), ("Owed to you", theirs)]
             return self.listing("Your open commitments", sections)
         if command.scope == "person":
-            other = find_person(self.session, command.mention, self.channel)
+            other = resolve_person(self.session, command.mention, me, self.channel)
             if other is None:
                 return _say("I don't know that person yet. Check the spelling.", private=True)
             found = commitments.involving(self.session, other.id)

@@ -21,7 +21,7 @@ from handlers.commands import find_mentions
 from handlers.dates import DateParseError, describe_date, parse_due
 from handlers.messages import Form, FormField
 from handlers.org import Organisation
-from handlers.people import find_person, name_of
+from handlers.people import means_me, name_of, resolve_person
 from handlers.playbooks import Catalogue, Playbook, Role
 from storage.models import (
     EXCERPT_LIMIT,
@@ -50,7 +50,6 @@ LETTER_WORDS = {
 YES = {"ok", "okay", "yes", "y", "looks good", "good", "fine", "done", "keep", "keep all", "save"}
 CANCEL = {"cancel", "stop", "quit intake", "never mind", "nevermind", "abort"}
 SKIP = {"skip", "-", "none", "n/a", "not sure", "don't know", "dont know", "no idea"}
-ME = {"me", "myself", "i", "i do", "i am", "i'm", "mine"}
 
 
 class IntakeInputError(ValueError):
@@ -291,18 +290,18 @@ def _pick(raw: str, options: list[tuple[str, str]], what: str) -> str:
 
 
 def _person(ctx: Context, raw: str, me: int) -> int:
-    if raw.lower() in ME:
+    if means_me(raw):
         return me
+    person = resolve_person(ctx.session, raw, ctx.session.get(Person, me), ctx.channel)
+    if person is not None:
+        return person.id
     mentions = find_mentions(raw)
     if not mentions:
         raise IntakeInputError("Who is it? Say 'me', or mention them like @pat.")
-    person = find_person(ctx.session, mentions[0], ctx.channel)
-    if person is None:
-        shown = mentions[0].handle or mentions[0].display or mentions[0].external_id
-        raise IntakeInputError(
-            f"I don't know @{shown} yet. Check the spelling, or say 'me' and hand it over later."
-        )
-    return person.id
+    shown = mentions[0].handle or mentions[0].display or mentions[0].external_id
+    raise IntakeInputError(
+        f"I don't know @{shown} yet. Check the spelling, or say 'me' and hand it over later."
+    )
 
 
 def cancel(ctx: Context, intake: IntakeSession) -> Outcome:

@@ -353,6 +353,21 @@ def test_the_track_as_commitment_form(liaison):
         assert (item.state, item.due) == ("requested", dt.date(2026, 11, 27))
 
 
+@pytest.mark.parametrize("me", ["myself", "me", "Myself", "I"])
+def test_myself_is_the_person_typing_in_every_place_a_person_is_typed(liaison, me):
+    form = submit(liaison, "pat", {}, {"what": "Send the plan", "owner": me}, "commitment.submit")
+    assert form[0].reply.kind == "ack" and "@pat" in form[0].reply.text and len(form) == 1
+    if me != "I":  # "ask I to ..." is not English; the other three are
+        asked = say(liaison, "pat", f"commitments ask {me} to book the room by Friday")
+        assert asked[0].reply.kind == "ack" and asked[0].reply.text.startswith("Asked @pat")
+    mine = say(liaison, "pat", "commitments myself")
+    assert any("Send the plan" in i.text for i in mine[0].reply.items)
+    with session_scope(liaison.engine) as session:
+        pat = session.exec(select(Person).where(Person.handle == "pat")).one()
+        owners = session.exec(select(Commitment.owner_id)).all()
+        assert set(owners) == {pat.id}
+
+
 def test_a_leading_bot_mention_goes_but_the_asked_person_stays(liaison):
     for text in (
         "<@UBOT> commitments ask <@U0SAMRIVRA|sam> to check the Wi-Fi by Friday",

@@ -127,6 +127,8 @@ def test_queries(text: str, expected: Query | Help) -> None:
             Ask(Mention(None, None, "Pat Lee"), "book the room", "tomorrow"),
         ),
         ("ask @pat check standby power", Ask(PAT, "check standby power", None)),
+        ("ask myself to book the room", Ask(Mention.me(), "book the room", None)),
+        ("ask Me book the room by Friday", Ask(Mention.me(), "book the room", "Friday")),
     ],
 )
 def test_ask(text: str, expected: Ask) -> None:
