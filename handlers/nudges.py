@@ -12,7 +12,7 @@ import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from sqlalchemy import Row, func, insert
 from sqlmodel import Session, select
@@ -20,7 +20,17 @@ from sqlmodel import Session, select
 from handlers import commitments
 from handlers.dates import describe_date
 from handlers.localtime import Placed, local_now
-from handlers.messages import Choice, Form, FormField, Item, Reply
+from handlers.messages import (  # noqa: F401  (reply_from_dict: its old home was here)
+    ActionId,
+    Choice,
+    Form,
+    FormField,
+    Item,
+    Reply,
+    ReplyKind,
+    reply_from_dict,
+    reply_to_dict,
+)
 from handlers.org import Organisation
 from storage import ledger
 from storage.models import (
@@ -40,32 +50,22 @@ MAX_DIGEST_ITEMS = 25
 
 @dataclass(frozen=True)
 class Due:
-    """One message the sweeps owe someone now."""
+    """One message the sweeps owe someone now (a digest, an escalation, a briefing...)."""
 
     key: str
-    kind: str  # digest | escalation | briefing | questionnaire
+    kind: str  # digest | escalation | briefing | questionnaire | deferred
     person_id: int
     reply: Reply
     commitment_ids: tuple[int, ...] = ()
 
     def to_json(self) -> str:
         """The ledger payload, so a retry sends the very same words and buttons."""
-        reply = self.reply
-        choice = lambda c: [c.label, c.action, c.value, c.style]  # noqa: E731
         data = {
             "key": self.key,
             "kind": self.kind,
             "person_id": self.person_id,
             "commitment_ids": list(self.commitment_ids),
-            "reply": {
-                "text": reply.text,
-                "choices": [choice(c) for c in reply.choices],
-                "items": [[i.text, [choice(c) for c in i.choices]] for i in reply.items],
-                "facts": [list(f) for f in reply.facts],
-                "form": asdict(reply.form) if reply.form else None,
-                "private": reply.private,
-                "kind": reply.kind,
-            },
+            "reply": reply_to_dict(self.reply),
         }
         return json.dumps(data, separators=(",", ":"))
 
@@ -75,30 +75,6 @@ class Due:
         data["reply"] = reply_from_dict(data["reply"])
         data["commitment_ids"] = tuple(data.get("commitment_ids") or ())
         return Due(**data)
-
-
-def reply_from_dict(data: dict) -> Reply:
-    """Rebuild a Reply stored as JSON (a ledger payload, so a retry sends the same words)."""
-    choices = tuple(Choice(*c) for c in data.get("choices") or ())
-    items = tuple(Item(text, tuple(Choice(*c) for c in cs)) for text, cs in data.get("items") or ())
-    form = None
-    if data.get("form"):
-        raw = data["form"]
-        fields = tuple(
-            FormField(**{**f, "options": tuple(tuple(o) for o in f.get("options") or ())})
-            for f in raw["fields"]
-        )
-        form = Form(raw["id"], raw["title"], fields, raw.get("submit_label", "Save"), raw["state"])
-    return Reply(
-        text=data["text"],
-        choices=choices,
-        items=items,
-        facts=tuple(tuple(f) for f in data.get("facts") or ()),
-        form=form,
-        private=bool(data.get("private")),
-        kind=data.get("kind", "info"),
-        errors=tuple(tuple(e) for e in data.get("errors") or ()),
-    )
 
 
 class SendWindow:
@@ -365,7 +341,7 @@ def _briefing(session: Session, org: Organisation, unit: Unit, day: dt.date, tod
         .where(Cycle.unit_id == unit.id, Cycle.cycle_date < day, Cycle.answered_at.is_not(None))
         .order_by(Cycle.cycle_date.desc())
     ).first()
-    items = [Item(f"*Open initiatives* ({len(open_initiatives)})")]
+    items = [Item(f"Open initiatives ({len(open_initiatives)})", heading=True)]
     items += [
         Item(
             f"#{i.id} {i.title}"
@@ -373,10 +349,10 @@ def _briefing(session: Session, org: Organisation, unit: Unit, day: dt.date, tod
         )
         for i in open_initiatives[:15]
     ]
-    items.append(Item(f"*Stuck items* ({len(stuck)})"))
+    items.append(Item(f"Stuck items ({len(stuck)})", heading=True))
     items += [Item(f"{commitments.describe(session, c, today)} · {why}") for c, why in stuck[:15]]
     if last is not None:
-        items.append(Item(f"*Last cycle ({last.cycle_date:%B %Y})*"))
+        items.append(Item(f"Last cycle ({last.cycle_date:%B %Y})", heading=True))
         for label, text in (("6 months", last.six_months), ("12 months", last.twelve_months)):
             if text:
                 items.append(Item(f"{label}: {text[:500]}"))
@@ -420,7 +396,7 @@ def _questionnaire(session: Session, unit: Unit, day: dt.date, lead_id: int) -> 
         "what's coming up? Purchases, moves, hiring, events, data? A line or two each is plenty, "
         "and I'll pick out what IT should help with."
     )
-    choice = Choice("Answer the questions", "cycle.open", form.state, "primary")
+    choice = Choice("Answer the questions", ActionId.CYCLE_OPEN, form.state, "primary")
     return Due(
         key=f"questionnaire:{unit.id}:{day.isoformat()}",
         kind="questionnaire",

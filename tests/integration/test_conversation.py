@@ -136,10 +136,15 @@ def test_roles_can_be_dropped_and_reassigned(liaison):
     for answer in ("Elm Street move", "by 2027-06-01", "me", "skip", "skip"):
         say(liaison, "pat", answer, "finance")
     roles = say(liaison, "pat", "drop 4 5", "finance")
-    assert "~dropped~ Badge and door access" in roles[0].reply.items[3].text
+    dropped = roles[0].reply.items[3]
+    assert dropped.struck and "Badge and door access" in dropped.text and "~" not in dropped.text
+    assert not roles[0].reply.items[0].struck
     say(liaison, "pat", "assign 2 @lee", "finance")
     confirm = say(liaison, "pat", "ok", "finance")
-    assert "Every security and privacy role was dropped" in confirm[0].reply.text
+    assert any(
+        "Every security and privacy role was dropped" in w for w in confirm[0].reply.warnings
+    )
+    assert "⚠" not in confirm[0].reply.text
     say(liaison, "pat", "save", "finance")
     with session_scope(liaison.engine) as session:
         keys = {r.role_key for r in session.exec(select(RoleAssignment)).all()}

@@ -363,3 +363,14 @@ def test_a_stored_message_comes_back_the_same(liaison, clock):
     form = nudges.cycle_form("finance", "Finance", dt.date(2027, 3, 1))
     question = nudges.Due("k", "questionnaire", 1, nudges.Reply("t", form=form))
     assert nudges.Due.from_json(question.to_json()) == question
+    marked = nudges.Reply(
+        "Heads-up",
+        items=(nudges.Item("Stuck items (1)", heading=True), nudges.Item("#1 Old", struck=True)),
+        kind="briefing",
+        errors=(("due", "Which date?"),),
+        warnings=("No one is named Accountable.",),
+    )
+    stored = nudges.Due("k2", "briefing", 1, marked)
+    assert nudges.Due.from_json(stored.to_json()) == stored
+    old_payload = stored.to_json().replace(",true,false]", "]").replace(",false,true]", "]")
+    assert [i.heading for i in nudges.Due.from_json(old_payload).reply.items] == [False, False]
