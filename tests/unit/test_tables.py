@@ -7,10 +7,12 @@ import json
 
 import pytest
 
+from handlers import routes, views
 from handlers.commands import ACT_NAMES, HELP_TEXT, Act, parse_commitments_command
 from handlers.commitment_queries import whose_move
-from handlers.messages import COMMITMENT_ACT_PREFIX
+from handlers.messages import COMMITMENT_ACT_PREFIX, ActionId
 from handlers.protocol import ACT_TABLE, ACTS, PROTOCOL, act_form, buttons
+from handlers.views import BOT_HELP
 from storage.models import OPEN_STATES, Commitment, CommitmentState
 
 OWNER, REQUESTER = 1, 2
@@ -105,3 +107,26 @@ def test_the_buttons_keep_their_order_and_labels() -> None:
         "Snooze",
         "Not mine",
     ]
+
+
+def test_every_action_id_is_routed_in_the_core_or_answered_by_the_channels() -> None:
+    for action in ActionId:
+        routed = action in routes.ACTIONS or action in routes.CHANNEL_ACTIONS
+        assert routed, f"{action} has no handler"
+    assert not set(routes.ACTIONS) & routes.CHANNEL_ACTIONS
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_every_act_button_reaches_the_act_handler(spec) -> None:
+    action = f"{COMMITMENT_ACT_PREFIX}{spec.name}"
+    assert action not in routes.ACTIONS
+    assert [p for p in routes.ACTION_PREFIXES if action.startswith(p)] == [COMMITMENT_ACT_PREFIX]
+
+
+def test_help_names_every_text_command_and_query() -> None:
+    texts = {**routes.TEXT_COMMANDS, **routes.EXACT_TEXTS}
+    for word in (w for w, handler in texts.items() if handler is not views.bot_help):
+        assert f"• {word}" in BOT_HELP
+    for scope in routes.QUERIES:
+        shown = {"person": "@pat", "initiative": "initiative 12", "unit": "unit Finance"}
+        assert shown.get(scope, scope) in HELP_TEXT
