@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Row, func, insert
@@ -97,10 +97,9 @@ class SendWindow:
 
 def all_due(session: Session, org: Organisation, now: dt.datetime) -> list[Due]:
     """Everything owed now that has not been claimed yet."""
-    clock = SendWindow(session, org, now)
-    stuck = commitments.stuck(session, org, now)
-    found = digests(session, org, clock, stuck) + escalations(session, org, clock, stuck)
-    found += cycle_messages(session, org, clock)
+    window = SendWindow(session, org, now)
+    stuck = commitments.stuck(session, org, now)  # read once, shared by the rules
+    found = [due for rule in NUDGE_RULES for due in rule(session, org, window, stuck)]
     return unclaimed(session, found)
 
 
@@ -121,16 +120,16 @@ def unclaimed(session: Session, found: list[Due]) -> list[Due]:
 def digests(
     session: Session,
     org: Organisation,
-    clock: SendWindow,
+    window: SendWindow,
     stuck: list[tuple[Row, str]] | None = None,
 ) -> list[Due]:
     if stuck is None:
-        stuck = commitments.stuck(session, org, clock.now)
-    soon_until = clock.now.date() + dt.timedelta(days=org.thresholds.due_soon_days + 1)
+        stuck = commitments.stuck(session, org, window.now)
+    soon_until = window.now.date() + dt.timedelta(days=org.thresholds.due_soon_days + 1)
     soon = session.execute(
         select(*Commitment.__table__.columns).where(
             Commitment.state.in_([CommitmentState.REQUESTED.value, CommitmentState.PROMISED.value]),
-            Commitment.due >= clock.now.date() - dt.timedelta(days=1),
+            Commitment.due >= window.now.date() - dt.timedelta(days=1),
             Commitment.due <= soon_until,
         )
     ).all()
@@ -147,8 +146,8 @@ def digests(
     )
     found = []
     for person_id, entries in per_person.items():
-        local = clock.local(people.get(person_id), entries[0][0].unit_id)
-        if not clock.send_time(local):
+        local = window.local(people.get(person_id), entries[0][0].unit_id)
+        if not window.send_time(local):
             continue
         today = local.date()
         entries = [
@@ -213,12 +212,12 @@ def _digest_reply(
 def escalations(
     session: Session,
     org: Organisation,
-    clock: SendWindow,
+    window: SendWindow,
     stuck: list[tuple[Row, str]] | None = None,
 ) -> list[Due]:
     """Stuck items whose owner left N nudges unanswered, one digest per liaison of their units."""
     if stuck is None:
-        stuck = commitments.stuck(session, org, clock.now)
+        stuck = commitments.stuck(session, org, window.now)
     limit = org.thresholds.escalate_after_nudges
     candidates = [(item, reason) for item, reason in stuck if item.unit_id]
     counts = unanswered_nudges(session, [item.id for item, _ in candidates])
@@ -234,14 +233,14 @@ def escalations(
     people = commitments.load_people(session, set(per_liaison) | involved)
     found = []
     for liaison_id, entries in per_liaison.items():
-        local = clock.local(people.get(liaison_id))
-        if not clock.send_time(local):
+        local = window.local(people.get(liaison_id))
+        if not window.send_time(local):
             continue
         today = local.date()
         items = tuple(
             Item(
                 f"{commitments.describe(session, item, today)} · {reason} "
-                f"for {_stuck_for(item, reason, clock.now)} · {counts[item.id]} nudges "
+                f"for {_stuck_for(item, reason, window.now)} · {counts[item.id]} nudges "
                 "unanswered"
             )
             for item, reason in entries[:MAX_DIGEST_ITEMS]
@@ -307,22 +306,29 @@ def next_cycle(unit: Unit, today: dt.date) -> dt.date | None:
     return next((d for d in cycle_dates(unit_months(unit), today) if d >= today), None)
 
 
-def cycle_messages(session: Session, org: Organisation, clock: SendWindow) -> list[Due]:
+def cycle_messages(
+    session: Session,
+    org: Organisation,
+    window: SendWindow,
+    stuck: list[tuple[Row, str]] | None = None,
+) -> list[Due]:
+    """The liaison's briefing ahead of each unit's cycle, and the lead's questionnaire on the
+    day (sent for a while after, so a sweep that runs late still asks)."""
     found = []
     ahead = dt.timedelta(days=org.thresholds.briefing_days_ahead)
     for unit in session.exec(select(Unit).order_by(Unit.id)).all():
-        for day in cycle_dates(unit_months(unit), clock.now.date()):
+        for day in cycle_dates(unit_months(unit), window.now.date()):
             if unit.liaison_id:
                 liaison = session.get(Person, unit.liaison_id)
-                local = clock.local(liaison, unit.id)
-                if clock.send_time(local) and day - ahead <= local.date() < day:
+                local = window.local(liaison, unit.id)
+                if window.send_time(local) and day - ahead <= local.date() < day:
                     found.append(_briefing(session, org, unit, day, local.date()))
             lead_id = unit.lead_id or unit.liaison_id
             if lead_id:
                 lead = session.get(Person, lead_id)
-                local = clock.local(lead, unit.id)
-                window = dt.timedelta(days=CYCLE_WINDOW_DAYS)
-                if clock.send_time(local) and day <= local.date() < day + window:
+                local = window.local(lead, unit.id)
+                late = dt.timedelta(days=CYCLE_WINDOW_DAYS)
+                if window.send_time(local) and day <= local.date() < day + late:
                     found.append(_questionnaire(session, unit, day, lead_id))
     return found
 
@@ -419,3 +425,9 @@ def record_sent(session: Session, sent: list[Due], now: dt.datetime) -> None:
 
 def claim(session: Session, due: Due, now: dt.datetime) -> bool:
     return ledger.claim(session, due.key, due.kind, payload=due.to_json(), now=now)
+
+
+# Every rule the sweeps run, in order: (session, org, send window, stuck items) -> what is owed.
+# A new kind of nudge is one function here and one entry in this list.
+NudgeRule = Callable[[Session, Organisation, SendWindow, list[tuple[Row, str]]], list[Due]]
+NUDGE_RULES: list[NudgeRule] = [digests, escalations, cycle_messages]
