@@ -10,7 +10,10 @@ import pytest
 from handlers import routes, views
 from handlers.commands import ACT_NAMES, HELP_TEXT, Act, parse_commitments_command
 from handlers.commitment_queries import whose_move
+from handlers.intake_slots import INTAKE_SLOTS, SLOTS
+from handlers.intake_slots import form as intake_form
 from handlers.messages import COMMITMENT_ACT_PREFIX, ActionId
+from handlers.playbooks import load_catalogue
 from handlers.protocol import ACT_TABLE, ACTS, PROTOCOL, act_form, buttons
 from handlers.views import BOT_HELP
 from storage.models import OPEN_STATES, Commitment, CommitmentState
@@ -130,3 +133,20 @@ def test_help_names_every_text_command_and_query() -> None:
     for scope in routes.QUERIES:
         shown = {"person": "@pat", "initiative": "initiative 12", "unit": "unit Finance"}
         assert shown.get(scope, scope) in HELP_TEXT
+
+
+def test_each_intake_slot_is_one_question_in_the_chat_and_the_form(org) -> None:
+    catalogue = load_catalogue(org)
+    whole = intake_form(catalogue, org, kind=None, unit_id=None, suggested_title="Elm Street")
+    fields = {f.key: f for f in whole.fields}
+    assert list(fields) == [slot.key for slot in INTAKE_SLOTS]
+    for slot in INTAKE_SLOTS:
+        field = fields[slot.key]
+        assert (field.label, field.kind, field.hint) == (slot.label, slot.field, slot.hint)
+        assert slot.prompt({}).startswith(slot.label)
+        assert not slot.hint or slot.prompt({}).endswith(slot.hint)
+    assert fields["title"].initial == "Elm Street"
+    assert "keep “Elm Street”" in SLOTS["title"].prompt({"suggested_title": "Elm Street"})
+    known = intake_form(catalogue, org, kind="office_move", unit_id="finance", suggested_title=None)
+    assert not {"kind", "unit"} & {f.key for f in known.fields}
+    assert known.fields[-1].key == "roles"
