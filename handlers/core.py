@@ -33,6 +33,7 @@ from handlers.messages import (
     clean_text,
 )
 from handlers.org import Organisation
+from handlers.owed import OwedMessage
 from handlers.people import name_of, person_for, sync_organisation
 from handlers.playbooks import Catalogue
 from handlers.promises import find_promise, may_hold_promise
@@ -185,7 +186,7 @@ class Liaison:
     def defer(self, person_id: int, reply: Reply, why: str) -> None:
         """Keep a reply a channel could not deliver: the sweeps retry it as a DM (ledger rows
         that failed are retried), so it arrives late rather than never."""
-        due = nudges.Due(
+        due = OwedMessage(
             key=f"deferred:{person_id}:{uuid.uuid4().hex}",
             kind="deferred",
             person_id=person_id,
