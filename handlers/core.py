@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlmodel import select
 
-from handlers import calendar, intake, nudges, routes
+from handlers import calendar, commitments, intake, nudges, routes
 from handlers.commands import strip_mentions
 from handlers.commitments import ACT_PAST, NEEDS_DATE, NEEDS_NOTE  # noqa: F401  (old names)
 from handlers.localtime import local_today
@@ -133,6 +133,15 @@ class Liaison:
             FormField("due", "By when?", "date", optional=True),
         )
         return Form("commitment", "Track a commitment", fields, submit_label="Track", state=state)
+
+    def act_form(
+        self, act: str, commitment_id: object, state: dict[str, object] | None = None
+    ) -> Form | None:
+        """The small form a `commitment.<act>` button opens first (a date or a note), or None
+        when the act needs nothing (or is no act); `state` is what the channel wants back."""
+        if act not in commitments.ACT_INPUTS:
+            return None
+        return commitments.act_form(act, commitment_id, state)
 
     def register(self, sender: Sender) -> int:
         """Make sure a sender is a known person (e.g. someone picked in a form); their id."""
