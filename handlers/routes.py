@@ -117,7 +117,7 @@ def free_text(turn: Turn, text: str) -> list[Outgoing]:
         intake.open_intake(turn.session, person.id, turn.inbound.conversation) if person else None
     )
     if open_one is not None:
-        turn._person = person
+        turn.known_as(person)
         return planning.answer(turn, open_one, text)
     signal = turn.bot.detect(text)
     if signal is not None:

@@ -49,6 +49,10 @@ class Turn:
         ).first()
         return self.session.get(Person, address.person_id) if address else None
 
+    def known_as(self, person: Person) -> None:
+        """Take a person already looked up (by `known_person`) as the sender, as they are."""
+        self._person = person
+
     def now(self) -> dt.datetime:
         """The injected clock's now."""
         return self.bot.clock()
