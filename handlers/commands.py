@@ -4,6 +4,9 @@
     ask @person <what> [by <when>]
     <action> <commitment number> [by <when> | <note>]
 
+The act words, their grammar and their help lines come from the act table
+(handlers.protocol.ACT_TABLE); only the queries and `ask` are written here.
+
 Keywords are case-insensitive. Mentions may be typed ("@pat") or come as Slack ("<@U123|pat>")
 or Teams ("<at>Pat Lee</at>") markup; a channel should remove the bot's own mention first.
 Dates are left as text (`due_text`) for `handlers.dates.parse_due`, so the caller decides what

@@ -7,8 +7,9 @@ words and buttons lead here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
+from sqlalchemy import Row
 from sqlmodel import select
 
 from handlers import calendar, commitments, nudges
@@ -29,7 +30,7 @@ BOT_HELP = """Here's what I can do:
 • Say "I'll send the floor plans by Friday" and I'll offer to keep track of it."""
 
 MAX_INITIATIVES = 20
-Section = tuple[str, Sequence[Commitment]]  # a heading ("" for none) and its commitments
+Section = tuple[str, Sequence[Commitment | Row]]  # a heading ("" for none) and its commitments
 
 
 def bot_help(turn: Turn, rest: str = "") -> list[Outgoing]:
@@ -71,8 +72,8 @@ def unit(turn: Turn, command: Query) -> list[Outgoing]:
 
 
 def stuck(turn: Turn, command: Query) -> list[Outgoing]:
-    found = [c for c, _ in commitments.stuck(turn.session, turn.bot.org, turn.now())]
-    return listing(turn, "Stuck commitments", [("", found)], reasons=True)
+    found = commitments.stuck(turn.session, turn.bot.org, turn.now())
+    return listing(turn, "Stuck commitments", [("", [c for c, _ in found])], reasons=dict(found))
 
 
 def overdue(turn: Turn, command: Query) -> list[Outgoing]:
@@ -141,16 +142,20 @@ def home(turn: Turn, data: object = None) -> list[Outgoing]:
     if units:
         stuck_here = commitments.stuck(turn.session, org, turn.now(), units)
         sections = [("", [c for c, _ in stuck_here])]
-        out += listing(turn, "Stuck in your units", sections, reasons=True)
+        out += listing(turn, "Stuck in your units", sections, reasons=dict(stuck_here))
     return out
 
 
 def listing(
-    turn: Turn, title: str, sections: Iterable[Section], reasons: bool = False
+    turn: Turn,
+    title: str,
+    sections: Iterable[Section],
+    reasons: Mapping[Commitment | Row, str] | None = None,
 ) -> list[Outgoing]:
-    """Commitments under headings, each with the viewer's buttons; what the viewer may not
-    see is left out, and an empty list says why it is empty."""
-    org, me, now = turn.bot.org, turn.person, turn.now()
+    """Commitments under headings, each with the viewer's buttons (and why it is stuck, as
+    `commitments.stuck` judged it); what the viewer may not see is left out, and an empty
+    list says why it is empty."""
+    org, me = turn.bot.org, turn.person
     items: list[Item] = []
     hidden = 0
     for heading, found in sections:
@@ -159,7 +164,7 @@ def listing(
         if heading:
             items.append(Item(f"{heading} ({len(visible)})", heading=True))
         for c in visible:
-            why = commitments.stuck_reason(c, now, org, turn.today) if reasons else None
+            why = reasons.get(c) if reasons else None
             text = turn.describe(c) + (f" · {why}" if why else "")
             items.append(Item(text, turn.buttons(c, me.id)))
     if all(item.heading for item in items):
