@@ -29,6 +29,21 @@ from handlers.turn import Turn, say
 
 Handler = Callable[[Turn, Any], list[Outgoing]]
 
+
+def commitments_command(turn: Turn, rest: str) -> list[Outgoing]:
+    """`commitments ...`: parse it, then hand the command to COMMANDS by its type."""
+    try:
+        command = parse_commitments_command(rest)
+    except CommandError as exc:
+        return say(str(exc), private=True)
+    return COMMANDS[type(command)](turn, command)
+
+
+def query(turn: Turn, command: Query) -> list[Outgoing]:
+    """A `commitments <scope>` query, handed to QUERIES by its scope."""
+    return QUERIES.get(command.scope, views.commands_help)(turn, command)
+
+
 # The whole message is one of these words (after the bot's mention; "/home" too).
 EXACT_TEXTS: dict[str, Handler] = {
     "help": views.bot_help,
@@ -37,7 +52,7 @@ EXACT_TEXTS: dict[str, Handler] = {
 }
 # The first word typed -> handler(turn, the rest as typed).
 TEXT_COMMANDS: dict[str, Handler] = {
-    "commitments": lambda turn, rest: commitments_command(turn, rest),
+    "commitments": commitments_command,
     "history": views.history,
     "plan": planning.plan,
 }
@@ -46,7 +61,7 @@ COMMANDS: dict[type[Command], Handler] = {
     Help: views.commands_help,
     Ask: acts.ask,
     Act: acts.act,
-    Query: lambda turn, query: QUERIES.get(query.scope, views.commands_help)(turn, query),
+    Query: query,
 }
 # `commitments <scope>` -> handler(turn, query).
 QUERIES: dict[str, Handler] = {
@@ -99,14 +114,6 @@ def dispatch_text(turn: Turn, text: str) -> list[Outgoing]:
         typed = LEADING_MENTIONS.sub("", text).strip().lstrip("/")
         return TEXT_COMMANDS[word](turn, typed[len(word) :])
     return free_text(turn, text)
-
-
-def commitments_command(turn: Turn, rest: str) -> list[Outgoing]:
-    try:
-        command = parse_commitments_command(rest)
-    except CommandError as exc:
-        return say(str(exc), private=True)
-    return COMMANDS[type(command)](turn, command)
 
 
 def free_text(turn: Turn, text: str) -> list[Outgoing]:
