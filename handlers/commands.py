@@ -4,6 +4,9 @@
     ask @person <what> [by <when>]
     <action> <commitment number> [by <when> | <note>]
 
+The act words, their grammar and their help lines come from the act table
+(handlers.protocol.ACT_TABLE); only the queries and `ask` are written here.
+
 Keywords are case-insensitive. Mentions may be typed ("@pat") or come as Slack ("<@U123|pat>")
 or Teams ("<at>Pat Lee</at>") markup; a channel should remove the bot's own mention first.
 Dates are left as text (`due_text`) for `handlers.dates.parse_due`, so the caller decides what
@@ -14,10 +17,12 @@ import html
 import re
 from dataclasses import dataclass
 
+from handlers.protocol import ACT_TABLE, ACTS, TYPED_ACTS
+
 MAX_COMMAND_TEXT = 4000
 MAX_COMMITMENT_ID = 2**63 - 1
 
-HELP_TEXT = """\
+_HELP_QUERIES = """\
 Here's what you can type:
 
 See commitments
@@ -33,58 +38,37 @@ See commitments
 Ask someone to do something
   ask @pat send the floor plan by Friday
 
-Answer or update commitment #12
-  yes 12                  promise to do it (or: yes 12 by Friday)
-  no 12 not our area      decline it, with a reason if you like
-  counter 12 by March 1   offer another date (or: counter 12 laptops only)
-  done 12                 say it's done
-  accept 12               confirm the work is what you needed
-  reject 12 link broken   send it back with a reason
-  new date 12 by Friday   move the due date
-  blocked 12 waiting for the vendor contract
-  snooze 12 for 3 days    remind me later (or: snooze 12 until Monday)
-  not mine 12             it belongs to someone else
-  cancel 12               you no longer need it
-  release 12              let go of a promise you made
-  help                    this list"""
+Answer or update commitment #12"""
 
+
+def _help_line(example: str, meaning: str) -> str:
+    return f"  {example:<23} {meaning}".rstrip()
+
+
+HELP_TEXT = "\n".join(
+    [
+        _HELP_QUERIES,
+        *(_help_line(*spec.help) for spec in ACT_TABLE),
+        _help_line("help", "this list"),
+    ]
+)
+
+
+def _short(example: str) -> str:
+    """An act's help example up to its number: "new date 12 by Friday" -> "new date 12"."""
+    return example[: example.index(" 12") + 3]
+
+
+_ACT_FORMS = [_short(spec.help[0]) for spec in ACT_TABLE]
 _FORMS = (
     "mine, @pat, stuck, overdue, unit Finance, initiative 12, cycle, "
     "ask @pat send the floor plan by Friday, "
-    "or an action and a commitment number, like yes 12, no 12, done 12, accept 12, "
-    "reject 12, counter 12 by Friday, new date 12 by Friday, blocked 12 waiting for the "
-    "vendor, snooze 12 for 3 days, not mine 12, cancel 12 or release 12"
+    "or an action and a commitment number, like "
+    f"{', '.join(_ACT_FORMS[:-1])} or {_ACT_FORMS[-1]}"
 )
 
-_ACTS = {
-    "promise": "promise",
-    "yes": "promise",
-    "commit": "promise",
-    "decline": "decline",
-    "no": "decline",
-    "counter": "counter",
-    "report_done": "report_done",
-    "done": "report_done",
-    "finished": "report_done",
-    "complete": "report_done",
-    "completed": "report_done",
-    "accept": "accept",
-    "reject": "reject",
-    "cancel": "cancel",
-    "release": "release",
-    "new_date": "new_date",
-    "newdate": "new_date",
-    "new-date": "new_date",
-    "new date": "new_date",
-    "reschedule": "new_date",
-    "blocked": "blocked",
-    "snooze": "snooze",
-    "not_mine": "not_mine",
-    "notmine": "not_mine",
-    "not-mine": "not_mine",
-    "not mine": "not_mine",
-}
-ACT_NAMES: tuple[str, ...] = tuple(dict.fromkeys(_ACTS.values()))
+_ACTS = TYPED_ACTS  # every word a person may type for an act -> the act
+ACT_NAMES: tuple[str, ...] = tuple(spec.name for spec in ACT_TABLE)
 
 # Every pattern that sees chat text runs in linear time: no part of a mention may contain "<", so
 # a scan never runs past the next tag, and thousands of unclosed tags cost one pass, not n².
@@ -96,6 +80,7 @@ _SLACK_USER_RE = re.compile(_SLACK_USER)
 _SLACK_SPECIAL_RE = re.compile(r"<!(?:here|channel|everyone|subteam\^[^<>]*)>")
 _TEAMS_AT_RE = re.compile(_TEAMS_AT, re.DOTALL)
 _LEADING_TYPED_RE = re.compile(r"^(?:\s*@\w[\w.\-]*[\s,:;]*)+")
+_ME_RE = re.compile(r"(?i:me|myself)\b")  # "ask me to ...": the same words as people.ME_WORDS
 _NOT_PEOPLE = frozenset({"here", "channel", "everyone"})
 
 
@@ -106,6 +91,11 @@ class Mention:
     handle: str | None
     external_id: str | None
     display: str | None
+    is_me: bool = False  # "me"/"myself": the person typing
+
+    @staticmethod
+    def me() -> "Mention":
+        return Mention(None, None, "me", is_me=True)
 
     @property
     def label(self) -> str:
@@ -204,7 +194,7 @@ def parse_commitments_command(text: str) -> Command:
     head, _, rest = line.partition(" ")
     keyword = head.lower()
 
-    if line.lower() in ("", "mine", "me", "my"):
+    if line.lower() in ("", "mine", "me", "my", "myself"):
         return Query("mine")
     if line.lower() in ("help", "?", "h"):
         return Help()
@@ -255,7 +245,7 @@ def _parse_initiative(rest: str) -> Query:
 
 
 def _parse_ask(rest: str) -> Ask:
-    match = _MENTION_RE.match(rest)
+    match = _MENTION_RE.match(rest) or _ME_RE.match(rest)
     mention = _mention_from(match) if match else None
     if match is None or mention is None:
         raise CommandError(
@@ -293,32 +283,21 @@ def _parse_act(act: str, after: list[str], typed: str) -> Act:
         )
         raise CommandError(which)
     tail = tail.strip()
+    spec = ACTS[act]
     due_text, note = None, None
-    if act in ("promise", "counter"):
+    if spec.reads == "due_or_note":
         if by := re.fullmatch(r"by\s+(?P<due>\S.*)", tail, re.I | re.S):
             due_text = by["due"]
         else:
             note = tail or None
-        if act == "counter" and due_text is None and note is None:
-            raise CommandError(
-                f"What would you offer instead? Try 'counter {number} by Friday' or "
-                f"'counter {number} the laptops but not the phones'."
-            )
-    elif act == "new_date":
+    elif spec.reads == "due":
         due_text = re.sub(r"^(?:by|to)(?:\s+|$)", "", tail, flags=re.I) or None
-        if due_text is None:
-            raise CommandError(f"What's the new date? Try '{typed} {number} by Friday'.")
-    elif act == "snooze":
+    elif spec.reads == "until":
         due_text = _snooze_until(tail, number)
-    elif act == "blocked":
-        if not tail:
-            raise CommandError(
-                f"What's blocking it? Add a reason, like "
-                f"'blocked {number} waiting for the vendor contract'."
-            )
-        note = tail
     else:
         note = tail or None
+    if spec.typed_missing and due_text is None and note is None:
+        raise CommandError(spec.typed_missing.format(typed=typed, n=number))
     return Act(number, act, due_text, note)
 
 
@@ -356,6 +335,8 @@ def _commitment_number(token: str) -> int | None:
 
 
 def _mention_from(match: re.Match[str]) -> Mention | None:
+    if match.re is _ME_RE:
+        return Mention.me()
     if match["slack_id"]:
         handle = (match["slack_name"] or "").strip().lstrip("@").strip() or None
         return Mention(handle=handle, external_id=match["slack_id"], display=None)

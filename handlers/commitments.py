@@ -3,34 +3,55 @@
 requested -> promised -> done_reported -> accepted, with decline, counter, reject, cancel,
 release and new dates on the side. Every act is a history event. Only the owner, the requester,
 the unit's liaison or an admin may act; anyone else gets a plain refusal and nothing changes.
+
+The acts themselves are declared once, in handlers.protocol (`ACT_TABLE`); the reads (mine,
+stuck, overdue...) live in handlers.commitment_queries. Both are re-exported here, so callers
+keep one name for "commitments".
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Literal
 
-from sqlalchemy import Row, delete, or_
+from sqlalchemy import delete
 from sqlmodel import Session, select
 
-from handlers.dates import business_days_between, describe_date
-from handlers.messages import Choice
-from handlers.org import Organisation
-from storage.models import (
-    OPEN_STATES,
-    Commitment,
-    CommitmentEvent,
-    CommitmentState,
-    Nudge,
-    Person,
-    Unit,
+from handlers.commitment_queries import (  # noqa: F401  (re-exported: callers read them here)
+    CLOSED,
+    for_initiative,
+    for_unit,
+    involving,
+    load_people,
+    overdue,
+    owed_by,
+    owed_to,
+    stuck,
+    stuck_reason,
+    whose_move,
 )
-
-S = CommitmentState
-Side = Literal["owner", "requester", "either"]
+from handlers.dates import describe_date
+from handlers.org import Organisation
+from handlers.protocol import (  # noqa: F401  (re-exported: callers read them here)
+    ACT_INPUTS,
+    ACT_PAST,
+    ACT_TABLE,
+    ACT_WORDS,
+    ACTS,
+    NEEDS_DATE,
+    NEEDS_NOTE,
+    PROTOCOL,
+    STATE_WORDS,
+    TYPED_ACTS,
+    ActSpec,
+    Change,
+    Rule,
+    Side,
+    State,
+    act_form,
+    buttons,
+    missing_input,
+)
+from storage.models import Commitment, CommitmentEvent, Nudge, Person, Unit
 
 
 class CommitmentError(Exception):
@@ -39,68 +60,6 @@ class CommitmentError(Exception):
 
 class NotAllowed(CommitmentError):
     pass
-
-
-@dataclass(frozen=True)
-class Rule:
-    side: Side
-    to_state: S | None  # None keeps the state (an act that only records activity)
-
-
-# act -> state it applies in -> who may do it and where it leads
-PROTOCOL: dict[str, dict[S, Rule]] = {
-    "promise": {S.REQUESTED: Rule("owner", S.PROMISED)},
-    "decline": {S.REQUESTED: Rule("owner", S.DECLINED), S.COUNTERED: Rule("owner", S.DECLINED)},
-    "counter": {S.REQUESTED: Rule("owner", S.COUNTERED), S.COUNTERED: Rule("owner", S.COUNTERED)},
-    "accept": {
-        S.COUNTERED: Rule("requester", S.PROMISED),
-        S.DONE_REPORTED: Rule("requester", S.ACCEPTED),
-    },
-    "reject": {
-        S.COUNTERED: Rule("requester", S.REQUESTED),
-        S.DONE_REPORTED: Rule("requester", S.PROMISED),
-    },
-    "report_done": {
-        S.REQUESTED: Rule("owner", S.DONE_REPORTED),
-        S.PROMISED: Rule("owner", S.DONE_REPORTED),
-    },
-    "cancel": {s: Rule("requester", S.CANCELLED) for s in OPEN_STATES},
-    "release": {s: Rule("owner", S.RELEASED) for s in OPEN_STATES if s != S.DONE_REPORTED},
-    "new_date": {s: Rule("either", None) for s in OPEN_STATES},
-    "blocked": {S.REQUESTED: Rule("owner", None), S.PROMISED: Rule("owner", None)},
-    "snooze": {s: Rule("either", None) for s in OPEN_STATES},
-    "not_mine": {s: Rule("owner", S.RELEASED) for s in OPEN_STATES if s != S.DONE_REPORTED},
-    "note": {s: Rule("either", None) for s in OPEN_STATES},
-}
-
-ACT_WORDS = {
-    "promise": "promise it",
-    "decline": "decline it",
-    "counter": "propose another date",
-    "accept": "accept it",
-    "reject": "send it back",
-    "report_done": "mark it done",
-    "cancel": "cancel it",
-    "release": "release it",
-    "new_date": "set a new date",
-    "blocked": "report it blocked",
-    "note": "add a note",
-    "snooze": "snooze it",
-    "not_mine": "hand it back",
-}
-
-STATE_WORDS = {
-    S.REQUESTED: "requested",
-    S.COUNTERED: "another date proposed",
-    S.PROMISED: "promised",
-    S.DONE_REPORTED: "reported done",
-    S.ACCEPTED: "done and accepted",
-    S.DECLINED: "declined",
-    S.CANCELLED: "cancelled",
-    S.RELEASED: "released",
-}
-
-CLOSED = (S.ACCEPTED, S.DECLINED, S.CANCELLED, S.RELEASED)
 
 
 def can_oversee(org: Organisation, person: Person, unit_id: str | None) -> bool:
@@ -138,7 +97,7 @@ def create(
         raise CommitmentError("What should be done? Say it in a few words.")
     if len(what) > 500:
         raise CommitmentError("That's a long one. Keep what's promised under 500 characters.")
-    state = S.PROMISED if promised or owner.id == requester.id else S.REQUESTED
+    state = State.PROMISED if promised or owner.id == requester.id else State.REQUESTED
     item = Commitment(
         what=what,
         owner_id=owner.id,
@@ -154,8 +113,8 @@ def create(
     )
     session.add(item)
     session.flush()
-    actor = owner if state == S.PROMISED else requester
-    act = "promise" if state == S.PROMISED else "request"
+    actor = owner if state == State.PROMISED else requester
+    act = "promise" if state == State.PROMISED else "request"
     _record(session, item, actor.id, act, None, channel, now=now)
     return item
 
@@ -178,37 +137,27 @@ def apply(
         raise CommitmentError(
             f"I can't find commitment #{commitment_id}. Try 'commitments mine' to see yours."
         )
-    rules = PROTOCOL.get(act)
-    if rules is None:
+    spec = ACTS.get(act)
+    if spec is None:
         raise CommitmentError(f"I don't know how to '{act}' a commitment.")
-    state = S(item.state)
-    rule = rules.get(state)
+    state = State(item.state)
+    rule = spec.rules.get(state)
     if rule is None:
-        raise CommitmentError(
-            f"#{item.id} is {STATE_WORDS[state]}, so you can't {ACT_WORDS[act]} now."
-        )
+        raise CommitmentError(f"#{item.id} is {STATE_WORDS[state]}, so you can't {spec.words} now.")
     _authorise(session, org, item, actor, rule.side, act)
+    if spec.needs == "due" and due is None and not note:
+        raise CommitmentError(spec.refusal)
+    if spec.needs == "note" and not (note and note.strip()):
+        raise CommitmentError(spec.refusal)
     before_due = item.due
-    if act in ("counter", "new_date") and due is None and not note:
-        raise CommitmentError("Which date would work? Try 'by Friday' or 'by 2027-03-01'.")
-    if act == "blocked" and not (note and note.strip()):
-        raise CommitmentError("What is it blocked on? A few words help the requester unblock it.")
-    if act == "snooze":
-        item.snoozed_until = due or (now.date() + dt.timedelta(days=1))
-    if act == "counter":
-        item.proposed_due = due
-    elif act == "new_date":
-        item.due = due or item.due
-    elif act == "accept" and state == S.COUNTERED and item.proposed_due:
-        item.due = item.proposed_due
     if rule.to_state is not None:
         item.state = rule.to_state
-    if act == "report_done" and item.owner_id == item.requester_id:
-        item.state = S.ACCEPTED
+    if spec.effect is not None:
+        spec.effect(item, Change(state, due, note, now))
     if item.state in CLOSED:
         item.closed_at = now
     item.updated_at = now
-    if act != "snooze":
+    if spec.counts_as_activity:
         item.last_activity_at = item.updated_at
     if item.state in CLOSED or actor.id == item.owner_id:
         # Any answer from the owner counts, and a closed item has nothing left to escalate.
@@ -256,7 +205,7 @@ def _record(
     item: Commitment,
     actor_id: int | None,
     act: str,
-    from_state: S | None,
+    from_state: State | None,
     channel: str,
     due_before: dt.date | None = None,
     note: str | None = None,
@@ -285,167 +234,6 @@ def history(session: Session, commitment_id: int) -> list[CommitmentEvent]:
     return list(session.exec(query.order_by(CommitmentEvent.id)).all())
 
 
-# Queries. Each returns open commitments, soonest due first.
-
-
-def _open() -> select:
-    return select(Commitment).where(Commitment.state.in_([s.value for s in OPEN_STATES]))
-
-
-def _ordered(query) -> select:
-    return query.order_by(Commitment.due.is_(None), Commitment.due, Commitment.id)
-
-
-def owed_by(session: Session, person_id: int) -> list[Commitment]:
-    return list(session.exec(_ordered(_open().where(Commitment.owner_id == person_id))).all())
-
-
-def owed_to(session: Session, person_id: int) -> list[Commitment]:
-    query = _open().where(Commitment.requester_id == person_id, Commitment.owner_id != person_id)
-    return list(session.exec(_ordered(query)).all())
-
-
-def involving(session: Session, person_id: int) -> list[Commitment]:
-    query = _open().where(
-        or_(Commitment.owner_id == person_id, Commitment.requester_id == person_id)
-    )
-    return list(session.exec(_ordered(query)).all())
-
-
-def for_unit(session: Session, unit_id: str) -> list[Commitment]:
-    return list(session.exec(_ordered(_open().where(Commitment.unit_id == unit_id))).all())
-
-
-def for_initiative(session: Session, initiative_id: int) -> list[Commitment]:
-    query = select(Commitment).where(Commitment.initiative_id == initiative_id)
-    return list(session.exec(_ordered(query)).all())
-
-
-def overdue(session: Session, today: dt.date) -> list[Commitment]:
-    query = _open().where(
-        Commitment.due < today, Commitment.state != CommitmentState.DONE_REPORTED.value
-    )
-    return list(session.exec(_ordered(query)).all())
-
-
-def stuck_reason(
-    item: Commitment, now: dt.datetime, org: Organisation, today: dt.date | None = None
-) -> str | None:
-    """Why an open commitment is stuck ('overdue', 'unanswered', 'stale'), or None."""
-    if item.state in CLOSED:
-        return None
-    today = today or now.date()
-    if item.due and item.due < today and item.state != S.DONE_REPORTED:
-        return "overdue"
-    last = _aware(item.last_activity_at)
-    if item.state in (S.REQUESTED, S.COUNTERED):
-        waited = business_days_between(last, now, org.business_days)
-        if waited >= org.thresholds.unanswered_business_days:
-            return "unanswered"
-    if now - last >= dt.timedelta(days=org.thresholds.stale_days):
-        return "stale"
-    return None
-
-
-def stuck(
-    session: Session, org: Organisation, now: dt.datetime, units: Iterable[str] | None = None
-) -> list[tuple[Row, str]]:
-    """Open commitments that are overdue, unanswered or stale, optionally for some units.
-
-    The items come back as read-only rows with the commitment's columns (not ORM objects):
-    the sweeps read thousands of them, and a row costs a fraction of an entity to load.
-    """
-    stale_before = now - dt.timedelta(days=org.thresholds.stale_days)
-    # Unanswered needs N business days, which is never less than N calendar days.
-    unanswered_before = now - dt.timedelta(days=org.thresholds.unanswered_business_days)
-    open_states = [s.value for s in OPEN_STATES]
-    waiting = [S.REQUESTED.value, S.COUNTERED.value]
-    columns = select(*Commitment.__table__.columns)
-    # Three range scans on the (state, ...) indexes rather than one OR that scans the table.
-    queries = [
-        columns.where(Commitment.state.in_(open_states), Commitment.due < now.date()),
-        columns.where(
-            Commitment.state.in_(open_states), Commitment.last_activity_at < stale_before
-        ),
-        columns.where(
-            Commitment.state.in_(waiting), Commitment.last_activity_at < unanswered_before
-        ),
-    ]
-    items: dict[int, Row] = {}
-    for query in queries:
-        if units is not None:
-            query = query.where(Commitment.unit_id.in_(list(units)))
-        for item in session.execute(query):
-            items[item.id] = item
-    ordered = sorted(items.values(), key=lambda c: (c.due is None, c.due or dt.date.min, c.id))
-    found = []
-    for item in ordered:
-        reason = stuck_reason(item, now, org)
-        if reason:
-            found.append((item, reason))
-    return found
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-# Presentation shared by every channel and by the nudges.
-
-OWNER_ACTS = {
-    S.REQUESTED: [
-        ("Accept", "promise"),
-        ("Decline", "decline"),
-        ("Propose another date", "counter"),
-    ],
-    S.COUNTERED: [("Decline", "decline")],
-    S.PROMISED: [("Done", "report_done"), ("New date", "new_date"), ("I'm blocked", "blocked")],
-    S.DONE_REPORTED: [],
-}
-REQUESTER_ACTS = {
-    S.REQUESTED: [("Cancel", "cancel")],
-    S.COUNTERED: [("Accept new date", "accept"), ("Decline new date", "reject")],
-    S.PROMISED: [("New date", "new_date")],
-    S.DONE_REPORTED: [("Accept", "accept"), ("Send back", "reject")],
-}
-NUDGE_ACTS = [
-    ("Done", "report_done"),
-    ("New date", "new_date"),
-    ("I'm blocked", "blocked"),
-    ("Snooze", "snooze"),
-    ("Not mine", "not_mine"),
-]
-PRIMARY = {"promise", "report_done", "accept"}
-
-
-def buttons(item: Commitment, viewer_id: int, *, nudge: bool = False) -> tuple[Choice, ...]:
-    """The acts a viewer can take on a commitment now, as buttons; a nudge has its own set."""
-    acts = _acts(item.state, viewer_id == item.owner_id, viewer_id == item.requester_id, nudge)
-    value = f'{{"id":{int(item.id)}}}'  # the same JSON Choice.of would write, made cheaply
-    return tuple(Choice(label, action, value, style) for label, action, style in acts)
-
-
-@functools.cache
-def _acts(
-    state: str, owner: bool, requester: bool, nudge: bool
-) -> tuple[tuple[str, str, str | None], ...]:
-    """(label, action, style) of each button, worked out once per case: digests ask often."""
-    state = S(state)
-    acts: list[tuple[str, str]] = []
-    if owner:
-        if nudge and state in (S.REQUESTED, S.PROMISED):
-            acts = list(NUDGE_ACTS)
-            if state == S.REQUESTED:
-                acts.insert(0, ("Accept", "promise"))
-        else:
-            acts += OWNER_ACTS.get(state, [])
-    if requester and not owner:
-        acts += REQUESTER_ACTS.get(state, [])
-    return tuple(
-        (label, f"commitment.{act}", "primary" if act in PRIMARY else None) for label, act in acts
-    )
-
-
 def describe(session: Session, item: Commitment, today: dt.date) -> str:
     """One line: '#7 Phones — @sam for @pat, due Fri 27 Nov 2026 (in 4 days) · promised'."""
     due = f", due {describe_date(item.due, today)}" if item.due else ""
@@ -461,17 +249,3 @@ def _handle(session: Session, person_id: int) -> str:
         person = session.get(Person, person_id)
         handles[person_id] = f"@{person.handle}" if person else "someone"
     return handles[person_id]
-
-
-def load_people(session: Session, person_ids: Iterable[int]) -> dict[int, Row]:
-    """Many people at once (id, handle, timezone, home unit), a few queries in all; their
-    handles are cached for describing items in this session."""
-    handles = session.info.setdefault("handles", {})
-    ids = list(set(person_ids))
-    found: dict[int, Row] = {}
-    columns = select(Person.id, Person.handle, Person.timezone, Person.home_unit)
-    for start in range(0, len(ids), 500):
-        for person in session.execute(columns.where(Person.id.in_(ids[start : start + 500]))):
-            found[person.id] = person
-            handles[person.id] = f"@{person.handle}"
-    return found

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -171,3 +171,58 @@ class Outgoing:
     reply: Reply
     to_person: int | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+# A reply as JSON, for the ledger: a message the sweeps owe (or a reply a channel could not
+# deliver) is stored, so a retry sends the very same words, buttons and form.
+
+
+def _choice_to_list(choice: Choice) -> list[Any]:
+    return [choice.label, choice.action, choice.value, choice.style]
+
+
+def reply_to_dict(reply: Reply) -> dict[str, Any]:
+    """A Reply as plain JSON data; `reply_from_dict` reads it back equal."""
+    items = [
+        [i.text, [_choice_to_list(c) for c in i.choices], i.heading, i.struck] for i in reply.items
+    ]
+    return {
+        "text": reply.text,
+        "choices": [_choice_to_list(c) for c in reply.choices],
+        "items": items,
+        "facts": [list(f) for f in reply.facts],
+        "form": asdict(reply.form) if reply.form else None,
+        "private": reply.private,
+        "kind": str(reply.kind),
+        "errors": [list(e) for e in reply.errors],
+        "warnings": list(reply.warnings),
+    }
+
+
+def _item_from_list(data: list[Any]) -> Item:
+    text, choices, *marks = data  # payloads stored before headings were fields have no marks
+    heading, struck = (bool(m) for m in (*marks, False, False)[:2])
+    return Item(text, tuple(Choice(*c) for c in choices), heading=heading, struck=struck)
+
+
+def reply_from_dict(data: dict[str, Any]) -> Reply:
+    """Rebuild a Reply stored as JSON (a ledger payload, so a retry sends the same words)."""
+    form = None
+    if data.get("form"):
+        raw = data["form"]
+        fields = tuple(
+            FormField(**{**f, "options": tuple(tuple(o) for o in f.get("options") or ())})
+            for f in raw["fields"]
+        )
+        form = Form(raw["id"], raw["title"], fields, raw.get("submit_label", "Save"), raw["state"])
+    return Reply(
+        text=data["text"],
+        choices=tuple(Choice(*c) for c in data.get("choices") or ()),
+        items=tuple(_item_from_list(i) for i in data.get("items") or ()),
+        facts=tuple(tuple(f) for f in data.get("facts") or ()),
+        form=form,
+        private=bool(data.get("private")),
+        kind=data.get("kind", ReplyKind.INFO),
+        errors=tuple(tuple(e) for e in data.get("errors") or ()),
+        warnings=tuple(data.get("warnings") or ()),
+    )

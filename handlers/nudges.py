@@ -9,135 +9,49 @@ saving, and a sweep that runs late still sends what is due.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import zoneinfo
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
 
 from sqlalchemy import Row, func, insert
 from sqlmodel import Session, select
 
 from handlers import commitments
-from handlers.dates import describe_date, is_business_day
-from handlers.messages import Choice, Form, FormField, Item, Reply
+from handlers.briefings import (  # noqa: F401  (re-exported: their old home was here)
+    CYCLE_WINDOW_DAYS,
+    cycle_dates,
+    cycle_form,
+    cycle_messages,
+    next_cycle,
+    unit_months,
+)
+from handlers.messages import (
+    Item,
+    Reply,
+    reply_from_dict,  # noqa: F401  (its old home was here)
+)
 from handlers.org import Organisation
+from handlers.owed import Due, OwedMessage, SendWindow  # noqa: F401  (Due: the old name)
 from storage import ledger
 from storage.models import (
     Commitment,
     CommitmentState,
-    Cycle,
-    Initiative,
     Ledger,
     Nudge,
-    Person,
     Unit,
 )
 
-S = CommitmentState
-CYCLE_WINDOW_DAYS = 14  # a questionnaire still goes out this long after its day
 MAX_DIGEST_ITEMS = 25
 
 
-@dataclass(frozen=True)
-class Due:
-    """One message the sweeps owe someone now."""
-
-    key: str
-    kind: str  # digest | escalation | briefing | questionnaire
-    person_id: int
-    reply: Reply
-    commitment_ids: tuple[int, ...] = ()
-
-    def to_json(self) -> str:
-        """The ledger payload, so a retry sends the very same words and buttons."""
-        reply = self.reply
-        choice = lambda c: [c.label, c.action, c.value, c.style]  # noqa: E731
-        data = {
-            "key": self.key,
-            "kind": self.kind,
-            "person_id": self.person_id,
-            "commitment_ids": list(self.commitment_ids),
-            "reply": {
-                "text": reply.text,
-                "choices": [choice(c) for c in reply.choices],
-                "items": [[i.text, [choice(c) for c in i.choices]] for i in reply.items],
-                "facts": [list(f) for f in reply.facts],
-                "form": asdict(reply.form) if reply.form else None,
-                "private": reply.private,
-                "kind": reply.kind,
-            },
-        }
-        return json.dumps(data, separators=(",", ":"))
-
-    @staticmethod
-    def from_json(text: str) -> Due:
-        data = json.loads(text)
-        data["reply"] = reply_from_dict(data["reply"])
-        data["commitment_ids"] = tuple(data.get("commitment_ids") or ())
-        return Due(**data)
-
-
-def reply_from_dict(data: dict) -> Reply:
-    """Rebuild a Reply stored as JSON (a ledger payload, so a retry sends the same words)."""
-    choices = tuple(Choice(*c) for c in data.get("choices") or ())
-    items = tuple(Item(text, tuple(Choice(*c) for c in cs)) for text, cs in data.get("items") or ())
-    form = None
-    if data.get("form"):
-        raw = data["form"]
-        fields = tuple(
-            FormField(**{**f, "options": tuple(tuple(o) for o in f.get("options") or ())})
-            for f in raw["fields"]
-        )
-        form = Form(raw["id"], raw["title"], fields, raw.get("submit_label", "Save"), raw["state"])
-    return Reply(
-        text=data["text"],
-        choices=choices,
-        items=items,
-        facts=tuple(tuple(f) for f in data.get("facts") or ()),
-        form=form,
-        private=bool(data.get("private")),
-        kind=data.get("kind", "info"),
-        errors=tuple(tuple(e) for e in data.get("errors") or ()),
-    )
-
-
-class Clock:
-    """Local time for people and units, from the organisation's defaults."""
-
-    def __init__(self, session: Session, org: Organisation, now: dt.datetime) -> None:
-        self.session, self.org, self.now = session, org, now
-        self._zones: dict[str, zoneinfo.ZoneInfo] = {}
-
-    def zone(self, name: str) -> zoneinfo.ZoneInfo:
-        if name not in self._zones:
-            self._zones[name] = zoneinfo.ZoneInfo(name)
-        return self._zones[name]
-
-    def local(self, person: Person | None, unit_id: str | None = None) -> dt.datetime:
-        name = (person.timezone if person else None) or self.org.unit_timezone(
-            unit_id or (person.home_unit if person else None)
-        )
-        return self.now.astimezone(self.zone(name))
-
-    def send_time(self, local: dt.datetime) -> bool:
-        """A business day, at or after the nudge hour."""
-        return (
-            is_business_day(local, self.org.business_days)
-            and local.hour >= self.org.thresholds.nudge_hour
-        )
-
-
-def all_due(session: Session, org: Organisation, now: dt.datetime) -> list[Due]:
+def all_due(session: Session, org: Organisation, now: dt.datetime) -> list[OwedMessage]:
     """Everything owed now that has not been claimed yet."""
-    clock = Clock(session, org, now)
-    stuck = commitments.stuck(session, org, now)
-    found = digests(session, org, clock, stuck) + escalations(session, org, clock, stuck)
-    found += cycle_messages(session, org, clock)
+    window = SendWindow(session, org, now)
+    stuck = commitments.stuck(session, org, now)  # read once, shared by the rules
+    found = [due for rule in NUDGE_RULES for due in rule(session, org, window, stuck)]
     return unclaimed(session, found)
 
 
-def unclaimed(session: Session, found: list[Due]) -> list[Due]:
+def unclaimed(session: Session, found: list[OwedMessage]) -> list[OwedMessage]:
     if not found:
         return []
     keys = [d.key for d in found]
@@ -151,39 +65,37 @@ def unclaimed(session: Session, found: list[Due]) -> list[Due]:
 # Digests: one message a day per person, listing every stuck or soon-due item of theirs.
 
 
-def _recipient(item: Row) -> int:
-    """Whose move it is: the requester answers a counter or a done report, else the owner."""
-    return item.requester_id if item.state in (S.COUNTERED, S.DONE_REPORTED) else item.owner_id
-
-
 def digests(
-    session: Session, org: Organisation, clock: Clock, stuck: list[tuple[Row, str]] | None = None
-) -> list[Due]:
+    session: Session,
+    org: Organisation,
+    window: SendWindow,
+    stuck: list[tuple[Row, str]] | None = None,
+) -> list[OwedMessage]:
     if stuck is None:
-        stuck = commitments.stuck(session, org, clock.now)
-    soon_until = clock.now.date() + dt.timedelta(days=org.thresholds.due_soon_days + 1)
+        stuck = commitments.stuck(session, org, window.now)
+    soon_until = window.now.date() + dt.timedelta(days=org.thresholds.due_soon_days + 1)
     soon = session.execute(
         select(*Commitment.__table__.columns).where(
-            Commitment.state.in_([S.REQUESTED.value, S.PROMISED.value]),
-            Commitment.due >= clock.now.date() - dt.timedelta(days=1),
+            Commitment.state.in_([CommitmentState.REQUESTED.value, CommitmentState.PROMISED.value]),
+            Commitment.due >= window.now.date() - dt.timedelta(days=1),
             Commitment.due <= soon_until,
         )
     ).all()
     per_person: dict[int, list[tuple[Row, str]]] = defaultdict(list)
     seen: set[int] = set()
     for item, reason in stuck:
-        per_person[_recipient(item)].append((item, reason))
+        per_person[commitments.whose_move(item)].append((item, reason))
         seen.add(item.id)
     for item in soon:
         if item.id not in seen:
-            per_person[_recipient(item)].append((item, "due soon"))
+            per_person[commitments.whose_move(item)].append((item, "due soon"))
     people = commitments.load_people(
         session, {p for entries in per_person.values() for c, _ in entries for p in _both(c)}
     )
     found = []
     for person_id, entries in per_person.items():
-        local = clock.local(people.get(person_id), entries[0][0].unit_id)
-        if not clock.send_time(local):
+        local = window.local(people.get(person_id), entries[0][0].unit_id)
+        if not window.send_time(local):
             continue
         today = local.date()
         entries = [
@@ -196,14 +108,16 @@ def digests(
         if not entries:
             continue
         found.append(
-            Due(
+            OwedMessage(
                 key=f"digest:{person_id}:{today.isoformat()}",
                 kind="digest",
                 person_id=person_id,
                 reply=_digest_reply(session, person_id, entries, today),
                 # The owner's own moves: each counts as one unanswered nudge once sent.
                 commitment_ids=tuple(
-                    item.id for item, _ in entries if item.state in (S.REQUESTED, S.PROMISED)
+                    item.id
+                    for item, _ in entries
+                    if item.state in (CommitmentState.REQUESTED, CommitmentState.PROMISED)
                 ),
             )
         )
@@ -244,11 +158,14 @@ def _digest_reply(
 
 
 def escalations(
-    session: Session, org: Organisation, clock: Clock, stuck: list[tuple[Row, str]] | None = None
-) -> list[Due]:
+    session: Session,
+    org: Organisation,
+    window: SendWindow,
+    stuck: list[tuple[Row, str]] | None = None,
+) -> list[OwedMessage]:
     """Stuck items whose owner left N nudges unanswered, one digest per liaison of their units."""
     if stuck is None:
-        stuck = commitments.stuck(session, org, clock.now)
+        stuck = commitments.stuck(session, org, window.now)
     limit = org.thresholds.escalate_after_nudges
     candidates = [(item, reason) for item, reason in stuck if item.unit_id]
     counts = unanswered_nudges(session, [item.id for item, _ in candidates])
@@ -264,14 +181,14 @@ def escalations(
     people = commitments.load_people(session, set(per_liaison) | involved)
     found = []
     for liaison_id, entries in per_liaison.items():
-        local = clock.local(people.get(liaison_id))
-        if not clock.send_time(local):
+        local = window.local(people.get(liaison_id))
+        if not window.send_time(local):
             continue
         today = local.date()
         items = tuple(
             Item(
                 f"{commitments.describe(session, item, today)} · {reason} "
-                f"for {_stuck_for(item, reason, clock.now)} · {counts[item.id]} nudges "
+                f"for {_stuck_for(item, reason, window.now)} · {counts[item.id]} nudges "
                 "unanswered"
             )
             for item, reason in entries[:MAX_DIGEST_ITEMS]
@@ -282,7 +199,7 @@ def escalations(
             f"{org.thresholds.escalate_after_nudges} nudges. A word from you may help:"
         )
         found.append(
-            Due(
+            OwedMessage(
                 key=f"escalation:{liaison_id}:{today.isoformat()}",
                 kind="escalation",
                 person_id=liaison_id,
@@ -317,125 +234,7 @@ def _stuck_for(item: Row, reason: str, now: dt.datetime) -> str:
     return f"{days} day{'s' if days != 1 else ''}"
 
 
-# Input cycles: a briefing for the liaison ahead of time, the questionnaire for the lead on the day.
-
-
-def cycle_dates(months: Iterable[int], around: dt.date) -> list[dt.date]:
-    """Cycle days (the 1st of each cycle month) from last year to next year."""
-    return sorted(
-        dt.date(year, month, 1)
-        for year in (around.year - 1, around.year, around.year + 1)
-        for month in months
-    )
-
-
-def unit_months(unit: Unit) -> list[int]:
-    return [int(m) for m in unit.cycle_months.split(",") if m.strip().isdigit()]
-
-
-def next_cycle(unit: Unit, today: dt.date) -> dt.date | None:
-    return next((d for d in cycle_dates(unit_months(unit), today) if d >= today), None)
-
-
-def cycle_messages(session: Session, org: Organisation, clock: Clock) -> list[Due]:
-    found = []
-    ahead = dt.timedelta(days=org.thresholds.briefing_days_ahead)
-    for unit in session.exec(select(Unit).order_by(Unit.id)).all():
-        for day in cycle_dates(unit_months(unit), clock.now.date()):
-            if unit.liaison_id:
-                liaison = session.get(Person, unit.liaison_id)
-                local = clock.local(liaison, unit.id)
-                if clock.send_time(local) and day - ahead <= local.date() < day:
-                    found.append(_briefing(session, org, unit, day, local.date()))
-            lead_id = unit.lead_id or unit.liaison_id
-            if lead_id:
-                lead = session.get(Person, lead_id)
-                local = clock.local(lead, unit.id)
-                window = dt.timedelta(days=CYCLE_WINDOW_DAYS)
-                if clock.send_time(local) and day <= local.date() < day + window:
-                    found.append(_questionnaire(session, unit, day, lead_id))
-    return found
-
-
-def _briefing(session: Session, org: Organisation, unit: Unit, day: dt.date, today: dt.date) -> Due:
-    open_initiatives = session.exec(
-        select(Initiative)
-        .where(Initiative.unit_id == unit.id, Initiative.status.in_(["planning", "active"]))
-        .order_by(Initiative.target_date)
-    ).all()
-    stuck = commitments.stuck(
-        session, org, dt.datetime.combine(today, dt.time(12), dt.UTC), [unit.id]
-    )
-    last = session.exec(
-        select(Cycle)
-        .where(Cycle.unit_id == unit.id, Cycle.cycle_date < day, Cycle.answered_at.is_not(None))
-        .order_by(Cycle.cycle_date.desc())
-    ).first()
-    items = [Item(f"*Open initiatives* ({len(open_initiatives)})")]
-    items += [
-        Item(
-            f"#{i.id} {i.title}"
-            + (f", target {describe_date(i.target_date, today)}" if i.target_date else "")
-        )
-        for i in open_initiatives[:15]
-    ]
-    items.append(Item(f"*Stuck items* ({len(stuck)})"))
-    items += [Item(f"{commitments.describe(session, c, today)} · {why}") for c, why in stuck[:15]]
-    if last is not None:
-        items.append(Item(f"*Last cycle ({last.cycle_date:%B %Y})*"))
-        for label, text in (("6 months", last.six_months), ("12 months", last.twelve_months)):
-            if text:
-                items.append(Item(f"{label}: {text[:500]}"))
-        if last.notes:
-            items.append(Item(f"Notes: {last.notes[:500]}"))
-    text = (
-        f"Your input cycle with {unit.name} is on {describe_date(day, today)}. "
-        "Here's where things stand:"
-    )
-    return Due(
-        key=f"briefing:{unit.id}:{day.isoformat()}",
-        kind="briefing",
-        person_id=unit.liaison_id,
-        reply=Reply(text, items=tuple(items), kind="briefing"),
-    )
-
-
-def cycle_form(unit_id: str, unit_name: str, day: dt.date) -> Form:
-    state = json.dumps({"unit": unit_id, "cycle": day.isoformat()})
-    fields = (
-        FormField(
-            "six_months",
-            "In the next 6 months: any purchases, moves, hiring, events or data projects?",
-            "long_text",
-            optional=True,
-        ),
-        FormField(
-            "twelve_months",
-            "And in 6 to 12 months?",
-            "long_text",
-            optional=True,
-        ),
-    )
-    return Form("cycle", f"{unit_name} look-ahead"[:24], fields, submit_label="Send", state=state)
-
-
-def _questionnaire(session: Session, unit: Unit, day: dt.date, lead_id: int) -> Due:
-    form = cycle_form(unit.id, unit.name, day)
-    text = (
-        f"It's input-cycle time for {unit.name}. Set the clock ahead six and twelve months: "
-        "what's coming up? Purchases, moves, hiring, events, data? A line or two each is plenty, "
-        "and I'll pick out what IT should help with."
-    )
-    choice = Choice("Answer the questions", "cycle.open", form.state, "primary")
-    return Due(
-        key=f"questionnaire:{unit.id}:{day.isoformat()}",
-        kind="questionnaire",
-        person_id=lead_id,
-        reply=Reply(text, choices=(choice,), form=form, kind="questionnaire"),
-    )
-
-
-def record_sent(session: Session, sent: list[Due], now: dt.datetime) -> None:
+def record_sent(session: Session, sent: list[OwedMessage], now: dt.datetime) -> None:
     """After digests went out, each owner's item in them counts one more unanswered nudge."""
     rows = [
         {"commitment_id": cid, "sent_at": now}
@@ -447,5 +246,11 @@ def record_sent(session: Session, sent: list[Due], now: dt.datetime) -> None:
         session.connection().execute(insert(Nudge.__table__), rows)
 
 
-def claim(session: Session, due: Due, now: dt.datetime) -> bool:
+def claim(session: Session, due: OwedMessage, now: dt.datetime) -> bool:
     return ledger.claim(session, due.key, due.kind, payload=due.to_json(), now=now)
+
+
+# Every rule the sweeps run, in order: (session, org, send window, stuck items) -> what is owed.
+# A new kind of nudge is one function here and one entry in this list.
+NudgeRule = Callable[[Session, Organisation, SendWindow, list[tuple[Row, str]]], list[OwedMessage]]
+NUDGE_RULES: list[NudgeRule] = [digests, escalations, cycle_messages]

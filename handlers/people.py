@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from sqlmodel import Session, select
 
-from handlers.commands import Mention
+from handlers.commands import Mention, find_mentions
 from handlers.messages import Sender, clean_text
 from handlers.org import Organisation
 from storage.db import insert_missing
@@ -156,6 +156,31 @@ def find_person(session: Session, mention: Mention, channel: str | None = None) 
         if person is not None:
             return person
     return None
+
+
+ME_WORDS = frozenset({"me", "myself", "i", "i do", "i am", "i'm", "mine"})
+
+
+def means_me(text: str) -> bool:
+    """Whether a typed person is the one typing: "me", "myself", "I"..."""
+    return " ".join(text.split()).lower().rstrip(".!") in ME_WORDS
+
+
+def resolve_person(
+    session: Session, text: str | Mention, me: Person, channel: str | None = None
+) -> Person | None:
+    """The one rule for a typed person, wherever one is typed (a command, a form, an intake).
+
+    "me", "myself" and "I" are `me`; else the first mention however the channel wrote it
+    (@name, Slack's <@U…|name>, Teams' <at>Name</at>); None for nobody we know (or no
+    mention at all), so each caller can say what to type instead.
+    """
+    if isinstance(text, Mention):
+        return me if text.is_me else find_person(session, text, channel)
+    if means_me(text):
+        return me
+    mentions = find_mentions(text)
+    return find_person(session, mentions[0], channel) if mentions else None
 
 
 def addresses_of(session: Session, person_id: int) -> list[Address]:

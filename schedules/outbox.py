@@ -1,19 +1,6 @@
-"""The port the sweeps send through. Each channel (Slack, Teams, the shell) provides one."""
+"""The port the sweeps send through, declared in the core (handlers.ports) and re-exported
+here under its old name, so channels and tests keep importing it from schedules.outbox."""
 
-from __future__ import annotations
+from handlers.ports import DeliveryError, Outbox
 
-from typing import Protocol
-
-from handlers.messages import Reply
-from storage.models import Address
-
-
-class DeliveryError(Exception):
-    """A send that failed; the ledger keeps it and the next tick retries it."""
-
-
-class Outbox(Protocol):
-    channel: str
-
-    async def send(self, address: Address, reply: Reply) -> None:
-        """Deliver a reply to one person at one address, or raise DeliveryError."""
+__all__ = ["DeliveryError", "Outbox"]

@@ -136,10 +136,15 @@ def test_roles_can_be_dropped_and_reassigned(liaison):
     for answer in ("Elm Street move", "by 2027-06-01", "me", "skip", "skip"):
         say(liaison, "pat", answer, "finance")
     roles = say(liaison, "pat", "drop 4 5", "finance")
-    assert "~dropped~ Badge and door access" in roles[0].reply.items[3].text
+    dropped = roles[0].reply.items[3]
+    assert dropped.struck and "Badge and door access" in dropped.text and "~" not in dropped.text
+    assert not roles[0].reply.items[0].struck
     say(liaison, "pat", "assign 2 @lee", "finance")
     confirm = say(liaison, "pat", "ok", "finance")
-    assert "Every security and privacy role was dropped" in confirm[0].reply.text
+    assert any(
+        "Every security and privacy role was dropped" in w for w in confirm[0].reply.warnings
+    )
+    assert "⚠" not in confirm[0].reply.text
     say(liaison, "pat", "save", "finance")
     with session_scope(liaison.engine) as session:
         keys = {r.role_key for r in session.exec(select(RoleAssignment)).all()}
@@ -231,6 +236,21 @@ def test_ask_promise_and_done_through_commands_and_buttons(liaison):
     history = say(liaison, "pat", "history 1")
     acts = [i.text.split(" ")[3] for i in history[0].reply.items]
     assert acts == ["request", "promise", "report_done", "accept"]
+
+
+def test_a_typed_note_is_recorded_and_told_to_the_other_side(liaison):
+    say(liaison, "pat", "commitments ask @sam to move the printers by Friday")
+    out = say(liaison, "sam", "commitments note 1 waiting on facilities")
+    assert out[0].reply.kind == "ack" and "requested" in out[0].reply.text
+    (to_pat,) = [o for o in out if o.to_person is not None]
+    assert "added a note to (waiting on facilities)" in to_pat.reply.text
+    assert "What's the note?" in say(liaison, "sam", "commitments note 1")[0].reply.text
+    with session_scope(liaison.engine) as session:
+        events = session.exec(select(CommitmentEvent).order_by(CommitmentEvent.id)).all()
+        assert [(e.act, e.note) for e in events] == [
+            ("request", None),
+            ("note", "waiting on facilities"),
+        ]
 
 
 def test_acting_on_someone_elses_commitment_is_refused(liaison):
@@ -336,6 +356,21 @@ def test_the_track_as_commitment_form(liaison):
     with session_scope(liaison.engine) as session:
         item = session.exec(select(Commitment)).one()
         assert (item.state, item.due) == ("requested", dt.date(2026, 11, 27))
+
+
+@pytest.mark.parametrize("me", ["myself", "me", "Myself", "I"])
+def test_myself_is_the_person_typing_in_every_place_a_person_is_typed(liaison, me):
+    form = submit(liaison, "pat", {}, {"what": "Send the plan", "owner": me}, "commitment.submit")
+    assert form[0].reply.kind == "ack" and "@pat" in form[0].reply.text and len(form) == 1
+    if me != "I":  # "ask I to ..." is not English; the other three are
+        asked = say(liaison, "pat", f"commitments ask {me} to book the room by Friday")
+        assert asked[0].reply.kind == "ack" and asked[0].reply.text.startswith("Asked @pat")
+    mine = say(liaison, "pat", "commitments myself")
+    assert any("Send the plan" in i.text for i in mine[0].reply.items)
+    with session_scope(liaison.engine) as session:
+        pat = session.exec(select(Person).where(Person.handle == "pat")).one()
+        owners = session.exec(select(Commitment.owner_id)).all()
+        assert set(owners) == {pat.id}
 
 
 def test_a_leading_bot_mention_goes_but_the_asked_person_stays(liaison):

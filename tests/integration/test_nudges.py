@@ -101,6 +101,27 @@ def test_the_first_nudge_goes_out_once_at_nine_local(liaison, sweeper, outbox):
     assert labels == ["Accept", "Done", "New date", "I'm blocked", "Snooze", "Not mine"]
 
 
+def test_a_unit_in_auckland_gets_its_digest_at_nine_auckland_time(liaison, outbox):
+    """Overdue is judged on the recipient's local date: at 9:05 on Thursday in Auckland it is
+    still Wednesday in UTC, and an item due Wednesday is overdue there all the same."""
+    auckland = zoneinfo.ZoneInfo("Pacific/Auckland")
+    org = liaison.org.__class__(**{**liaison.org.__dict__})
+    units = {
+        **org.units,
+        "finance": org.units["finance"].model_copy(update={"timezone": auckland.key}),
+    }
+    object.__setattr__(org, "units", units)
+    sweeper = Sweeper(liaison.engine, org, {"shell": outbox})
+    cid = ask(liaison, "pat", "lee", "Order the label printers", dt.date(2026, 11, 25))
+    act(liaison, cid, "lee", "promise", now=dt.datetime(2026, 11, 23, 16, tzinfo=dt.UTC))
+    at = lambda hour, minute: local(2026, 11, 26, hour, minute, zone=auckland).astimezone(dt.UTC)  # noqa: E731
+    assert sweep(sweeper, at(8, 55)) == []  # the server's clock says UTC, as it does in service
+    lines = sweep(sweeper, at(9, 5))
+    assert [(line.kind, line.handle) for line in lines] == [("digest", "lee")]
+    (digest,) = outbox.to(liaison, "lee")
+    assert digest.items[0].text.endswith("· overdue")
+
+
 def test_one_digest_for_several_items_and_none_at_weekends(liaison, sweeper, outbox):
     for what in ("Badge access", "Phones", "Wi-Fi survey"):
         ask(liaison, "pat", "lee", what, dt.date(2026, 11, 24))
@@ -342,3 +363,14 @@ def test_a_stored_message_comes_back_the_same(liaison, clock):
     form = nudges.cycle_form("finance", "Finance", dt.date(2027, 3, 1))
     question = nudges.Due("k", "questionnaire", 1, nudges.Reply("t", form=form))
     assert nudges.Due.from_json(question.to_json()) == question
+    marked = nudges.Reply(
+        "Heads-up",
+        items=(nudges.Item("Stuck items (1)", heading=True), nudges.Item("#1 Old", struck=True)),
+        kind="briefing",
+        errors=(("due", "Which date?"),),
+        warnings=("No one is named Accountable.",),
+    )
+    stored = nudges.Due("k2", "briefing", 1, marked)
+    assert nudges.Due.from_json(stored.to_json()) == stored
+    old_payload = stored.to_json().replace(",true,false]", "]").replace(",false,true]", "]")
+    assert [i.heading for i in nudges.Due.from_json(old_payload).reply.items] == [False, False]

@@ -127,6 +127,8 @@ def test_queries(text: str, expected: Query | Help) -> None:
             Ask(Mention(None, None, "Pat Lee"), "book the room", "tomorrow"),
         ),
         ("ask @pat check standby power", Ask(PAT, "check standby power", None)),
+        ("ask myself to book the room", Ask(Mention.me(), "book the room", None)),
+        ("ask Me book the room by Friday", Ask(Mention.me(), "book the room", "Friday")),
     ],
 )
 def test_ask(text: str, expected: Ask) -> None:
@@ -181,6 +183,7 @@ def test_ask_errors(text: str, message: str) -> None:
         ("notmine 12", Act(12, "not_mine")),
         ("not-mine 12", Act(12, "not_mine")),
         ("Not Mine 12 ask @sam", Act(12, "not_mine", note="ask @sam")),
+        ("note 4 waiting on facilities", Act(4, "note", note="waiting on facilities")),
     ],
 )
 def test_acts(text: str, expected: Act) -> None:
@@ -197,6 +200,7 @@ def test_acts(text: str, expected: Act) -> None:
         ("new date 12", r"What's the new date\? Try 'new date 12 by Friday'\."),
         ("reschedule 12 by", r"What's the new date\?"),
         ("blocked 12", r"What's blocking it\?"),
+        ("note 12", r"What's the note\? Add a few words, like 'note 12 waiting on facilities'\."),
         ("snooze 12 for", r"For how long\?"),
         ("12 done", r"Put the action first, then the commitment number, like 'done 12'\."),
         ("12 not mine", r"like 'not mine 12'"),
@@ -267,6 +271,7 @@ def test_act_names_are_the_canonical_ones() -> None:
         "blocked",
         "snooze",
         "not_mine",
+        "note",
     }
 
 

@@ -1,0 +1,74 @@
+"""Input cycles: a unit's look-ahead answers are kept for the next briefing, and every
+initiative they mention is offered for planning. The questionnaire itself is sent by the
+sweeps (handlers.nudges) and opened by the channels (`Liaison.cycle_form`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from sqlmodel import select
+
+from handlers import offers
+from handlers.messages import Outgoing
+from handlers.turn import Turn, say
+from storage.models import Cycle, Unit
+
+CYCLE_FIELDS = ("six_months", "twelve_months")
+MAX_ANSWER = 4000
+
+
+def submit(turn: Turn, data: dict) -> list[Outgoing]:
+    """A unit's look-ahead answers: keep them for the next briefing, and offer to plan
+    every initiative they mention."""
+    state = data.get("state") or {}
+    values = data.get("values") or {}
+    unit = turn.session.get(Unit, str(state.get("unit") or ""))
+    try:
+        day = dt.date.fromisoformat(str(state.get("cycle") or ""))
+    except ValueError:
+        day = None
+    if unit is None or day is None:
+        return say("That questionnaire is out of date. Nothing was saved.", private=True)
+    me = turn.person
+    if me.id not in (unit.lead_id, unit.liaison_id) and me.handle not in turn.bot.org.admins:
+        return say(f"Only {unit.name}'s lead or liaison can answer its look-ahead.", private=True)
+    answers = {k: " ".join(str(values.get(k) or "").split())[:MAX_ANSWER] for k in CYCLE_FIELDS}
+    cycle = _save(turn, unit, day, answers)
+    found = []
+    for field, text in answers.items():
+        for index, sentence in enumerate(sentences(text)):
+            signal = turn.bot.detect(sentence)
+            if signal is not None:
+                found.append((f"cycle-{cycle.id}-{field}-{index}", signal))
+    if not found:
+        return say(
+            f"Thanks! I've kept your answers for {unit.name}'s cycle. I didn't spot anything "
+            "with an IT side; your liaison will read them all the same."
+        )
+    out = say(
+        f"Thanks! I spotted {len(found)} thing{'s' if len(found) > 1 else ''} where IT can "
+        "help. Want to plan any of them now?"
+    )
+    for mid, signal in found:
+        out += offers.offer(turn, signal, unit_id=unit.id, message_id=mid)
+    return out
+
+
+def _save(turn: Turn, unit: Unit, day: dt.date, answers: dict[str, str]) -> Cycle:
+    """The cycle's row, created or updated with these answers."""
+    cycle = turn.session.exec(
+        select(Cycle).where(Cycle.unit_id == unit.id, Cycle.cycle_date == day)
+    ).first() or Cycle(unit_id=unit.id, cycle_date=day)
+    cycle.six_months = answers["six_months"] or None
+    cycle.twelve_months = answers["twelve_months"] or None
+    cycle.answered_by, cycle.answered_at = turn.person.id, turn.now()
+    turn.session.add(cycle)
+    turn.session.flush()
+    return cycle
+
+
+def sentences(text: str) -> list[str]:
+    """Split free-text answers into sentences and list items, for detection one by one."""
+    parts = re.split(r"(?<=[.!?;])\s+|\n+|\s+[•·-]\s+|^\s*[-•*]\s*", text or "")
+    return [p.strip(" -•*") for p in parts if p and len(p.strip()) > 3]

@@ -1,0 +1,132 @@
+"""Offers: to plan a signal with IT, and to track a promise someone made in chat.
+
+An offer stores nothing until it is taken: its buttons carry what is needed. A message a
+channel delivers twice gets one offer (a ledger claim per message).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from handlers import commitments
+from handlers.dates import describe_date
+from handlers.messages import ActionId, Choice, Outgoing, Reply, ReplyKind
+from handlers.promises import Promise
+from handlers.signals import Signal
+from handlers.turn import Turn, say
+from storage import ledger
+
+MAX_ROLES_SHOWN = 6
+
+
+def offer(
+    turn: Turn, signal: Signal, unit_id: str | None = None, message_id: str | None = None
+) -> list[Outgoing]:
+    """Offer to plan it; a redelivered message (a channel's retry) is offered only once."""
+    inbound = turn.inbound
+    message_id = message_id or inbound.message_id
+    if message_id:
+        key = f"offer:{turn.channel}:{inbound.conversation}:{message_id}"
+        if not ledger.claim(turn.session, key, "offer", now=turn.now()):
+            return []
+    playbook = turn.bot.catalogue[signal.kind]
+    unit_id = unit_id or turn.bot.org.unit_for_channel(inbound.conversation)
+    who = turn.bot.org.units[unit_id].name if unit_id else "you"
+    has = "has" if unit_id else "have"
+    roles = ", ".join(r.title for r in playbook.roles[:MAX_ROLES_SHOWN])
+    text = (
+        f"Sounds like {who} {has} {_article(playbook.title)} {playbook.title.lower()} "
+        f"coming up. {playbook.offer} Want to plan it together?"
+    )
+    value = {
+        "kind": signal.kind,
+        "unit": unit_id,
+        "excerpt": signal.excerpt,
+        "link": inbound.link,
+        "mid": message_id,
+        "conv": inbound.conversation,
+    }
+    choices = (
+        Choice.of("Plan it with IT", ActionId.OFFER_PLAN, "primary", **value),
+        Choice.of("Not now", ActionId.OFFER_LATER, mid=message_id),
+        Choice.of("IT isn't needed", ActionId.OFFER_DISMISS, mid=message_id),
+    )
+    facts = (("Roles IT often plays", roles),)
+    reply = Reply(text, choices=choices, facts=facts, kind=ReplyKind.OFFER)
+    turn.events.append("funnel.offered")
+    return [Outgoing(reply, meta={"signal": signal})]
+
+
+def offer_to_track(turn: Turn, promise: Promise) -> list[Outgoing]:
+    """Someone said they will do something by a date: offer (to them only) to track it.
+    Nothing is stored unless they press the button, which carries what and when."""
+    inbound = turn.inbound
+    message_id = inbound.message_id
+    if message_id:
+        key = f"promise-offer:{turn.channel}:{inbound.conversation}:{message_id}"
+        if not ledger.claim(turn.session, key, "promise-offer", now=turn.now()):
+            return []
+    when = describe_date(promise.due, turn.today)
+    who = "We'll" if promise.by_us else "You'll"
+    value = {
+        "what": promise.what,
+        "due": promise.due.isoformat(),
+        "conv": inbound.conversation,
+        "mid": message_id,
+    }
+    choices = (
+        Choice.of("Track it", ActionId.PROMISE_TRACK, "primary", **value),
+        Choice.of("No thanks", ActionId.PROMISE_DISMISS),
+    )
+    text = (
+        f"Want me to keep track of that? {who} {promise.what}, by {when}. "
+        "I'll remind you if it gets close or stuck."
+    )
+    turn.events.append("promise.offered")
+    return [Outgoing(Reply(text, choices=choices, private=True, kind=ReplyKind.PROMISE_OFFER))]
+
+
+def track_promise(turn: Turn, data: dict) -> list[Outgoing]:
+    """The speaker pressed "Track it": their promise becomes a commitment, promised."""
+    what = " ".join(str(data.get("what") or "").split())[:500]
+    try:
+        due = dt.date.fromisoformat(str(data.get("due") or ""))
+    except ValueError:
+        due = None
+    if not what or due is None:
+        return say("That offer is out of date. Nothing was saved.", private=True)
+    conv, mid = str(data.get("conv") or ""), str(data.get("mid") or "")
+    if mid:
+        key = f"promise:{turn.channel}:{conv}:{mid}:{turn.person.id}"
+        if not ledger.claim(turn.session, key, "promise", now=turn.now()):
+            return say("You're already tracking that one.", private=True)
+    item = commitments.create(
+        turn.session,
+        requester=turn.person,
+        owner=turn.person,
+        what=what,
+        due=due,
+        channel=turn.channel,
+        unit_id=turn.bot.org.unit_for_channel(conv) if conv else turn.unit_here(),
+        promised=True,
+        now=turn.now(),
+    )
+    turn.events.append("promise.tracked")
+    text = f"Tracking it: {turn.describe(item)}. I'll nudge you if it gets stuck."
+    return [Outgoing(Reply(text, private=True, kind=ReplyKind.ACK))]
+
+
+def later(turn: Turn, data: dict) -> list[Outgoing]:
+    return say("No problem. Type 'plan' whenever you're ready.", private=True)
+
+
+def dismiss(turn: Turn, data: dict) -> list[Outgoing]:
+    return say("Got it, I'll leave this one alone.", private=True)
+
+
+def dismiss_promise(turn: Turn, data: dict) -> list[Outgoing]:
+    return say("OK, I won't track it.", private=True)
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"

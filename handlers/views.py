@@ -1,0 +1,257 @@
+"""The read side: help, home, the commitment queries, history, an initiative, the cycles.
+
+Nothing here writes (except a calendar token, created on first ask). Each handler is a
+function of the turn and what was asked, and returns the replies; handlers.routes says which
+words and buttons lead here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from sqlalchemy import Row
+from sqlmodel import select
+
+from handlers import calendar, commitments, nudges
+from handlers.commands import HELP_TEXT, Query
+from handlers.dates import describe_date
+from handlers.messages import ActionId, Choice, Item, Outgoing, Reply, ReplyKind
+from handlers.people import name_of, resolve_person
+from handlers.turn import Turn, record_id, say
+from storage.models import Commitment, Initiative, Person, RoleAssignment, Unit
+
+BOT_HELP = """Here's what I can do:
+• I listen for plans with an IT side ("we're buying a new CRM", "we're moving buildings
+  in May") and offer to plan them with IT.
+• plan — start planning an initiative with IT yourself (or "plan office move").
+• commitments … — see and act on who promised what (type "commitments help").
+• history <id> — the full history of a commitment.
+• home — what you owe, what is owed to you, and your initiatives, in one place.
+• Say "I'll send the floor plans by Friday" and I'll offer to keep track of it."""
+
+MAX_INITIATIVES = 20
+Section = tuple[str, Sequence[Commitment | Row]]  # a heading ("" for none) and its commitments
+
+
+def bot_help(turn: Turn, rest: str = "") -> list[Outgoing]:
+    return say(BOT_HELP)
+
+
+def commands_help(turn: Turn, command: object = None) -> list[Outgoing]:
+    return say(HELP_TEXT, private=True)
+
+
+# Queries ("commitments mine", "commitments stuck"...), keyed in routes.QUERIES by scope.
+
+
+def mine(turn: Turn, command: Query | None = None) -> list[Outgoing]:
+    me = turn.person
+    sections = [
+        ("You owe", commitments.owed_by(turn.session, me.id)),
+        ("Owed to you", commitments.owed_to(turn.session, me.id)),
+    ]
+    return listing(turn, "Your open commitments", sections)
+
+
+def person(turn: Turn, command: Query) -> list[Outgoing]:
+    other = resolve_person(turn.session, command.mention, turn.person, turn.channel)
+    if other is None:
+        return say("I don't know that person yet. Check the spelling.", private=True)
+    found = commitments.involving(turn.session, other.id)
+    return listing(turn, f"Open commitments of @{other.handle}", [("", found)])
+
+
+def unit(turn: Turn, command: Query) -> list[Outgoing]:
+    org = turn.bot.org
+    unit_id = org.unit_key(command.arg or "")
+    if unit_id is None:
+        names = ", ".join(u.name for u in org.units.values()) or "none configured"
+        return say(f"I don't know the unit '{command.arg}'. Units: {names}.", private=True)
+    found = commitments.for_unit(turn.session, unit_id)
+    return listing(turn, f"Open commitments of {org.units[unit_id].name}", [("", found)])
+
+
+def stuck(turn: Turn, command: Query) -> list[Outgoing]:
+    found = commitments.stuck(turn.session, turn.bot.org, turn.now())
+    return listing(turn, "Stuck commitments", [("", [c for c, _ in found])], reasons=dict(found))
+
+
+def overdue(turn: Turn, command: Query) -> list[Outgoing]:
+    found = commitments.overdue(turn.session, turn.today)
+    return listing(turn, "Overdue commitments", [("", found)])
+
+
+def initiative_query(turn: Turn, command: Query) -> list[Outgoing]:
+    return initiative(turn, int(command.arg or 0))
+
+
+def calendar_link(turn: Turn, command: Query) -> list[Outgoing]:
+    token = calendar.token_for(turn.session, turn.person)
+    url = f"{turn.bot.public_url.rstrip('/')}/calendar/{token}.ics"
+    return say(
+        f"Your private calendar link (due dates and input cycles): {url}\n"
+        "Add it to Outlook or Google Calendar as a subscription. Keep it to yourself: "
+        "anyone with the link can read it.",
+        private=True,
+    )
+
+
+def cycles(turn: Turn, command: Query | None = None) -> list[Outgoing]:
+    units = turn.session.exec(select(Unit).order_by(Unit.name)).all()
+    if not units:
+        return say("No units are configured yet, so there are no input cycles.", private=True)
+    items = []
+    for found in units:
+        today = turn.bot.today_for(None, found.id)
+        upcoming = nudges.next_cycle(found, today)
+        items.append(
+            Item(
+                f"{found.name}: {describe_date(upcoming, today)} "
+                f"with {name_of(turn.session, found.liaison_id)}"
+            )
+        )
+    reply = Reply("Next input cycles:", items=tuple(items), private=True, kind=ReplyKind.LIST)
+    return [Outgoing(reply)]
+
+
+# Home, lists, history, initiatives
+
+
+def home(turn: Turn, data: object = None) -> list[Outgoing]:
+    """A person's home: what they owe, what is owed to them, their initiatives, and for a
+    liaison the stuck items of their units."""
+    me, org = turn.person, turn.bot.org
+    out = mine(turn)
+    found = turn.session.exec(
+        select(Initiative)
+        .where((Initiative.requester_id == me.id) | (Initiative.owner_id == me.id))
+        .where(Initiative.status.in_(["planning", "active"]))
+        .order_by(Initiative.id.desc())
+    ).all()
+    items = tuple(
+        Item(
+            f"#{i.id} {i.title}"
+            + (f", {describe_date(i.target_date, turn.today)}" if i.target_date else ""),
+            (Choice.of("Details", ActionId.HOME_INITIATIVE, id=i.id),),
+        )
+        for i in found[:MAX_INITIATIVES]
+    )
+    text = "Your initiatives:" if items else "Your initiatives: none yet. Type 'plan' to start one."
+    out.append(Outgoing(Reply(text, items=items, private=True, kind=ReplyKind.LIST)))
+    units = org.liaison_units(me.handle)
+    if units:
+        stuck_here = commitments.stuck(turn.session, org, turn.now(), units)
+        sections = [("", [c for c, _ in stuck_here])]
+        out += listing(turn, "Stuck in your units", sections, reasons=dict(stuck_here))
+    return out
+
+
+def listing(
+    turn: Turn,
+    title: str,
+    sections: Iterable[Section],
+    reasons: Mapping[Commitment | Row, str] | None = None,
+) -> list[Outgoing]:
+    """Commitments under headings, each with the viewer's buttons (and why it is stuck, as
+    `commitments.stuck` judged it); what the viewer may not see is left out, and an empty
+    list says why it is empty."""
+    org, me = turn.bot.org, turn.person
+    items: list[Item] = []
+    hidden = 0
+    for heading, found in sections:
+        visible = [c for c in found if commitments.can_see(org, me, c)]
+        hidden += len(found) - len(visible)
+        if heading:
+            items.append(Item(f"{heading} ({len(visible)})", heading=True))
+        for c in visible:
+            why = reasons.get(c) if reasons else None
+            text = turn.describe(c) + (f" · {why}" if why else "")
+            items.append(Item(text, turn.buttons(c, me.id)))
+    if all(item.heading for item in items):
+        if hidden:
+            return say(
+                f"{title}: none that you can see. You see the commitments you are part of; "
+                "a unit's liaison sees the unit's, and admins see all.",
+                private=True,
+            )
+        return say(f"{title}: nothing open. 🎉", private=True)
+    return [Outgoing(Reply(f"{title}:", items=tuple(items), private=True, kind=ReplyKind.LIST))]
+
+
+def history(turn: Turn, rest: str) -> list[Outgoing]:
+    """`history 12`: every event of a commitment, oldest first."""
+    rest = rest.lower().strip(" #")
+    if not rest.isdigit():
+        return say("Which commitment? Type 'history 12'.", private=True)
+    item = turn.session.get(Commitment, int(rest))
+    if item is None or not commitments.can_see(turn.bot.org, turn.person, item):
+        return say(f"I can't find commitment #{rest}.", private=True)
+    items = []
+    for event in commitments.history(turn.session, item.id):
+        when = event.at.strftime("%Y-%m-%d %H:%M")
+        moved = event.due_after != event.due_before and event.due_after
+        due = f", due {event.due_after}" if moved else ""
+        note = f" — {event.note}" if event.note else ""
+        who = name_of(turn.session, event.actor_id)
+        items.append(
+            Item(f"{when} {who} {event.act} → {event.to_state}{due}{note} ({event.channel})")
+        )
+    reply = Reply(turn.describe(item), items=tuple(items), private=True, kind=ReplyKind.HISTORY)
+    return [Outgoing(reply)]
+
+
+def initiative_button(turn: Turn, data: dict) -> list[Outgoing]:
+    return initiative(turn, record_id(data.get("id")))
+
+
+def initiative(turn: Turn, initiative_id: int) -> list[Outgoing]:
+    """An initiative: its roles, its commitments the viewer may see, and its facts."""
+    found = turn.session.get(Initiative, initiative_id)
+    me, org, catalogue = turn.person, turn.bot.org, turn.bot.catalogue
+    if found is None or not may_see_initiative(turn, found, me):
+        return say(f"I can't find initiative #{initiative_id}.", private=True)
+    rows = turn.session.exec(
+        select(RoleAssignment)
+        .where(RoleAssignment.initiative_id == found.id)
+        .order_by(RoleAssignment.id)
+    ).all()
+    roles: dict[str, list[str]] = {}
+    titles: dict[str, str] = {}
+    for row in rows:
+        titles[row.role_key] = row.role_title
+        named = f" {name_of(turn.session, row.person_id)}" if row.person_id else ""
+        roles.setdefault(row.role_key, []).append(f"{row.letter}: {row.party}{named}")
+    items = [Item(f"{titles[k]} — {' · '.join(v)}") for k, v in roles.items()]
+    for c in commitments.for_initiative(turn.session, found.id):
+        if commitments.can_see(org, me, c):
+            items.append(Item(turn.describe(c), turn.buttons(c, me.id)))
+    kind = catalogue[found.kind].title if found.kind in catalogue else found.kind
+    facts = [("Kind", kind)]
+    if found.unit_id:
+        unit_name = org.units[found.unit_id].name if found.unit_id in org.units else found.unit_id
+        facts.append(("Unit", unit_name))
+    if found.target_date:
+        facts.append(("When", describe_date(found.target_date, turn.today)))
+    facts.append(("Status", found.status))
+    if found.source_link:
+        facts.append(("Source", found.source_link))
+    reply = Reply(
+        f"Initiative #{found.id}: {found.title}",
+        items=tuple(items),
+        facts=tuple(facts),
+        private=True,
+        kind=ReplyKind.INITIATIVE,
+    )
+    return [Outgoing(reply)]
+
+
+def may_see_initiative(turn: Turn, found: Initiative, me: Person) -> bool:
+    """Its requester and owner, whoever oversees its unit, and anyone given a role in it."""
+    if me.id in (found.requester_id, found.owner_id) or commitments.can_oversee(
+        turn.bot.org, me, found.unit_id
+    ):
+        return True
+    query = select(RoleAssignment).where(
+        RoleAssignment.initiative_id == found.id, RoleAssignment.person_id == me.id
+    )
+    return turn.session.exec(query).first() is not None
