@@ -26,22 +26,18 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Generic, TypeVar
 
 from bot.retry import Retrier
+from handlers.commitments import ACT_INPUTS
+from handlers.commitments import act_form as table_act_form
 from handlers.core import Liaison
 from handlers.messages import (
     COMMITMENT_ACT_PREFIX,
     Action,
     ActionId,
     Form,
-    FormField,
     Outgoing,
     Reply,
     ReplyKind,
 )
-
-try:  # the act table decides which acts need a date or a note
-    from handlers.commitments import NEEDS_DATE, NEEDS_NOTE
-except ImportError:  # pragma: no cover - where the core still keeps them
-    from handlers.core import NEEDS_DATE, NEEDS_NOTE
 
 log = logging.getLogger("liaison.channels")
 MAX_ITEMS = 20  # list lines a reply shows on any channel; the rest is "…and N more."
@@ -76,26 +72,15 @@ def clip(text: str, limit: int) -> str:
 
 
 def act_input(act: str) -> str | None:
-    """The one input an act needs before the core can apply it: "due", "note", or None."""
-    if act in NEEDS_DATE:
-        return "due"
-    if act in NEEDS_NOTE:
-        return "note"
-    return None
+    """The one input an act needs before the core can apply it: "due", "note", or None (the
+    act table decides it)."""
+    return ACT_INPUTS.get(act)
 
 
 def act_form(act: str, commitment_id: Any, where: dict | None = None) -> Form:
-    """The small form of a button that needs a date or a reason; the same on every channel.
-    `where` is the channel's note of where the button was, carried through the form."""
-    state = json.dumps({"id": commitment_id, "act": act, "where": where or {}})
-    if act_input(act) == "note":
-        reason = FormField("note", "What is it blocked on?", "long_text")
-        return Form(ACT_FORM, "I'm blocked", (reason,), submit_label="Send", state=state)
-    if act == "counter":
-        title, label = "Propose a date", "Which date would work?"
-    else:
-        title, label = "A new date", "What's the new date?"
-    return Form(ACT_FORM, title, (FormField("due", label, "date"),), "Send", state)
+    """The small form of a button that needs a date or a reason: the act table's form, the same
+    on every channel. `where` is the channel's note of where the button was, carried through."""
+    return table_act_form(act, commitment_id, {"where": where or {}})
 
 
 def form_for_button(

@@ -9,8 +9,6 @@ import pytest
 from bot.channels import interactions
 from bot.channels.interactions import (
     GENERAL,
-    NEEDS_DATE,
-    NEEDS_NOTE,
     TTLCache,
     act_form,
     field_errors,
@@ -19,6 +17,7 @@ from bot.channels.interactions import (
 )
 from bot.channels.slack import render_modal
 from bot.channels.teams import render_form_card
+from handlers.commitments import NEEDS_DATE, NEEDS_NOTE
 from handlers.messages import Form, FormField, Outgoing, Reply, ReplyKind
 
 
