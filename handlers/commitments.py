@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
 from handlers.commitment_queries import (  # noqa: F401  (re-exported: callers read them here)
@@ -150,6 +150,20 @@ def apply(
     if spec.needs == "note" and not (note and note.strip()):
         raise CommitmentError(spec.refusal)
     before_due = item.due
+    if rule.to_state is not None and rule.to_state != state:
+        # Conditional on the state it came from: of two presses at the same instant (or a
+        # replayed request), one moves it and the other finds it already moved.
+        moved = session.execute(
+            update(Commitment)
+            .where(Commitment.id == item.id, Commitment.state == state)
+            .values(state=rule.to_state)
+            .execution_options(synchronize_session=False)
+        )
+        if moved.rowcount != 1:
+            raise CommitmentError(
+                f"#{item.id} changed a moment ago, so I did nothing. "
+                f"Type 'history {item.id}' to see what happened."
+            )
     if rule.to_state is not None:
         item.state = rule.to_state
     if spec.effect is not None:
@@ -175,7 +189,20 @@ def _authorise(
         "requester": actor.id == item.requester_id,
         "either": actor.id in (item.owner_id, item.requester_id),
     }[side]
-    if allowed or can_oversee(org, actor, item.unit_id):
+    if allowed:
+        return
+    oversees = can_oversee(org, actor, item.unit_id)
+    if oversees and _other_side_of_own(item, actor, side):
+        # Accountability: nobody acts for the other party of their own commitment. An owner
+        # who is also the unit's liaison or an admin does not accept (or cancel, or answer)
+        # for the business side; the requester, or an admin who is not on it, does.
+        party = "own" if side == "requester" else "asked for"
+        raise NotAllowed(
+            f"You {party} #{item.id}, so the other side decides this one: "
+            f"{_party_handle(session, item, side)}, or an admin who is not on it. "
+            "Nothing was changed."
+        )
+    if oversees:
         return
     owner = session.get(Person, item.owner_id)
     requester = session.get(Person, item.requester_id)
@@ -192,6 +219,20 @@ def _authorise(
         else (f"{ACT_WORDS[act]} for #{item.id}")
     )
     raise NotAllowed(f"Only {who}{extra} or an admin can {verb}. Nothing was changed.")
+
+
+def _other_side_of_own(item: Commitment, actor: Person, side: Side) -> bool:
+    """Is the actor the other party of this commitment, asking to act for `side`?"""
+    if item.owner_id == item.requester_id:
+        return False  # a promise to oneself has one side
+    return (side == "requester" and actor.id == item.owner_id) or (
+        side == "owner" and actor.id == item.requester_id
+    )
+
+
+def _party_handle(session: Session, item: Commitment, side: Side) -> str:
+    person = session.get(Person, item.requester_id if side == "requester" else item.owner_id)
+    return f"@{person.handle}"
 
 
 def _liaison_handle(session: Session, unit_id: str | None) -> str | None:

@@ -222,3 +222,70 @@ def test_what_must_be_said_and_not_too_long(liaison, people):
             channel="shell",
             now=NOW,
         )
+
+
+def test_nobody_accepts_their_own_work(liaison, people):
+    """Sam is Finance's liaison and owns the item: he reports it done, but only the requester
+    (or an admin who is not on it) accepts it, and he cannot cancel it for her either."""
+    cid = _new(liaison, people, requester="pat", owner="sam")
+    _act(liaison, cid, "sam", "promise")
+    _act(liaison, cid, "sam", "report_done")
+    for act in ("accept", "reject", "cancel"):
+        with pytest.raises(NotAllowed, match="the other side decides this one: @pat"):
+            _act(liaison, cid, "sam", act)
+    assert _act(liaison, cid, "dana", "accept") == S.ACCEPTED  # an admin who is not on it
+    with session_scope(liaison.engine) as session:
+        events = commitments.history(session, cid)
+    assert [e.act for e in events] == ["request", "promise", "report_done", "accept"]
+
+
+def test_an_admin_who_owns_an_item_does_not_accept_it_either(liaison, people):
+    cid = _new(liaison, people, requester="pat", owner="dana")
+    _act(liaison, cid, "dana", "promise")
+    _act(liaison, cid, "dana", "report_done")
+    with pytest.raises(NotAllowed, match="other side decides"):
+        _act(liaison, cid, "dana", "accept")
+    assert _act(liaison, cid, "pat", "accept") == S.ACCEPTED
+
+
+def test_two_presses_at_the_same_instant_act_once(liaison, people):
+    """Both presses read 'done_reported' before either writes: the change is conditional on
+    the state it came from, so one accepts and the other is told it already moved."""
+    import threading
+
+    cid = _new(liaison, people)
+    _act(liaison, cid, "sam", "promise")
+    _act(liaison, cid, "sam", "report_done")
+    both_read = threading.Barrier(2, timeout=10)
+    outcomes: list[str] = []
+
+    def press() -> None:
+        try:
+            with session_scope(liaison.engine) as session:
+                item = session.get(Commitment, cid)
+                assert item.state == S.DONE_REPORTED
+                both_read.wait()
+                commitments.apply(
+                    session,
+                    liaison.org,
+                    cid,
+                    by_handle(session, "pat"),
+                    "accept",
+                    channel="slack",
+                    now=NOW,
+                )
+            outcomes.append("acted")
+        except CommitmentError as exc:
+            outcomes.append("refused" if "changed a moment ago" in str(exc) else str(exc))
+        except Exception as exc:  # SQLite refuses the second writer of a stale snapshot
+            outcomes.append("refused" if "locked" in str(exc) else repr(exc))
+
+    threads = [threading.Thread(target=press) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert sorted(outcomes) == ["acted", "refused"]
+    with session_scope(liaison.engine) as session:
+        acts = [e.act for e in commitments.history(session, cid)]
+    assert acts.count("accept") == 1
