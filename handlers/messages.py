@@ -63,6 +63,7 @@ class ReplyKind(StrEnum):
     GREETING = "greeting"
     DIGEST = "digest"
     DEFERRED = "deferred"
+    DISMISSED = "dismissed"  # an offer marked "IT isn't needed" for everyone
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ channel delivers twice gets one offer (a ledger claim per message).
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from handlers import commitments
 from handlers.dates import describe_date
@@ -25,12 +26,14 @@ def offer(
     """Offer to plan it; a redelivered message (a channel's retry) is offered only once."""
     inbound = turn.inbound
     message_id = message_id or inbound.message_id
+    unit_id = unit_id or turn.bot.org.unit_for_channel(inbound.conversation)
     if message_id:
-        key = f"offer:{turn.channel}:{inbound.conversation}:{message_id}"
-        if not ledger.claim(turn.session, key, "offer", now=turn.now()):
+        # Who said it (a chat id, not a name) and where: enough to know who may dismiss it.
+        said = {"author": inbound.sender.external_id, "unit": unit_id}
+        key = _offer_key(turn.channel, inbound.conversation, message_id)
+        if not ledger.claim(turn.session, key, "offer", json.dumps(said), now=turn.now()):
             return []
     playbook = turn.bot.catalogue[signal.kind]
-    unit_id = unit_id or turn.bot.org.unit_for_channel(inbound.conversation)
     who = turn.bot.org.units[unit_id].name if unit_id else "you"
     has = "has" if unit_id else "have"
     roles = ", ".join(r.title for r in playbook.roles[:MAX_ROLES_SHOWN])
@@ -49,7 +52,9 @@ def offer(
     choices = (
         Choice.of("Plan it with IT", ActionId.OFFER_PLAN, "primary", **value),
         Choice.of("Not now", ActionId.OFFER_LATER, mid=message_id),
-        Choice.of("IT isn't needed", ActionId.OFFER_DISMISS, mid=message_id),
+        Choice.of(
+            "IT isn't needed", ActionId.OFFER_DISMISS, mid=message_id, conv=inbound.conversation
+        ),
     )
     facts = (("Roles IT often plays", roles),)
     reply = Reply(text, choices=choices, facts=facts, kind=ReplyKind.OFFER)
@@ -121,7 +126,47 @@ def later(turn: Turn, data: dict) -> list[Outgoing]:
 
 
 def dismiss(turn: Turn, data: dict) -> list[Outgoing]:
-    return say("Got it, I'll leave this one alone.", private=True)
+    """ "IT isn't needed", for everyone: only the person who said it, the unit's lead or
+    liaison, or an admin may decide that. Anyone else's press changes nothing."""
+    said = _offer_record(turn, data)
+    if said is not None and not _may_dismiss(turn, said):
+        unit = turn.bot.org.units.get(said.get("unit") or "")
+        deciders = f"or {unit.name}'s lead or liaison" if unit else "or an admin"
+        return say(
+            f"Only the person who said it, {deciders}, can mark this as not needing IT, so the "
+            "offer stays open. If you think it needs no IT, tell them.",
+            private=True,
+        )
+    return [
+        Outgoing(
+            Reply("Got it, I'll leave this one alone.", private=True, kind=ReplyKind.DISMISSED)
+        )
+    ]
+
+
+def _offer_key(channel: str, conversation: str, message_id: str) -> str:
+    return f"offer:{channel}:{conversation}:{message_id}"
+
+
+def _offer_record(turn: Turn, data: dict) -> dict | None:
+    """What the offer's ledger row says about it (its author and unit), if it has one."""
+    mid, conv = data.get("mid"), data.get("conv")
+    if not isinstance(mid, str) or not isinstance(conv, str):
+        return None
+    row = ledger.find(turn.session, _offer_key(turn.channel, conv, mid))
+    try:
+        said = json.loads(row.payload) if row is not None and row.payload else None
+    except ValueError:
+        return None
+    return said if isinstance(said, dict) else None
+
+
+def _may_dismiss(turn: Turn, said: dict) -> bool:
+    if said.get("author") == turn.inbound.sender.external_id:
+        return True
+    org, handle = turn.bot.org, turn.person.handle
+    unit = org.units.get(said.get("unit") or "")
+    return handle in org.admins or (unit is not None and handle in (unit.lead, unit.liaison))
 
 
 def dismiss_promise(turn: Turn, data: dict) -> list[Outgoing]:

@@ -430,3 +430,19 @@ def test_an_outsiders_email_links_to_nobody_and_is_not_stored(liaison):
         stranger = session.get(Person, outsider_id)
         assert stranger.email is None and stranger.display_name == "Mallory"
         assert session.get(Person, insider_id).handle == "pat"
+
+
+def test_it_isnt_needed_is_decided_by_the_author_the_units_lead_or_liaison(liaison):
+    """Lee says Finance is moving in #finance; Kim (Parks' lead) cannot dismiss the offer for
+    everyone, Lee can, and so can Finance's liaison."""
+    from tests.integration.test_conversation import choice, press, say
+
+    for decider in ("lee", "sam", "pat", "dana"):
+        offer = say(liaison, "lee", "We're moving to a new building in ten months", "#finance")
+        dismiss = choice(offer, "IT isn't needed")
+        [refused] = press(liaison, "kim", dismiss, "#finance")
+        assert (
+            refused.reply.kind != "dismissed" and "Finance's lead or liaison" in refused.reply.text
+        )
+        [done] = press(liaison, decider, dismiss, "#finance")
+        assert done.reply.kind == "dismissed", decider

@@ -20,6 +20,7 @@ from handlers.messages import (
     Inbound,
     Outgoing,
     Reply,
+    ReplyKind,
 )
 
 
@@ -63,7 +64,8 @@ async def on_action(slack: SlackChannel, body: dict, action: dict) -> None:
     sender = await slack.sender(user_id)
     inbound = Inbound(sender, channel_id or "", action=Action(action_id, value), is_direct=True)
     replies = await slack.answer(inbound)
-    if action_id == "offer.dismiss" and channel_id and message.get("ts"):
+    dismissed = any(r.reply.kind == ReplyKind.DISMISSED for r in replies)
+    if dismissed and channel_id and message.get("ts"):
         await slack.update_offer(
             channel_id, message["ts"], f"<@{user_id}> said IT isn't needed for this one."
         )
