@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hmac
 import logging
 
 from aiohttp import web
@@ -54,9 +55,16 @@ def build_web_app(app: App, *, scheduler: bool = True) -> web.Application:
     web_app[APP_KEY] = app
     web_app[METRICS_KEY] = app.metrics
     web_app.router.add_get("/healthz", healthz)
-    web_app.router.add_get("/readyz", readyz)
-    web_app.router.add_get("/metrics", metrics_view)
     web_app.router.add_get("/calendar/{token}.ics", calendar_feed)
+    if app.settings.admin_port is None:
+        _add_admin_routes(web_app, app.settings.admin_token)
+        if not app.settings.admin_token:
+            log.warning(
+                "/metrics and /readyz are open on the public port and name units: set "
+                "ADMIN_PORT (a port of their own) or ADMIN_TOKEN (a bearer token) to close them"
+            )
+    else:
+        web_app.cleanup_ctx.append(_admin_listener(app))
     for channel in app.channels.values():
         channel.mount(web_app)  # its webhook route, and what it starts and stops with the server
     if scheduler and app.org.schedule.enabled:
@@ -69,6 +77,45 @@ def build_web_app(app: App, *, scheduler: bool = True) -> web.Application:
         web_app.on_shutdown.append(_stop_retries(channel.retrier))
     web_app.on_shutdown.append(drain_on_shutdown(app.in_flight, SHUTDOWN_SECONDS))
     return web_app
+
+
+def _add_admin_routes(web_app: web.Application, token: str | None) -> None:
+    """/readyz and /metrics: they name units, so with ADMIN_TOKEN set each request must carry
+    "Authorization: Bearer <token>" (compared in constant time)."""
+    for path, view in (("/readyz", readyz), ("/metrics", metrics_view)):
+        web_app.router.add_get(path, _guarded(view, token) if token else view)
+
+
+def _guarded(view, token: str):
+    expected = f"Bearer {token}".encode()
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        given = request.headers.get("Authorization", "").encode()
+        if not hmac.compare_digest(given, expected):
+            return web.json_response({"error": "unauthorized"}, status=401)
+        return await view(request)
+
+    return guarded
+
+
+def _admin_listener(app: App):
+    """With ADMIN_PORT: /readyz and /metrics on a listener of their own (same host, that port),
+    for the cluster's probes and Prometheus, and not on the public port at all."""
+
+    async def context(web_app: web.Application):
+        admin = web.Application()
+        admin[APP_KEY], admin[METRICS_KEY] = app, app.metrics
+        _add_admin_routes(admin, app.settings.admin_token)
+        runner = web.AppRunner(admin, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, app.settings.host, app.settings.admin_port).start()
+        log.info("admin endpoints on port %s", app.settings.admin_port)
+        try:
+            yield
+        finally:
+            await runner.cleanup()
+
+    return context
 
 
 def _stop_retries(retrier):

@@ -37,8 +37,12 @@ def settings_for(tmp_path, **extra):
     return load_settings(env, dotenv_path=None)
 
 
-async def get(server, path):
-    async with aiohttp.ClientSession() as http, http.get(server.make_url(path)) as response:
+async def get(server, path, token=None):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with (
+        aiohttp.ClientSession(headers=headers) as http,
+        http.get(server.make_url(path)) as response,
+    ):
         return response.status, await response.text()
 
 
@@ -88,6 +92,29 @@ async def test_readiness_reports_the_database(tmp_path):
         assert json.loads(body)["checks"]["database"].startswith("unavailable")
         status, _ = await get(server, "/healthz")
         assert status == 200  # alive, just not ready
+
+
+async def test_metrics_and_readiness_need_the_admin_token_when_one_is_set(tmp_path):
+    app = bootstrap(settings_for(tmp_path, ADMIN_TOKEN="admin-token-123"))
+    async with TestServer(build_web_app(app, scheduler=False)) as server:
+        for path in ("/metrics", "/readyz"):
+            assert (await get(server, path))[0] == 401
+            assert (await get(server, path, token="admin-token-12"))[0] == 401
+            assert (await get(server, path, token="admin-token-123"))[0] == 200
+        assert (await get(server, "/healthz"))[0] == 200  # liveness names nothing, stays open
+
+
+async def test_an_admin_port_takes_metrics_and_readiness_off_the_public_port(tmp_path):
+    port = free_port()
+    app = bootstrap(settings_for(tmp_path, ADMIN_PORT=str(port), HOST="127.0.0.1"))
+    async with TestServer(build_web_app(app, scheduler=False)) as server:
+        assert (await get(server, "/metrics"))[0] == 404
+        assert (await get(server, "/readyz"))[0] == 404
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{port}/metrics") as response:
+                assert response.status == 200 and "liaison_up" in await response.text()
+            async with http.get(f"http://127.0.0.1:{port}/readyz") as response:
+                assert response.status == 200
 
 
 def test_secrets_never_reach_the_logs():
