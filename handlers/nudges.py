@@ -31,12 +31,14 @@ from handlers.messages import (
 )
 from handlers.org import Organisation
 from handlers.owed import Due, OwedMessage, SendWindow  # noqa: F401  (Due: the old name)
+from handlers.people import by_handle
 from storage import ledger
 from storage.models import (
     Commitment,
     CommitmentState,
     Ledger,
     Nudge,
+    Person,
     Unit,
 )
 
@@ -163,25 +165,31 @@ def escalations(
     window: SendWindow,
     stuck: list[tuple[Row, str]] | None = None,
 ) -> list[OwedMessage]:
-    """Stuck items whose owner left N nudges unanswered, one digest per liaison of their units."""
+    """Stuck items whose owner left N nudges unanswered, one digest per person they climb to:
+    the unit's liaison, or the next level (the unit's IT lead, else the admins) when the
+    liaison is the owner. The requester is told, once, that their request was raised."""
     if stuck is None:
         stuck = commitments.stuck(session, org, window.now)
     limit = org.thresholds.escalate_after_nudges
     candidates = [(item, reason) for item, reason in stuck if item.unit_id]
     counts = unanswered_nudges(session, [item.id for item, _ in candidates])
     units = {unit.id: unit for unit in session.exec(select(Unit)).all()}
-    per_liaison: dict[int, list[tuple[Row, str]]] = defaultdict(list)
+    per_person: dict[int, list[tuple[Row, str]]] = defaultdict(list)
+    raised_to: dict[int, list[int]] = {}
     for item, reason in candidates:
         unit = units.get(item.unit_id)
-        if counts.get(item.id, 0) < limit or unit is None or not unit.liaison_id:
+        if counts.get(item.id, 0) < limit or unit is None:
             continue
-        if unit.liaison_id != item.owner_id:
-            per_liaison[unit.liaison_id].append((item, reason))
-    involved = {p for entries in per_liaison.values() for c, _ in entries for p in _both(c)}
-    people = commitments.load_people(session, set(per_liaison) | involved)
+        targets = _escalate_to(session, org, unit, item.owner_id)
+        for person_id in targets:
+            per_person[person_id].append((item, reason))
+        if targets:
+            raised_to[item.id] = targets
+    involved = {p for entries in per_person.values() for c, _ in entries for p in _both(c)}
+    people = commitments.load_people(session, set(per_person) | involved)
     found = []
-    for liaison_id, entries in per_liaison.items():
-        local = window.local(people.get(liaison_id))
+    for person_id, entries in per_person.items():
+        local = window.local(people.get(person_id))
         if not window.send_time(local):
             continue
         today = local.date()
@@ -200,13 +208,59 @@ def escalations(
         )
         found.append(
             OwedMessage(
-                key=f"escalation:{liaison_id}:{today.isoformat()}",
+                key=f"escalation:{person_id}:{today.isoformat()}",
                 kind="escalation",
-                person_id=liaison_id,
+                person_id=person_id,
                 reply=Reply(text, items=items, kind="escalation"),
             )
         )
-    return found
+    return found + _raised_notes(session, window, candidates, raised_to, people)
+
+
+def _escalate_to(session: Session, org: Organisation, unit: Unit, owner_id: int) -> list[int]:
+    """Who an unanswered item climbs to: the unit's liaison, unless the liaison owns it (or
+    there is none); then the unit's IT lead, else the admins. Never the owner themself."""
+    if unit.liaison_id and unit.liaison_id != owner_id:
+        return [unit.liaison_id]
+    config = org.units.get(unit.id)
+    handles = [config.it_lead] if config is not None and config.it_lead else sorted(org.admins)
+    ids = [p.id for p in (by_handle(session, h) for h in handles) if p is not None]
+    return [i for i in ids if i != owner_id]
+
+
+def _raised_notes(
+    session: Session,
+    window: SendWindow,
+    candidates: list[tuple[Row, str]],
+    raised_to: dict[int, list[int]],
+    people: dict,
+) -> list[OwedMessage]:
+    """One message per raised item to its requester (once ever, keyed by the item)."""
+    notes = []
+    for item, _reason in candidates:
+        targets = raised_to.get(item.id)
+        if not targets or item.requester_id in targets or item.requester_id == item.owner_id:
+            continue
+        requester = people.get(item.requester_id) or session.get(Person, item.requester_id)
+        local = window.local(requester)
+        if not window.send_time(local):
+            continue
+        handles = (session.get(Person, p) for p in targets)
+        names = " and ".join(f"@{p.handle}" for p in handles if p is not None)
+        text = (
+            f"Your request got no answer after {window.org.thresholds.escalate_after_nudges} "
+            f"nudges, so I've raised it with {names}: "
+            f"{commitments.describe(session, item, local.date())}"
+        )
+        notes.append(
+            OwedMessage(
+                key=f"raised:{item.id}",
+                kind="escalation",
+                person_id=item.requester_id,
+                reply=Reply(text, kind="escalation"),
+            )
+        )
+    return notes
 
 
 def unanswered_nudges(session: Session, commitment_ids: list[int]) -> dict[int, int]:

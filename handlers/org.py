@@ -62,6 +62,9 @@ class UnitConfig(_Strict):
     name: str
     lead: str | None = None
     liaison: str | None = None
+    # The next level above the liaison (an IT lead or manager): escalations of items the
+    # liaison owns, or leaves unanswered, go there; without it, to the organisation's admins.
+    it_lead: str | None = None
     channels: list[str] = Field(default_factory=list)
     timezone: str | None = None
     cycle_months: list[int] = Field(default_factory=lambda: [3, 9])
@@ -79,7 +82,7 @@ class UnitConfig(_Strict):
             raise ValueError(f"cycle months must be between 1 and 12, not {bad}")
         return sorted(set(value))
 
-    @field_validator("lead", "liaison")
+    @field_validator("lead", "liaison", "it_lead")
     @classmethod
     def _handle(cls, value: str | None) -> str | None:
         return None if value is None else value.lstrip("@").lower()
@@ -359,7 +362,7 @@ def _check_references(parsed: OrgFile, text: str, source: str) -> None:
                 find_line(text, ["units", key]),
                 f"units.{key}: a unit key is lowercase letters, digits, '_' or '-'",
             )
-        for role in ("lead", "liaison"):
+        for role in ("lead", "liaison", "it_lead"):
             handle = getattr(unit, role)
             if handle and handle not in known:
                 raise ConfigError(

@@ -166,6 +166,27 @@ def test_escalation_after_two_unanswered_nudges(liaison, sweeper, outbox):
     assert len(outbox.to(liaison, "sam")) == 1
 
 
+def test_the_requester_is_told_once_when_their_request_is_raised(liaison, sweeper, outbox):
+    ask(liaison, "pat", "lee", "Survey the Wi-Fi", dt.date(2026, 11, 20))
+    for day in (23, 24, 25, 26):
+        sweep(sweeper, local(2026, 11, day, 9, 30))
+    raised = [r for r in outbox.to(liaison, "pat") if "raised it with" in r.text]
+    assert len(raised) == 1 and "@sam" in raised[0].text and "Survey the Wi-Fi" in raised[0].text
+
+
+def test_an_item_the_liaison_owns_climbs_to_the_next_level(liaison, sweeper, outbox):
+    """Sam is Finance's liaison: ignoring a request is noticed by the admins (Dana), not
+    skipped, and Pat is told it was raised."""
+    ask(liaison, "pat", "sam", "Order the docking stations", dt.date(2026, 11, 20))
+    for day in (23, 24, 25):
+        sweep(sweeper, local(2026, 11, day, 9, 30))
+    to_sam = {r.kind for r in outbox.to(liaison, "sam")}
+    assert to_sam == {"nudge"}  # nudged daily, and never escalated to himself
+    [escalation] = outbox.to(liaison, "dana")
+    assert escalation.kind == "escalation" and "@sam" in escalation.items[0].text
+    assert any("raised it with @dana" in r.text for r in outbox.to(liaison, "pat"))
+
+
 def unanswered(bot, cid) -> int:
     with session_scope(bot.engine) as session:
         return nudges.unanswered_nudges(session, [cid]).get(cid, 0)
