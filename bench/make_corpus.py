@@ -1,0 +1,1187 @@
+"""Build the labelled chat corpus the signal model is trained and tested on.
+
+Run from the repository root: ``python bench/make_corpus.py``. It writes
+``handlers/signals/data/corpus.jsonl``, one message a line: ``text``, ``kinds`` (a list,
+empty for "not a signal"), ``form`` (how it is written), ``group`` (which family of signal
+or look-alike: signal, two_kinds, hard, negation, retraction, hypothetical, it_own, others,
+chatter), ``domain`` (the kind of organisation), ``template`` (which frame made it) and
+``split`` (train / valid / test).
+
+The messages come from frames with slots (units, products, devices, places, dates) for
+many kinds of organisation, and from hand-written messages. Frames for signals and for
+their look-alikes share the same slots, so the words alone never give the label away: half
+the non-signals or more borrow a signal's words in an everyday sense ("buying lunch",
+"move the meeting"), retract or imagine a plan, are IT's own announcements or news about
+somebody else's organisation. Every message is then written in one of several forms
+(questions, past tense, typos, Slack markup, long messages with the signal buried, very
+short ones, non-native English).
+
+The split is by frame, with a fixed seed: a frame's messages all land in one split, so the
+frozen test split measures frames the model never saw, not new fillings of known ones.
+The output is deterministic: the same script gives the same file, byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "handlers" / "signals" / "data" / "corpus.jsonl"
+SEED = 20261206
+PER_FRAME = 24  # fillings per frame (fewer for frames without slots; duplicates dropped)
+
+SW, HW, MOVE, STAFF, EVENT, DATA = (
+    "software_purchase",
+    "hardware_purchase",
+    "office_move",
+    "staffing_change",
+    "event_or_launch",
+    "data_project",
+)
+
+# --- organisations -------------------------------------------------------------------------
+
+DOMAINS: dict[str, dict[str, list[str]]] = {
+    "school": {
+        "unit": [
+            "the math department",
+            "the front office",
+            "Special Ed",
+            "the PTA",
+            "admissions",
+            "the library team",
+            "our middle school",
+            "the athletics dept",
+        ],
+        "people": [
+            "teachers",
+            "teaching assistants",
+            "bus drivers",
+            "substitute teachers",
+            "counselors",
+            "lunch staff",
+        ],
+        "place": [
+            "the new annex",
+            "the Elm Street campus",
+            "the portable classrooms",
+            "the old middle school building",
+        ],
+        "thing": ["the spring concert", "parent-teacher night", "the science fair", "graduation"],
+    },
+    "hospital": {
+        "unit": [
+            "the ICU",
+            "radiology",
+            "the night shift",
+            "outpatient scheduling",
+            "the maternity ward",
+            "pharmacy",
+            "patient transport",
+            "the ER",
+        ],
+        "people": [
+            "nurses",
+            "travel nurses",
+            "medical assistants",
+            "pharmacy techs",
+            "residents",
+            "porters",
+        ],
+        "place": [
+            "the new outpatient wing",
+            "the clinic on 5th Ave",
+            "the east tower",
+            "the old rehab building",
+        ],
+        "thing": ["the grand rounds", "the wellness fair", "flu shot week", "the open house"],
+    },
+    "law_firm": {
+        "unit": [
+            "litigation",
+            "the conveyancing team",
+            "the partners",
+            "the paralegals",
+            "the Leeds office",
+            "employment law",
+            "the billing team",
+        ],
+        "people": [
+            "associates",
+            "paralegals",
+            "trainee solicitors",
+            "legal secretaries",
+            "summer associates",
+        ],
+        "place": [
+            "the new floor at Canary Wharf",
+            "the serviced office downtown",
+            "the second floor",
+            "the Manchester office",
+        ],
+        "thing": [
+            "the client seminar",
+            "the partners' retreat",
+            "the CLE session",
+            "the firm anniversary",
+        ],
+    },
+    "nonprofit": {
+        "unit": [
+            "the fundraising team",
+            "volunteer services",
+            "the food bank crew",
+            "programs",
+            "the board",
+            "the youth outreach team",
+            "development",
+        ],
+        "people": [
+            "volunteers",
+            "case workers",
+            "program coordinators",
+            "grant writers",
+            "AmeriCorps members",
+        ],
+        "place": [
+            "the church basement",
+            "the new community center",
+            "the warehouse on Pine",
+            "a shared office space",
+        ],
+        "thing": ["the annual gala", "the 5k fun run", "the donor breakfast", "giving Tuesday"],
+    },
+    "retail": {
+        "unit": [
+            "store 14",
+            "the merch team",
+            "ecommerce",
+            "the Northgate store",
+            "loss prevention",
+            "the buying team",
+            "customer service",
+        ],
+        "people": [
+            "seasonal associates",
+            "cashiers",
+            "stock associates",
+            "visual merchandisers",
+            "store managers",
+        ],
+        "place": [
+            "the new mall location",
+            "the outlet store",
+            "the distribution center",
+            "a pop-up shop downtown",
+        ],
+        "thing": [
+            "the Black Friday sale",
+            "the grand opening",
+            "the loyalty program",
+            "the summer clearance",
+        ],
+    },
+    "manufacturing": {
+        "unit": [
+            "the paint shop",
+            "QA",
+            "second shift",
+            "maintenance",
+            "the plant in Ohio",
+            "supply chain",
+            "the tooling group",
+            "line 3",
+        ],
+        "people": [
+            "machine operators",
+            "welders",
+            "quality inspectors",
+            "forklift drivers",
+            "temps",
+        ],
+        "place": ["the new plant", "building C", "the warehouse in Reno", "the old mill site"],
+        "thing": ["the safety week", "the plant tour", "the customer audit", "the family day"],
+    },
+    "city": {
+        "unit": [
+            "Parks and Rec",
+            "the permits office",
+            "the clerk's office",
+            "public works",
+            "code enforcement",
+            "the water utility",
+            "the planning department",
+        ],
+        "people": [
+            "building inspectors",
+            "lifeguards",
+            "seasonal crew",
+            "parking officers",
+            "911 dispatchers",
+        ],
+        "place": [
+            "the new municipal building",
+            "the annex on Main",
+            "city hall's basement",
+            "the old fire station",
+        ],
+        "thing": [
+            "the budget hearing",
+            "the farmers market",
+            "the town hall meeting",
+            "the summer concert series",
+        ],
+    },
+    "university": {
+        "unit": [
+            "the registrar",
+            "the chemistry lab",
+            "student affairs",
+            "admissions",
+            "the alumni office",
+            "the business school",
+            "research admin",
+        ],
+        "people": ["TAs", "postdocs", "adjunct faculty", "research assistants", "student workers"],
+        "place": [
+            "the new science building",
+            "the satellite campus",
+            "Hall B",
+            "the leased space off campus",
+        ],
+        "thing": ["orientation week", "the alumni reunion", "commencement", "the research day"],
+    },
+    "restaurant": {
+        "unit": [
+            "the kitchen",
+            "the downtown location",
+            "catering",
+            "front of house",
+            "the bakery",
+            "the bar team",
+        ],
+        "people": ["line cooks", "servers", "dishwashers", "bartenders", "delivery drivers"],
+        "place": [
+            "the second location",
+            "the food hall stall",
+            "the old diner on 3rd",
+            "the commissary kitchen",
+        ],
+        "thing": [
+            "the tasting menu launch",
+            "brunch service",
+            "the wine dinner",
+            "restaurant week",
+        ],
+    },
+    "construction": {
+        "unit": [
+            "estimating",
+            "the site team",
+            "project controls",
+            "the safety team",
+            "the Denver branch",
+            "procurement",
+        ],
+        "people": ["site supervisors", "apprentices", "project engineers", "laborers", "surveyors"],
+        "place": ["the new yard", "the site trailer", "the office in Boulder", "the shared depot"],
+        "thing": [
+            "the topping-out ceremony",
+            "the safety stand-down",
+            "the client walkthrough",
+            "the bid day",
+        ],
+    },
+    "logistics": {
+        "unit": [
+            "dispatch",
+            "the warehouse crew",
+            "fleet",
+            "customs",
+            "the night shift",
+            "the cross-dock team",
+        ],
+        "people": ["drivers", "pickers", "dispatchers", "warehouse associates", "customs brokers"],
+        "place": [
+            "the new depot",
+            "the hub in Memphis",
+            "the overflow warehouse",
+            "the old terminal",
+        ],
+        "thing": [
+            "peak season",
+            "the driver appreciation day",
+            "the customer summit",
+            "the quarterly kickoff",
+        ],
+    },
+    "agency": {
+        "unit": [
+            "the creative team",
+            "accounts",
+            "the studio",
+            "social",
+            "the London team",
+            "new business",
+            "strategy",
+        ],
+        "people": ["designers", "copywriters", "account managers", "interns", "freelancers"],
+        "place": ["the new studio", "a WeWork in Brooklyn", "the loft space", "the old print shop"],
+        "thing": [
+            "the agency showcase",
+            "the awards night",
+            "the client pitch",
+            "the summer party",
+        ],
+    },
+    "clinic": {
+        "unit": [
+            "the front desk",
+            "billing",
+            "the hygienists",
+            "the Eastside practice",
+            "the physio team",
+            "reception",
+        ],
+        "people": [
+            "hygienists",
+            "receptionists",
+            "physiotherapists",
+            "dental assistants",
+            "locum doctors",
+        ],
+        "place": [
+            "the new practice on High St",
+            "the medical plaza",
+            "the suite upstairs",
+            "the old surgery",
+        ],
+        "thing": ["the open day", "the health fair", "the patient evening", "the staff awards"],
+    },
+    "finance": {
+        "unit": [
+            "accounts payable",
+            "the audit team",
+            "wealth management",
+            "compliance",
+            "the branch in Dayton",
+            "treasury",
+            "payroll",
+        ],
+        "people": ["analysts", "tellers", "auditors", "loan officers", "graduates"],
+        "place": [
+            "the new branch",
+            "the tower on Market St",
+            "the back office in Leeds",
+            "the old bank building",
+        ],
+        "thing": ["the investor day", "the year-end close", "the client roadshow", "the town hall"],
+    },
+    "church": {
+        "unit": [
+            "the youth ministry",
+            "the worship team",
+            "the parish office",
+            "outreach",
+            "the choir",
+            "the finance committee",
+        ],
+        "people": [
+            "youth leaders",
+            "volunteers",
+            "a new pastor and two interns",
+            "sound techs",
+            "childcare workers",
+        ],
+        "place": [
+            "the new fellowship hall",
+            "the school gym we rent",
+            "the chapel annex",
+            "the old rectory",
+        ],
+        "thing": [
+            "the Christmas service",
+            "vacation bible school",
+            "the harvest festival",
+            "the capital campaign",
+        ],
+    },
+    "hotel": {
+        "unit": [
+            "housekeeping",
+            "the front desk",
+            "events",
+            "food and beverage",
+            "the spa",
+            "revenue management",
+        ],
+        "people": ["housekeepers", "night auditors", "concierges", "banquet servers", "valets"],
+        "place": [
+            "the new wing",
+            "the sister property",
+            "the conference center",
+            "the old staff building",
+        ],
+        "thing": [
+            "the wedding season",
+            "the trade fair weekend",
+            "the rooftop opening",
+            "the new year's eve party",
+        ],
+    },
+}
+
+DOMAIN_NAMES = sorted(DOMAINS)
+
+# Generic slots, used by every domain.
+SOFTWARE = [
+    "Salesforce",
+    "HubSpot",
+    "Workday",
+    "DocuSign",
+    "Asana",
+    "Monday.com",
+    "Smartsheet",
+    "Tableau",
+    "QuickBooks Online",
+    "Xero",
+    "Zendesk",
+    "Jira",
+    "Notion",
+    "Airtable",
+    "Mailchimp",
+    "Canva Pro",
+    "Calendly",
+    "Greenhouse",
+    "BambooHR",
+    "Gusto",
+    "Procore",
+    "Toast",
+    "Shopify",
+    "Blackbaud",
+    "Clio",
+    "Veeva",
+    "SurveyMonkey",
+    "Miro",
+    "Dropbox",
+    "Box",
+    "Zoom Webinars",
+    "Otter.ai",
+    "ChatGPT Team",
+    "Copilot licences",
+    "Power BI Pro",
+    "Lucidchart",
+    "Adobe Acrobat Pro",
+    "Trello",
+    "Freshdesk",
+    "ServiceTitan",
+]
+SOFTWARE_GENERIC = [
+    "a new CRM",
+    "an applicant tracking system",
+    "a scheduling app",
+    "an e-signature tool",
+    "an AI transcription service",
+    "a donor management platform",
+    "a new booking system",
+    "a learning management system",
+    "a project management tool",
+    "a new POS system",
+    "an inventory app",
+    "a survey tool",
+    "a contract management tool",
+    "a new payroll system",
+    "an expense app",
+    "a chat tool for the shop floor",
+    "a visitor sign-in app",
+    "a rostering app",
+    "a case management system",
+    "a new ticketing platform",
+    "a password manager for the team",
+    "an online forms tool",
+    "a cloud accounting package",
+]
+OLD_SOFTWARE = [
+    "Excel",
+    "the old Access database",
+    "Sage 50",
+    "paper forms",
+    "Google Sheets",
+    "the legacy ERP",
+    "our homegrown tool",
+    "Outlook calendars",
+    "Constant Contact",
+]
+HARDWARE = [
+    "laptops",
+    "iPads",
+    "Chromebooks",
+    "label printers",
+    "barcode scanners",
+    "monitors",
+    "docking stations",
+    "rugged tablets",
+    "check-in kiosks",
+    "card readers",
+    "headsets",
+    "desk phones",
+    "smart boards",
+    "webcams",
+    "conference room cameras",
+    "body cams",
+    "3D printers",
+    "handheld scanners",
+    "receipt printers",
+    "MacBooks",
+    "Surface Pros",
+    "thin clients",
+    "digital signage screens",
+    "walkie-talkies",
+    "tablets",
+    "document cameras",
+    "POS terminals",
+    "wireless mics",
+    "dash cams",
+    "work phones",
+]
+COUNTS = [
+    "6",
+    "10",
+    "12",
+    "15",
+    "20",
+    "25",
+    "30",
+    "40",
+    "50",
+    "a dozen",
+    "two hundred",
+    "eight",
+    "thirty",
+    "a few",
+    "120",
+    "a batch of",
+]
+WHEN = [
+    "next month",
+    "in March",
+    "this summer",
+    "by September",
+    "next quarter",
+    "in Q3",
+    "after the holidays",
+    "in the new year",
+    "in about six weeks",
+    "this fall",
+    "before the school year",
+    "in January",
+    "early next year",
+    "end of the month",
+    "in two weeks",
+    "this spring",
+]
+RECENT = ["just", "last week", "yesterday", "this morning", "on Friday"]
+VENDORS = [
+    "Dell",
+    "Lenovo",
+    "CDW",
+    "Apple",
+    "HP",
+    "Amazon Business",
+    "a local reseller",
+    "Staples",
+    "Insight",
+    "the vendor",
+]
+CLIENTS = [
+    "Acme Corp",
+    "Northwind",
+    "Contoso",
+    "Globex",
+    "Initech",
+    "Fabrikam",
+    "Umbrella Health",
+    "Stark Logistics",
+    "Blue Ridge Bank",
+    "Wayne Foods",
+    "the county",
+    "our biggest client",
+    "a client of ours",
+    "our landlord",
+    "the school next door",
+    "my brother-in-law's firm",
+    "our competitor",
+]
+EVENT_NAMES = [
+    "the customer portal",
+    "the new website",
+    "our mobile app",
+    "the online store",
+    "the member portal",
+    "the booking site",
+    "the donor portal",
+    "the intranet",
+    "the parent app",
+    "the self-service kiosk flow",
+    "the new product line",
+    "the podcast",
+    "the webinar series",
+    "the loyalty app",
+]
+DATA_THINGS = [
+    "all the client records",
+    "ten years of paper files",
+    "the donor database",
+    "the patient intake forms",
+    "our sales data",
+    "the HR files",
+    "the old shared drive",
+    "every spreadsheet we keep on volunteers",
+    "the customer list",
+    "the inventory data",
+    "the grant reports",
+    "attendance records",
+    "the survey results",
+    "the case notes",
+]
+DATA_TARGETS = [
+    "a data warehouse",
+    "one dashboard",
+    "Power BI",
+    "a single database",
+    "the new CRM",
+    "SharePoint",
+    "a proper reporting setup",
+    "Snowflake",
+    "the cloud",
+    "a Looker dashboard",
+]
+ITEMS = [
+    "lunch",
+    "coffee",
+    "pizza",
+    "donuts",
+    "flowers for Maria",
+    "a birthday cake",
+    "milk for the fridge",
+    "stamps",
+    "a gift card",
+    "bagels",
+    "snacks for the meeting",
+    "raffle tickets",
+    "a new kettle",
+    "paper towels",
+    "sandwiches",
+]
+MEETINGS = [
+    "the 3pm",
+    "standup",
+    "tomorrow's meeting",
+    "the 1:1",
+    "our sync",
+    "the review",
+    "Friday's call",
+    "the budget meeting",
+    "the team lunch",
+    "the offsite",
+]
+FIRST_NAMES = [
+    "Maria",
+    "Dev",
+    "Sam",
+    "Priya",
+    "Tom",
+    "Aisha",
+    "Li",
+    "Jonas",
+    "Fatima",
+    "Carlos",
+    "Grace",
+    "Yuki",
+    "Ben",
+    "Olu",
+    "Sofia",
+    "Ravi",
+]
+EMOJI = [
+    ":tada:",
+    ":rocket:",
+    ":eyes:",
+    ":pray:",
+    ":sweat_smile:",
+    ":+1:",
+    ":fire:",
+    ":white_check_mark:",
+    ":thinking_face:",
+    ":raised_hands:",
+    "🎉",
+    "🙏",
+    "👀",
+    "😅",
+]
+LINKS = [
+    "<https://example.com/quote.pdf|quote>",
+    "<https://docs.example.org/plan>",
+    "https://vendor.example.com/pricing",
+    "<https://example.net/deck|deck>",
+]
+FILLER = [
+    "Also the coffee machine on 2 is broken again.",
+    "Reminder that timesheets are due Friday.",
+    "Thanks everyone for covering last week, it was a lot.",
+    "Quick update from me before I forget.",
+    "Not urgent, just flagging.",
+    "Hope everyone had a good weekend!",
+    "The parking lot will be repainted on Saturday so park on the street.",
+    "Happy birthday to Grace btw!",
+    "Sorry for the wall of text.",
+    "Minutes from Tuesday are in the shared folder.",
+    "I'll be out Thursday afternoon for a dentist appointment.",
+    "Let me know if I missed anyone.",
+]
+
+# --- frames -------------------------------------------------------------------------------
+# Each frame: (kinds, template). Slots: {unit} {people} {place} {thing} (from the domain),
+# {sw} {swg} {old} {hw} {n} {when} {recent} {vendor} {client} {launch} {data} {target}
+# {item} {meeting} {name}. Kinds are the labels a human IT liaison would give.
+
+SIGNAL_FRAMES: list[tuple[list[str], str]] = [
+    # software purchase
+    ([SW], "{unit} is buying {sw} {when}"),
+    ([SW], "we're switching from {old} to {sw} {when}"),
+    ([SW], "{unit} wants to sign up for {swg}, can we talk?"),
+    ([SW], "heads up, we {recent} signed the contract with {sw}"),
+    ([SW], "We're trialling {sw} with {unit} for a month before we commit"),
+    ([SW], "finally moving off {old} onto {sw}"),
+    ([SW], "{unit} got budget approval for {swg}"),
+    ([SW], "we're going with {sw} for the whole org, rollout {when}"),
+    ([SW], "Anyone have experience with {sw}? we're about to buy licences for {unit}"),
+    ([SW], "we'd like to start using {swg} {when}, who do I talk to about that"),
+    ([SW], "Decision made: {sw} it is. Contract starts {when}."),
+    ([SW], "{unit} is replacing {old} with {swg}"),
+    ([SW], "we are renewing {sw} and adding 20 more seats for {unit}"),
+    ([SW], "Piloting {swg} in {unit} {when}"),
+    ([SW], "I put in a PO for {sw} licences for {unit}"),
+    ([SW], "we need {swg}, vendor demo is booked for {when}"),
+    # hardware purchase
+    ([HW], "{unit} is ordering {n} {hw} {when}"),
+    ([HW], "we {recent} bought {n} {hw} from {vendor}"),
+    ([HW], "planning to replace all the {hw} in {unit} {when}"),
+    ([HW], "Can we get {n} {hw} for the new {people}?"),
+    ([HW], "got a quote from {vendor} for {n} {hw}, ok to go ahead?"),
+    ([HW], "we're leasing {n} {hw} for {unit} starting {when}"),
+    ([HW], "{unit} needs {n} new {hw} before {thing}"),
+    ([HW], "The grant came through so we're buying {n} {hw}!"),
+    ([HW], "upgrading every {hw_one} in {unit} {when}"),
+    ([HW], "{n} {hw} arriving {when} for {unit}, where should they be delivered"),
+    ([HW], "We're getting {hw} for all the {people} {when}"),
+    ([HW], "Purchase request: {n} {hw} for {unit}"),
+    # office move
+    ([MOVE], "{unit} is moving to {place} {when}"),
+    ([MOVE], "We're moving! {unit} relocates to {place} {when}"),
+    ([MOVE], "we {recent} got the keys to {place}"),
+    ([MOVE], "signed the lease on {place}, move-in is {when}"),
+    ([MOVE], "{unit} is going hybrid {when} and giving up half the desks"),
+    ([MOVE], "we're shutting down {place} and consolidating into the main office {when}"),
+    ([MOVE], "opening a second site at {place} {when}"),
+    ([MOVE], "{unit} will be relocating to {place} while the renovation happens"),
+    ([MOVE], "we're expanding into {place} {when}, about 30 desks"),
+    ([MOVE], "the plan is to close {place} by {when} and move everyone downtown"),
+    ([MOVE], "{unit} moves into {place} {when}, movers are booked"),
+    ([MOVE], "Build-out of {place} starts {when}, we move in after"),
+    # staffing change
+    ([STAFF], "we're hiring {n} {people} {when}"),
+    ([STAFF], "{unit} is onboarding {n} {people} {when}"),
+    ([STAFF], "{n} new {people} start {when}"),
+    ([STAFF], "Restructure: {unit} merges with {unit2} {when}"),
+    ([STAFF], "{unit} is being split into two teams {when}"),
+    ([STAFF], "we {recent} hired {n} {people}, they start {when}"),
+    ([STAFF], "unfortunately we're laying off {n} people in {unit} {when}"),
+    ([STAFF], "{unit} is bringing on {n} contractors {when}"),
+    ([STAFF], "we're standing up a new team of {n} {people} {when}"),
+    ([STAFF], "Welcome wave incoming: {n} {people} join {unit} {when}"),
+    ([STAFF], "{unit} is doubling headcount {when}"),
+    ([STAFF], "reorg announced: {unit} now reports to operations from {when}"),
+    # event or launch
+    ([EVENT], "we're launching {launch} {when}"),
+    ([EVENT], "{launch} goes live {when}"),
+    ([EVENT], "{unit} is hosting {thing} {when}, and we want to livestream it"),
+    ([EVENT], "soft-launching {launch} {when} with a few customers"),
+    ([EVENT], "planning a hybrid conference for 300 people {when}"),
+    ([EVENT], "{unit} is running a webinar series for clients starting {when}"),
+    ([EVENT], "{thing} is going virtual this year, we need registration and streaming"),
+    ([EVENT], "big news: {launch} is launching {when}"),
+    ([EVENT], "we're organising a hackathon for 80 students {when}"),
+    ([EVENT], "Can IT help us stream {thing}? It's {when}"),
+    ([EVENT], "we want to open online ticket sales for {thing}"),
+    ([EVENT], "Go-live for {launch} is set for {when}"),
+    # data project
+    ([DATA], "we're migrating {data} into {target} {when}"),
+    ([DATA], "{unit} wants to build {target} for {data}"),
+    ([DATA], "we need to digitise {data} {when}"),
+    ([DATA], "starting a project to clean up {data} {when}"),
+    ([DATA], "{unit} is pulling {data} into {target} so we can report on it"),
+    ([DATA], "we want to merge {data} with the finance numbers into {target}"),
+    ([DATA], "we're purging {data} older than seven years {when}"),
+    ([DATA], "{unit} wants to analyse {data} with an AI tool"),
+    ([DATA], "Project kickoff {when}: consolidating {data} into {target}"),
+    ([DATA], "we'd like to set up automated reporting on {data}"),
+    ([DATA], "{unit} is doing a data-sharing agreement with {client} for {data}"),
+    ([DATA], "exporting {data} to {target} {when}"),
+    # two kinds
+    ([SW, STAFF], "we're buying {swg} and hiring {n} {people} to run it"),
+    ([MOVE, HW], "moving to {place} {when} and we'll need {n} {hw} there"),
+    ([EVENT, DATA], "launching {launch} {when} and migrating {data} into it"),
+    ([STAFF, HW], "{n} new {people} start {when}, each needs one of the {hw}"),
+    ([MOVE, STAFF], "{unit} moves to {place} {when} and we're hiring {n} {people} for it"),
+    ([SW, DATA], "switching to {sw} {when}, so {data} has to be migrated"),
+    ([EVENT, HW], "{unit} is hosting {thing} {when} and wants to rent {n} {hw}"),
+    ([SW, EVENT], "we're signing with {sw} and launching {launch} on it {when}"),
+]
+
+NEGATIVE_FRAMES: list[tuple[str, str]] = [
+    # everyday senses of trigger words (hard)
+    ("hard", "can someone buy {item} for {meeting}?"),
+    ("hard", "let's move {meeting} to Thursday"),
+    ("hard", "I'll launch the slides when everyone's in"),
+    ("hard", "moving on to the next agenda item"),
+    ("hard", "{name} is buying {item} today, thank her later"),
+    ("hard", "we ordered {item} for {meeting}, should arrive by noon"),
+    ("hard", "could we move {meeting} 30 mins later?"),
+    ("hard", "I'm moving desks to sit near the window, hope that's ok"),
+    ("hard", "hired a DJ for {thing} lol"),
+    ("hard", "the {hw_one} in room 4 is broken again, can someone take a look"),
+    ("hard", "my {hw_one} won't connect to the wifi"),
+    ("hard", "how do I share my screen in {sw}?"),
+    ("hard", "can you send me the {sw} link for {meeting}"),
+    ("hard", "who has the password for the {sw} account"),
+    ("hard", "I got a new phone so my authenticator stopped working"),
+    ("hard", "The data in the Q2 report looks off, can you double check column F"),
+    ("hard", "dashboard light came on in my car on the way in"),
+    ("hard", "let's onboard {name} onto the rota for weekends"),
+    ("hard", "can we go live on the call in 5?"),
+    ("hard", "the migration of the geese is so loud outside the office"),
+    ("hard", "{name} moved the files into the shared folder"),
+    ("hard", "buying into the idea, let's try it at {meeting}"),
+    ("hard", "I'm launching a poll for the team lunch spot"),
+    ("hard", "who's hosting {meeting} this week?"),
+    ("hard", "we need buy-in from {unit} before {meeting}"),
+    ("hard", "I'll order {item} for {meeting} on my card"),
+    ("hard", "{name} is moving house this weekend so she's off Friday"),
+    ("hard", "the new {people} rota is up on the board"),
+    ("hard", "hiring freeze is still on, nothing to report"),
+    ("hard", "Printer on 3 is out of toner, anyone know where the spare is?"),
+    ("hard", "I bought a new {hw_one} for home, loving it"),
+    ("hard", "please update your signature in {sw}"),
+    ("hard", "reminder: {thing} photos are on the drive"),
+    ("hard", "merger of the two playlists is done, enjoy"),
+    ("hard", "who approved the {sw} invoice back in 2021?"),
+    ("hard", "we bought those {hw} in 2018 and they still work fine"),
+    ("hard", "we moved here in 2015, the heating has never worked"),
+    ("hard", "{unit} ordered pizza for everyone, come grab some"),
+    ("hard", "what's the wifi password at {place}?"),
+    ("hard", "I'll migrate my notes to a new notebook, the old one is full"),
+    ("hard", "the {sw} export is taking forever, is it just me"),
+    ("hard", "can you launch the survey link in the chat when we start"),
+    ("hard", "congrats {name} on the new job!"),
+    ("hard", "we're hiring a bouncy castle for {thing}"),
+    # negation
+    ("negation", "we're not hiring any {people} this year"),
+    ("negation", "no plans to move {unit} anywhere"),
+    ("negation", "we won't be buying {hw} this year, budget is frozen"),
+    ("negation", "{unit} isn't switching to {sw} after all the talk"),
+    ("negation", "there's no launch {when}, we don't have the budget"),
+    # retractions
+    ("retraction", "we were going to buy {n} {hw} but the grant fell through"),
+    ("retraction", "scratch that, we're not moving to {place} after all"),
+    ("retraction", "the {sw} purchase is off, leadership said no"),
+    ("retraction", "update: {thing} is cancelled, so no livestream needed"),
+    ("retraction", "we had planned to hire {n} {people} but that's on hold indefinitely"),
+    ("retraction", "forget what I said about migrating {data}, it's not happening"),
+    ("retraction", "{unit} decided against {swg}, we're sticking with {old}"),
+    ("retraction", "the move to {place} got cancelled"),
+    # hypotheticals
+    ("hypothetical", "would be cool to livestream {thing} someday, but not this year"),
+    ("hypothetical", "if we ever get budget we should buy {hw}"),
+    ("hypothetical", "in an ideal world we'd move to {place}"),
+    ("hypothetical", "imagine if we had {sw}, lol"),
+    ("hypothetical", "maybe one day we'll have a proper dashboard for {data}"),
+    ("hypothetical", "if we hired more {people} we wouldn't be this stretched, just saying"),
+    ("hypothetical", "wish we could switch to {sw} but it's not in the cards"),
+    # IT's own announcements
+    ("it_own", "IT here: we're rolling out MFA to everyone {when}"),
+    ("it_own", "IT infrastructure will replace the core switches {when}"),
+    ("it_own", "Helpdesk update: we're upgrading the {sw} tenant {when}, expect a short outage"),
+    ("it_own", "IT is patching all the {hw} tonight, please leave them on"),
+    ("it_own", "from the IT team: the wifi in {place} will be down Saturday for maintenance"),
+    ("it_own", "IT here - new password policy goes live {when}"),
+    ("it_own", "IT will be migrating the file server to the new storage {when}"),
+    ("it_own", "our IT team is replacing the firewall {when}, no action needed"),
+    ("it_own", "service desk: we've ordered replacement toner for every printer"),
+    # news about others
+    ("others", "did you see {client} is moving its HQ to Denver?"),
+    ("others", "{client} just bought {sw}, apparently it's going badly"),
+    ("others", "{client} is hiring {n} {people}, good for them"),
+    ("others", "heard {client} is launching a new app {when}"),
+    ("others", "our client {client} is migrating to {sw}, we might get questions about it"),
+    ("others", "news: {client} announced a merger with {client2}"),
+    ("others", "{client} is opening a new office in Austin, saw it on LinkedIn"),
+    ("others", "my sister's company just rolled out {sw}, she hates it"),
+    # plain chatter
+    ("chatter", "thanks {name}!"),
+    ("chatter", "see everyone at {meeting}"),
+    ("chatter", "running 5 mins late"),
+    ("chatter", "can you review my doc when you get a chance"),
+    ("chatter", "great job on {thing} everyone"),
+    ("chatter", "who's in for lunch?"),
+    ("chatter", "out sick today, will check messages later"),
+    ("chatter", "{unit} is short-staffed today, bear with us"),
+    ("chatter", "the minutes from {meeting} are attached"),
+    ("chatter", "lol same"),
+]
+
+HAND_WRITTEN: list[tuple[list[str], str, str]] = [
+    # (kinds, form, text): short, odd and idiomatic messages frames do not make well
+    ([MOVE], "short", "We're moving!"),
+    ([STAFF], "short", "Hiring spree!"),
+    ([HW], "short", "new laptops?"),
+    ([SW], "short", "Buying Salesforce."),
+    ([EVENT], "short", "Launch day Monday!"),
+    ([DATA], "short", "data migration time"),
+    ([STAFF], "short", "3 new hires Monday"),
+    ([MOVE], "short", "new office!!"),
+    ([], "short", "lunch?"),
+    ([], "short", "moving on"),
+    ([], "short", "bought it"),
+    ([], "short", "launching now"),
+    ([], "short", "ok thanks"),
+    ([], "short", "meeting moved"),
+    ([SW], "nonnative", "We will to buy the new software for accounting in next month"),
+    ([MOVE], "nonnative", "Our team is planning make move to new office at April"),
+    ([STAFF], "nonnative", "Next week come five new workers in our department, please prepare"),
+    ([HW], "nonnative", "We need order 20 computer for the new classroom, how is process?"),
+    ([EVENT], "nonnative", "We are organise big conference for customers in autumn"),
+    ([DATA], "nonnative", "Boss want that we put all old paper of clients into computer system"),
+    ([], "nonnative", "Please can you move the meeting at 4 o'clock, I have doctor"),
+    ([], "nonnative", "I buy the coffee for everybody tomorrow morning"),
+    ([SW, STAFF], "two_kinds", "We're buying a CRM and hiring 12 reps for it"),
+    ([MOVE, HW], "two_kinds", "New office in May, and the conference rooms need screens"),
+    ([STAFF, SW], "two_kinds", "new HR director starts in June and wants Workday on day one"),
+    ([], "it_own", "IT here: we're replacing the core switches this weekend"),
+    ([], "others", "Enterprise is our car rental firm for the trip, book through them"),
+    ([], "hard", "the dress code pilot starts Monday, jeans on Fridays"),
+    ([], "hard", "we signed the birthday card for Li, it's on her desk"),
+    ([], "hard", "moving the standup to 9:30 from tomorrow"),
+    ([], "hard", "Can someone onboard me to the coffee rota?"),
+    ([], "hypothetical", "would love to go hybrid one day, but the lease runs till 2030"),
+    ([], "retraction", "we were going to buy 30 Chromebooks but the grant fell through"),
+]
+
+# --- forms ---------------------------------------------------------------------------------
+
+_KEYBOARD_NEIGHBOURS = {
+    "a": "qs",
+    "b": "vn",
+    "c": "xv",
+    "d": "sf",
+    "e": "wr",
+    "f": "dg",
+    "g": "fh",
+    "h": "gj",
+    "i": "uo",
+    "j": "hk",
+    "k": "jl",
+    "l": "k",
+    "m": "n",
+    "n": "bm",
+    "o": "ip",
+    "p": "o",
+    "r": "et",
+    "s": "ad",
+    "t": "ry",
+    "u": "yi",
+    "v": "cb",
+    "w": "qe",
+    "y": "tu",
+}
+
+
+def typo(text: str, rng: random.Random, count: int = 2) -> str:
+    """Swap, drop, double or mistype letters inside a few words of four letters or more."""
+    words = text.split(" ")
+    candidates = [i for i, w in enumerate(words) if len(w) >= 4 and w.isalpha()]
+    for index in rng.sample(candidates, min(count, len(candidates))):
+        word = words[index]
+        pos = rng.randrange(1, len(word) - 1)
+        how = rng.randrange(4)
+        if how == 0:
+            word = word[:pos] + word[pos + 1] + word[pos] + word[pos + 2 :]
+        elif how == 1:
+            word = word[:pos] + word[pos + 1 :]
+        elif how == 2:
+            word = word[:pos] + word[pos] + word[pos:]
+        else:
+            near = _KEYBOARD_NEIGHBOURS.get(word[pos].lower(), word[pos])
+            word = word[:pos] + rng.choice(near) + word[pos + 1 :]
+        words[index] = word
+    return " ".join(words)
+
+
+def _question(text: str, rng: random.Random) -> str:
+    prefix = rng.choice(["fyi ", "quick q: ", "", "so ", "hey team, "])
+    return prefix + text.rstrip(".!?") + rng.choice(["?", " - is that ok?", ", thoughts?"])
+
+
+def _markup(text: str, rng: random.Random) -> str:
+    pieces = [text]
+    if rng.random() < 0.6:
+        pieces.insert(0, f"<@U{rng.randrange(10**7, 10**8)}>")
+    if rng.random() < 0.5:
+        pieces.append(rng.choice(LINKS))
+    pieces.append(rng.choice(EMOJI))
+    out = " ".join(pieces)
+    if rng.random() < 0.3:
+        out = "*" + out + "*"
+    return out
+
+
+def _long(text: str, rng: random.Random) -> str:
+    before = rng.sample(FILLER, rng.randrange(1, 4))
+    after = rng.sample([f for f in FILLER if f not in before], rng.randrange(1, 3))
+    return " ".join([*before, text[0].upper() + text[1:] + ".", *after])
+
+
+def _case(text: str, rng: random.Random) -> str:
+    roll = rng.random()
+    if roll < 0.5:
+        return text[0].upper() + text[1:]
+    if roll < 0.6:
+        return text.upper() if len(text) < 60 else text
+    if roll < 0.8:
+        return text.lower()
+    return text
+
+
+FORMS = ["plain", "plain", "plain", "question", "typo", "markup", "long"]
+
+
+def shape(text: str, form: str, rng: random.Random) -> str:
+    """Write a message in one form."""
+    if form == "question":
+        return _question(text, rng)
+    if form == "typo":
+        return typo(_case(text, rng), rng)
+    if form == "markup":
+        return _markup(text, rng)
+    if form == "long":
+        return _long(text, rng)
+    return _case(text, rng)
+
+
+# --- filling -------------------------------------------------------------------------------
+
+
+def fill(template: str, domain: str, rng: random.Random) -> str:
+    """Fill a frame's slots for one organisation."""
+    slots = DOMAINS[domain]
+    unit, unit2 = rng.sample(slots["unit"], 2)
+    client, client2 = rng.sample(CLIENTS, 2)
+    hw = rng.choice(HARDWARE)
+    values = {
+        "unit": unit,
+        "unit2": unit2,
+        "people": rng.choice(slots["people"]),
+        "place": rng.choice(slots["place"]),
+        "thing": rng.choice(slots["thing"]),
+        "sw": rng.choice(SOFTWARE),
+        "swg": rng.choice(SOFTWARE_GENERIC),
+        "old": rng.choice(OLD_SOFTWARE),
+        "hw": hw,
+        "hw_one": hw[:-1] if hw.endswith("s") else hw,
+        "n": rng.choice(COUNTS),
+        "when": rng.choice(WHEN),
+        "recent": rng.choice(RECENT),
+        "vendor": rng.choice(VENDORS),
+        "client": client,
+        "client2": client2,
+        "launch": rng.choice(EVENT_NAMES),
+        "data": rng.choice(DATA_THINGS),
+        "target": rng.choice(DATA_TARGETS),
+        "item": rng.choice(ITEMS),
+        "meeting": rng.choice(MEETINGS),
+        "name": rng.choice(FIRST_NAMES),
+    }
+    return template.format(**values)
+
+
+def build(seed: int = SEED) -> list[dict]:
+    """Every message of the corpus, with its split."""
+    rng = random.Random(seed)
+    frames: list[tuple[str, list[str], str, str | None]] = []
+    for number, (kinds, template) in enumerate(SIGNAL_FRAMES):
+        frames.append((f"s{number:03d}", kinds, template, None))
+    for number, (group, template) in enumerate(NEGATIVE_FRAMES):
+        frames.append((f"n{number:03d}", [], template, group))
+    order = [frame[0] for frame in frames] + ["hand"]
+    rng.shuffle(order)
+    cut_valid, cut_test = int(len(order) * 0.70), int(len(order) * 0.85)
+    split_of = {
+        key: ("train" if i < cut_valid else "valid" if i < cut_test else "test")
+        for i, key in enumerate(order)
+    }
+    split_of["hand"] = "train"  # the hand-written few teach shapes frames cannot make
+    rows: list[dict] = []
+    seen: set[str] = set()
+    for key, kinds, template, group in frames:
+        has_slots = "{" in template
+        for _ in range(PER_FRAME if has_slots else 4):
+            domain = rng.choice(DOMAIN_NAMES)
+            form = rng.choice(FORMS)
+            text = shape(fill(template, domain, rng), form, rng)
+            if text in seen:
+                continue
+            seen.add(text)
+            rows.append(
+                {
+                    "text": text,
+                    "kinds": kinds,
+                    "form": form,
+                    "group": group or ("two_kinds" if len(kinds) > 1 else "signal"),
+                    "domain": domain,
+                    "template": key,
+                    "split": split_of[key],
+                }
+            )
+    for kinds, form, text in HAND_WRITTEN:
+        rows.append(
+            {
+                "text": text,
+                "kinds": kinds,
+                "form": form if form in ("short", "nonnative") else "plain",
+                "group": form
+                if form not in ("short", "nonnative")
+                else ("signal" if kinds else "hard"),
+                "domain": "any",
+                "template": "hand",
+                "split": "train",
+            }
+        )
+    return rows
+
+
+def main() -> int:
+    rows = build()
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    with OUT.open("w", encoding="utf-8") as out:
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    positives = sum(1 for row in rows if row["kinds"])
+    print(f"{len(rows)} messages ({positives} signals) written to {OUT.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
