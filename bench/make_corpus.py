@@ -31,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "handlers" / "signals" / "data" / "corpus.jsonl"
 SEED = 20261206
+COMPOSED = 3000  # messages composed from parts (subject, verb, object, time)
 PER_FRAME = 24  # fillings per frame (fewer for frames without slots; duplicates dropped)
 
 SW, HW, MOVE, STAFF, EVENT, DATA = (
@@ -1086,6 +1087,11 @@ def shape(text: str, form: str, rng: random.Random) -> str:
 
 def fill(template: str, domain: str, rng: random.Random) -> str:
     """Fill a frame's slots for one organisation."""
+    return template.format(**_values(domain, rng))
+
+
+def _values(domain: str, rng: random.Random) -> dict[str, str]:
+    """One filling of every slot for one organisation."""
     slots = DOMAINS[domain]
     unit, unit2 = rng.sample(slots["unit"], 2)
     client, client2 = rng.sample(CLIENTS, 2)
@@ -1114,7 +1120,357 @@ def fill(template: str, domain: str, rng: random.Random) -> str:
         "meeting": rng.choice(MEETINGS),
         "name": rng.choice(FIRST_NAMES),
     }
-    return template.format(**values)
+    return values
+
+
+# --- composed messages ---------------------------------------------------------------------
+# Sentences put together from a subject, a verb in some tense and an object, so that the
+# model meets each verb with many objects and each object with many verbs: the words that
+# carry a signal are learned one by one, not as fixed phrases. Verbs: (base, -ing, past).
+
+VERBS: dict[str, list[tuple[str, str, str]]] = {
+    SW: [
+        ("buy", "buying", "bought"),
+        ("purchase", "purchasing", "purchased"),
+        ("license", "licensing", "licensed"),
+        ("subscribe to", "subscribing to", "subscribed to"),
+        ("sign up for", "signing up for", "signed up for"),
+        ("switch to", "switching to", "switched to"),
+        ("roll out", "rolling out", "rolled out"),
+        ("trial", "trialling", "trialled"),
+        ("pilot", "piloting", "piloted"),
+        ("adopt", "adopting", "adopted"),
+        ("go with", "going with", "went with"),
+        ("sign with", "signing with", "signed with"),
+        ("implement", "implementing", "implemented"),
+        ("bring in", "bringing in", "brought in"),
+        ("get", "getting", "got"),
+    ],
+    HW: [
+        ("buy", "buying", "bought"),
+        ("order", "ordering", "ordered"),
+        ("purchase", "purchasing", "purchased"),
+        ("get", "getting", "got"),
+        ("lease", "leasing", "leased"),
+        ("replace", "replacing", "replaced"),
+        ("upgrade", "upgrading", "upgraded"),
+        ("procure", "procuring", "procured"),
+        ("pick up", "picking up", "picked up"),
+        ("rent", "renting", "rented"),
+        ("kit out the team with", "kitting out the team with", "kitted out the team with"),
+    ],
+    MOVE: [
+        ("move to", "moving to", "moved to"),
+        ("relocate to", "relocating to", "relocated to"),
+        ("move into", "moving into", "moved into"),
+        ("take over", "taking over", "took over"),
+        ("open a new office at", "opening a new office at", "opened a new office at"),
+        ("sign the lease on", "signing the lease on", "signed the lease on"),
+        ("get the keys to", "getting the keys to", "got the keys to"),
+        ("consolidate into", "consolidating into", "consolidated into"),
+        ("expand into", "expanding into", "expanded into"),
+        ("set up shop in", "setting up shop in", "set up shop in"),
+        ("close down", "closing down", "closed down"),
+        ("renovate", "renovating", "renovated"),
+        ("fit out", "fitting out", "fitted out"),
+    ],
+    STAFF: [
+        ("hire", "hiring", "hired"),
+        ("onboard", "onboarding", "onboarded"),
+        ("bring on", "bringing on", "brought on"),
+        ("recruit", "recruiting", "recruited"),
+        ("take on", "taking on", "took on"),
+        ("lay off", "laying off", "laid off"),
+        ("add", "adding", "added"),
+        ("welcome", "welcoming", "welcomed"),
+        ("staff up with", "staffing up with", "staffed up with"),
+        ("contract", "contracting", "contracted"),
+    ],
+    EVENT: [
+        ("launch", "launching", "launched"),
+        ("host", "hosting", "hosted"),
+        ("run", "running", "ran"),
+        ("livestream", "livestreaming", "livestreamed"),
+        ("go live with", "going live with", "went live with"),
+        ("unveil", "unveiling", "unveiled"),
+        ("organise", "organising", "organised"),
+        ("stream", "streaming", "streamed"),
+        ("open registration for", "opening registration for", "opened registration for"),
+        ("kick off", "kicking off", "kicked off"),
+    ],
+    DATA: [
+        ("migrate", "migrating", "migrated"),
+        ("digitise", "digitising", "digitised"),
+        ("clean up", "cleaning up", "cleaned up"),
+        ("consolidate", "consolidating", "consolidated"),
+        ("analyse", "analysing", "analysed"),
+        ("archive", "archiving", "archived"),
+        ("build a dashboard on", "building a dashboard on", "built a dashboard on"),
+        ("centralise", "centralising", "centralised"),
+        ("integrate", "integrating", "integrated"),
+        ("set up reporting on", "setting up reporting on", "set up reporting on"),
+        ("merge", "merging", "merged"),
+        ("scan in", "scanning in", "scanned in"),
+    ],
+}
+EVENTS = [
+    "a conference for 300 people",
+    "a webinar series",
+    "a hybrid town hall",
+    "a hackathon",
+    "{thing}",
+    "an online open day",
+    "a customer summit",
+    "a virtual fundraiser",
+    "{launch}",
+]
+
+
+def _object(kind: str, verb: str, values: dict[str, str], rng: random.Random) -> str:
+    if kind == SW:
+        return rng.choice([values["sw"], values["swg"], f"{values['sw']} for {values['unit']}"])
+    if kind == HW:
+        return rng.choice(
+            [
+                f"{values['n']} {values['hw']}",
+                f"new {values['hw']}",
+                f"{values['hw']} for the {values['people']}",
+                f"{values['n']} {values['hw']}",
+            ]
+        )
+    if kind == MOVE:
+        return values["place"]
+    if kind == STAFF:
+        return rng.choice(
+            [
+                f"{values['n']} {values['people']}",
+                f"more {values['people']}",
+                f"{values['n']} new {values['people']}",
+            ]
+        )
+    if kind == EVENT:
+        return (
+            rng.choice(EVENTS).format(**values)
+            if verb not in ("launch", "go live with", "unveil")
+            else values["launch"]
+        )
+    if kind == DATA:
+        thing = values["data"]
+        return rng.choice([thing, f"{thing} into {values['target']}"])
+    raise ValueError(kind)
+
+
+SUBJECTS = [
+    "we",
+    "{unit}",
+    "our team",
+    "the {unit} team",
+    "I",
+    "my team",
+    "{name}'s team",
+    "{unit} and {unit2}",
+]
+PLURAL_SUBJECTS = {"we", "our team", "my team", "{unit} and {unit2}"}
+
+
+def _clause(kind: str, rng: random.Random, values: dict[str, str], tense: str) -> str:
+    """One clause stating a plan of a kind: subject, verb in a tense, object, time."""
+    base, ing, past = rng.choice(VERBS[kind])
+    obj = _object(kind, base, values, rng)
+    subject = rng.choice(SUBJECTS).format(**values)
+    be = (
+        "are"
+        if subject in ("we", "our team", "my team") or " and " in subject
+        else ("am" if subject == "I" else "is")
+    )
+    when = values["when"]
+    if tense == "progressive":
+        return f"{subject} {be} {ing} {obj} {when}"
+    if tense == "future":
+        aux = rng.choice(
+            [
+                "will",
+                "are going to",
+                "plan to",
+                "want to",
+                "need to",
+                "have decided to",
+                "hope to",
+                "'ll",
+            ]
+        )
+        if aux == "'ll":
+            return f"{subject}'ll {base} {obj} {when}"
+        if aux == "are going to":
+            aux = f"{be} going to"
+        return f"{subject} {aux} {base} {obj} {when}"
+    if tense == "recent":
+        return f"{subject} {rng.choice(['just', 'finally', 'have just'])} {past} {obj}"
+    if tense == "headline":
+        return f"{ing[0].upper()}{ing[1:]} {obj} {when}"
+    if tense == "request":
+        return rng.choice(
+            [
+                f"can we {base} {obj} {when}?",
+                f"ok if {subject} {base} {obj}?",
+                f"who do I talk to about {ing} {obj}?",
+            ]
+        )
+    raise ValueError(tense)
+
+
+TENSES = ["progressive", "future", "recent", "headline", "request"]
+RETRACTION_TAILS = [
+    "but the grant fell through",
+    "but leadership said no",
+    "but that's off now",
+    "but it's been shelved",
+    "but it's on hold indefinitely",
+    "but the budget got cut",
+    "but we decided against it",
+    "but the board vetoed it",
+]
+HYPOTHETICAL = [
+    "would be nice to {base} {obj} someday, not this year though",
+    "if we ever get money we should {base} {obj}",
+    "maybe one day we'll {base} {obj}",
+    "in an ideal world we'd {base} {obj}",
+    "wish we could {base} {obj}, but no chance",
+    "imagine if we could {base} {obj}",
+]
+NEGATED = [
+    "we're not {ing} {obj}",
+    "no plans to {base} {obj}",
+    "we won't {base} {obj} this year",
+    "{unit} decided not to {base} {obj}",
+    "we are definitely not {ing} {obj} {when}",
+]
+IT_SUBJECTS = [
+    "IT",
+    "the IT team",
+    "IT here:",
+    "Helpdesk:",
+    "infrastructure",
+    "the service desk",
+    "IT ops",
+]
+IT_WORK = [
+    "replacing the core switches",
+    "patching every server",
+    "migrating the file server",
+    "rolling out MFA",
+    "upgrading the firewall",
+    "imaging the new laptops for staff",
+    "moving the backups to new storage",
+    "renewing the Microsoft licences",
+    "replacing the wifi access points in {place}",
+    "rebuilding the VPN",
+    "retiring the old print server",
+    "updating every {hw_one} to the new OS",
+]
+EVERYDAY = [
+    ("buy", "buying", "bought", "{item}"),
+    ("order", "ordering", "ordered", "{item}"),
+    ("move", "moving", "moved", "{meeting}"),
+    ("launch", "launching", "launched", "the slides"),
+    ("launch", "launching", "launched", "the poll"),
+    ("host", "hosting", "hosted", "{meeting}"),
+    ("hire", "hiring", "hired", "a minibus"),
+    ("hire", "hiring", "hired", "a DJ for {thing}"),
+    ("stream", "streaming", "streamed", "the match"),
+    ("switch", "switching", "switched", "desks"),
+    ("get", "getting", "got", "coffee"),
+    ("migrate", "migrating", "migrated", "my notes to a new notebook"),
+    ("clean up", "cleaning up", "cleaned up", "the kitchen"),
+    ("sign", "signing", "signed", "the card for {name}"),
+    ("onboard", "onboarding", "onboarded", "{name} onto the coffee rota"),
+    ("replace", "replacing", "replaced", "the water filter"),
+    ("open", "opening", "opened", "a ticket about my {hw_one}"),
+    ("move", "moving", "moved", "my car"),
+    ("run", "running", "ran", "the raffle"),
+    ("book", "booking", "booked", "a room for {meeting}"),
+]
+
+
+def composed(rng: random.Random, count: int) -> list[dict]:
+    """Signals and look-alikes from parts; ``template`` names the verb's family."""
+    rows: list[dict] = []
+    kinds = [SW, HW, MOVE, STAFF, EVENT, DATA]
+    for number in range(count):
+        domain = rng.choice(DOMAIN_NAMES)
+        values = _values(domain, rng)
+        roll = rng.random()
+        kind = rng.choice(kinds)
+        tense = rng.choice(TENSES)
+        if roll < 0.40:
+            text, labels, group = _clause(kind, rng, values, tense), [kind], "signal"
+        elif roll < 0.47:
+            other = rng.choice([k for k in kinds if k != kind])
+            first = _clause(kind, rng, values, rng.choice(TENSES[:3]))
+            second = _clause(other, rng, _values(domain, rng), "future")
+            text, labels, group = f"{first} and {second}", [kind, other], "two_kinds"
+        elif roll < 0.62:
+            base, ing, past, obj = rng.choice(EVERYDAY)
+            obj = obj.format(**values)
+            subject = rng.choice(["we", "I", "{name}", "{unit}"]).format(**values)
+            be = {"we": "are", "I": "am"}.get(subject, "is")
+            text = rng.choice(
+                [
+                    f"{subject} {be} {ing} {obj} {values['when']}",
+                    f"can someone {base} {obj}?",
+                    f"{subject} just {past} {obj}",
+                    f"let's {base} {obj}",
+                    f"{ing} {obj} now",
+                ]
+            )
+            labels, group = [], "hard"
+        elif roll < 0.72:
+            clause = _clause(kind, rng, values, rng.choice(["progressive", "future"]))
+            text, labels, group = f"{clause} {rng.choice(RETRACTION_TAILS)}", [], "retraction"
+            if rng.random() < 0.3:
+                base, ing, past = rng.choice(VERBS[kind])
+                obj = _object(kind, base, values, rng)
+                text = f"we were going to {base} {obj} {rng.choice(RETRACTION_TAILS)}"
+        elif roll < 0.79:
+            base, ing, past = rng.choice(VERBS[kind])
+            obj = _object(kind, base, values, rng)
+            text = rng.choice(HYPOTHETICAL).format(base=base, obj=obj)
+            labels, group = [], "hypothetical"
+        elif roll < 0.85:
+            base, ing, past = rng.choice(VERBS[kind])
+            obj = _object(kind, base, values, rng)
+            text = rng.choice(NEGATED).format(base=base, ing=ing, obj=obj, **values)
+            labels, group = [], "negation"
+        elif roll < 0.92:
+            subject = rng.choice(IT_SUBJECTS)
+            work = rng.choice(IT_WORK).format(**values)
+            verb = "" if subject.endswith(":") else rng.choice(["is", "will be", "are"]) + " "
+            text = f"{subject} {verb}{work} {values['when']}"
+            labels, group = [], "it_own"
+        else:
+            base, ing, past = rng.choice(VERBS[kind])
+            obj = _object(kind, base, values, rng)
+            client = values["client"]
+            text = rng.choice(
+                [
+                    f"{client} is {ing} {obj}, saw it in the news",
+                    f"heard {client} {past} {obj}",
+                    f"our client {client} is {ing} {obj}",
+                ]
+            )
+            labels, group = [], "others"
+        form = rng.choice(FORMS)
+        rows.append(
+            {
+                "text": shape(text, form, rng),
+                "kinds": labels,
+                "form": form,
+                "group": group,
+                "domain": domain,
+                "template": f"c-{group}-{number % 40:02d}",
+            }
+        )
+    return rows
 
 
 def build(seed: int = SEED) -> list[dict]:
@@ -1155,6 +1511,13 @@ def build(seed: int = SEED) -> list[dict]:
                     "split": split_of[key],
                 }
             )
+    for row in composed(rng, COMPOSED):
+        if row["text"] in seen:
+            continue
+        seen.add(row["text"])
+        roll = rng.random()
+        row["split"] = "train" if roll < 0.70 else "valid" if roll < 0.85 else "test"
+        rows.append(row)
     for kinds, form, text in HAND_WRITTEN:
         rows.append(
             {
