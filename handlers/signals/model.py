@@ -121,21 +121,24 @@ class Model:
             split[name[:2]][name[2:]] = row
         return split[CHAR], split[WORD], split[RULE]
 
-    def raw_text(self, text: str, cues: Mapping[str, rules.SignalCues] | None = None):
-        """Uncalibrated scores per kind for a message: the same sum as ``raw(features())``."""
+    def raw_text(
+        self, text: str, cues: Mapping[str, rules.SignalCues] | None = None
+    ) -> np.ndarray:
+        """Uncalibrated scores per kind for a message: the same sum as ``raw(features())``,
+        with one dictionary look-up per n-gram and one gather of weight rows."""
         found = grams(text, cues)
         chars, words, rule_index = self._families
-        total = self.bias.astype(np.float64)
-        weights = self.weights
-        for index, names, weight in (
-            (chars, found.chars, found.char_weight),
-            (words, found.words, found.word_weight),
-            (rule_index, found.rules, 1.0),
-        ):
-            rows = [row for row in map(index.get, names) if row is not None]
-            if rows:
-                total = total + weights[rows].sum(axis=0, dtype=np.float64) * weight
-        return total
+        char_rows = [row for row in map(chars.get, found.chars) if row is not None]
+        word_rows = [row for row in map(words.get, found.words) if row is not None]
+        rule_rows = [row for row in map(rule_index.get, found.rules) if row is not None]
+        rows = char_rows + word_rows + rule_rows
+        if not rows:
+            return self.bias.astype(np.float64)
+        values = np.empty(len(rows), dtype=np.float32)
+        values[: len(char_rows)] = found.char_weight
+        values[len(char_rows) : len(char_rows) + len(word_rows)] = found.word_weight
+        values[len(char_rows) + len(word_rows) :] = 1.0
+        return self.bias + (values @ self.weights[rows]).astype(np.float64)
 
     def calibrated(self, raw: np.ndarray) -> np.ndarray:
         """Probabilities per kind from raw scores."""
