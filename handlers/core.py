@@ -49,7 +49,8 @@ from handlers.org import Organisation
 from handlers.people import find_person, name_of, person_for, sync_organisation
 from handlers.playbooks import Catalogue
 from handlers.promises import Promise, find_promise, may_hold_promise
-from handlers.signals import Signal, detect
+from handlers.signals import Signal, Speaker, detect
+from handlers.signals import feedback as signal_feedback
 from storage import ledger
 from storage.db import session_scope
 from storage.models import (
@@ -96,6 +97,12 @@ ACT_PAST = {
     "not_mine": "says this isn't theirs",
 }
 NEEDS_NOTE = {"blocked"}
+# An answer to an offer is a label for the organisation's signal model (`liaison-bot train`).
+_OFFER_ANSWERS = {
+    "offer.plan": signal_feedback.PLAN,
+    "offer.later": signal_feedback.LATER,
+    "offer.dismiss": signal_feedback.NOT_IT,
+}
 
 
 @dataclass
@@ -251,8 +258,8 @@ class Liaison:
         with session_scope(self.engine) as session:
             return name_of(session, person_id).lstrip("@")
 
-    def detect(self, text: str) -> Signal | None:
-        return detect(strip_mentions(text), self._cues)
+    def detect(self, text: str, speaker: Speaker | None = None) -> Signal | None:
+        return detect(strip_mentions(text), self._cues, speaker=speaker)
 
     def may_answer(self, text: str) -> bool:
         """Whether a channel message not addressed to the bot may get an answer: a signal to
@@ -352,7 +359,10 @@ class Turn:
         if open_one is not None:
             self._person = person
             return self.intake_answer(open_one, text)
-        signal = self.bot.detect(text)
+        speaker = Speaker(
+            is_it=self.bot.org.is_it(person.handle if person else None, self.inbound.conversation)
+        )
+        signal = self.bot.detect(text, speaker=speaker)
         if signal is None:
             plain = strip_mentions(text)
             # Chat that holds no promise must not touch the sender (nor create them).
@@ -396,10 +406,11 @@ class Turn:
             "mid": message_id,
             "conv": self.inbound.conversation,
         }
+        label = {"kind": signal.kind, "excerpt": signal.excerpt}  # the answer is a label
         choices = (
             Choice.of("Plan it with IT", "offer.plan", "primary", **value),
-            Choice.of("Not now", "offer.later", mid=message_id),
-            Choice.of("IT isn't needed", "offer.dismiss", mid=message_id),
+            Choice.of("Not now", "offer.later", mid=message_id, **label),
+            Choice.of("IT isn't needed", "offer.dismiss", mid=message_id, **label),
         )
         facts = (("Roles IT often plays", roles),)
         reply = Reply(text, choices=choices, facts=facts, kind="offer")
@@ -758,6 +769,16 @@ class Turn:
         for key in texts:
             if key in data and data[key] is not None and not isinstance(data[key], str):
                 data[key] = None
+        if action.id in _OFFER_ANSWERS and data.get("kind") and data.get("excerpt"):
+            known = self.known_person()
+            signal_feedback.record_label(
+                self.session,
+                data["excerpt"],
+                data["kind"],
+                _OFFER_ANSWERS[action.id],
+                self.bot.clock(),
+                known.id if known else None,
+            )
         if action.id == "offer.plan":
             return self.start_from_offer(data)
         if action.id == "home.open":
