@@ -50,6 +50,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 THRESHOLD = 0.5  # calibrated: about half the messages scoring 0.5 are signals
+# A further kind must be surer than the first: on the valid split this gets the whole set
+# of kinds exactly right for 96% of signals, against 92% with one threshold for all.
+SECOND_KIND = 0.8
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,7 @@ def detect(
     if not kinds:
         return None
     kind = kinds[0]
+    kinds = [kind, *(other for other in kinds[1:] if scores[other] >= max(limit, SECOND_KIND))]
     score = round(min(scores[kind], 0.99), 2)
     return Signal(
         kind,
