@@ -87,7 +87,7 @@ def train_organisation(
         for kind, kind_cues in cues.items()
         for text in kind_cues.examples
     ]
-    examples = train.examples(rows, "train") + taught + list(own)
+    examples = train.with_typos(train.examples(rows, "train") + taught) + list(own)
     kinds = sorted({kind for example in examples for kind in example.kinds} | set(cues))
     fitted = train.fit(examples, train.examples(rows, "valid"), kinds, cues, epochs=epochs)
     fitted.save(out)

@@ -42,13 +42,16 @@ _DIGITS = re.compile(r"\d+")
 # Feature names carry their family as a prefix in the model file; at run time each family
 # has its own dictionary, so no name is ever built by concatenation on the hot path.
 CHAR, WORD, RULE = "c ", "w ", "r "
+# A short message weighs its few n-grams as if it had this many: otherwise "on it" or "hi
+# there" would stake everything on two or three of them.
+MIN_CHARS, MIN_WORDS = 60, 8
 LONG_MESSAGE = 240  # characters from which a message is also read two sentences at a time
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\s*\n+\s*")
 
 
 @dataclass(frozen=True)
 class Grams:
-    """A message's n-grams, each family with its weight (1/sqrt of its size)."""
+    """A message's n-grams, each family with its weight (1/sqrt of its size, or of a floor)."""
 
     chars: list[str]
     words: list[str]
@@ -56,11 +59,11 @@ class Grams:
 
     @property
     def char_weight(self) -> float:
-        return 1.0 / math.sqrt(len(self.chars)) if self.chars else 0.0
+        return 1.0 / math.sqrt(max(len(self.chars), MIN_CHARS))
 
     @property
     def word_weight(self) -> float:
-        return 1.0 / math.sqrt(len(self.words)) if self.words else 0.0
+        return 1.0 / math.sqrt(max(len(self.words), MIN_WORDS))
 
 
 def grams(text: str, cues: Mapping[str, rules.SignalCues] | None = None) -> Grams:
@@ -121,9 +124,7 @@ class Model:
             split[name[:2]][name[2:]] = row
         return split[CHAR], split[WORD], split[RULE]
 
-    def raw_text(
-        self, text: str, cues: Mapping[str, rules.SignalCues] | None = None
-    ) -> np.ndarray:
+    def raw_text(self, text: str, cues: Mapping[str, rules.SignalCues] | None = None) -> np.ndarray:
         """Uncalibrated scores per kind for a message: the same sum as ``raw(features())``,
         with one dictionary look-up per n-gram and one gather of weight rows."""
         found = grams(text, cues)
@@ -138,7 +139,7 @@ class Model:
         values[: len(char_rows)] = found.char_weight
         values[len(char_rows) : len(char_rows) + len(word_rows)] = found.word_weight
         values[len(char_rows) + len(word_rows) :] = 1.0
-        return self.bias + (values @ self.weights[rows]).astype(np.float64)
+        return self.bias + values @ np.take(self.weights, rows, axis=0)
 
     def calibrated(self, raw: np.ndarray) -> np.ndarray:
         """Probabilities per kind from raw scores."""
@@ -160,8 +161,7 @@ class Model:
             if len(sentences) > 2:
                 for first, second in itertools.pairwise(sentences):
                     raw = np.maximum(raw, self.raw_text(f"{first} {second}", cues))
-        probs = self.calibrated(raw)
-        return {kind: float(p) for kind, p in zip(self.kinds, probs, strict=True)}
+        return dict(zip(self.kinds, self.calibrated(raw).tolist(), strict=True))
 
     def save(self, path: str | Path) -> None:
         """Write the model as one compressed ``.npz`` (only numpy arrays, no pickle)."""

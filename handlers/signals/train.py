@@ -13,6 +13,7 @@ or the blind batch.
 from __future__ import annotations
 
 import json
+import random
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ MIN_COUNT = 2  # a feature seen once in training is mostly noise, and makes the 
 EPOCHS = 300
 LEARNING_RATE = 0.1
 L2 = 1e-5
+TYPO_SEED = 11
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,64 @@ class Example:
     text: str
     kinds: tuple[str, ...]
     weight: float = 1.0
+
+
+_KEYBOARD_NEIGHBOURS = {
+    "a": "qs",
+    "b": "vn",
+    "c": "xv",
+    "d": "sf",
+    "e": "wr",
+    "f": "dg",
+    "g": "fh",
+    "h": "gj",
+    "i": "uo",
+    "j": "hk",
+    "k": "jl",
+    "l": "k",
+    "m": "n",
+    "n": "bm",
+    "o": "ip",
+    "p": "o",
+    "r": "et",
+    "s": "ad",
+    "t": "ry",
+    "u": "yi",
+    "v": "cb",
+    "w": "qe",
+    "y": "tu",
+}
+
+
+def misspell(text: str, rng: random.Random, count: int = 2) -> str:
+    """Swap, drop, double or mistype letters inside a few words of four letters or more."""
+    words = text.split(" ")
+    candidates = [i for i, w in enumerate(words) if len(w) >= 4 and w.isalpha()]
+    for index in rng.sample(candidates, min(count, len(candidates))):
+        word = words[index]
+        pos = rng.randrange(1, len(word) - 1)
+        how = rng.randrange(4)
+        if how == 0:
+            word = word[:pos] + word[pos + 1] + word[pos] + word[pos + 2 :]
+        elif how == 1:
+            word = word[:pos] + word[pos + 1 :]
+        elif how == 2:
+            word = word[:pos] + word[pos] + word[pos:]
+        else:
+            near = _KEYBOARD_NEIGHBOURS.get(word[pos].lower(), word[pos])
+            word = word[:pos] + rng.choice(near) + word[pos + 1 :]
+        words[index] = word
+    return " ".join(words)
+
+
+def with_typos(examples: Sequence[Example], seed: int = TYPO_SEED) -> list[Example]:
+    """The examples and a misspelled copy of each: typos should not change a label."""
+    rng = random.Random(seed)
+    copies = [Example(misspell(e.text, rng), e.kinds, e.weight) for e in examples]
+    return [
+        *examples,
+        *(copy for copy, e in zip(copies, examples, strict=True) if copy.text != e.text),
+    ]
 
 
 def shipped_corpus() -> list[dict]:
@@ -188,7 +248,7 @@ def fit(
 def train_shipped(out: str | Path) -> Model:
     """Rebuild the shipped model: train split for the weights, valid split to calibrate."""
     rows = shipped_corpus()
-    model = fit(examples(rows, "train"), examples(rows, "valid"))
+    model = fit(with_typos(examples(rows, "train")), examples(rows, "valid"))
     model.save(out)
     return model
 

@@ -321,8 +321,8 @@ def test_blank_messages_are_never_signals(text: str) -> None:
 
 def test_held_out_cases_bar() -> None:
     precision, recall, kind_accuracy, mistakes = figures(load_cases(CASES))
-    assert precision >= 0.85, mistakes
-    assert recall >= 0.78, mistakes
+    assert precision >= 0.88, mistakes
+    assert recall >= 0.72, mistakes
     assert kind_accuracy >= 0.95, mistakes
 
 
@@ -330,8 +330,8 @@ def test_dev_corpus_bar() -> None:
     if not CORPUS.exists():
         pytest.skip(f"dev corpus not found at {CORPUS} (it lives beside the repository)")
     precision, recall, kind_accuracy, mistakes = figures(load_cases(CORPUS))
-    assert precision >= 0.88, mistakes
-    assert recall >= 0.85, mistakes
+    assert precision >= 0.92, mistakes
+    assert recall >= 0.80, mistakes
     assert kind_accuracy >= 0.95, mistakes
 
 
@@ -448,3 +448,35 @@ def test_playbook_examples_are_checked_like_other_cues() -> None:
 def test_signal_keeps_its_old_constructor() -> None:
     signal = Signal("office_move", ("moving",), 0.8, "We're moving")
     assert signal.kinds == ("office_move",) and signal.score == 0.8
+
+
+# --- the shipped data ---------------------------------------------------------------------
+
+
+def test_the_shipped_corpus_is_well_formed_and_mostly_hard_negatives() -> None:
+    rows = train.shipped_corpus()
+    assert len(rows) >= 5000
+    assert {row["split"] for row in rows} == {"train", "valid", "test"}
+    for row in rows:
+        assert row["text"].strip() and set(row["kinds"]) <= KINDS
+        assert row["form"] and row["group"] and row["domain"]
+    negatives = [row for row in rows if not row["kinds"]]
+    hard = [row for row in negatives if row["group"] != "chatter"]
+    assert len(hard) >= len(negatives) / 2
+    assert any(len(row["kinds"]) == 2 for row in rows)
+
+
+def test_make_train_never_sees_the_frozen_test_split(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    seen: list[str] = []
+
+    def fake_fit(trained, calibrated, *args, **kwargs):
+        seen.extend(example.text for example in [*trained, *calibrated])
+        return signal_model.shipped()
+
+    monkeypatch.setattr(train, "fit", fake_fit)
+    train.train_shipped(tmp_path / "model.npz")
+    frozen = {row["text"] for row in train.shipped_corpus() if row["split"] == "test"}
+    assert seen and frozen
+    assert frozen.isdisjoint(seen)
