@@ -46,6 +46,7 @@ CHAR, WORD, RULE = "c ", "w ", "r "
 # there" would stake everything on two or three of them.
 MIN_CHARS, MIN_WORDS = 60, 8
 LONG_MESSAGE = 240  # characters from which a message is also read two sentences at a time
+MAX_WINDOWS = 12  # ...for its first sentences only: a plan is stated early, the cost stays bounded
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\s*\n+\s*")
 
 
@@ -158,6 +159,7 @@ class Model:
         raw = self.raw_text(text, cues)
         if len(text) > LONG_MESSAGE:
             sentences = [s for s in _SENTENCE_END.split(text[: rules.MAX_SCAN_CHARS]) if s]
+            sentences = sentences[: MAX_WINDOWS + 1]
             if len(sentences) > 2:
                 for first, second in itertools.pairwise(sentences):
                     raw = np.maximum(raw, self.raw_text(f"{first} {second}", cues))
