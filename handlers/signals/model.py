@@ -25,6 +25,7 @@ import functools
 import itertools
 import math
 import re
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -170,17 +171,23 @@ class Model:
         names = [""] * len(self.index)
         for name, row in self.index.items():
             names[row] = name
+        arrays = {
+            "kinds": np.array("\n".join(self.kinds)),
+            "features": np.array("\n".join(names)),
+            "weights": self.weights.astype(np.float16),
+            "bias": self.bias.astype(np.float32),
+            "platt": self.platt.astype(np.float32),
+        }
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        with target.open("wb") as out:
-            np.savez_compressed(
-                out,
-                kinds=np.array("\n".join(self.kinds)),
-                features=np.array("\n".join(names)),
-                weights=self.weights.astype(np.float16),
-                bias=self.bias.astype(np.float32),
-                platt=self.platt.astype(np.float32),
-            )
+        # An .npz is a zip of .npy files; written with a fixed date, the same model gives the
+        # same bytes (np.savez would stamp the current time).
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, array in arrays.items():
+                info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                with archive.open(info, "w") as out:
+                    np.lib.format.write_array(out, array, allow_pickle=False)
 
 
 def load(path: str | Path) -> Model:
