@@ -591,8 +591,9 @@ class Turn:
         for field, text in answers.items():
             for index, sentence in enumerate(_sentences(text)):
                 signal = self.bot.detect(sentence)
-                if signal is not None:
-                    found.append((f"cycle-{cycle.id}-{field}-{index}", signal))
+                for number, kind in enumerate(signal.kinds if signal else ()):  # every kind
+                    mid = f"cycle-{cycle.id}-{field}-{index}" + (f"-{number}" if number else "")
+                    found.append((mid, replace(signal, kind=kind)))
         if not found:
             return _say(
                 f"Thanks! I've kept your answers for {unit.name}'s cycle. I didn't spot anything "
