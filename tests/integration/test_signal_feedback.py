@@ -45,3 +45,22 @@ def test_it_staff_talking_about_their_own_work_get_no_offer(liaison):
     assert offer and offer[0].reply.kind == "offer"
     offer = say(liaison, "pat", "We're replacing every laptop in Finance next month", "finance")
     assert offer and offer[0].reply.kind == "offer"
+
+
+def test_an_input_cycle_answer_with_two_initiatives_offers_both(liaison):
+    import json
+
+    from handlers.messages import Action, Inbound, Sender
+
+    value = json.dumps(
+        {
+            "state": {"unit": "finance", "cycle": "2027-03-01"},
+            "values": {"six_months": "We're buying a CRM and hiring 12 reps for it."},
+        }
+    )
+    out = liaison.handle(
+        Inbound(Sender("shell", "pat", name="pat"), "dm", action=Action("cycle.submit", value))
+    )
+    offers = [o.reply for o in out if o.reply.kind == "offer"]
+    kinds = [json.loads(o.choices[0].value)["kind"] for o in offers]
+    assert sorted(kinds) == ["software_purchase", "staffing_change"]
