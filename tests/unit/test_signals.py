@@ -310,6 +310,16 @@ def test_detect_never_raises_and_keeps_its_contract(text: str, it: bool) -> None
         assert not any(char in signal.excerpt for char in "\n\t\x00")
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.text(), MESSAGES.map(lambda t: json.dumps({"text": t})))))
+def test_run_jsonl_never_raises_and_answers_each_line(lines: list[str]) -> None:
+    out = io.StringIO()
+    assert run_jsonl(lines, out) == len(lines)
+    answers = out.getvalue().splitlines()
+    assert len(answers) == len(lines)
+    assert all("kind" in json.loads(answer) for answer in answers)
+
+
 @given(st.text(alphabet=" \t\n\r\x0b\x0c\u00a0\u2003\u3000", max_size=40))
 def test_blank_messages_are_never_signals(text: str) -> None:
     assert detect(text) is None
