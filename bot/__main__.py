@@ -6,7 +6,8 @@ shell        chat with the bot in the terminal
 sweep        run the scheduled jobs (nudges, escalations, input cycles) once
 export       commitments, initiatives and RASCI as CSV or JSON
 forget       delete what identifies a person, keeping others' records readable
-detect       JSON Lines in ({"text": ...}), one JSON verdict per line out
+detect       JSON Lines in ({"text": ...}), one JSON verdict per line out (kind, kinds, score)
+train        refit this organisation's signal model on its answers to offers
 db upgrade   apply the database migrations
 """
 
@@ -54,7 +55,20 @@ def _parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="say what would be sent; send nothing"
     )
     sweep.set_defaults(func=cmd_sweep)
-    sub.add_parser("detect", help="JSON Lines signal detection").set_defaults(func=cmd_detect)
+    detect = sub.add_parser("detect", help="JSON Lines signal detection")
+    detect.add_argument(
+        "--shipped",
+        action="store_true",
+        help="use the model shipped with the bot, not this organisation's own",
+    )
+    detect.set_defaults(func=cmd_detect)
+    train = sub.add_parser(
+        "train", help="refit this organisation's signal model on its answers to offers"
+    )
+    train.add_argument(
+        "--out", default=None, help="where to write the model (default: detection.model)"
+    )
+    train.set_defaults(func=cmd_train)
     export = sub.add_parser("export", help="export commitments, initiatives and RASCI")
     export.add_argument("--format", choices=("csv", "json"), default="csv")
     export.add_argument(
@@ -148,12 +162,36 @@ def cmd_sweep(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_detect(settings: Settings, args: argparse.Namespace) -> int:
+    from handlers import signals
     from handlers.org import load_organisation
     from handlers.playbooks import load_catalogue
-    from handlers.signals import run_jsonl
 
-    catalogue = load_catalogue(load_organisation(settings.config_path))
-    run_jsonl(sys.stdin, sys.stdout, catalogue.cues())
+    org = load_organisation(settings.config_path)
+    catalogue = load_catalogue(org)
+    signals.configure(None if args.shipped else org.model_path(), threshold=org.detection.threshold)
+    signals.run_jsonl(sys.stdin, sys.stdout, catalogue.cues())
+    return 0
+
+
+def cmd_train(settings: Settings, args: argparse.Namespace) -> int:
+    """Refit the organisation's detector: shipped corpus, playbook examples, its own labels."""
+    from pathlib import Path
+
+    from handlers.org import load_organisation
+    from handlers.playbooks import load_catalogue
+    from handlers.signals import feedback
+    from storage.db import make_engine, session_scope, upgrade
+
+    org = load_organisation(settings.config_path)
+    catalogue = load_catalogue(org)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        own = feedback.label_examples(feedback.labels(session))
+    out = Path(args.out) if args.out else org.model_path()
+    print(f"Training on the shipped corpus and {len(own)} answers to offers...", file=sys.stderr)
+    model = feedback.train_organisation(out, catalogue.cues(), own)
+    print(f"Wrote {out} ({len(model.kinds)} kinds). The bot uses it from its next message.")
     return 0
 
 

@@ -14,6 +14,7 @@ from bot.channels import Channel, build_channels
 from bot.config import Settings
 from bot.lifecycle import InFlight
 from bot.observability import Metrics
+from handlers import signals
 from handlers.core import Liaison
 from handlers.org import Organisation, load_organisation
 from handlers.playbooks import Catalogue, load_catalogue
@@ -46,6 +47,7 @@ def bootstrap(
     and build the configured channels with their outboxes."""
     org = load_organisation(settings.config_path)
     catalogue = load_catalogue(org)
+    signals.configure(org.model_path(), threshold=org.detection.threshold)
     engine = make_engine(settings.database_url)
     if migrate:
         upgrade(engine)

@@ -37,7 +37,7 @@ from handlers.owed import OwedMessage
 from handlers.people import name_of, person_for, sync_organisation
 from handlers.playbooks import Catalogue
 from handlers.promises import find_promise, may_hold_promise
-from handlers.signals import Signal, detect
+from handlers.signals import Signal, Speaker, detect
 from handlers.turn import Turn
 from handlers.views import BOT_HELP  # noqa: F401  (old name)
 from storage import ledger
@@ -210,8 +210,8 @@ class Liaison:
         with session_scope(self.engine) as session:
             return name_of(session, person_id).lstrip("@")
 
-    def detect(self, text: str) -> Signal | None:
-        return detect(strip_mentions(text), self._cues)
+    def detect(self, text: str, speaker: Speaker | None = None) -> Signal | None:
+        return detect(strip_mentions(text), self._cues, speaker=speaker)
 
     def may_answer(self, text: str) -> bool:
         """Whether a channel message not addressed to the bot may get an answer: a signal to

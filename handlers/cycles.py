@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 
 from sqlmodel import select
 
@@ -39,8 +40,9 @@ def submit(turn: Turn, data: dict) -> list[Outgoing]:
     for field, text in answers.items():
         for index, sentence in enumerate(sentences(text)):
             signal = turn.bot.detect(sentence)
-            if signal is not None:
-                found.append((f"cycle-{cycle.id}-{field}-{index}", signal))
+            for number, kind in enumerate(signal.kinds if signal else ()):  # every kind named
+                mid = f"cycle-{cycle.id}-{field}-{index}" + (f"-{number}" if number else "")
+                found.append((mid, replace(signal, kind=kind)))
     if not found:
         return say(
             f"Thanks! I've kept your answers for {unit.name}'s cycle. I didn't spot anything "

@@ -14,6 +14,7 @@ from handlers.dates import describe_date
 from handlers.messages import ActionId, Choice, Outgoing, Reply, ReplyKind
 from handlers.promises import Promise
 from handlers.signals import Signal
+from handlers.signals import feedback as signal_feedback
 from handlers.turn import Turn, say
 from storage import ledger
 
@@ -49,11 +50,16 @@ def offer(
         "mid": message_id,
         "conv": inbound.conversation,
     }
+    label = {"kind": signal.kind, "excerpt": signal.excerpt}  # each answer is a label
     choices = (
         Choice.of("Plan it with IT", ActionId.OFFER_PLAN, "primary", **value),
-        Choice.of("Not now", ActionId.OFFER_LATER, mid=message_id),
+        Choice.of("Not now", ActionId.OFFER_LATER, mid=message_id, **label),
         Choice.of(
-            "IT isn't needed", ActionId.OFFER_DISMISS, mid=message_id, conv=inbound.conversation
+            "IT isn't needed",
+            ActionId.OFFER_DISMISS,
+            mid=message_id,
+            conv=inbound.conversation,
+            **label,
         ),
     )
     facts = (("Roles IT often plays", roles),)
@@ -142,6 +148,28 @@ def dismiss(turn: Turn, data: dict) -> list[Outgoing]:
             Reply("Got it, I'll leave this one alone.", private=True, kind=ReplyKind.DISMISSED)
         )
     ]
+
+
+# An answer to an offer is a label for the organisation's signal model (`liaison-bot train`).
+OFFER_ANSWERS = {
+    ActionId.OFFER_PLAN: signal_feedback.PLAN,
+    ActionId.OFFER_LATER: signal_feedback.LATER,
+    ActionId.OFFER_DISMISS: signal_feedback.NOT_IT,
+}
+
+
+def record_answer(turn: Turn, action_id: str, data: dict) -> None:
+    """Keep an answer to an offer as a label (its 280-character excerpt, as privacy allows)."""
+    if action_id in OFFER_ANSWERS and data.get("kind") and data.get("excerpt"):
+        known = turn.known_person()
+        signal_feedback.record_label(
+            turn.session,
+            data["excerpt"],
+            data["kind"],
+            OFFER_ANSWERS[action_id],
+            turn.now(),
+            known.id if known else None,
+        )
 
 
 def _offer_key(channel: str, conversation: str, message_id: str) -> str:

@@ -162,8 +162,23 @@ class OrganisationSection(_Strict):
         return [v.lstrip("@").lower() for v in value]
 
 
+class Detection(_Strict):
+    """Signal detection: who speaks for IT, the offer threshold, the organisation's model."""
+
+    it_staff: list[str] = Field(default_factory=list)  # besides admins and unit liaisons
+    it_channels: list[str] = Field(default_factory=list)  # ids or #names
+    threshold: float = Field(default=0.5, ge=0.05, le=0.99)
+    model: str = "signal-model.npz"  # written by `liaison-bot train`, beside this file
+
+    @field_validator("it_staff")
+    @classmethod
+    def _staff(cls, value: list[str]) -> list[str]:
+        return [v.lstrip("@").lower() for v in value]
+
+
 class OrgFile(_Strict):
     organisation: OrganisationSection = Field(default_factory=OrganisationSection)
+    detection: Detection = Field(default_factory=Detection)
     thresholds: Thresholds = Field(default_factory=Thresholds)
     schedule: Schedule = Field(default_factory=Schedule)
     retention: Retention = Field(default_factory=Retention)
@@ -194,6 +209,31 @@ class Organisation:
     def date_rules(self) -> dict[str, Any]:
         """How dates are read here, as `parse_due`'s keywords: day/month order, business days."""
         return {"date_order": self.date_order, "business_days": self.business_days}
+
+    detection: Detection = field(default_factory=Detection)
+
+    def is_it(self, handle: str | None, channel_ref: str | None = None) -> bool:
+        """Whether someone speaks for IT: an admin, a unit's liaison, in ``it_staff``, or
+        anyone writing in one of the ``it_channels``."""
+        if channel_ref:
+            wanted = channel_ref.lower().lstrip("#")
+            if any(c.lower().lstrip("#") == wanted for c in self.detection.it_channels):
+                return True
+        if not handle:
+            return False
+        handle = handle.lstrip("@").lower()
+        return (
+            handle in self.admins
+            or handle in self.detection.it_staff
+            or any(unit.liaison == handle for unit in self.units.values())
+        )
+
+    def model_path(self) -> Path:
+        """Where the organisation's own signal model lives (beside the config file)."""
+        model = Path(self.detection.model)
+        if model.is_absolute() or self.source == "(defaults)":
+            return model
+        return Path(self.source).parent / model
 
     def unit_for_channel(self, channel_ref: str | None) -> str | None:
         """The unit whose channel list names this chat channel (by id or #name)."""
@@ -264,6 +304,7 @@ def load_organisation(path: str | Path | None) -> Organisation:
         source=str(path),
         schedule=parsed.schedule,
         retention=parsed.retention,
+        detection=parsed.detection,
     )
 
 
@@ -376,4 +417,11 @@ def _check_references(parsed: OrgFile, text: str, source: str) -> None:
                 source,
                 find_line(text, ["organisation", "admins"]),
                 f"organisation.admins: '{handle}' is not in [people]; add [people.{handle}]",
+            )
+    for handle in parsed.detection.it_staff:
+        if handle not in known:
+            raise ConfigError(
+                source,
+                find_line(text, ["detection", "it_staff"]),
+                f"detection.it_staff: '{handle}' is not in [people]; add [people.{handle}]",
             )

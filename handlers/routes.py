@@ -129,7 +129,7 @@ def free_text(turn: Turn, text: str) -> list[Outgoing]:
     if open_one is not None:
         turn.known_as(person)
         return planning.answer(turn, open_one, text)
-    signal = turn.bot.detect(text)
+    signal = turn.bot.detect(text, speaker=turn.speaker(person))
     if signal is not None:
         return offers.offer(turn, signal)
     plain = strip_mentions(text)
@@ -155,6 +155,7 @@ def dispatch_action(turn: Turn) -> list[Outgoing]:
         handler = ACTION_PREFIXES.get(prefix) if prefix else None
     if handler is None:
         return say("I didn't recognise that button. It may be from an older message.", private=True)
+    offers.record_answer(turn, action.id, data)  # an answer to an offer is a label to learn from
     return handler(turn, data)
 
 

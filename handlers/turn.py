@@ -17,6 +17,7 @@ from handlers import commitments, intake
 from handlers.dates import describe_date
 from handlers.messages import Choice, Inbound, Outgoing, Reply, ReplyKind
 from handlers.people import person_for
+from handlers.signals import Speaker
 from storage.models import Address, Commitment, Person
 
 if TYPE_CHECKING:
@@ -56,6 +57,15 @@ class Turn:
     def now(self) -> dt.datetime:
         """The injected clock's now."""
         return self.bot.clock()
+
+    def speaker(self, person: Person | None) -> Speaker:
+        """Who is speaking, as detection needs it: IT staff (about IT's own work is no signal),
+        or someone from another organisation (never offered)."""
+        handle = person.handle if person else None
+        return Speaker(
+            is_it=self.bot.org.is_it(handle, self.inbound.conversation),
+            external=self.inbound.sender.external,
+        )
 
     @property
     def today(self) -> dt.date:

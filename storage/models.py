@@ -254,3 +254,19 @@ class Cycle(SQLModel, table=True):
     notes: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     answered_by: int | None = Field(default=None, foreign_key="person.id")
     answered_at: dt.datetime | None = None
+
+
+class SignalLabel(SQLModel, table=True):
+    """What someone answered to an offer: a label the organisation's model learns from.
+
+    Only the excerpt privacy already allows is kept (280 characters), with the kind offered
+    and the answer: "plan" ("Plan it with IT"), "later" ("Not now") or "not_it" ("IT isn't
+    needed"). ``liaison-bot train`` refits the organisation's detector on these.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    excerpt: str = Field(max_length=EXCERPT_LIMIT)
+    kind: str = Field(max_length=64)
+    answer: str = Field(max_length=16)
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    created_at: dt.datetime = Field(default_factory=utcnow, index=True)

@@ -1,41 +1,54 @@
-"""Signal detection: examples, the quality bar, the [signal] data contract and the CLI body.
+"""Signal detection by the learned model: its contract, who is speaking, the CLI body, its
+quality on sets it never trained on, its cost, and learning from an organisation.
 
-The detector runs on every chat message, so besides being right on labelled sentences it
-must never raise, stay deterministic and keep its excerpt within the privacy limit, for
-any input at all. The labelled sets are the dev corpus shared with the team and our own
-held-out cases (signal_cases.jsonl), written separately so that a lexicon tuned to the
-corpus alone would show here.
+The model must load with no network, never raise, keep its excerpt within the privacy
+limit, report every kind a message holds with a calibrated score, stay quiet when IT talks
+about its own work or a guest speaks, and, after ``train``, stop offering what an
+organisation keeps dismissing. Training runs here only on a tiny corpus (seconds).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
-import random
-import re
+import socket
 import time
-import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from handlers import signals
-from handlers.signals import EXCERPT_CHARS, Signal, SignalCues, default_cues, detect, run_jsonl
+from handlers.org import ConfigError, load_organisation
+from handlers.signals import (
+    EXCERPT_CHARS,
+    Signal,
+    SignalCues,
+    Speaker,
+    default_cues,
+    detect,
+    feedback,
+    run_jsonl,
+    train,
+)
+from handlers.signals import model as signal_model
+from storage.db import session_scope
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO.parent / "shared" / "corpus" / "triggers-dev.jsonl"
 CASES = Path(__file__).with_name("signal_cases.jsonl")
-KINDS = {
-    "software_purchase",
-    "hardware_purchase",
-    "office_move",
-    "staffing_change",
-    "event_or_launch",
-    "data_project",
-}
+KINDS = set(default_cues())
+IT = Speaker(is_it=True)
+
+
+@pytest.fixture(autouse=True)
+def _shipped_model():
+    """Every test starts and ends with the shipped model and the default threshold."""
+    signals.configure(None)
+    yield
+    signals.configure(None)
 
 
 def load_cases(path: Path) -> list[tuple[str, str | None]]:
@@ -56,366 +69,248 @@ def figures(cases: list[tuple[str, str | None]]) -> tuple[float, float, float, l
         right_kind += bool(gold and got == gold)
         if got != gold:
             mistakes.append(f"{gold} -> {got}: {text}")
-    precision = tp / (tp + fp) if tp + fp else 1.0
-    recall = tp / (tp + fn) if tp + fn else 1.0
-    return precision, recall, right_kind / tp if tp else 1.0, mistakes
+    return tp / (tp + fp), tp / (tp + fn), right_kind / tp, mistakes
 
 
-# --- examples ----------------------------------------------------------------------------
+# --- loading ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "We'll buy 20 laptops for the new call center agents",
-        "We're purchasing tablets for the building inspectors",
-        "Finance just bought ten document scanners",
-        "We are ordering new monitors for the help desk",
-        "Getting 12 docking stations for the hot desks next week",
-        "We plan to procure rugged phones for the field crew",
-    ],
-)
-def test_every_tense_and_verb_of_buying_hardware(text: str) -> None:
-    signal = detect(text)
-    assert signal is not None and signal.kind == "hardware_purchase", text
+def test_the_shipped_model_loads_with_no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError("no network in this test")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    signal_model.shipped.cache_clear()
+    model = signal_model.shipped()
+    assert set(model.kinds) == KINDS
+    signal = detect("We're buying 40 new laptops for the call centre next month")
+    assert signal is not None and signal.kind == "hardware_purchase"
+
+
+def test_a_model_file_round_trips_without_pickle(tmp_path: Path) -> None:
+    model = signal_model.shipped()
+    model.save(tmp_path / "copy.npz")
+    copy = signal_model.load(tmp_path / "copy.npz")
+    assert copy.kinds == model.kinds and copy.index == model.index
+    assert np.array_equal(copy.weights, model.weights)
+    text = "Payroll is switching to Gusto in January"
+    assert copy.probabilities(text) == model.probabilities(text)
+
+
+def test_an_unreadable_organisation_model_falls_back_to_the_shipped_one(tmp_path: Path) -> None:
+    broken = tmp_path / "signal-model.npz"
+    broken.write_bytes(b"not a model")
+    signals.configure(broken)
+    signal = detect("We're moving to the Elm Street building in May")
+    assert signal is not None and signal.kind == "office_move"
+
+
+def test_the_fast_path_scores_as_training_did() -> None:
+    model = signal_model.shipped()
+    for text in ["We're buying 40 laptops", "<@U1> lunch? :tada:", "soft-launching the app"]:
+        fast = model.raw_text(text)
+        slow = model.raw(signal_model.features(text))
+        assert np.allclose(fast, slow, atol=1e-4), text
+
+
+# --- what it finds ------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("text", "kind"),
     [
-        ("The tax office is relocating to the Pine Street annex in March", "office_move"),
-        ("We're switching our ticketing tool to Jira Service Management", "software_purchase"),
-        ("Twelve new crossing guards start after Labor Day", "staffing_change"),
-        ("We're hosting a cybersecurity summit for local businesses in June", "event_or_launch"),
-        ("We need to combine the intake spreadsheets into one database", "data_project"),
-        ("Can we buy a few label printers for receiving?", "hardware_purchase"),
+        ("We're buying 40 new laptops for the auditors", "hardware_purchase"),
+        ("Payroll is switching to Gusto in January", "software_purchase"),
+        ("We are moving to the Elm Street building in May", "office_move"),
+        ("We're hiring 12 nurses for the new wing in March", "staffing_change"),
+        ("The customer portal goes live on the 1st", "event_or_launch"),
+        ("We need to migrate ten years of case files into the new system", "data_project"),
     ],
 )
 def test_plans_are_signals_of_the_right_kind(text: str, kind: str) -> None:
     signal = detect(text)
     assert signal is not None and signal.kind == kind, text
+    assert signal.kinds[0] == kind and 0.5 <= signal.score <= 0.99
 
 
 @pytest.mark.parametrize(
     "text",
     [
-        # negation and cancellation
-        "We're not moving forward with that vendor",
-        "we decided not to go with that product",
-        "We won't be buying new laptops this year",
-        "No plans to hire anyone until spring",
-        "The vendor conference was cancelled",
-        # history, not plans
-        "We moved into this building in 2015",
-        "We've been in this office since 2010",
-        "We bought those printers years ago",
-        # chatter that borrows the words of a plan
-        "I'm buying lunch",
-        "ordering pizza for the team",
-        "move the meeting to 3",
-        "can we move standup to 10?",
-        "OK, moving on",
-        "that's just buying time",
-        "I'm not buying it",
-        "we need buy-in first",
-        "things are moving slowly",
-        "My son is moving to Ohio next month",
-        # status questions and support requests
-        "Who approved the laptop order?",
-        "Can you get the printer working again?",
+        "haha nice",
+        "can someone buy milk for the fridge?",
+        "let's move the 3pm to Thursday",
+        "we were going to buy 30 Chromebooks but the grant fell through",
+        "IT will be replacing the core switches this weekend",
+        "thanks everyone, see you at standup",
     ],
 )
-def test_chatter_is_not_a_signal(text: str) -> None:
+def test_chatter_retractions_and_it_announcements_are_not_signals(text: str) -> None:
     assert detect(text) is None, text
 
 
-@pytest.mark.parametrize(
-    ("text", "kind"),
-    [
-        # in a compound the last noun is the thing
-        ("We're buying a new camera evidence platform for the detectives", "software_purchase"),
-        ("Finance is adding a printer management tool next month", "software_purchase"),
-        # a phrase is evidence enough even where the same word is also an action
-        ("We'd like to digitize the old zoning maps", "data_project"),
-        # on a tie the verb's nearest object decides
-        ("We want to publish the survey data on our website", "data_project"),
-        # a participle right after its object pairs with it
-        ("Transit wants cameras installed in every bus by June", "hardware_purchase"),
-        # a phrase of several words is not undone by chatter after it
-        ("The library's grand opening is on the 9th, with cake and a DJ", "event_or_launch"),
-        # a verb between two nouns is no compound
-        ("Nine new dispatchers start training on Monday", "staffing_change"),
-        # a product name after "new"
-        ("The plant is implementing a new MES in the spring", "software_purchase"),
-        # a short question answered with a plan is still the plan
-        ("Hiring? We are: 12 nurses start in March", "staffing_change"),
-        # dates as chat writes them
-        ("Six new dispatchers start Feb 3", "staffing_change"),
-        ("We're purchasing new projectors for the training rooms in Sept", "hardware_purchase"),
-    ],
-)
-def test_compounds_phrases_ties_and_dates(text: str, kind: str) -> None:
+def test_a_message_with_two_initiatives_reports_both_kinds() -> None:
+    signal = detect("We're buying a CRM and hiring 12 reps for it")
+    assert signal is not None
+    assert {"software_purchase", "staffing_change"} <= set(signal.kinds)
+    assert signal.kind == signal.kinds[0]
+
+
+def test_a_signal_explains_itself_within_the_privacy_limit() -> None:
+    text = "We're   buying\t 40 new laptops\x00 for the auditors.\n" + "Lunch is at noon.\n" * 30
     signal = detect(text)
-    assert signal is not None and signal.kind == kind, (text, signal)
-
-
-def test_a_year_after_a_preposition_is_ahead_only_from_this_year_on() -> None:
-    this_year = dt.date.today().year
-    assert signals._is_future(["in", str(this_year + 1)])
-    assert signals._is_future(["by", "fy", str(this_year + 2)])
-    assert not signals._is_future(["in", str(this_year - 3)])
-    assert not signals._is_future(["since", str(this_year + 1)])
-    assert detect(f"We bought the scheduling system in {this_year - 4}") is None
-
-
-def test_accessories_paperwork_and_echo_questions_are_not_plans() -> None:
-    assert detect("I bought a new laptop bag, much better than the old one") is None
-    assert detect("The new hire paperwork is in the shared folder") is None
-    assert detect("We're relocating? first I've heard of it") is None
-    assert detect("Hiring? Not this year") is None
-
-
-def test_a_fresh_purchase_counts_but_an_old_one_does_not() -> None:
-    assert detect("We just bought 30 iPads for the nurses") is not None
-    assert detect("We bought 30 iPads for the nurses back in 2019") is None
-
-
-def test_signal_explains_itself() -> None:
-    signal = detect("We're buying 40 laptops for the auditors")
-    assert signal == Signal(
-        kind="hardware_purchase",
-        cues=("buying", "laptops"),
-        confidence=signal.confidence if signal else 0.0,
-        excerpt="We're buying 40 laptops for the auditors",
-    )
-    assert 0.5 <= signal.confidence <= 1.0
-
-
-def test_slack_markup_neither_hides_nor_fakes_a_signal() -> None:
-    text = (
-        "<@U123ABC> *heads up*: we're moving to the"
-        " <https://maps.example/x|Elm Street building> in May :truck:"
-    )
-    signal = detect(text)
-    assert signal is not None and signal.kind == "office_move"
-    assert detect("<https://example.com/buy-laptops> :moving_truck: <#C024BE7LR|moving>") is None
-
-
-def test_excerpt_is_collapsed_and_capped() -> None:
-    text = "We're   buying\t 40 new laptops\x00 " + "for the team\n" * 60
-    signal = detect(text)
-    assert signal is not None and signal.cues == ("buying", "laptops")
+    assert signal is not None and signal.kind == "hardware_purchase"
+    assert "buying" in signal.cues and "laptops" in signal.cues
     assert len(signal.excerpt) <= EXCERPT_CHARS and signal.excerpt.endswith("\u2026")
-    assert signal.excerpt.startswith("We're buying 40 new laptops for the team for the team")
+    assert signal.confidence == signal.score
 
 
-def test_very_long_input_reads_only_a_bounded_prefix() -> None:
-    tail = "We're buying 40 new laptops next month."
-    start = time.perf_counter()
-    assert detect("la " * 13_000 + tail) is None  # about 40,000 characters
-    assert time.perf_counter() - start < 0.5
-    assert detect(tail + " la" * 13_000) is not None
+def test_a_higher_threshold_offers_less() -> None:
+    text = "thinking about a new CRM"
+    score = max(signals.probabilities(text).values())
+    assert 0.5 < score < 0.95  # a borderline message
+    signal = detect(text, threshold=score - 0.01)
+    assert signal is not None and signal.kind == "software_purchase"
+    assert detect(text, threshold=score + 0.01) is None
 
 
-def test_detect_is_fast_enough_to_run_on_every_message() -> None:
-    texts = [text for text, _ in load_cases(CASES)]
-    for text in texts:  # warm the caches
-        detect(text)
-    start = time.perf_counter()
-    for text in texts:
-        detect(text)
-    assert (time.perf_counter() - start) / len(texts) < 0.001
-
-
-# --- the quality bar ----------------------------------------------------------------------
-
-
-def test_dev_corpus_bar() -> None:
-    if not CORPUS.exists():
-        pytest.skip(f"dev corpus not found at {CORPUS} (it lives beside the repository)")
-    precision, recall, kind_accuracy, mistakes = figures(load_cases(CORPUS))
-    assert precision >= 0.92, mistakes
-    assert recall >= 0.90, mistakes
-    assert kind_accuracy >= 0.90, mistakes
-
-
-def test_held_out_bar() -> None:
-    cases = load_cases(CASES)
-    assert len(cases) >= 80
-    signals = sum(1 for _, kind in cases if kind)
-    assert 0.4 <= signals / len(cases) <= 0.6
-    assert {kind for _, kind in cases if kind} == KINDS
-    precision, recall, kind_accuracy, mistakes = figures(cases)
-    assert precision >= 0.90, mistakes
-    assert recall >= 0.85, mistakes
-    assert kind_accuracy >= 0.90, mistakes
-
-
-# --- cues as data -------------------------------------------------------------------------
-
-
-def test_default_cues_come_from_the_shipped_playbooks() -> None:
-    cues = default_cues()
-    assert set(cues) == KINDS
-    assert all(isinstance(value, SignalCues) and value.objects for value in cues.values())
-    assert cues["software_purchase"].names is True
-    cues.clear()  # a fresh dict each time: callers cannot break detection for others
-    assert detect("We're buying 40 new laptops") is not None
-
-
-def test_an_organisation_can_add_its_own_kind() -> None:
-    fleet = SignalCues.from_table(
-        {"actions": ["lease", "buy"], "objects": ["snowplow", "dump truck"], "ignore": ["model"]}
-    )
-    cues = {**default_cues(), "fleet_purchase": fleet}
-    signal = detect("We're leasing four new snowplows for the winter", cues)
-    assert signal is not None and signal.kind == "fleet_purchase"
-    assert signal.cues == ("leasing", "snowplows")
-    assert (
-        detect("We're buying a model of the new snowplow for the lobby", {"fleet": fleet}) is None
-    )
-
-
-def test_custom_cues_support_wildcards_phrases_and_ignore() -> None:
-    grants = {
-        "grant_application": SignalCues(
-            actions=("apply for", "submit"),
-            objects=("grant",),
-            phrases=("grant propos*",),
-            ignore=("newsletter",),
-        )
-    }
-    assert detect("We're applying for a federal grant in March", grants) is not None
-    assert detect("We're drafting a grant proposal", grants) is not None
-    assert detect("Please submit the story about the grant", grants) is not None
-    assert detect("Please submit the newsletter about the grant", grants) is None
-
-
-def test_from_table_normalises_entries() -> None:
-    cues = SignalCues.from_table({"objects": ["  Label   Printer "], "names": False})
-    assert cues.objects == ("label printer",)
-    assert cues.actions == () and cues.phrases == () and cues.ignore == ()
+# --- who is speaking ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("table", "message"),
+    "text",
     [
-        ("laptops", "signal must be a table"),
-        ({"actions": "buy", "objects": ["laptop"]}, "signal.actions must be a list of strings"),
-        ({"objects": ["laptop", 3]}, "signal.objects must be a list of strings"),
-        ({"objects": ["laptop"], "verbs": ["buy"]}, "signal.verbs is not a known key"),
-        ({"objects": ["laptop"], "names": "yes"}, "signal.names must be true or false"),
-        ({"objects": ["   "]}, "signal.objects[0] is empty"),
-        ({"objects": ["lap*top"]}, "signal.objects[0]"),
-        ({"phrases": ["x" * 61]}, "signal.phrases[0] is longer than"),
-        ({"actions": ["buy"]}, "signal needs at least one entry in signal.objects"),
+        "IT here: we're buying 40 new laptops for the help desk",
+        "IT here - we're moving the data centre to the new building in May",
+        "Helpdesk: new starters get their laptops on Monday",
+        "We're replacing every laptop in Finance next month",
+        "Rolling out the new VPN to everyone in March",
     ],
 )
-def test_from_table_rejects_bad_data_naming_the_key(table: object, message: str) -> None:
-    with pytest.raises(ValueError) as caught:
-        SignalCues.from_table(table)  # type: ignore[arg-type]
-    assert message in str(caught.value)
+def test_it_staff_talking_about_its_own_work_is_not_a_signal(text: str) -> None:
+    assert detect(text, speaker=IT) is None
+
+
+def test_it_staff_relaying_a_business_plan_still_is() -> None:
+    text = "Finance is buying 40 laptops for the auditors next month"
+    signal = detect(text, speaker=IT)
+    assert signal is not None and signal.kind == "hardware_purchase"
+
+
+def test_the_same_words_from_a_business_user_are_a_signal() -> None:
+    text = "We're replacing every laptop in Finance next month"
+    assert detect(text, speaker=Speaker()) is not None
+    assert detect(text) is not None
+
+
+def test_an_external_user_gets_no_offer() -> None:
+    text = "We're buying 40 new laptops for the auditors"
+    assert detect(text, speaker=Speaker(external=True)) is None
+
+
+def test_the_organisation_says_who_speaks_for_it(tmp_path: Path) -> None:
+    config = tmp_path / "liaison.toml"
+    config.write_text(
+        """
+[organisation]
+admins = ["dana"]
+[detection]
+it_staff = ["raj"]
+it_channels = ["#it-ops", "C0IT"]
+threshold = 0.7
+model = "models/org.npz"
+[people.dana]
+name = "Dana"
+[people.raj]
+name = "Raj"
+[people.lee]
+name = "Lee"
+[people.kim]
+name = "Kim"
+[units.finance]
+name = "Finance"
+liaison = "kim"
+lead = "lee"
+""",
+        encoding="utf-8",
+    )
+    org = load_organisation(config)
+    assert org.is_it("dana") and org.is_it("@Raj") and org.is_it("kim")
+    assert not org.is_it("lee")
+    assert org.is_it("lee", "#IT-ops") and org.is_it(None, "C0IT")
+    assert org.detection.threshold == 0.7
+    assert org.model_path() == tmp_path / "models" / "org.npz"
+
+
+def test_an_unknown_it_staff_handle_is_a_config_error(tmp_path: Path) -> None:
+    config = tmp_path / "liaison.toml"
+    config.write_text('[detection]\nit_staff = ["ghost"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="it_staff"):
+        load_organisation(config)
 
 
 # --- the `liaison-bot detect` body --------------------------------------------------------
 
 
-def test_run_jsonl_answers_every_line_in_order() -> None:
+def test_run_jsonl_answers_every_line_in_order_with_kinds_and_score() -> None:
     lines = [
-        '{"id": 7, "text": "We\'re buying 40 new laptops"}\n',
+        '{"id": 7, "text": "We\'re buying a CRM and hiring 12 reps for it"}\n',
         "\n",
         "not json\n",
         '{"id": "b", "text": 5}\n',
         '{"id": "c"}\n',
         '["text"]\n',
         '{"text": "haha nice"}\n',
+        '{"text": "IT here: we\'re buying 40 laptops", "it": true}\n',
     ]
     out = io.StringIO()
     assert run_jsonl(lines, out) == len(lines)
     results = [json.loads(line) for line in out.getvalue().splitlines()]
     assert len(results) == len(lines)
     first = results[0]
-    assert first["id"] == 7 and first["kind"] == "hardware_purchase"
-    assert first["cues"] == ["buying", "laptops"] and 0.5 <= first["confidence"] <= 1
+    assert first["id"] == 7 and first["kind"] == first["kinds"][0]
+    assert {"software_purchase", "staffing_change"} <= set(first["kinds"])
+    assert 0.5 <= first["score"] <= 0.99 and first["confidence"] == first["score"]
+    assert first["cues"]
     for result in results[1:6]:
         assert result["kind"] is None and result["error"].endswith(".")
     assert "blank" in results[1]["error"] and "JSON" in results[2]["error"]
     assert results[3]["id"] == "b" and results[4]["id"] == "c"
-    assert "text" in results[3]["error"] and "text" in results[4]["error"]
-    assert results[6] == {"kind": None, "confidence": 0.0, "cues": []}
+    chatter = results[6]
+    assert chatter["kind"] is None and chatter["kinds"] == [] and chatter["score"] < 0.5
+    assert results[7]["kind"] is None
 
 
-def test_run_jsonl_uses_the_given_cues() -> None:
-    fleet = {"fleet": SignalCues(actions=("lease",), objects=("snowplow",))}
-    out = io.StringIO()
-    run_jsonl(['{"text": "We are leasing two snowplows"}'], out, cues=fleet)
-    assert json.loads(out.getvalue())["kind"] == "fleet"
-
-
-# --- properties for any input -------------------------------------------------------------
-
-FRAGMENTS = st.sampled_from(
-    [
-        "<@U123ABC>",
-        "<#C024BE7LR|general>",
-        "<https://example.com/x|Elm Street building>",
-        "<https://example.com>",
-        "<!here>",
-        ":tada:",
-        "*bold*",
-        "_it_",
-        "`code`",
-        "&lt;&gt;&amp;",
-        "\n",
-        "\x00\x07",
-        "\U0001f680",
-        "we're buying",
-        "laptops",
-        "moving",
-        "building",
-        "not",
-        "since 2010",
-        "next spring",
-        "?",
-        "I",
-        "Asana",
-        "my",
-        "don't",
-        "-",
-        "\u2014",
-    ]
-)
 MESSAGES = st.one_of(
     st.text(),
-    st.lists(st.one_of(FRAGMENTS, st.text(max_size=6)), max_size=40).map(" ".join),
+    st.lists(
+        st.one_of(
+            st.sampled_from(
+                [
+                    *["<@U123ABC>", "<https://example.com/x|Elm Street>", ":tada:", "\x00"],
+                    *["\n", "we're buying", "laptops", "moving", "not", "IT here:", "\u2014"],
+                ]
+            ),
+            st.text(max_size=6),
+        ),
+        max_size=30,
+    ).map(" ".join),
 )
 
 
-@settings(max_examples=300, deadline=None)
-@given(MESSAGES)
-def test_detect_never_raises_and_keeps_its_contract(text: str) -> None:
-    signal = detect(text)
+@settings(max_examples=150, deadline=None)
+@given(MESSAGES, st.booleans())
+def test_detect_never_raises_and_keeps_its_contract(text: str, it: bool) -> None:
+    signal = detect(text, speaker=Speaker(is_it=it))
+    assert signal == detect(text, speaker=Speaker(is_it=it))
     if signal is not None:
-        assert signal.kind in KINDS
-        assert 0.0 < signal.confidence <= 1.0
-        assert signal.cues and all(isinstance(cue, str) and cue for cue in signal.cues)
+        assert set(signal.kinds) <= KINDS and signal.kind == signal.kinds[0]
+        assert 0.0 < signal.score <= 0.99
         assert len(signal.excerpt) <= EXCERPT_CHARS
-        assert signal.excerpt == signal.excerpt.strip()
         assert not any(char in signal.excerpt for char in "\n\t\x00")
 
 
-@settings(deadline=None)
-@given(MESSAGES)
-def test_detect_is_deterministic(text: str) -> None:
-    assert detect(text) == detect(text)
-
-
-@given(st.text(alphabet=" \t\n\r\x0b\x0c\u00a0\u2003\u3000", max_size=40))
-def test_blank_messages_are_never_signals(text: str) -> None:
-    assert detect(text) is None
-
-
-@settings(deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.lists(st.one_of(st.text(), MESSAGES.map(lambda t: json.dumps({"text": t})))))
 def test_run_jsonl_never_raises_and_answers_each_line(lines: list[str]) -> None:
     out = io.StringIO()
@@ -425,200 +320,173 @@ def test_run_jsonl_never_raises_and_answers_each_line(lines: list[str]) -> None:
     assert all("kind" in json.loads(answer) for answer in answers)
 
 
-# --- the first pass changes no result -----------------------------------------------------
-#
-# detect() turns most chat away before the full matcher runs. That first pass may only ever
-# save work: on any message and any cue set it must give what the full matcher gives.
-
-LEXICON = tomllib.loads((REPO / "handlers" / "signal_lexicon.toml").read_text("utf-8"))
-# fmt: off
-MARKERS = [
-    # intent, history and recency, as people write them
-    "will", "we'll", "going to", "planning to", "next month", "in March", "by Q3", "soon",
-    "need", "wants", "let's", "can we", "decided to", "start on", "since 2010", "back in",
-    "ago", "last year", "last week", "just", "recently", "yesterday", "in 2015", "2019",
-    "congrats", "thanks for helping", "great job on", "used to", "earlier this year",
-    # product names, names that are not products, and capitalised small words
-    "Asana", "Jira", "Zoom", "Microsoft Teams", "DocuSign", "ServiceNow", "iPads", "eBay",
-    "Tom", "Priya", "Friday", "March", "HR", "OK", "I", "I'm", "We", "The", "Girl Scout",
-    # numbers, punctuation and Slack markup
-    "40", "3", "12", "?", ".", ",", "!", ";", ":", "(", ")", "-", " - ", "\u2014", "\n",
-    "<@U123ABC>", "<https://example.com/x|Elm Street building>", "<!here>", ":truck:",
-    "&amp;", "&lt;", "we\u2019re", "don\u2019t", "\u00e9t\u00e9", "\u0130stanbul", "\u00c9COLE",
-    "renewal", "renewing", "reorganising", "reorganization", "digitising",
-]
-# fmt: on
+@given(st.text(alphabet=" \t\n\r\x0b\x0c\u00a0\u2003\u3000", max_size=40))
+def test_blank_messages_are_never_signals(text: str) -> None:
+    assert detect(text) is None
 
 
-def vocabulary() -> list[str]:
-    """Every cue in every inflection, the lexicon's entries, markers and labelled words."""
-    words = set(MARKERS)
-    for cues in default_cues().values():
-        for text in (*cues.actions, *cues.phrases):
-            first, *rest = text.rstrip("*").split()
-            words |= {" ".join([form, *rest]) for form in signals._verb_forms(first)}
-        for text in (*cues.objects, *cues.ignore):
-            *head, last = text.rstrip("*").split()
-            words |= {" ".join([*head, form]) for form in signals._noun_forms(last)}
-    for key in ("chatter", "neutral", "negators", "cancellers", "personal", "support"):
-        words.update(LEXICON[key])
-    words.update(LEXICON["modifiers"])
-    for path in (CORPUS, CASES):
-        if path.exists():
-            for text, _ in load_cases(path):
-                words.update(text.split())
-    return sorted(words)
+# --- quality on sets the model never saw --------------------------------------------------
+# Regression guards at the figures measured (README, `make eval`), with a small margin.
 
 
-VOCABULARY = vocabulary()
-CASINGS = [str, str, str, str.lower, str.capitalize, str.upper]
+def test_held_out_cases_bar() -> None:
+    precision, recall, kind_accuracy, mistakes = figures(load_cases(CASES))
+    assert precision >= 0.88, mistakes
+    assert recall >= 0.72, mistakes
+    assert kind_accuracy >= 0.95, mistakes
 
 
-def generated(seed: int, count: int) -> list[str]:
-    """Random word mixes, and labelled sentences with words dropped, moved, added, recased."""
-    rng = random.Random(seed)
-    labelled = [text for path in (CORPUS, CASES) if path.exists() for text, _ in load_cases(path)]
-    texts = []
-    for _ in range(count):
-        words = [rng.choice(CASINGS)(rng.choice(VOCABULARY)) for _ in range(rng.randint(1, 18))]
-        texts.append(" ".join(words))
-    for _ in range(count):
-        words = rng.choice(labelled).split()
-        for _ in range(rng.randint(1, 3)):
-            edit = rng.randrange(8)
-            where = rng.randrange(len(words))
-            if edit == 0 and len(words) > 1:
-                del words[where]
-            elif edit == 1:
-                other = rng.randrange(len(words))
-                words[where], words[other] = words[other], words[where]
-            elif edit == 2:
-                words.insert(where, rng.choice(VOCABULARY))
-            elif edit == 3:
-                words.insert(where, rng.choice(["not", "no", "never", "don't", "new", "40"]))
-            elif edit == 4:
-                words = ["Who", "approved", *words, "?"]
-            elif edit == 5:
-                words.append(rng.choice(["in 2015", "years ago", "next week", "last week"]))
-            else:
-                words[where] = rng.choice(CASINGS)(words[where])
-        texts.append(" ".join(words))
-    return labelled + texts
+def test_dev_corpus_bar() -> None:
+    if not CORPUS.exists():
+        pytest.skip(f"dev corpus not found at {CORPUS} (it lives beside the repository)")
+    precision, recall, kind_accuracy, mistakes = figures(load_cases(CORPUS))
+    assert precision >= 0.92, mistakes
+    assert recall >= 0.80, mistakes
+    assert kind_accuracy >= 0.95, mistakes
 
 
-# The shipped kinds plus one with wildcards, product names and an ignore list.
-CUSTOM_CUES = {
-    **default_cues(),
-    "grant_application": SignalCues(
-        actions=("apply for", "submit*", "renew*", "buy"),
-        objects=("grant", "funding round"),
-        phrases=("grant propos*", "call for papers"),
-        ignore=("newsletter",),
-        names=True,
-    ),
-}
+# --- cost ---------------------------------------------------------------------------------
 
 
-def test_first_pass_agrees_with_the_full_matcher_on_thousands_of_sentences() -> None:
-    texts = generated(seed=2024, count=2000)
-    assert len(texts) >= 4000
-    found = 0
+def test_detection_is_cheap_enough_for_every_message() -> None:
+    texts = [text for text, _ in load_cases(CASES)]
+    for text in texts[:50]:
+        detect(text)
+    start = time.perf_counter()
     for text in texts:
-        expected = signals._detect_full(text)
-        assert detect(text) == expected, text
-        found += expected is not None
-    assert 0.2 < found / len(texts) < 0.8  # the set exercises both outcomes
-    for text in texts[::4]:
-        assert detect(text, CUSTOM_CUES) == signals._detect_full(text, CUSTOM_CUES), text
+        detect(text)
+    assert (time.perf_counter() - start) / len(texts) < 0.002
+    long = ("We're buying 40 laptops for the new team. " * 1000)[:40_000]
+    start = time.perf_counter()
+    assert detect(long) is not None
+    assert time.perf_counter() - start < 0.1
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "lol yes, that was a good one",  # no cue at all
-        "Running 5 minutes late to the standup",  # an action alone
-        "I think the report is mostly done",  # one object, nothing to lift it
-        "can you add me to the channel?",  # an action of a kind with names, but no name
-        "Is the 2pm still on?",  # only the first word of a longer cue ("on board")
-    ],
-)
-def test_first_pass_turns_away_everyday_chatter(text: str) -> None:
-    assert signals._plan(None).first_pass(*signals._tokens(text)) is None
+# --- learning from the organisation -------------------------------------------------------
+
+TINY = 240  # corpus rows for the tests' training: seconds, not minutes
+GRANT_EXAMPLES = [
+    "We're applying for the state arts grant, deadline in March",
+    "Submitting the NSF grant proposal next month",
+    "we need to put in the foundation grant application by Friday",
+    "Grant application for the library renovation goes in next week",
+    "applying for a federal grant for the new playground",
+    "we're writing a grant proposal to the Gates Foundation",
+    "Our team is preparing a grant application for the food program",
+    "the grant application to the county is due on the 15th",
+    "we plan to apply for the heritage lottery grant this spring",
+    "submitting two grant applications before the end of the quarter",
+    "We're going after the EU research grant again this year",
+    "the youth program will apply for a community grant in June",
+    "drafting the grant proposal for the clinic expansion",
+    "Applying to the Wellcome Trust for a research grant",
+    "we are putting together a big grant bid for the arts council",
+    "new grant application: digital skills fund, due next month",
+    "We'll submit the grant application for the solar panels in May",
+    "preparing our application for the city's small business grant",
+    "the school is applying for a technology grant this fall",
+    "Finance wants to apply for the energy efficiency grant",
+]
 
 
-def test_first_pass_lets_through_what_may_be_a_signal() -> None:
-    plan = signals._plan(None)
-    for text in ["We're buying 40 new laptops", "Trialing Asana", "40 new laptops next month"]:
-        assert plan.first_pass(*signals._tokens(text)) is not None, text
+def tiny_corpus() -> list[dict]:
+    rows = train.shipped_corpus()
+    return [row for row in rows if row["split"] == "train"][:TINY] + [
+        row for row in rows if row["split"] == "valid"
+    ][:80]
 
 
-def test_cue_sets_are_prepared_once_even_when_passed_as_fresh_mappings() -> None:
-    fleet = SignalCues(actions=("lease",), objects=("snowplow",))
-    assert signals._plan({"fleet": fleet}) is signals._plan({"fleet": fleet})
-    assert signals._plan(None) is signals._plan(None)
-    cues = {"fleet": fleet}
-    assert detect("We are leasing two snowplows", cues) is not None
-    cues["fleet"] = SignalCues(actions=("lease",), objects=("grader",))
-    assert detect("We are leasing two snowplows", cues) is None  # a changed mapping counts
-    renamed = {"trucks": fleet}
-    signal = detect("We are leasing two snowplows", renamed)
-    assert signal is not None and signal.kind == "trucks"
-    twin = {"trucks": SignalCues(actions=("lease",), objects=("snowplow",))}  # equal, not same
-    assert detect("We are leasing two snowplows", twin) == signal
-    for text in ["We're buying 40 new laptops", "We are leasing two snowplows"]:
-        for mapping in (None, cues, renamed, CUSTOM_CUES, None, renamed):  # switching sets
-            assert detect(text, mapping) == signals._detect_full(text, mapping), (text, mapping)
+def test_training_is_deterministic() -> None:
+    rows = tiny_corpus()
+    first = train.fit(train.examples(rows, "train"), train.examples(rows, "valid"), epochs=20)
+    second = train.fit(train.examples(rows, "train"), train.examples(rows, "valid"), epochs=20)
+    assert first.index == second.index
+    assert np.array_equal(first.weights, second.weights)
+    assert np.array_equal(first.platt, second.platt)
 
 
-CUE_MESSAGES = st.lists(
-    st.one_of(
-        st.builds(
-            lambda case, word: case(word), st.sampled_from(CASINGS), st.sampled_from(VOCABULARY)
-        ),
-        FRAGMENTS,
-        st.text(max_size=4),
-    ),
-    min_size=1,
-    max_size=30,
-).map(" ".join)
+def test_answers_to_offers_are_kept_as_excerpts(engine, clock) -> None:
+    text = "We're moving the spare chairs to the back office " + "and more " * 60
+    with session_scope(engine) as session:
+        feedback.record_label(session, text, "office_move", feedback.NOT_IT, clock())
+        feedback.record_label(
+            session, "We're buying 40 laptops", "hardware_purchase", "plan", clock()
+        )
+    with session_scope(engine) as session:
+        kept = feedback.labels(session)
+        assert [label.answer for label in kept] == ["not_it", "plan"]
+        assert all(len(label.excerpt) <= EXCERPT_CHARS for label in kept)
+        examples = feedback.label_examples(kept)
+    assert examples[0].kinds == () and examples[1].kinds == ("hardware_purchase",)
+    with session_scope(engine) as session, pytest.raises(ValueError, match="answer"):
+        feedback.record_label(session, text, "office_move", "maybe", clock())
 
 
-@settings(max_examples=500, deadline=None)
-@given(st.one_of(CUE_MESSAGES, MESSAGES))
-def test_first_pass_agrees_with_the_full_matcher_on_any_text(text: str) -> None:
-    assert detect(text) == signals._detect_full(text)
+def test_a_dismissed_message_stops_firing_for_that_organisation_after_train(
+    tmp_path: Path,
+) -> None:
+    dismissed = "please move the spare chairs to the back office"
+    before = detect(dismissed)
+    assert before is not None and before.kind == "office_move"  # the shipped model's mistake
+    own = [train.Example(dismissed, (), feedback.LABEL_WEIGHT)]
+    out = tmp_path / "signal-model.npz"
+    feedback.train_organisation(out, default_cues(), own, corpus=tiny_corpus(), epochs=150)
+    signals.configure(out)
+    assert detect(dismissed) is None
+    signals.configure(None)  # other organisations keep the shipped model
+    assert detect(dismissed) is not None
 
 
-@settings(max_examples=200, deadline=None)
-@given(CUE_MESSAGES)
-def test_first_pass_agrees_with_the_full_matcher_on_custom_cues(text: str) -> None:
-    assert detect(text, CUSTOM_CUES) == signals._detect_full(text, CUSTOM_CUES)
+def test_an_organisation_teaches_a_new_kind_with_twenty_examples(tmp_path: Path) -> None:
+    cues = default_cues()
+    cues["grant_application"] = SignalCues(objects=("grant",), examples=tuple(GRANT_EXAMPLES))
+    out = tmp_path / "signal-model.npz"
+    model = feedback.train_organisation(out, cues, corpus=tiny_corpus(), epochs=150)
+    assert "grant_application" in model.kinds
+    signals.configure(out)
+    signal = detect("we're applying for a state grant to fund the new playground", cues)
+    assert signal is not None and signal.kind == "grant_application"
 
 
-def unguarded_plain_text(text: str) -> str:
-    """Every step of the markup stripping, run whether or not it can match anything."""
-    text = signals._SLACK_ANGLE.sub(lambda m: f" {m.group(2)} " if m.group(2) else " ", text)
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    text = signals._SLACK_EMOJI.sub(" ", text)
-    text = text.replace("\u2019", "'").replace("\u2018", "'")
-    text = signals._DASHES.sub(" , ", text)
-    return re.sub(r"[\r\n]+", " . ", text)
+def test_playbook_examples_are_checked_like_other_cues() -> None:
+    with pytest.raises(ValueError, match="examples"):
+        SignalCues.from_table({"objects": ["grant"], "examples": "not a list"})
+    cues = SignalCues.from_table({"objects": ["grant"], "examples": ["  a   b  ", ""]})
+    assert cues.examples == ("a b",)
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.one_of(MESSAGES, CUE_MESSAGES))
-def test_first_pass_reads_the_same_tokens_as_the_full_matcher(text: str) -> None:
-    assert signals._plain_text(text) == unguarded_plain_text(text)
-    doc = signals._read(text)
-    plain, tokens = signals._tokens(text)
-    assert tokens == doc.tokens
-    assert signals._TOKEN.findall(plain) == doc.raw
+def test_signal_keeps_its_old_constructor() -> None:
+    signal = Signal("office_move", ("moving",), 0.8, "We're moving")
+    assert signal.kinds == ("office_move",) and signal.score == 0.8
 
 
-@settings(max_examples=200, deadline=None)
-@given(CUE_MESSAGES)
-def test_merged_index_finds_what_each_kind_finds_in_the_same_order(text: str) -> None:
-    tokens = signals._tokens(text)[1]
-    plan = signals._plan(CUSTOM_CUES)
-    expected = [cues._index.find(tokens) for _, cues in plan.table]
-    assert plan.find(tokens) == expected
+# --- the shipped data ---------------------------------------------------------------------
+
+
+def test_the_shipped_corpus_is_well_formed_and_mostly_hard_negatives() -> None:
+    rows = train.shipped_corpus()
+    assert len(rows) >= 5000
+    assert {row["split"] for row in rows} == {"train", "valid", "test"}
+    for row in rows:
+        assert row["text"].strip() and set(row["kinds"]) <= KINDS
+        assert row["form"] and row["group"] and row["domain"]
+    negatives = [row for row in rows if not row["kinds"]]
+    hard = [row for row in negatives if row["group"] != "chatter"]
+    assert len(hard) >= len(negatives) / 2
+    assert any(len(row["kinds"]) == 2 for row in rows)
+
+
+def test_make_train_never_sees_the_frozen_test_split(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    seen: list[str] = []
+
+    def fake_fit(trained, calibrated, *args, **kwargs):
+        seen.extend(example.text for example in [*trained, *calibrated])
+        return signal_model.shipped()
+
+    monkeypatch.setattr(train, "fit", fake_fit)
+    train.train_shipped(tmp_path / "model.npz")
+    frozen = {row["text"] for row in train.shipped_corpus() if row["split"] == "test"}
+    assert seen and frozen
+    assert frozen.isdisjoint(seen)

@@ -1,8 +1,11 @@
-"""Signal detection: notice chat messages that hint at an initiative with hidden IT roles.
+"""The rules: a scored matcher over cue words, now one input of the learned detector.
 
-The bot hears every message in its channels, so this runs on every one of them. It has to
-be fast, explain itself ("matched: moving, building") and be editable by an IT department
-without touching code. That is why it is a small scored matcher over data, not a model:
+Until the model came, this was the detector itself. Its findings (which kind's verbs, objects
+and phrases a message holds, negation, cancellation, tense) are features of the model in
+``handlers.signals.model``; its own verdict is still available as ``detect`` here, used
+when no model file can be read, and by the tests that pin the matcher's behaviour.
+
+How it works:
 
 * each playbook's ``[signal]`` table lists its kind's *actions* (verbs, matched in every
   tense), *objects* (nouns, matched in the plural) and *phrases* (enough on their own);
@@ -25,14 +28,13 @@ rest goes through the full matcher, whose results the first pass never changes.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any, TextIO
+from typing import Any
 
 THRESHOLD = 0.5
 MAX_SCAN_CHARS = 2000  # a signal is stated early; the rest of a long paste is not read
@@ -58,7 +60,7 @@ NEGATION_WINDOW = 5  # "we don't have the budget to hire"
 MODIFIER_WINDOW = 3
 NAME_WINDOW = 3
 
-_SIGNAL_KEYS = ("actions", "objects", "phrases", "ignore", "names")
+_SIGNAL_KEYS = ("actions", "objects", "phrases", "ignore", "names", "examples")
 _LIST_KEYS = ("actions", "objects", "phrases", "ignore")
 _CUE_SHAPE = re.compile(r"[^\W_](?:[^\W_]|[ '\-])*\*?")
 _CUE_MAX_CHARS = 60
@@ -128,10 +130,18 @@ _IRREGULAR_PLURAL = {"person": "people", "child": "children", "man": "men", "wom
 class Signal:
     """A chat message that looks like an initiative with hidden IT roles."""
 
-    kind: str  # playbook kind
+    kind: str  # playbook kind: the most likely one
     cues: tuple[str, ...]  # human-readable cues that matched, e.g. ("moving", "building")
-    confidence: float  # 0..1
+    confidence: float  # 0..1 (the score of ``kind``)
     excerpt: str  # the message, whitespace-collapsed, at most 280 characters
+    kinds: tuple[str, ...] = ()  # every kind the message is a signal of, most likely first
+    score: float = -1.0  # the calibrated probability of ``kind`` (the rules: their score)
+
+    def __post_init__(self) -> None:
+        if not self.kinds:
+            object.__setattr__(self, "kinds", (self.kind,))
+        if self.score < 0:
+            object.__setattr__(self, "score", self.confidence)
 
 
 # --- cue compilation ----------------------------------------------------------------------
@@ -274,7 +284,8 @@ class SignalCues:
     ``phrases`` are strong enough alone. ``ignore`` lists things that make this kind's
     actions chatter when they come first after the action, on top of the global chatter.
     ``names`` lets a capitalised product name right after an action count as an object.
-    A trailing ``*`` matches any ending ("reorgani*").
+    A trailing ``*`` matches any ending ("reorgani*"). ``examples`` are whole messages of
+    the kind: the rules ignore them, ``liaison-bot train`` teaches them to the model.
     """
 
     actions: tuple[str, ...] = ()
@@ -282,6 +293,7 @@ class SignalCues:
     phrases: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     names: bool = False
+    examples: tuple[str, ...] = ()  # messages of this kind, for the model (not the rules)
     _index: _Index = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -319,7 +331,11 @@ class SignalCues:
         names = table.get("names", False)
         if not isinstance(names, bool):
             raise ValueError("signal.names must be true or false")
-        return cls(**lists, names=names)
+        examples = table.get("examples", [])
+        if not isinstance(examples, list) or not all(isinstance(item, str) for item in examples):
+            raise ValueError("signal.examples must be a list of strings")
+        cleaned = tuple(" ".join(item.split())[:EXCERPT_CHARS] for item in examples)
+        return cls(**lists, names=names, examples=tuple(item for item in cleaned if item))
 
 
 # --- the shipped data ---------------------------------------------------------------------
@@ -346,7 +362,7 @@ def _string_list(data: dict[str, Any], key: str) -> list[str]:
 @cache
 def _lexicon() -> _Lexicon:
     """Read signal_lexicon.toml once; a broken shipped file should fail loudly and early."""
-    text = resources.files(__package__).joinpath("signal_lexicon.toml").read_text("utf-8")
+    text = resources.files("handlers").joinpath("signal_lexicon.toml").read_text("utf-8")
     data = tomllib.loads(text)
     cues = []
     for key, role, inflect in (
@@ -379,7 +395,7 @@ def _coming_years() -> str:
 @cache
 def _shipped_cues() -> tuple[tuple[str, SignalCues], ...]:
     """The [signal] table of every shipped playbook, in file-name order."""
-    folder = resources.files(__package__).joinpath("playbooks")
+    folder = resources.files("handlers").joinpath("playbooks")
     found = []
     for entry in sorted(folder.iterdir(), key=lambda item: item.name):
         if not entry.name.endswith(".toml"):
@@ -1105,43 +1121,48 @@ def _match(
     return Signal(kind, scored.cues, round(min(scored.value, 0.99), 2), _excerpt(text))
 
 
-# --- the `liaison-bot detect` command -----------------------------------------------------
+# --- findings, as the model's features -----------------------------------------------------
 
 
-def _detect_line(line: str, cues: Mapping[str, SignalCues] | None) -> dict[str, Any]:
-    """One JSONL record in, one result out; bad input becomes a friendly error, not a crash."""
-    if not line.strip():
-        return {
-            "kind": None,
-            "error": 'This line is blank; expected a JSON object like {"text": "..."}.',
-        }
-    try:
-        record = json.loads(line)
-    except (ValueError, RecursionError) as exc:
-        reason = getattr(exc, "msg", "it could not be read")
-        return {"kind": None, "error": f"This line is not valid JSON ({reason})."}
-    if not isinstance(record, dict):
-        return {"kind": None, "error": 'Each line should be a JSON object like {"text": "..."}.'}
-    result: dict[str, Any] = {"id": record["id"]} if "id" in record else {}
-    text = record.get("text")
-    if not isinstance(text, str):
-        problem = "has no" if "text" not in record else "needs a string in its"
-        result.update(kind=None, error=f'This object {problem} "text" field.')
-        return result
-    signal = detect(text, cues)
-    if signal is None:
-        result.update(kind=None, confidence=0.0, cues=[])
-    else:
-        result.update(kind=signal.kind, confidence=signal.confidence, cues=list(signal.cues))
-    return result
+def cue_words(
+    text: str, kind: str, cues: Mapping[str, SignalCues] | None = None
+) -> tuple[str, ...]:
+    """The words of a message that are cues of one kind, in order, to explain a detection."""
+    plan = _plan(cues)
+    _, tokens = _tokens(text)
+    for (name, _), matches in zip(plan.table, plan.find(tokens), strict=True):
+        if name == kind:
+            words = [" ".join(tokens[start:end]) for start, end, role in matches]
+            return tuple(dict.fromkeys(word for word in words if word))[:6]
+    return ()
 
 
-def run_jsonl(
-    lines: Iterable[str], out: TextIO, cues: Mapping[str, SignalCues] | None = None
-) -> int:
-    """Read {"text": ...} lines, write one result line each, in order; return the count."""
-    count = 0
-    for line in lines:
-        out.write(json.dumps(_detect_line(line, cues)) + "\n")
-        count += 1
-    return count
+def findings(text: str, cues: Mapping[str, SignalCues] | None = None) -> list[str]:
+    """What the rules see in a message, as feature names for the model.
+
+    Each kind's cue roles ("software_purchase action", "... object", "... phrase", "... pair"
+    when an action and an object of the kind both occur), the lexicon's roles (chatter,
+    idiom, cancellation, personal life, support request, modifier), negation and a question
+    mark. Cheap: one pass over each index, no scoring (the rules' full verdict and their
+    tense patterns cost several times the rest of detection, and the model learns tense
+    from the words themselves).
+    """
+    plan = _plan(cues)
+    _, tokens = _tokens(text)
+    found = plan.find(tokens)
+    out: list[str] = []
+    for (kind, _), matches in zip(plan.table, found, strict=True):
+        if not matches:
+            continue
+        roles = {role for _, _, role in matches}
+        out += [f"{kind} {role}" for role in roles]
+        if "action" in roles and "object" in roles:
+            out.append(f"{kind} pair")
+    lexicon = _lexicon()
+    out += [f"lexicon {role}" for role in {role for _, _, role in lexicon.index.find(tokens)}]
+    negators = lexicon.negators
+    if any(token in negators or token.endswith("n't") for token in tokens):
+        out.append("negation")
+    if "?" in tokens:
+        out.append("question")
+    return out
