@@ -87,6 +87,13 @@ class Liaison:
         inbound = _cleaned(inbound)
         try:
             with session_scope(self.engine) as session:
+                if inbound.delivery_id and not ledger.claim(
+                    session,
+                    f"delivery:{inbound.sender.channel}:{inbound.delivery_id}",
+                    "delivery",
+                    now=self.clock(),
+                ):
+                    return []  # a replayed command or button: it acted the first time
                 turn = Turn(self, session, inbound)
                 replies = routes.dispatch(turn)
         except (OperationalError, DisconnectionError):

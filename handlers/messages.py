@@ -106,6 +106,9 @@ class Inbound:
     link: str | None = None
     is_direct: bool = False
     at: dt.datetime | None = None
+    # What the platform sends once per command or button press (Slack's trigger_id or the
+    # action's action_ts, a Teams activity id): a replay of it acts no more than once.
+    delivery_id: str | None = None
 
 
 @dataclass(frozen=True)

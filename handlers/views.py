@@ -154,13 +154,11 @@ def listing(
 ) -> list[Outgoing]:
     """Commitments under headings, each with the viewer's buttons (and why it is stuck, as
     `commitments.stuck` judged it); what the viewer may not see is left out, and an empty
-    list says why it is empty."""
+    list says the same thing whatever was left out."""
     org, me = turn.bot.org, turn.person
     items: list[Item] = []
-    hidden = 0
     for heading, found in sections:
         visible = [c for c in found if commitments.can_see(org, me, c)]
-        hidden += len(found) - len(visible)
         if heading:
             items.append(Item(f"{heading} ({len(visible)})", heading=True))
         for c in visible:
@@ -168,13 +166,9 @@ def listing(
             text = turn.describe(c) + (f" · {why}" if why else "")
             items.append(Item(text, turn.buttons(c, me.id)))
     if all(item.heading for item in items):
-        if hidden:
-            return say(
-                f"{title}: none that you can see. You see the commitments you are part of; "
-                "a unit's liaison sees the unit's, and admins see all.",
-                private=True,
-            )
-        return say(f"{title}: nothing open. 🎉", private=True)
+        # The same words whether or not there are items the viewer may not see, so that an
+        # empty answer reveals nothing about other people's commitments.
+        return say(f"{title}: nothing open that you can see.", private=True)
     return [Outgoing(Reply(f"{title}:", items=tuple(items), private=True, kind=ReplyKind.LIST))]
 
 

@@ -26,7 +26,7 @@ from bot.bootstrap import App, bootstrap
 from bot.channels import slack as slack_channel
 from bot.config import load_settings
 from bot.server import build_web_app
-from storage.models import Commitment, Cycle, Initiative, Ledger
+from storage.models import Commitment, CommitmentEvent, Cycle, Initiative, Ledger
 from tests.conftest import EXAMPLE_CONFIG, ROOT
 from tests.fakes import FakeSlack
 from tests.fakes import slack_requests as sr
@@ -305,6 +305,38 @@ async def test_the_signature_is_checked_before_the_body_is_parsed(srv: Server) -
     assert status == 400 and "malformed" in body
     form = "payload=" + "%5B" * 100_000
     assert (await srv.post(form, secret="not-the-secret"))[0] == 401
+
+
+async def test_a_replayed_command_or_button_acts_once(srv: Server) -> None:
+    """A signed request replayed inside Slack's five-minute window is still one act: the
+    command's trigger_id (and a button's action_ts) is claimed before anything changes."""
+    body = sr.slash_body(
+        "/commitments",
+        "ask @sam to send the floor plans by Friday",
+        trigger_id="1234.5678.replayed",
+        response_url=srv.fake.response_url("replayed"),
+    )
+    for _ in range(3):
+        assert (await srv.post(body))[0] == 200
+    (dm,) = await posted(srv.fake, srv.fake.dm_channel(SAM))
+    await settle()
+    assert srv.count(Commitment) == 1
+    assert len(ok(srv.fake, "chat.postMessage", channel=srv.fake.dm_channel(SAM))) == 1
+    [asked] = [b for b in dm.payload["blocks"] if b.get("type") == "actions"][:1]
+    promise = next(e for e in asked["elements"] if e["action_id"].startswith("commitment.promise"))
+    press = sr.block_action_payload(
+        promise["action_id"],
+        promise["value"],
+        user_id=SAM,
+        channel_id=dm.payload["channel"],
+        message={"ts": dm.response["ts"], "blocks": dm.payload["blocks"]},
+    )
+    for _ in range(2):
+        assert (await srv.interact(press))[0] == 200
+    await settle()
+    with Session(srv.app.engine) as session:
+        acts = [e.act for e in session.exec(select(CommitmentEvent)).all()]
+    assert acts == ["request", "promise"]
 
 
 # ---------------------------------------------------------------------- signals

@@ -122,6 +122,8 @@ class TeamsTurns:
             message_id=activity.id,
             link=message_link(activity),
             is_direct=direct,
+            # A typed command acts once per activity, however often it is replayed.
+            delivery_id=activity.id if text.lower().startswith("commitments") else None,
         )
 
         async def answer() -> None:
@@ -216,7 +218,11 @@ class TeamsTurns:
             return render_form_card(opens), []
         sender = await self.teams.sender(turn_context)
         inbound = Inbound(
-            sender, conversation_key(activity), action=Action(verb, value), is_direct=True
+            sender,
+            conversation_key(activity),
+            action=Action(verb, value),
+            is_direct=True,
+            delivery_id=activity.id,  # a replayed press acts once
         )
         return split_replies(await self.teams.answer(inbound))
 
@@ -239,8 +245,9 @@ class TeamsTurns:
         action = submission(form_id, state, values)
         sender = await self.teams.sender(turn_context)
         conversation = str(state.get("conv") or conversation_key(turn_context.activity))
+        activity_id = turn_context.activity.id
         outgoing = await self.teams.answer(
-            Inbound(sender, conversation, action=action, is_direct=True)
+            Inbound(sender, conversation, action=action, is_direct=True, delivery_id=activity_id)
         )
         errors = field_errors(outgoing)
         form = rebuild_form(self.teams.core, form_id, state_text) if errors else None

@@ -62,7 +62,14 @@ async def on_action(slack: SlackChannel, body: dict, action: dict) -> None:
         await show_details(slack, trigger, user_id, action_id, value)
         return
     sender = await slack.sender(user_id)
-    inbound = Inbound(sender, channel_id or "", action=Action(action_id, value), is_direct=True)
+    pressed = f"{action.get('action_ts') or trigger}:{action_id}"  # one per press
+    inbound = Inbound(
+        sender,
+        channel_id or "",
+        action=Action(action_id, value),
+        is_direct=True,
+        delivery_id=pressed if (action.get("action_ts") or trigger) else None,
+    )
     replies = await slack.answer(inbound)
     dismissed = any(r.reply.kind == ReplyKind.DISMISSED for r in replies)
     if dismissed and channel_id and message.get("ts"):

@@ -26,7 +26,11 @@ def register(app: AsyncApp, slack: SlackChannel) -> None:
         await slack.know_mentioned(text)
         sender = await slack.sender(user_id)
         inbound = Inbound(
-            sender, command.get("channel_id", ""), text=f"commitments {text}", is_direct=True
+            sender,
+            command.get("channel_id", ""),
+            text=f"commitments {text}",
+            is_direct=True,
+            delivery_id=command.get("trigger_id") or None,  # one per invocation: replays act once
         )
         replies = await slack.answer(inbound)
         await slack.deliver(
