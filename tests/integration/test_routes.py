@@ -36,7 +36,6 @@ TEXTS = [
     ("history", ReplyKind.INFO, "Which commitment?"),
     ("plan", ReplyKind.INTAKE, "Let's plan it."),
     ("plan a spaceship", ReplyKind.INFO, "I don't have a playbook for 'spaceship'"),
-    ("We're moving to a new building in ten months", ReplyKind.OFFER, "Sounds like"),
     ("I'll send the floor plans by Friday", ReplyKind.PROMISE_OFFER, "Want me to keep track"),
     ("good morning", ReplyKind.INFO, "I'm here to help plan things"),
 ]
@@ -61,11 +60,19 @@ def test_each_text_reaches_its_handler(bot, text, kind, starts) -> None:
     assert (first.kind, first.text[: len(starts)]) == (kind, starts), first.text
 
 
+def test_a_plan_is_offered_to_the_business_and_not_to_it_staff_about_their_own_move(bot):
+    said = "We're moving to a new building in ten months"
+    offer = bot.handle(inbound(said, who="lee"))[0].reply
+    assert (offer.kind, offer.text[:11]) == (ReplyKind.OFFER, "Sounds like")
+    from_it = bot.handle(inbound(said, who="sam"))[0].reply  # Sam is a liaison: IT's own move
+    assert from_it.kind == ReplyKind.INFO and from_it.text.startswith("I'm here to help")
+
+
 BUTTONS = [
     (ActionId.HOME_OPEN, {}, ReplyKind.LIST, "Your open commitments:"),
     (ActionId.HOME_INITIATIVE, {"id": 99}, ReplyKind.INFO, "I can't find initiative #99"),
     (ActionId.OFFER_LATER, {}, ReplyKind.INFO, "No problem."),
-    (ActionId.OFFER_DISMISS, {}, ReplyKind.INFO, "Got it, I'll leave this one alone."),
+    (ActionId.OFFER_DISMISS, {}, ReplyKind.DISMISSED, "Got it, I'll leave this one alone."),
     (ActionId.PROMISE_DISMISS, {}, ReplyKind.INFO, "OK, I won't track it."),
     (ActionId.PROMISE_TRACK, {"what": "x"}, ReplyKind.INFO, "That offer is out of date."),
     (ActionId.INTAKE_ANSWER, {"intake": 99}, ReplyKind.INFO, "That plan belongs to someone"),
