@@ -61,13 +61,14 @@ RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
 # Defaults that suit a container. Any of them can be overridden with -e or an env file.
 # Without DATABASE_URL the bot keeps its SQLite file on the /data volume: that is enough for
 # one replica. For several replicas, set DATABASE_URL to PostgreSQL (see docker-compose.yml).
-# Without the organisation file at LIAISON_CONFIG the bot runs with built-in defaults.
+# The organisation file is ./liaison.toml of the working directory, /config: mount it at
+# /config/liaison.toml. Without it the bot runs with built-in defaults. (LIAISON_CONFIG, when
+# set, must name a file that exists: a missing file named on purpose is an error.)
 ENV DATABASE_URL=sqlite:////data/liaison.db \
-    LIAISON_CONFIG=/config/liaison.toml \
     HOST=0.0.0.0 \
     PORT=3000
 
-WORKDIR /app
+WORKDIR /config
 VOLUME ["/data"]
 USER 10001:10001
 EXPOSE 3000

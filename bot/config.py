@@ -126,6 +126,14 @@ def load_settings(
         explicit=frozenset(name for name in VARIABLES if get(name)),
     )
     _check(settings)
+    if "LIAISON_CONFIG" in settings.explicit and not Path(settings.config_path).is_file():
+        # Only the default path may be absent (the shipped defaults then apply): a file named
+        # on purpose that is not there is a typo or a missing mount, never "no settings".
+        raise SettingsError(
+            f"LIAISON_CONFIG names {settings.config_path}, which does not exist. Check the path "
+            "(relative paths start from the folder the bot runs in), or unset it to use "
+            "./liaison.toml or the built-in defaults."
+        )
     return settings
 
 

@@ -35,12 +35,11 @@ rm -rf "$work/venv"
 echo "== start-up: migrations on a new SQLite file, then one detection"
 rm -rf "$work/data"
 mkdir -p "$work/data"
-cd "$work/data"  # no source tree and no .env here, as in the image's working directory
+cd "$work/data"  # no source tree, .env or liaison.toml here: the image's /config, unmounted
 # Only the variables the image sets; nothing from the caller's environment leaks in.
 bot_env=(
   env -i "HOME=$work/data" "PATH=$work/venv/bin:/usr/bin:/bin"
   "DATABASE_URL=sqlite:///$work/data/liaison.db"
-  "LIAISON_CONFIG=$work/data/liaison.toml"  # absent: the built-in defaults, as in a bare image
   "LOG_LEVEL=WARNING"
 )
 "${bot_env[@]}" liaison-bot db upgrade

@@ -185,7 +185,9 @@ def test_port_volume_defaults_and_command(dockerfile):
     env = _env(final)
     assert env["PORT"] == "3000"
     assert env["DATABASE_URL"] == "sqlite:////data/liaison.db"
-    assert env["LIAISON_CONFIG"].startswith("/")
+    # The organisation file is ./liaison.toml of the working directory: mount /config/liaison.toml.
+    assert "LIAISON_CONFIG" not in env
+    assert [i.args for i in final if i.keyword == "WORKDIR"][-1] == "/config"
     volumes = [i.args for i in final if i.keyword == "VOLUME"]
     assert volumes, "a volume for the SQLite file"
     paths = json.loads(volumes[-1]) if volumes[-1].startswith("[") else volumes[-1].split()

@@ -15,11 +15,10 @@ from tests.conftest import EXAMPLE_CONFIG, ROOT
 
 def run_cli(args, tmp_path: Path, stdin: str = "", config: Path | None = EXAMPLE_CONFIG):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_"))}
-    env.update(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'liaison.db'}",
-        LIAISON_CONFIG=str(config) if config else str(tmp_path / "none.toml"),
-        PYTHONPATH=str(ROOT),
-    )
+    env.pop("LIAISON_CONFIG", None)  # without a config: ./liaison.toml, absent, so the defaults
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'liaison.db'}", PYTHONPATH=str(ROOT))
+    if config is not None:
+        env["LIAISON_CONFIG"] = str(config)
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         input=stdin,

@@ -153,3 +153,10 @@ def test_the_admin_token_is_a_secret_kept_out_of_logs():
         {"ADMIN_TOKEN": "s3cret-admin", "ADMIN_PORT": "9100"}, dotenv_path=None
     )
     assert "s3cret-admin" in settings.secrets() and settings.admin_port == 9100
+
+
+def test_a_config_file_named_on_purpose_must_exist(tmp_path):
+    missing = tmp_path / "liaison.tmol"
+    with pytest.raises(SettingsError, match=f"LIAISON_CONFIG names {missing}, which does not"):
+        load_settings({"LIAISON_CONFIG": str(missing)}, dotenv_path=None)
+    assert load_settings({}, dotenv_path=None).config_path == "./liaison.toml"  # may be absent
