@@ -71,6 +71,9 @@ def stuck_reason(
 ) -> str | None:
     """Why an open commitment is stuck ('overdue', 'unanswered', 'stale'), or None.
 
+    Stale is a quiet week (`stale_days`) on an item with no due date or one due within that
+    many days; an item due further off is left alone until it comes near.
+
     `today` is the local date of whoever is asking (the viewer, or the one whose move it is);
     without it, the date of the person whose move it is is unknown and UTC's is used."""
     if item.state in CLOSED:
@@ -83,7 +86,9 @@ def stuck_reason(
         waited = business_days_between(last, now, org.business_days)
         if waited >= org.thresholds.unanswered_business_days:
             return "unanswered"
-    if now - last >= dt.timedelta(days=org.thresholds.stale_days):
+    quiet = dt.timedelta(days=org.thresholds.stale_days)
+    if now - last >= quiet and not (item.due and item.due > today + quiet):
+        # A promise due in eight months is not stuck for a quiet week: its date is the check.
         return "stale"
     return None
 

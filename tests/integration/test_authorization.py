@@ -215,7 +215,7 @@ def bot(liaison):
 def commitment_in(bot, state: S, what: str) -> int:
     """A Finance commitment of @alex for @robin, brought to `state` by them through the core."""
     owner, requester = CAST["owner"], CAST["requester"]
-    asked = say(bot, requester, f"commitments ask @{owner} to {what} by 2026-12-18", "#finance")
+    asked = say(bot, requester, f"commitments ask @{owner} to {what} by 2026-12-08", "#finance")
     assert asked[0].reply.kind == "ack", texts(asked)
     with session_scope(bot.engine) as session:
         cid = session.exec(select(func.max(Commitment.id))).one()
@@ -328,7 +328,7 @@ def case(bot, clock):
         item.initiative_id, item.role_key = initiative.id, "network_wifi"
         session.add(item)
         initiative_id = initiative.id
-    clock.advance(days=10)  # no activity for 10 days: stale, so "stuck" lists it
+    clock.advance(days=10)  # ten quiet days, due in five: stale, so "stuck" lists it
     return {"id": cid, "initiative": initiative_id, "what": what}
 
 

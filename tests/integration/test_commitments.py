@@ -289,3 +289,15 @@ def test_two_presses_at_the_same_instant_act_once(liaison, people):
     with session_scope(liaison.engine) as session:
         acts = [e.act for e in commitments.history(session, cid)]
     assert acts.count("accept") == 1
+
+
+def test_a_promise_due_months_away_is_not_stale_for_a_quiet_week(liaison, people):
+    far = _new(liaison, people, due=(NOW + dt.timedelta(days=240)).date())
+    near = _new(liaison, people, due=(NOW + dt.timedelta(days=12)).date())
+    undated = _new(liaison, people, due=None)
+    for cid in (far, near, undated):
+        _act(liaison, cid, "sam", "promise")
+    later = NOW + dt.timedelta(days=8)  # eight quiet days
+    with session_scope(liaison.engine) as session:
+        reasons = {item.id: why for item, why in commitments.stuck(session, liaison.org, later)}
+    assert reasons == {near: "stale", undated: "stale"}
