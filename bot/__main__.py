@@ -151,13 +151,20 @@ def cmd_sweep(settings: Settings, args: argparse.Namespace) -> int:
             return 2
         if now.tzinfo is None:
             now = now.replace(tzinfo=zoneinfo.ZoneInfo(app.org.timezone))
-    if not settings.channels():  # no chat channel configured: print the messages themselves
+    unsent = not settings.channels()
+    if unsent:  # no chat channel: show what is owed, and mark nothing as sent (cron, a typo)
         app.sweeper.outboxes["shell"] = ShellOutbox(Shell(app.liaison, stdout=sys.stderr))
-    lines = asyncio.run(app.sweeper.run(now, dry_run=args.dry_run))
+    lines = asyncio.run(app.sweeper.run(now, dry_run=args.dry_run or unsent))
     for line in lines:
         print(line)
     if not lines:
         print("Nothing is due.")
+    elif unsent:
+        print(
+            "No Slack or Teams credentials are configured, so nothing was sent and nothing was "
+            "marked as sent: the next sweep with a channel sends these.",
+            file=sys.stderr,
+        )
     return 1 if any(line.status == "failed" for line in lines) else 0
 
 

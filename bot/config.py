@@ -86,7 +86,8 @@ class Settings:
 
     def channels(self) -> list[str]:
         """The chat channels configured; none means the terminal shell."""
-        return [name for name, on in (("slack", self.has_slack), ("teams", self.has_teams)) if on]
+        served = (("slack", self.has_slack), ("teams", self.serves_teams))
+        return [name for name, on in served if on]
 
 
 def load_settings(

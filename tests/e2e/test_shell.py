@@ -135,3 +135,21 @@ def test_export_and_forget_from_the_command_line(tmp_path):
     assert done.returncode == 0 and "Forgot @pat" in done.stdout
     db = sqlite3.connect(tmp_path / "liaison.db")
     assert db.execute("select source_excerpt from initiative").fetchone() == (None,)
+
+
+def test_a_sweep_from_cron_without_chat_credentials_marks_nothing_sent(tmp_path):
+    """Run from cron on a machine with no Slack or Teams settings, a sweep shows what is owed
+    and keeps it owed: the next sweep with a channel still sends every digest."""
+    import sqlite3
+
+    from tests.overdue import org_file, seed
+
+    config = org_file(tmp_path, owners=2)
+    seed(f"sqlite:///{tmp_path / 'liaison.db'}", config, owners=2)
+    for _ in range(2):
+        result = run_cli(["sweep", "--at", "2026-11-24T15:30:00+00:00"], tmp_path, config=config)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.count("would send") == 2  # each owner's one digest, both times
+        assert "nothing was marked as sent" in result.stderr
+    db = sqlite3.connect(tmp_path / "liaison.db")
+    assert db.execute("select count(*) from ledger where status = 'sent'").fetchone() == (0,)
