@@ -33,6 +33,19 @@ def main(argv: list[str] | None = None) -> int:
     except (SettingsError, ConfigError) as exc:
         print(f"liaison-bot: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        from storage.db import database_away, describe_url
+
+        if not database_away(exc):
+            raise
+        # One clear line, not a traceback: which database, and what it said.
+        said = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        print(
+            f"liaison-bot: the database at {describe_url(settings.database_url)} did not "
+            f"answer ({said}). Check DATABASE_URL and that the server is up.",
+            file=sys.stderr,
+        )
+        return 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -98,7 +111,15 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from bot.bootstrap import bootstrap
     from bot.server import SHUTDOWN_SECONDS, build_web_app
+    from storage.db import describe_url, wait_for_database
 
+    log = logging.getLogger("liaison")
+
+    def waiting(pause: float, exc: BaseException) -> None:
+        where = describe_url(settings.database_url)
+        log.warning("the database at %s is not answering yet; trying again in %.0f s", where, pause)
+
+    wait_for_database(settings.database_url, settings.database_wait_seconds, waiting)
     app = bootstrap(settings)
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port

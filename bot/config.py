@@ -30,6 +30,7 @@ VARIABLES = (
     "TEAMS_EMULATOR",
     "ADMIN_TOKEN",
     "ADMIN_PORT",
+    "DATABASE_WAIT_SECONDS",
 )
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 
@@ -54,7 +55,8 @@ class Settings:
     microsoft_app_tenant_id: str | None = None
     teams_emulator: bool = False  # /api/messages without an app id: local development only
     admin_token: str | None = None  # guards /metrics and /readyz on the public port
-    admin_port: int | None = None  # or serves them on a port of their own, on 127.0.0.1
+    admin_port: int | None = None  # or serves them on a port of their own
+    database_wait_seconds: float = 60.0  # `serve` waits this long for a database that is away
     log_level: str = "INFO"
     public_url: str = "http://localhost:3000"
     log_format: str | None = None  # json or text; default: text on a terminal, else JSON
@@ -121,6 +123,7 @@ def load_settings(
         teams_emulator=(get("TEAMS_EMULATOR") or "").lower() in TRUE_WORDS,
         admin_token=get("ADMIN_TOKEN"),
         admin_port=int(admin_port) if admin_port else None,
+        database_wait_seconds=_seconds(get("DATABASE_WAIT_SECONDS"), "DATABASE_WAIT_SECONDS", 60),
         log_level=(get("LOG_LEVEL") or "INFO").upper(),
         public_url=(get("PUBLIC_URL") or f"http://localhost:{port_text}").rstrip("/"),
         log_format=(get("LOG_FORMAT") or "").lower() or None,
@@ -136,6 +139,18 @@ def load_settings(
             "./liaison.toml or the built-in defaults."
         )
     return settings
+
+
+def _seconds(text: str | None, name: str, default: float) -> float:
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 3600:
+        raise SettingsError(f"{name} must be a number of seconds from 0 to 3600, not '{text}'.")
+    return value
 
 
 def _with_slash(url: str) -> str:

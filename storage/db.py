@@ -7,7 +7,8 @@ a shell can share one file. PostgreSQL is reached through psycopg 3; plain `post
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,6 +24,34 @@ MIGRATION_LOCK = 0x4C49_4149  # an arbitrary advisory-lock key for schema upgrad
 def database_away(exc: BaseException) -> bool:
     """The database did not answer (down, restarting, locked): worth trying again soon."""
     return isinstance(exc, OperationalError | DisconnectionError)
+
+
+def wait_for_database(
+    url: str, seconds: float, on_wait: Callable[[float, BaseException], None]
+) -> None:
+    """Return once the database answers; until then try again with a growing pause, for up
+    to `seconds` (a container that starts before PostgreSQL), then raise the last error."""
+    engine = make_engine(url)
+    deadline, pause = time.monotonic() + seconds, 0.5
+    try:
+        while True:
+            try:
+                with engine.connect() as connection:
+                    connection.execute(text("SELECT 1"))
+                return
+            except OperationalError as exc:
+                if time.monotonic() + pause > deadline:
+                    raise
+                on_wait(pause, exc)
+                time.sleep(pause)
+                pause = min(pause * 2, 10.0)
+    finally:
+        engine.dispose()
+
+
+def describe_url(url: str) -> str:
+    """A database URL fit for a log line or an error: the password hidden."""
+    return make_url(normalise_url(url)).render_as_string(hide_password=True)
 
 
 def normalise_url(url: str) -> str:

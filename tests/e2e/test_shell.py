@@ -153,3 +153,29 @@ def test_a_sweep_from_cron_without_chat_credentials_marks_nothing_sent(tmp_path)
         assert "nothing was marked as sent" in result.stderr
     db = sqlite3.connect(tmp_path / "liaison.db")
     assert db.execute("select count(*) from ledger where status = 'sent'").fetchone() == (0,)
+
+
+def test_an_unreachable_database_is_one_clear_line_and_serve_waits_for_it_first(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_"))}
+    env.pop("LIAISON_CONFIG", None)
+    env.update(
+        DATABASE_URL="postgresql+psycopg://nobody:s3cret@127.0.0.1:1/none",
+        DATABASE_WAIT_SECONDS="1.5",
+        PYTHONPATH=str(ROOT),
+        LOG_FORMAT="text",
+    )
+    for args in (["db", "upgrade"], ["serve", "--port", "0"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=60,
+        )
+        assert result.returncode == 3, result.stderr
+        assert "Traceback" not in result.stderr and "s3cret" not in result.stderr
+        last = result.stderr.strip().splitlines()[-1]
+        assert last.startswith("liaison-bot: the database at postgresql+psycopg://nobody:***@")
+        assert "Check DATABASE_URL" in last
+    assert "is not answering yet; trying again" in result.stderr  # serve waited first
