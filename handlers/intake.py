@@ -74,14 +74,28 @@ def _save(ctx: Context, intake: IntakeSession, data: dict[str, Any]) -> None:
     ctx.session.flush()
 
 
-def open_intake(session: Session, person_id: int, conversation: str) -> IntakeSession | None:
-    """The person's unfinished intake in this conversation, if any."""
+def open_intake(
+    session: Session, person_id: int, conversation: str, now: dt.datetime, expiry_hours: int
+) -> IntakeSession | None:
+    """The person's unfinished intake in this conversation, if any. One left untouched for
+    `expiry_hours` has expired: it is closed now, so it never swallows an unrelated message."""
     query = select(IntakeSession).where(
         IntakeSession.person_id == person_id,
         IntakeSession.conversation == conversation,
         IntakeSession.status == IntakeStatus.OPEN,
     )
-    return session.exec(query.order_by(IntakeSession.id.desc())).first()
+    found = session.exec(query.order_by(IntakeSession.id.desc())).first()
+    if found is None:
+        return None
+    touched = (
+        found.updated_at if found.updated_at.tzinfo else found.updated_at.replace(tzinfo=dt.UTC)
+    )
+    if now - touched < dt.timedelta(hours=expiry_hours):
+        return found
+    found.status = IntakeStatus.CANCELLED
+    session.add(found)
+    session.flush()
+    return None
 
 
 def start(
@@ -122,6 +136,8 @@ def start(
         kind=kind,
         source_excerpt=excerpt[:EXCERPT_LIMIT] if excerpt else None,
         source_link=link,
+        created_at=ctx.now,
+        updated_at=ctx.now,
     )
     ctx.session.add(intake)
     ctx.session.flush()

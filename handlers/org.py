@@ -95,6 +95,7 @@ class Thresholds(_Strict):
     nudge_hour: int = Field(default=9, ge=0, le=23)
     briefing_days_ahead: int = Field(default=14, ge=1, le=90)
     due_soon_days: int = Field(default=2, ge=0, le=30)
+    intake_expiry_hours: int = Field(default=24, ge=1, le=24 * 30)  # an unfinished plan lapses
 
 
 class Schedule(_Strict):

@@ -28,7 +28,7 @@ def plan(turn: Turn, rest: str) -> list[Outgoing]:
         if kind is None:
             kinds = ", ".join(pb.title.lower() for pb in catalogue.values())
             return say(f"I don't have a playbook for '{rest}'. I know: {kinds}.")
-    existing = intake.open_intake(turn.session, turn.person.id, turn.inbound.conversation)
+    existing = turn.open_intake(turn.person)
     if existing is not None:
         return prompt(turn, existing, prefix=CARRY_ON)
     source_key = f"demand:{turn.channel}:{turn.person.id}:{turn.now().isoformat()}"

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from handlers import acts, cycles, intake, offers, planning, views
+from handlers import acts, cycles, offers, planning, views
 from handlers.commands import (
     Act,
     Ask,
@@ -123,9 +123,7 @@ def free_text(turn: Turn, text: str) -> list[Outgoing]:
     """Anything else: an answer to an intake in progress, a signal to offer, a promise to
     offer to track, or chat (answered only when it was addressed to the bot)."""
     person = turn.known_person()
-    open_one = (
-        intake.open_intake(turn.session, person.id, turn.inbound.conversation) if person else None
-    )
+    open_one = turn.open_intake(person) if person else None
     if open_one is not None:
         turn.known_as(person)
         return planning.answer(turn, open_one, text)

@@ -18,7 +18,7 @@ from handlers.dates import describe_date
 from handlers.messages import Choice, Inbound, Outgoing, Reply, ReplyKind
 from handlers.people import person_for
 from handlers.signals import Speaker
-from storage.models import Address, Commitment, Person
+from storage.models import Address, Commitment, IntakeSession, Person
 
 if TYPE_CHECKING:
     from handlers.core import Liaison
@@ -57,6 +57,13 @@ class Turn:
     def now(self) -> dt.datetime:
         """The injected clock's now."""
         return self.bot.clock()
+
+    def open_intake(self, person: Person) -> IntakeSession | None:
+        """The person's unfinished intake here, unless it has expired (`intake_expiry_hours`)."""
+        hours = self.bot.org.thresholds.intake_expiry_hours
+        return intake.open_intake(
+            self.session, person.id, self.inbound.conversation, self.now(), hours
+        )
 
     def speaker(self, person: Person | None) -> Speaker:
         """Who is speaking, as detection needs it: IT staff (about IT's own work is no signal),

@@ -466,3 +466,15 @@ def test_home_typed_shows_both_sides_and_the_initiatives(liaison):
     assert texts[0].startswith("Your open commitments") and all(o.reply.private for o in replies)
     assert any("send the floor plans" in item.text for item in replies[0].reply.items)
     assert any(text.startswith("Your initiatives") for text in texts)
+
+
+def test_an_unfinished_intake_expires_and_never_swallows_a_later_message(liaison, clock):
+    offer = say(liaison, "pat", "We're moving to a new building in ten months", "finance")
+    started = press(liaison, "pat", choice(offer, "Plan it with IT"), "finance")
+    assert started[0].reply.kind == "intake"
+    clock.advance(hours=liaison.org.thresholds.intake_expiry_hours + 1)
+    later = say(liaison, "pat", "We're buying a new CRM for the sales team", "finance")
+    assert later[0].reply.kind == "offer" and "software purchase" in later[0].reply.text
+    with session_scope(liaison.engine) as session:
+        statuses = session.exec(select(IntakeSession.status)).all()
+    assert statuses == ["cancelled"]
