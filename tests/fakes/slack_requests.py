@@ -39,6 +39,23 @@ UNSET_RESPONSE_URL = "http://127.0.0.1:9/response-url/unset"
 
 _counter = itertools.count(1)
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|<#(C[A-Z0-9]+)(?:\|([^>]*))?>")
+# Markup a Slack client writes itself (people, channels, special mentions, links); a test writes
+# it as Slack would send it, and everything else in its text is what a person typed.
+_MARKUP = re.compile(r"<(?:@[UW][A-Z0-9]+|#[CG][A-Z0-9]+|![a-z]|https?://|mailto:)[^<>]*>")
+
+
+def slack_escaped(text: str) -> str:
+    """`text` as Slack sends what a person typed: `&`, `<` and `>` as `&amp;`, `&lt;` and
+    `&gt;`, except in the markup the client wrote (a mention, a channel, a link)."""
+
+    def escape(part: str) -> str:
+        return part.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+    out, pos = [], 0
+    for match in _MARKUP.finditer(text):
+        out += [escape(text[pos : match.start()]), match[0]]
+        pos = match.end()
+    return "".join([*out, escape(text[pos:])])
 
 
 # ---------------------------------------------------------------------- ids
@@ -196,6 +213,7 @@ def message_event(
     """A user's ``message`` event. ``extra`` adds or overrides fields (thread_ts, subtype...).
     channel_type is "channel", "group", "im" or "mpim"."""
     ts = ts or new_ts()
+    text = slack_escaped(text)
     event: dict[str, Any] = {
         "client_msg_id": str(uuid.uuid4()),
         "type": "message",
@@ -256,7 +274,7 @@ def slash_payload(
         "user_id": user_id,
         "user_name": user_id.lower(),
         "command": command,
-        "text": text,
+        "text": slack_escaped(text),
         "api_app_id": API_APP_ID,
         "is_enterprise_install": "false",
         "response_url": response_url or UNSET_RESPONSE_URL,
@@ -501,14 +519,14 @@ def shortcut_payload(
     }
     if message is None:
         return payload
-    text = message.get("text", "")
+    text = slack_escaped(message.get("text", ""))
     msg = {
         "type": "message",
         "user": "U0PAT",
-        "text": text,
         "blocks": rich_text_blocks(text),
         "team": TEAM_ID,
         **message,
+        "text": text,
     }
     msg.setdefault("ts", new_ts())
     payload.update(
