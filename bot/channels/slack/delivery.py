@@ -32,6 +32,7 @@ from bot.channels.slack.blockkit import (
     render_home,
     render_modal,
 )
+from bot.channels.slack.directory import find_channel_ids, slack_error
 from bot.lifecycle import InFlight
 from bot.retry import Retrier
 from handlers.core import Liaison
@@ -77,10 +78,12 @@ class SlackChannel:
     # Lifecycle
 
     async def start(self) -> None:
-        """One pooled HTTP session for every Web API call (instead of one per call)."""
+        """One pooled HTTP session for every Web API call (instead of one per call), and the
+        ids of the channels the config names as `#name`."""
         if self.session is None or self.session.closed:
             self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
             self.client.session = self.session
+        await find_channel_ids(self.client, self.core.org)
 
     async def close(self) -> None:
         await self.retrier.stop()  # what still waits gets its last try and its fallback
@@ -339,14 +342,6 @@ def passing_failure(exc: BaseException) -> bool:
         status = getattr(exc.response, "status_code", 0) or 0
         return status == 429 or status >= 500 or slack_error(exc) in PASSING_ERRORS
     return isinstance(exc, aiohttp.ClientError | TimeoutError)
-
-
-def slack_error(exc: SlackApiError) -> str:
-    """Slack's error code, or the HTTP status when the answer was not JSON (a 5xx page)."""
-    data = getattr(exc.response, "data", None)
-    if isinstance(data, dict):
-        return str(data.get("error") or "unknown_error")
-    return f"http_{getattr(exc.response, 'status_code', '?')}"
 
 
 async def permalink(slack: SlackChannel, channel: str | None, ts: str | None) -> str | None:
