@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 TEAM_ID = "T0TEST"
+PARTNER_TEAM_ID = "T0PARTNER"  # another organisation's workspace, sharing a Slack Connect channel
 TEAM_DOMAIN = "fake-workspace"
 API_APP_ID = "A0TEST"
 BOT_USER_ID = "UBOT"
@@ -208,10 +209,12 @@ def message_event(
     channel: str = "C0FINANCE1",
     ts: str | None = None,
     channel_type: str = "channel",
+    user_team: str = TEAM_ID,
     **extra: Any,
 ) -> dict[str, Any]:
     """A user's ``message`` event. ``extra`` adds or overrides fields (thread_ts, subtype...).
-    channel_type is "channel", "group", "im" or "mpim"."""
+    channel_type is "channel", "group", "im" or "mpim". ``user_team`` is the writer's own
+    workspace: another one (``PARTNER_TEAM_ID``) for a Slack Connect user, as Slack sends it."""
     ts = ts or new_ts()
     text = slack_escaped(text)
     event: dict[str, Any] = {
@@ -221,7 +224,9 @@ def message_event(
         "user": user,
         "ts": ts,
         "blocks": rich_text_blocks(text),
-        "team": TEAM_ID,
+        "team": user_team,
+        "user_team": user_team,
+        "source_team": user_team,
         "channel": channel,
         "event_ts": ts,
         "channel_type": channel_type,

@@ -1,4 +1,5 @@
-"""Who and what the Slack workspace names: the ids of the channels the config calls `#name`,
+"""Who and what the Slack workspace names: this workspace's team (anyone of another team is
+from another organisation), who a user is, the ids of the channels the config calls `#name`,
 and Slack's error codes in a form a log line can carry."""
 
 from __future__ import annotations
@@ -9,9 +10,42 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from handlers.messages import Sender
 from handlers.org import Organisation
 
 log = logging.getLogger("liaison.slack")
+
+
+async def workspace_team(client: AsyncWebClient) -> str | None:
+    """This workspace's team id (auth.test), or None while Slack does not answer."""
+    try:
+        return (await client.auth_test()).get("team_id") or None
+    except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+        failure = slack_error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
+        log.warning("auth.test failed (%s): can't tell yet who is from outside", failure)
+        return None
+
+
+def slack_sender(
+    channel: str, user_id: str, info: dict | None, own: str | None, team: str | None
+) -> Sender:
+    """A Slack user as the core knows them, from users.info (`info`, None when it failed):
+    name, email, time zone, their team, and whether that team is another organisation's (a
+    Slack Connect user: not `own`, this workspace; or a stranger, as Slack marks them).
+    `team` is the user's team as an event said it (`user_team`)."""
+    if info is None:
+        return Sender(channel, user_id, external=bool(own and team and team != own))
+    profile = info.get("profile") or {}
+    home = info.get("team_id") or team
+    return Sender(
+        channel,
+        user_id,
+        name=info.get("name") or profile.get("display_name") or None,
+        email=profile.get("email") or None,
+        timezone=info.get("tz") or None,
+        tenant=home or None,
+        external=bool(own and home and home != own) or bool(info.get("is_stranger")),
+    )
 
 
 async def find_channel_ids(client: AsyncWebClient, org: Organisation) -> None:

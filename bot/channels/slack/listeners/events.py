@@ -91,7 +91,8 @@ async def on_person_message(
     in_im = event.get("channel_type") == "im"
     want_link = signal and not in_im and bool(ts)
     sender, link = await asyncio.gather(
-        slack.sender(user), permalink(slack, channel_id, ts) if want_link else _none()
+        slack.sender(user, event.get("user_team")),
+        permalink(slack, channel_id, ts) if want_link else _none(),
     )
     inbound = Inbound(
         sender=sender,
