@@ -19,6 +19,7 @@ from botbuilder.schema import (
 )
 
 from bot.retry import retry_after_seconds
+from handlers.messages import Sender
 
 TEAMS_TEXT_LIMIT = 28 * 1024  # bytes: the largest message Teams sends; nothing longer is real
 
@@ -120,6 +121,51 @@ def tenant_of(activity: Activity) -> str | None:
         return activity.conversation.tenant_id
     tenant = _channel_data(activity).get("tenant")
     return tenant.get("id") if isinstance(tenant, dict) else None
+
+
+OUTSIDE_ROLES = frozenset({"guest", "anonymous"})  # Teams' user roles for people from outside
+
+
+def is_from_outside(
+    activity: Activity, role: str | None, home_tenant: str | None, *, writer: bool = True
+) -> bool:
+    """Whether a person is from another organisation: a guest or anonymous user (their roster
+    `role`, or, for the activity's writer, the activity's own role and channelData userRole), or
+    an account whose `home_tenant` is not the conversation's tenant (an external user)."""
+    roles = {(role or "").lower()}
+    if writer:
+        roles.add(str(getattr(activity.from_property, "role", None) or "").lower())
+        roles.add(str(_channel_data(activity).get("userRole") or "").lower())
+    if roles & OUTSIDE_ROLES:
+        return True
+    tenant = tenant_of(activity)
+    return bool(home_tenant and tenant and home_tenant != tenant)
+
+
+def teams_sender(
+    channel: str, activity: Activity, user: ChannelAccount, member: Any, *, writer: bool
+) -> Sender:
+    """A Teams account as the core knows them: the activity's writer (`writer`) or someone
+    they mentioned, with what the roster said (`member`, None when it had no entry): name,
+    email (never a guest's #EXT# address), time zone, tenant, and whether they are from
+    another organisation (`is_from_outside`)."""
+    name, email, aad = user.name, None, user.aad_object_id
+    role = home = None
+    if member is not None:
+        upn = member.user_principal_name or ""
+        email = member.email or (upn if "@" in upn and "#EXT#" not in upn else None)
+        name = name or member.name
+        aad = aad or member.aad_object_id
+        role, home = getattr(member, "user_role", None), getattr(member, "tenant_id", None)
+    return Sender(
+        channel,
+        aad or user.id,
+        name=name or None,
+        email=email.lower() if email else None,
+        timezone=zone_or_none(activity.local_timezone) if writer else None,
+        tenant=tenant_of(activity),
+        external=is_from_outside(activity, role, home, writer=writer),
+    )
 
 
 def team_id_of(activity: Activity) -> str | None:
