@@ -90,11 +90,18 @@ def message_link(activity: Activity) -> str | None:
         return None
     conversation_id = activity.conversation.id or ""
     parent = conversation_id.split(";messageid=", 1)[1] if ";messageid=" in conversation_id else ""
-    query = {"tenantId": tenant_of(activity), "parentMessageId": parent or activity.id}
+    return teams_message_link(str(channel["id"]), activity.id, tenant_of(activity), parent)
+
+
+def teams_message_link(
+    conversation: str, message_id: str, tenant: str | None, parent: str | None = None
+) -> str:
+    """A Teams deep link to one message of a channel or chat, built from its ids."""
+    query = {"tenantId": tenant, "parentMessageId": parent or message_id}
     query = {k: v for k, v in query.items() if v}
     return (
-        f"https://teams.microsoft.com/l/message/{quote(str(channel['id']), safe='')}/"
-        f"{quote(activity.id, safe='')}?{urlencode(query)}"
+        f"https://teams.microsoft.com/l/message/{quote(conversation, safe='')}/"
+        f"{quote(message_id, safe='')}?{urlencode(query)}"
     )
 
 
