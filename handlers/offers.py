@@ -24,7 +24,11 @@ MAX_ROLES_SHOWN = 6
 def offer(
     turn: Turn, signal: Signal, unit_id: str | None = None, message_id: str | None = None
 ) -> list[Outgoing]:
-    """Offer to plan it; a redelivered message (a channel's retry) is offered only once."""
+    """Offer to plan it; a redelivered message (a channel's retry) is offered only once. A
+    message from someone of another organisation gets no offer: it would name a unit to them,
+    and they can't plan one (`planning.outsider_refusal`)."""
+    if turn.from_outside:
+        return []
     inbound = turn.inbound
     message_id = message_id or inbound.message_id
     unit_id = unit_id or turn.bot.org.unit_for_channel(inbound.conversation)

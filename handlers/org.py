@@ -205,6 +205,9 @@ class Organisation:
     schedule: Schedule = field(default_factory=Schedule)
     retention: Retention = field(default_factory=Retention)
     date_order: str | None = None
+    # Chat channel ids a channel adapter found for the `#names` in units' channel lists (Slack
+    # events carry ids, never names): id -> name, filled at start by `name_channel`.
+    channel_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def date_rules(self) -> dict[str, Any]:
@@ -237,14 +240,31 @@ class Organisation:
         return Path(self.source).parent / model
 
     def unit_for_channel(self, channel_ref: str | None) -> str | None:
-        """The unit whose channel list names this chat channel (by id or #name)."""
+        """The unit whose channel list names this chat channel: by id, by #name, or by the
+        #name a channel adapter found this id to have (`name_channel`)."""
         if not channel_ref:
             return None
-        wanted = channel_ref.lower().lstrip("#")
+        wanted = {channel_ref.lower().lstrip("#")}
+        if channel_ref in self.channel_names:
+            wanted.add(self.channel_names[channel_ref].lower().lstrip("#"))
         for key, unit in self.units.items():
-            if any(c.lower().lstrip("#") == wanted for c in unit.channels):
+            if any(c.lower().lstrip("#") in wanted for c in unit.channels):
                 return key
         return None
+
+    def channel_names_wanted(self) -> dict[str, list[str]]:
+        """Every `#name` (rather than an id) in the units' channel lists: name -> unit keys."""
+        wanted: dict[str, list[str]] = {}
+        for key, unit in self.units.items():
+            for channel in unit.channels:
+                if channel.startswith("#") and channel.strip("#"):
+                    wanted.setdefault(channel.lstrip("#").lower(), []).append(key)
+        return wanted
+
+    def name_channel(self, channel_id: str, name: str) -> None:
+        """Record that the chat channel `channel_id` is the one the config calls `#name`, so
+        `unit_for_channel` matches its events (which carry the id)."""
+        self.channel_names[channel_id] = name.lstrip("#")
 
     def unit_key(self, text: str) -> str | None:
         """Find a unit by key or name, forgiving case and a leading '#'."""

@@ -12,10 +12,22 @@ from handlers.turn import Turn, form_errors, record_id, say
 from storage.models import Commitment, IntakeSession, IntakeStatus
 
 CARRY_ON = "Let's carry on where we left off."
+OUTSIDERS = (
+    "Planning with IT is for people in this organisation, so I can't start or save a plan for "
+    "you. Ask a colleague here to plan it; you can still track your own commitments."
+)
+
+
+def outsider_refusal(turn: Turn) -> list[Outgoing] | None:
+    """The one rule for people from other organisations and a unit's initiatives: they can't
+    start, answer or save one (None: the sender may)."""
+    return say(OUTSIDERS, private=True) if turn.from_outside else None
 
 
 def plan(turn: Turn, rest: str) -> list[Outgoing]:
     """`plan` or `plan office move`: start (or resume) an intake here."""
+    if (refused := outsider_refusal(turn)) is not None:
+        return refused
     rest = re.sub(r"^(an?|the|my|our)\s+", "", rest.lower().strip())
     catalogue = turn.bot.catalogue
     kind = None
@@ -46,6 +58,8 @@ def plan(turn: Turn, rest: str) -> list[Outgoing]:
 
 def start_from_offer(turn: Turn, data: dict) -> list[Outgoing]:
     """ "Plan it with IT" on an offer: the intake for that message, once, by one planner."""
+    if (refused := outsider_refusal(turn)) is not None:
+        return refused
     mid = data.get("mid") or f"{turn.now().timestamp()}"
     source_key = f"{turn.channel}:{turn.inbound.conversation}:{mid}"
     found, is_new = intake.start(
@@ -73,6 +87,8 @@ def start_from_offer(turn: Turn, data: dict) -> list[Outgoing]:
 
 def submit(turn: Turn, data: dict) -> list[Outgoing]:
     """A whole intake form came back: save it, or say what to fix in which field."""
+    if (refused := outsider_refusal(turn)) is not None:
+        return refused
     state = data.get("state") or {}
     values = data.get("values") or {}
     conversation = str(state.get("conv") or turn.inbound.conversation)
@@ -97,6 +113,8 @@ def submit(turn: Turn, data: dict) -> list[Outgoing]:
 
 def answer_button(turn: Turn, data: dict) -> list[Outgoing]:
     """A choice picked under an intake question."""
+    if (refused := outsider_refusal(turn)) is not None:
+        return refused
     found = turn.session.get(IntakeSession, record_id(data.get("intake")))
     if found is None or found.person_id != turn.person.id:
         return say("That plan belongs to someone else, or it has gone.", private=True)
@@ -107,6 +125,8 @@ def answer_button(turn: Turn, data: dict) -> list[Outgoing]:
 
 def answer(turn: Turn, current: IntakeSession, text: str) -> list[Outgoing]:
     """An answer to the current question: the next question, a sentence to retry, or done."""
+    if (refused := outsider_refusal(turn)) is not None:
+        return refused
     outcome = intake.feed(turn.intake_context(), current, text, turn.person)
     if outcome.error:
         return prompt(turn, current, prefix=outcome.error, private=True)

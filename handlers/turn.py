@@ -54,6 +54,12 @@ class Turn:
         """Take a person already looked up (by `known_person`) as the sender, as they are."""
         self._person = person
 
+    @property
+    def from_outside(self) -> bool:
+        """The sender is from another organisation (a Slack Connect user, a Teams guest or
+        external user): they keep their own commitments, and nothing of a unit's."""
+        return self.inbound.sender.external
+
     def now(self) -> dt.datetime:
         """The injected clock's now."""
         return self.bot.clock()

@@ -158,6 +158,17 @@ def intake_data(
     }
 
 
+def trusted_intake_state(state: dict[str, Any], link: str | None) -> dict[str, Any]:
+    """An intake form's state as it came back from a client, with the source link the channel
+    derived itself from the conversation and message ids (`link`, None when it can't). The
+    state travels through the client, so a link in it is never stored: a forged one would be
+    shown to everyone as the initiative's source."""
+    return {
+        **state,
+        "link": link if isinstance(link, str) and link.startswith("https://") else None,
+    }
+
+
 # Delivery
 
 

@@ -46,6 +46,7 @@ from bot.config import load_settings
 from tests.conftest import EXAMPLE_CONFIG
 from tests.fakes import FakeSlack
 from tests.fakes import slack_requests as sr
+from tests.fakes.slack_api import STARTUP_METHODS
 from tests.inprocess import InProcessServer
 from tests.unit import test_fuzz_core as core
 
@@ -136,7 +137,7 @@ class Harness(InProcessServer):
 
     def calls(self) -> list[str]:
         """The Web API methods called (Bolt's own auth.test aside)."""
-        return [c.method for c in list(self.fake.calls) if c.method != "auth.test"]
+        return [c.method for c in list(self.fake.calls) if c.method not in STARTUP_METHODS]
 
 
 def view_texts(view: dict) -> list[str]:

@@ -32,9 +32,19 @@ from aiohttp import WSCloseCode, WSMsgType, web
 BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
 DEFAULT_SCOPES = (
-    "app_mentions:read,channels:history,chat:write,commands,groups:history,im:history,"
-    "im:write,users:read,users:read.email"
+    "app_mentions:read,channels:history,channels:read,chat:write,commands,groups:history,"
+    "groups:read,im:history,im:write,users:read,users:read.email"
 )
+# What the bot calls once at start (who it is, which ids the config's #names have), not in
+# answer to anything: tests that prove a request reached no Web API leave these out.
+STARTUP_METHODS = frozenset({"auth.test", "conversations.list"})
+# The workspace's channels, id -> name, that conversations.list pages through.
+DEFAULT_CHANNELS = {
+    "C0FINANCE1": "finance",
+    "C0PARKS1": "parks",
+    "C0GENERAL1": "general",
+    "C0RANDOM1": "random",
+}
 PERMALINK_HOST = "https://fake.slack.test"
 
 # Fields Slack accepts as JSON-encoded strings in form bodies (and that some clients send that way
@@ -105,8 +115,10 @@ class FakeSlack:
         team_name: str = "Fake Workspace",
         app_id: str = "A0TEST",
         scopes: str = DEFAULT_SCOPES,
+        channels: dict[str, str] | None = None,
     ) -> None:
         self.bot_token = bot_token
+        self.channels: dict[str, str] = dict(DEFAULT_CHANNELS if channels is None else channels)
         self.users: dict[str, dict] = {uid: copy.deepcopy(u) for uid, u in (users or {}).items()}
         self.team_id = team_id
         self.team_name = team_name
@@ -141,6 +153,7 @@ class FakeSlack:
             "chat.update": self._chat_update,
             "chat.getPermalink": self._chat_get_permalink,
             "conversations.open": self._conversations_open,
+            "conversations.list": self._conversations_list,
             "users.info": self._users_info,
             "users.lookupByEmail": self._users_lookup_by_email,
             "views.open": self._views_open,
@@ -647,6 +660,22 @@ class FakeSlack:
             if len(ids) == 1:
                 body["channel"]["user"] = ids[0]
         return body
+
+    def _conversations_list(self, p: dict[str, Any]) -> dict[str, Any]:
+        """The workspace's channels, a page at a time (`limit`, default 100, and `cursor`)."""
+        try:
+            limit = max(1, min(int(p.get("limit") or 100), 1000))
+            start = int(p.get("cursor") or 0)
+        except (TypeError, ValueError):
+            return _error("invalid_cursor")
+        ids = list(self.channels)
+        page = [
+            {"id": cid, "name": self.channels[cid], "is_channel": True, "is_archived": False}
+            for cid in ids[start : start + limit]
+        ]
+        after = start + limit
+        cursor = str(after) if after < len(ids) else ""
+        return {"ok": True, "channels": page, "response_metadata": {"next_cursor": cursor}}
 
     def _user_record(self, user_id: str) -> dict[str, Any]:
         user = copy.deepcopy(self.users[user_id])

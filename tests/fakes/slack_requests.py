@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 TEAM_ID = "T0TEST"
+PARTNER_TEAM_ID = "T0PARTNER"  # another organisation's workspace, sharing a Slack Connect channel
 TEAM_DOMAIN = "fake-workspace"
 API_APP_ID = "A0TEST"
 BOT_USER_ID = "UBOT"
@@ -39,6 +40,23 @@ UNSET_RESPONSE_URL = "http://127.0.0.1:9/response-url/unset"
 
 _counter = itertools.count(1)
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|<#(C[A-Z0-9]+)(?:\|([^>]*))?>")
+# Markup a Slack client writes itself (people, channels, special mentions, links); a test writes
+# it as Slack would send it, and everything else in its text is what a person typed.
+_MARKUP = re.compile(r"<(?:@[UW][A-Z0-9]+|#[CG][A-Z0-9]+|![a-z]|https?://|mailto:)[^<>]*>")
+
+
+def slack_escaped(text: str) -> str:
+    """`text` as Slack sends what a person typed: `&`, `<` and `>` as `&amp;`, `&lt;` and
+    `&gt;`, except in the markup the client wrote (a mention, a channel, a link)."""
+
+    def escape(part: str) -> str:
+        return part.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+    out, pos = [], 0
+    for match in _MARKUP.finditer(text):
+        out += [escape(text[pos : match.start()]), match[0]]
+        pos = match.end()
+    return "".join([*out, escape(text[pos:])])
 
 
 # ---------------------------------------------------------------------- ids
@@ -191,11 +209,14 @@ def message_event(
     channel: str = "C0FINANCE1",
     ts: str | None = None,
     channel_type: str = "channel",
+    user_team: str = TEAM_ID,
     **extra: Any,
 ) -> dict[str, Any]:
     """A user's ``message`` event. ``extra`` adds or overrides fields (thread_ts, subtype...).
-    channel_type is "channel", "group", "im" or "mpim"."""
+    channel_type is "channel", "group", "im" or "mpim". ``user_team`` is the writer's own
+    workspace: another one (``PARTNER_TEAM_ID``) for a Slack Connect user, as Slack sends it."""
     ts = ts or new_ts()
+    text = slack_escaped(text)
     event: dict[str, Any] = {
         "client_msg_id": str(uuid.uuid4()),
         "type": "message",
@@ -203,7 +224,9 @@ def message_event(
         "user": user,
         "ts": ts,
         "blocks": rich_text_blocks(text),
-        "team": TEAM_ID,
+        "team": user_team,
+        "user_team": user_team,
+        "source_team": user_team,
         "channel": channel,
         "event_ts": ts,
         "channel_type": channel_type,
@@ -256,7 +279,7 @@ def slash_payload(
         "user_id": user_id,
         "user_name": user_id.lower(),
         "command": command,
-        "text": text,
+        "text": slack_escaped(text),
         "api_app_id": API_APP_ID,
         "is_enterprise_install": "false",
         "response_url": response_url or UNSET_RESPONSE_URL,
@@ -501,14 +524,14 @@ def shortcut_payload(
     }
     if message is None:
         return payload
-    text = message.get("text", "")
+    text = slack_escaped(message.get("text", ""))
     msg = {
         "type": "message",
         "user": "U0PAT",
-        "text": text,
         "blocks": rich_text_blocks(text),
         "team": TEAM_ID,
         **message,
+        "text": text,
     }
     msg.setdefault("ts", new_ts())
     payload.update(

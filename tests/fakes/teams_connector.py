@@ -49,6 +49,8 @@ class TeamsUser:
     aad: str
     name: str
     email: str | None = None
+    role: str = "user"  # "guest" for a guest of this tenant
+    tenant: str = TENANT  # another tenant's for an external (federated) user
 
     def account(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "aadObjectId": self.aad}
@@ -64,8 +66,8 @@ class TeamsUser:
             "surname": surname,
             "email": self.email,
             "userPrincipalName": self.email,
-            "tenantId": TENANT,
-            "userRole": "user",
+            "tenantId": self.tenant,
+            "userRole": self.role,
         }
 
 
@@ -73,6 +75,16 @@ PAT = TeamsUser("29:pat-lee", "aad-pat", "Pat Lee", "pat.lee@riverton.example")
 SAM = TeamsUser("29:sam-rivera", "aad-sam", "Sam Rivera", "sam.rivera@riverton.example")
 KIM = TeamsUser("29:kim-nguyen", "aad-kim", "Kim Nguyen", "kim.nguyen@riverton.example")
 ALEX = TeamsUser("29:alex-new", "aad-alex", "Alex Newcomer", "alex@riverton.example")
+# People from other organisations, whose emails happen to match a colleague's: a guest invited
+# into this tenant, and an external user of a partner's tenant.
+GUEST = TeamsUser("29:gus-guest", "aad-gus", "Gus Guest", "pat.lee@riverton.example", "guest")
+EXTERNAL = TeamsUser(
+    "29:eve-partner",
+    "aad-eve",
+    "Eve Partner",
+    "sam.rivera@riverton.example",
+    tenant="tenant-partner",
+)
 
 
 @dataclass

@@ -14,7 +14,10 @@ import time
 from collections.abc import Callable
 
 import pytest
+from botbuilder.schema import Activity, ChannelAccount
 
+from bot.channels.slack.text import readable_text
+from bot.channels.teams.activities import message_payload_text, strip_bot_mention
 from bot.observability import redact
 from handlers import commands
 from handlers.dates import DateParseError, parse_due
@@ -44,6 +47,17 @@ SHAPES = {
 }
 
 
+def _teams_message(text: str) -> object:
+    """What the Teams adapter reads from a message that mentions the bot."""
+    bot = ChannelAccount(id="28:bot", name="IT Liaison")
+    return strip_bot_mention(Activity(type="message", text=text, recipient=bot))
+
+
+def _teams_message_action(text: str) -> object:
+    """What the Teams adapter reads from the HTML of a message a message action was used on."""
+    return message_payload_text({"body": {"contentType": "html", "content": text}})
+
+
 def _quietly(read: Callable[[str], object], *expected: type[Exception]) -> Callable[[str], None]:
     def run(text: str) -> None:
         with contextlib.suppress(*expected):
@@ -63,6 +77,9 @@ TEXT_FUNCTIONS: dict[str, Callable[[str], object]] = {
     "find_promise": lambda text: find_promise(text, TODAY),
     "parse_due": _quietly(lambda text: parse_due(text, TODAY), DateParseError),
     "redact": redact,
+    "slack readable_text": readable_text,
+    "teams strip_bot_mention": _teams_message,
+    "teams message_payload_text": _teams_message_action,
 }
 
 

@@ -32,6 +32,12 @@ from bot.channels.slack.blockkit import (
     render_home,
     render_modal,
 )
+from bot.channels.slack.directory import (
+    find_channel_ids,
+    slack_error,
+    slack_sender,
+    workspace_team,
+)
 from bot.lifecycle import InFlight
 from bot.retry import Retrier
 from handlers.core import Liaison
@@ -73,14 +79,24 @@ class SlackChannel:
     verifier: SignatureVerifier | None = None  # for the chatter fast path (HTTP mode)
     retrier: Retrier = field(default_factory=Retrier)  # work a passing outage interrupted
     in_flight: InFlight = field(default_factory=InFlight)  # listener runs shutdown waits for
+    team_id: str | None = None  # this workspace (auth.test at start): anyone else's is outside
 
     # Lifecycle
 
     async def start(self) -> None:
-        """One pooled HTTP session for every Web API call (instead of one per call)."""
+        """One pooled HTTP session for every Web API call (instead of one per call), and the
+        ids of the channels the config names as `#name`."""
         if self.session is None or self.session.closed:
             self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
             self.client.session = self.session
+        await self.own_team()
+        await find_channel_ids(self.client, self.core.org)
+
+    async def own_team(self) -> str | None:
+        """This workspace's team id, asked once Slack answers (see `workspace_team`)."""
+        if self.team_id is None:
+            self.team_id = await workspace_team(self.client)
+        return self.team_id
 
     async def close(self) -> None:
         await self.retrier.stop()  # what still waits gets its last try and its fallback
@@ -94,26 +110,20 @@ class SlackChannel:
     async def answer(self, inbound: Inbound) -> list[Outgoing]:
         return await asyncio.to_thread(self.core.handle, inbound)
 
-    async def sender(self, user_id: str) -> Sender:
-        """Who a Slack user is (name, email, time zone), cached for an hour."""
+    async def sender(self, user_id: str, team: str | None = None) -> Sender:
+        """Who a Slack user is (name, email, time zone, and whether they are from another
+        organisation: a team other than this workspace's), cached for an hour. `team` is the
+        user's team when the event said it (`user_team`)."""
         cached = self.users.get(user_id)
         if cached is not None:
             return cached
-        sender = Sender(CHANNEL, user_id)
+        own = await self.own_team()
         try:
             info = (await self.client.users_info(user=user_id))["user"]
-            profile = info.get("profile") or {}
-            sender = Sender(
-                CHANNEL,
-                user_id,
-                name=info.get("name") or profile.get("display_name") or None,
-                email=profile.get("email") or None,
-                timezone=info.get("tz") or None,
-                tenant=info.get("team_id") or None,
-            )
         except SlackApiError as exc:
             log.warning("users.info failed for %s: %s", user_id, slack_error(exc))
-            return sender  # not cached: try again next time
+            return slack_sender(CHANNEL, user_id, None, own, team)  # not cached: ask again
+        sender = slack_sender(CHANNEL, user_id, info, own, team)
         self.users.put(user_id, sender)
         return sender
 
@@ -339,14 +349,6 @@ def passing_failure(exc: BaseException) -> bool:
         status = getattr(exc.response, "status_code", 0) or 0
         return status == 429 or status >= 500 or slack_error(exc) in PASSING_ERRORS
     return isinstance(exc, aiohttp.ClientError | TimeoutError)
-
-
-def slack_error(exc: SlackApiError) -> str:
-    """Slack's error code, or the HTTP status when the answer was not JSON (a 5xx page)."""
-    data = getattr(exc.response, "data", None)
-    if isinstance(data, dict):
-        return str(data.get("error") or "unknown_error")
-    return f"http_{getattr(exc.response, 'status_code', '?')}"
 
 
 async def permalink(slack: SlackChannel, channel: str | None, ts: str | None) -> str | None:

@@ -36,6 +36,7 @@ METHODS = {
     "chat.update": "chat:write",
     "chat.getPermalink": None,
     "conversations.open": "im:write",
+    "conversations.list": "channels:read",  # #names in the config, read as ids at start
     "users.info": "users:read",
     "views.open": None,
     "views.update": None,
@@ -48,4 +49,5 @@ METHODS = {
 OTHER_SCOPES = {
     "commands": "the /commitments command and the message shortcuts",
     "users:read.email": "users.info returns the email that links one person across channels",
+    "groups:read": "conversations.list finds private channels named in the config",
 }

@@ -13,6 +13,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.channels.http import parse_json, read_body
 from bot.channels.slack.delivery import SlackChannel
+from bot.channels.slack.text import readable_text
 
 log = logging.getLogger("liaison.slack")
 
@@ -68,7 +69,7 @@ def is_chatter(body: str, channel: SlackChannel) -> bool:
         return False
     if "<@" in text or event.get("bot_id"):
         return False
-    return not channel.core.may_answer(text)
+    return not channel.core.may_answer(readable_text(text))
 
 
 def slack_context(channel: SlackChannel, app_token: str | None = None):

@@ -8,7 +8,6 @@ import html
 import json
 import re
 import zoneinfo
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -20,12 +19,23 @@ from botbuilder.schema import (
 )
 
 from bot.retry import retry_after_seconds
+from handlers.messages import Sender
+
+TEAMS_TEXT_LIMIT = 28 * 1024  # bytes: the largest message Teams sends; nothing longer is real
+
+
+def within_teams_limit(text: str) -> str:
+    """`text` cut to Teams' message limit (28 KB of UTF-8) before anything else reads it, so
+    hostile input costs its sender, not everyone else."""
+    if len(text) * 4 <= TEAMS_TEXT_LIMIT:
+        return text  # short enough whatever its characters
+    return text.encode("utf-8")[:TEAMS_TEXT_LIMIT].decode("utf-8", errors="ignore")
 
 
 def strip_bot_mention(activity: Activity) -> tuple[str, bool]:
     """The message without the bot's own @mention, and whether the bot was mentioned. Other
     people's mentions stay, so that "ask <at>Pat</at> ..." still names Pat."""
-    text = activity.text or ""
+    text = within_teams_limit(activity.text or "")
     bot = activity.recipient
     mentioned = False
     for entity in activity.entities or []:
@@ -39,7 +49,7 @@ def strip_bot_mention(activity: Activity) -> tuple[str, bool]:
             if isinstance(markup, str) and markup:
                 text = text.replace(markup, " ")
     if bot is not None and bot.name:
-        pattern = rf"<at[^>]*>\s*{re.escape(bot.name)}\s*</at>"
+        pattern = rf"<at(?:\s[^<>]*)?>\s*{re.escape(bot.name)}\s*</at>"  # linear: no "<" inside
         text, found = re.subn(pattern, " ", text, flags=re.IGNORECASE)
         mentioned = mentioned or bool(found)
     text = re.sub(r"</?(?!at\b)[a-z][a-z0-9]*(?:\s[^<>]*)?/?>", " ", text, flags=re.IGNORECASE)
@@ -80,11 +90,18 @@ def message_link(activity: Activity) -> str | None:
         return None
     conversation_id = activity.conversation.id or ""
     parent = conversation_id.split(";messageid=", 1)[1] if ";messageid=" in conversation_id else ""
-    query = {"tenantId": tenant_of(activity), "parentMessageId": parent or activity.id}
+    return teams_message_link(str(channel["id"]), activity.id, tenant_of(activity), parent)
+
+
+def teams_message_link(
+    conversation: str, message_id: str, tenant: str | None, parent: str | None = None
+) -> str:
+    """A Teams deep link to one message of a channel or chat, built from its ids."""
+    query = {"tenantId": tenant, "parentMessageId": parent or message_id}
     query = {k: v for k, v in query.items() if v}
     return (
-        f"https://teams.microsoft.com/l/message/{quote(str(channel['id']), safe='')}/"
-        f"{quote(activity.id, safe='')}?{urlencode(query)}"
+        f"https://teams.microsoft.com/l/message/{quote(conversation, safe='')}/"
+        f"{quote(message_id, safe='')}?{urlencode(query)}"
     )
 
 
@@ -111,6 +128,51 @@ def tenant_of(activity: Activity) -> str | None:
         return activity.conversation.tenant_id
     tenant = _channel_data(activity).get("tenant")
     return tenant.get("id") if isinstance(tenant, dict) else None
+
+
+OUTSIDE_ROLES = frozenset({"guest", "anonymous"})  # Teams' user roles for people from outside
+
+
+def is_from_outside(
+    activity: Activity, role: str | None, home_tenant: str | None, *, writer: bool = True
+) -> bool:
+    """Whether a person is from another organisation: a guest or anonymous user (their roster
+    `role`, or, for the activity's writer, the activity's own role and channelData userRole), or
+    an account whose `home_tenant` is not the conversation's tenant (an external user)."""
+    roles = {(role or "").lower()}
+    if writer:
+        roles.add(str(getattr(activity.from_property, "role", None) or "").lower())
+        roles.add(str(_channel_data(activity).get("userRole") or "").lower())
+    if roles & OUTSIDE_ROLES:
+        return True
+    tenant = tenant_of(activity)
+    return bool(home_tenant and tenant and home_tenant != tenant)
+
+
+def teams_sender(
+    channel: str, activity: Activity, user: ChannelAccount, member: Any, *, writer: bool
+) -> Sender:
+    """A Teams account as the core knows them: the activity's writer (`writer`) or someone
+    they mentioned, with what the roster said (`member`, None when it had no entry): name,
+    email (never a guest's #EXT# address), time zone, tenant, and whether they are from
+    another organisation (`is_from_outside`)."""
+    name, email, aad = user.name, None, user.aad_object_id
+    role = home = None
+    if member is not None:
+        upn = member.user_principal_name or ""
+        email = member.email or (upn if "@" in upn and "#EXT#" not in upn else None)
+        name = name or member.name
+        aad = aad or member.aad_object_id
+        role, home = getattr(member, "user_role", None), getattr(member, "tenant_id", None)
+    return Sender(
+        channel,
+        aad or user.id,
+        name=name or None,
+        email=email.lower() if email else None,
+        timezone=zone_or_none(activity.local_timezone) if writer else None,
+        tenant=tenant_of(activity),
+        external=is_from_outside(activity, role, home, writer=writer),
+    )
 
 
 def team_id_of(activity: Activity) -> str | None:
@@ -152,28 +214,26 @@ def zone_or_none(name: str | None) -> str | None:
     return name
 
 
-class _Text(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
+# Tags never contain "<" or ">", so each scan stops at the next bracket: one linear pass however
+# many tags are left unclosed (Python's HTMLParser takes seconds on 28 KB of "<at ").
+_LINE_TAG = re.compile(r"<(?:br|p|div|li)\b[^<>]*>", re.IGNORECASE)
+_ANY_TAG = re.compile(r"</?[a-z!][^<>]*>", re.IGNORECASE)
 
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
 
-    def handle_starttag(self, tag: str, attrs) -> None:
-        if tag in ("br", "p", "div", "li"):
-            self.parts.append("\n")
+def html_text(content: str) -> str:
+    """The words of a message's HTML: a line break for each paragraph, line or list item,
+    no tags, entities unescaped once."""
+    return html.unescape(_ANY_TAG.sub("", _LINE_TAG.sub("\n", content)))
 
 
 def message_payload_text(payload: dict) -> str:
     """The text of the message a message action was used on (Teams sends its HTML)."""
     body = payload.get("body") if isinstance(payload.get("body"), dict) else {}
-    content = body.get("content") if isinstance(body.get("content"), str) else ""
+    content = within_teams_limit(
+        body.get("content") if isinstance(body.get("content"), str) else ""
+    )
     if str(body.get("contentType") or "html").lower() == "html":
-        parser = _Text()
-        parser.feed(content[:20_000])
-        parser.close()
-        content = "".join(parser.parts)
+        content = html_text(content)
     return re.sub(r"[ \t]*\n[ \t\n]*", "\n", content).strip()
 
 

@@ -60,7 +60,37 @@ def markdown(text: str) -> str:
     return re.sub(r"~([^~\n]+)~", r"(\1)", text)
 
 
+# A link in Teams' markdown needs "[", "]" and "(" in a row; with its brackets escaped, a
+# person's "[click](https://…)" shows as typed, and the only links a card has are the ones a
+# person can see (a bare address, which Teams links as it is).
+_LINK_MARKUP = re.compile(r"[\\\[\]]")
+
+
+def escape_markdown(text: str) -> str:
+    """Text for a TextBlock or a fact, with the markdown that could disguise a link escaped
+    (backslashes and square brackets); the core's own *bold* (now **bold**) stays."""
+    return _LINK_MARKUP.sub(lambda m: "\\" + m[0], text)
+
+
+def _escaped(node: Any) -> Any:
+    """Every TextBlock's text and every fact in a card, escaped once (`escape_markdown`)."""
+    if isinstance(node, list):
+        return [_escaped(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _escaped(v) for k, v in node.items()}
+    if node.get("type") == "TextBlock" and isinstance(node.get("text"), str):
+        out["text"] = escape_markdown(node["text"])
+    if node.get("type") == "FactSet":
+        out["facts"] = [
+            {k: escape_markdown(v) if isinstance(v, str) else v for k, v in fact.items()}
+            for fact in node.get("facts") or []
+        ]
+    return out
+
+
 def _card(body: list[dict], actions: list[dict] | None = None) -> dict:
+    body = _escaped(body)
     card: dict[str, Any] = {
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",

@@ -49,8 +49,7 @@ from bot.channels.teams.activities import (
     reference_tenant,
     retry_after_of,
     status_of,
-    tenant_of,
-    zone_or_none,
+    teams_sender,
 )
 from bot.channels.teams.cards import CARD_TYPE, is_plain, markdown, render_card
 from bot.lifecycle import InFlight
@@ -135,23 +134,12 @@ class TeamsChannel:
         cached = self._senders.get(key)
         if cached is not None:
             return cached
-        name, email, aad = user.name, None, user.aad_object_id
+        member = None
         try:
             member = await TeamsInfo.get_member(turn_context, user.id)
-            upn = member.user_principal_name or ""
-            email = member.email or (upn if "@" in upn and "#EXT#" not in upn else None)
-            name = name or member.name
-            aad = aad or member.aad_object_id
         except Exception as exc:
             log.info("teams: no roster entry for %s: %s", user.id, describe(exc))
-        sender = Sender(
-            CHANNEL,
-            aad or user.id,
-            name=name or None,
-            email=email.lower() if email else None,
-            timezone=zone_or_none(activity.local_timezone) if account is None else None,
-            tenant=tenant_of(activity),
-        )
+        sender = teams_sender(CHANNEL, activity, user, member, writer=account is None)
         self._senders.put(key, sender)
         return sender
 

@@ -23,6 +23,7 @@ from bot.channels.interactions import (
     read_json,
     rebuild_form,
     submission,
+    trusted_intake_state,
 )
 from bot.channels.teams.activities import (
     conversation_key,
@@ -34,6 +35,8 @@ from bot.channels.teams.activities import (
     message_payload_text,
     strip_bot_mention,
     team_id_of,
+    teams_message_link,
+    tenant_of,
 )
 from bot.channels.teams.cards import (
     WORKING,
@@ -242,9 +245,14 @@ class TeamsTurns:
         values = form_values(data)
         if form_id == ACT_FORM and not verb.startswith("commitment."):
             return Judged([Outgoing(Reply("I didn't recognise that form."))])
+        conversation = str(state.get("conv") or conversation_key(turn_context.activity))
+        if form_id == "intake":  # the source link is built here, never taken from the card
+            mid = state.get("mid")
+            tenant = tenant_of(turn_context.activity)
+            link = teams_message_link(conversation, mid, tenant) if isinstance(mid, str) else None
+            state = trusted_intake_state(state, link if mid else None)
         action = submission(form_id, state, values)
         sender = await self.teams.sender(turn_context)
-        conversation = str(state.get("conv") or conversation_key(turn_context.activity))
         activity_id = turn_context.activity.id
         outgoing = await self.teams.answer(
             Inbound(sender, conversation, action=action, is_direct=True, delivery_id=activity_id)

@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.channels.slack.delivery import SlackChannel
 from bot.channels.slack.manifest import COMMAND
+from bot.channels.slack.text import readable_text
 from handlers.messages import (
     Inbound,
     Outgoing,
@@ -22,7 +23,7 @@ def register(app: AsyncApp, slack: SlackChannel) -> None:
     async def on_commitments(ack: AsyncAck, command: dict, respond: AsyncRespond) -> None:
         await ack()
         user_id = command["user_id"]
-        text = command.get("text") or ""
+        text = readable_text(command.get("text") or "")
         await slack.know_mentioned(text)
         sender = await slack.sender(user_id)
         inbound = Inbound(

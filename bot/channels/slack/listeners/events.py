@@ -10,6 +10,7 @@ import logging
 from slack_bolt.async_app import AsyncApp
 
 from bot.channels.slack.delivery import SlackChannel, permalink
+from bot.channels.slack.text import readable_text
 from bot.retry import once_the_database_answers
 from handlers.messages import (
     Inbound,
@@ -50,7 +51,7 @@ def register(app: AsyncApp, slack: SlackChannel) -> None:
         if event.get("channel_type") == "im":
             await on_person_message(slack, event, direct=True, event_id=event_id)
             return
-        text = event.get("text") or ""
+        text = readable_text(event.get("text") or "")
         if bot_user_id and f"<@{bot_user_id}>" in text:
             return  # the app_mention event handles it
         signal = detect(text) is not None
@@ -63,7 +64,7 @@ def register(app: AsyncApp, slack: SlackChannel) -> None:
     @track
     async def on_mention(event: dict, context: dict, body: dict) -> None:
         if is_person_message(event, context.get("bot_user_id")):
-            signal = detect(event.get("text") or "") is not None
+            signal = detect(readable_text(event.get("text") or "")) is not None
             await on_person_message(
                 slack, event, direct=True, signal=signal, event_id=body.get("event_id")
             )
@@ -90,12 +91,13 @@ async def on_person_message(
     in_im = event.get("channel_type") == "im"
     want_link = signal and not in_im and bool(ts)
     sender, link = await asyncio.gather(
-        slack.sender(user), permalink(slack, channel_id, ts) if want_link else _none()
+        slack.sender(user, event.get("user_team")),
+        permalink(slack, channel_id, ts) if want_link else _none(),
     )
     inbound = Inbound(
         sender=sender,
         conversation=channel_id,
-        text=event.get("text") or "",
+        text=readable_text(event.get("text") or ""),
         message_id=ts or None,
         link=link,
         is_direct=direct,

@@ -12,6 +12,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.channels.interactions import intake_data
 from bot.channels.slack.delivery import SlackChannel
 from bot.channels.slack.manifest import SHORTCUTS
+from bot.channels.slack.text import readable_text
 
 
 def register(app: AsyncApp, slack: SlackChannel) -> None:
@@ -22,7 +23,7 @@ def register(app: AsyncApp, slack: SlackChannel) -> None:
         message = shortcut.get("message") or {}
         channel_id = (shortcut.get("channel") or {}).get("id")
         mid = message.get("ts") or shortcut.get("action_ts")
-        data = intake_data(slack.core, message.get("text") or "", channel_id, mid)
+        data = intake_data(slack.core, readable_text(message.get("text") or ""), channel_id, mid)
         # The permalink is fetched when the form comes back: views.open goes first.
         await slack.open_form(shortcut["trigger_id"], slack.core.intake_form(data))
 
@@ -33,5 +34,5 @@ def register(app: AsyncApp, slack: SlackChannel) -> None:
         message = shortcut.get("message") or {}
         channel_id = (shortcut.get("channel") or {}).get("id")
         state = json.dumps({"conv": channel_id, "mid": message.get("ts")})
-        form = slack.core.commitment_form(message.get("text") or "", state=state)
+        form = slack.core.commitment_form(readable_text(message.get("text") or ""), state=state)
         await slack.open_form(shortcut["trigger_id"], form)

@@ -16,6 +16,7 @@ from bot.channels.interactions import (
     ACT_FORM,
     field_errors,
     read_json,
+    trusted_intake_state,
 )
 from bot.channels.interactions import submission as submitted_action
 from bot.channels.slack.blockkit import (
@@ -100,8 +101,9 @@ async def submission(
         await slack.person_id(picked)
         values["owner"] = f"<@{picked}>"
     conv, mid = str(state.get("conv") or ""), str(state.get("mid") or "")
-    if callback == "intake" and not state.get("link") and conv[:1] in ("C", "G") and TS.match(mid):
-        state = {**state, "link": await permalink(slack, conv, mid)}
+    if callback == "intake":  # the source link is Slack's for this message, never the client's
+        real = conv[:1] in ("C", "G") and TS.match(mid)
+        state = trusted_intake_state(state, await permalink(slack, conv, mid) if real else None)
     sender = await slack.sender(user_id)
     action = submitted_action(callback, state, values)
     return await slack.answer(Inbound(sender, conv, action=action, is_direct=True))

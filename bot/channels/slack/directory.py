@@ -1,0 +1,98 @@
+"""Who and what the Slack workspace names: this workspace's team (anyone of another team is
+from another organisation), who a user is, the ids of the channels the config calls `#name`,
+and Slack's error codes in a form a log line can carry."""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from handlers.messages import Sender
+from handlers.org import Organisation
+
+log = logging.getLogger("liaison.slack")
+
+
+async def workspace_team(client: AsyncWebClient) -> str | None:
+    """This workspace's team id (auth.test), or None while Slack does not answer."""
+    try:
+        return (await client.auth_test()).get("team_id") or None
+    except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+        failure = slack_error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
+        log.warning("auth.test failed (%s): can't tell yet who is from outside", failure)
+        return None
+
+
+def slack_sender(
+    channel: str, user_id: str, info: dict | None, own: str | None, team: str | None
+) -> Sender:
+    """A Slack user as the core knows them, from users.info (`info`, None when it failed):
+    name, email, time zone, their team, and whether that team is another organisation's (a
+    Slack Connect user: not `own`, this workspace; or a stranger, as Slack marks them).
+    `team` is the user's team as an event said it (`user_team`)."""
+    if info is None:
+        return Sender(channel, user_id, external=bool(own and team and team != own))
+    profile = info.get("profile") or {}
+    home = info.get("team_id") or team
+    return Sender(
+        channel,
+        user_id,
+        name=info.get("name") or profile.get("display_name") or None,
+        email=profile.get("email") or None,
+        timezone=info.get("tz") or None,
+        tenant=home or None,
+        external=bool(own and home and home != own) or bool(info.get("is_stranger")),
+    )
+
+
+async def find_channel_ids(client: AsyncWebClient, org: Organisation) -> None:
+    """Slack events carry channel ids, never names: read each `#name` in the units' channel
+    lists as its id (conversations.list, page by page), so the organisation's one matcher
+    finds the unit. A name that no channel has is logged, one line per unit and name."""
+    wanted = org.channel_names_wanted()
+    if not wanted:
+        return
+    found: dict[str, str] = {}
+    cursor = None
+    try:
+        while True:
+            page = await client.conversations_list(
+                types="public_channel,private_channel",
+                exclude_archived=True,
+                limit=200,
+                cursor=cursor,
+            )
+            for channel in page.get("channels") or []:
+                name = str(channel.get("name") or "").lower()
+                if name in wanted and channel.get("id"):
+                    found.setdefault(name, str(channel["id"]))
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor or len(found) == len(wanted):
+                break
+    except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+        failure = slack_error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
+        log.warning("channel names not resolved (%s): #names in the config won't match", failure)
+        return
+    for name, units in wanted.items():
+        for unit in units:
+            if name in found:
+                org.name_channel(found[name], name)
+                log.info("unit %s: channel #%s is %s", unit, name, found[name])
+            else:
+                log.warning(
+                    "unit %s: no Slack channel is named #%s; messages there won't be the "
+                    "unit's (use the channel id, or fix the name)",
+                    unit,
+                    name,
+                )
+
+
+def slack_error(exc: SlackApiError) -> str:
+    """Slack's error code, or the HTTP status when the answer was not JSON (a 5xx page)."""
+    data = getattr(exc.response, "data", None)
+    if isinstance(data, dict):
+        return str(data.get("error") or "unknown_error")
+    return f"http_{getattr(exc.response, 'status_code', '?')}"
