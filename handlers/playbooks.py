@@ -15,14 +15,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from handlers.org import (
+from handlers.config_files import (
     ConfigError,
-    Organisation,
     find_line,
     located_error,
     parse_toml,
     read_config_text,
 )
+from handlers.org import Organisation
 from handlers.signals import SignalCues
 
 KIND_RE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
