@@ -1097,3 +1097,18 @@ async def test_a_request_whose_body_never_finishes_gets_a_408(bot, monkeypatch):
     status_line = await asyncio.wait_for(reader.readline(), 10)
     assert status_line.startswith(b"HTTP/1.1 408")
     writer.close()
+
+
+async def test_a_replayed_command_activity_acts_once(bot, connector):
+    """The same message activity (the same id) posted again is acknowledged and changes
+    nothing: a typed command is claimed by its activity id before the core acts."""
+    url = connector.service_url
+    await bot.post(personal_message(url, SAM, "hello"))
+    ask = personal_message(url, PAT, "commitments ask @sam to send the floor plan by next Friday")
+    for _ in range(3):
+        status, _ = await bot.post(ask)
+        assert status == 201
+    await connector.wait_for_messages(2, personal_conversation(SAM))
+    with bot.session() as session:
+        assert len(session.exec(select(Commitment)).all()) == 1
+    assert len(connector.messages(personal_conversation(SAM))) == 2  # "hello" answer + one ask
