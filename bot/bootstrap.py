@@ -59,6 +59,7 @@ def bootstrap(
         clock=clock,
         public_url=settings.public_url,
         on_event=metrics.on_event,
+        reachable_on=tuple(settings.channels()) or ("shell",),
     )
     if migrate:
         liaison.sync()

@@ -39,8 +39,16 @@ def ask(turn: Turn, command: Ask) -> list[Outgoing]:
         )
     except commitments.CommitmentError as exc:
         return say(str(exc), private=True)
-    asked = f"Asked {name_of(turn.session, owner.id)}: {turn.describe(item)}"
-    out = [Outgoing(Reply(asked, kind=ReplyKind.ACK))]
+    who = name_of(turn.session, owner.id)
+    if owner.id != turn.person.id and not turn.reachable(owner.id):
+        # Saved, but nobody can tell them yet: say so, rather than "Asked @lee".
+        text = (
+            f"Saved, but I can't reach {who} in chat yet, so they haven't been told: "
+            f"{turn.describe(item)}. Let them know, or ask them to say hello to me; I'll "
+            "nudge them from then on."
+        )
+        return [Outgoing(Reply(text, kind=ReplyKind.ACK))]
+    out = [Outgoing(Reply(f"Asked {who}: {turn.describe(item)}", kind=ReplyKind.ACK))]
     if owner.id != turn.person.id:
         out.append(commitment_dm(turn, item, owner.id, "asks you for"))
     return out

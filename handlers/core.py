@@ -57,6 +57,9 @@ class Liaison:
     catalogue: Catalogue
     clock: Callable[[], dt.datetime] = utcnow
     public_url: str = "http://localhost:3000"
+    # The channels people can be reached on in this deployment (the shell when no chat
+    # channel is configured), so that "asked @lee" is never said when @lee cannot be told.
+    reachable_on: tuple[str, ...] = ("shell",)
     # Told of what happened ("acted.offer", "funnel.started"...) with the channel, after the
     # transaction: the composition root counts these as metrics.
     on_event: Callable[[str, str], None] = lambda event, channel: None

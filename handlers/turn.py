@@ -71,6 +71,13 @@ class Turn:
             self.session, person.id, self.inbound.conversation, self.now(), hours
         )
 
+    def reachable(self, person_id: int) -> bool:
+        """Whether the bot can write to this person on a channel this deployment runs."""
+        query = select(Address.id).where(
+            Address.person_id == person_id, Address.channel.in_(self.bot.reachable_on)
+        )
+        return self.session.exec(query.limit(1)).first() is not None
+
     def speaker(self, person: Person | None) -> Speaker:
         """Who is speaking, as detection needs it: IT staff (about IT's own work is no signal),
         or someone from another organisation (never offered)."""

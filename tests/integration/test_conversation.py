@@ -478,3 +478,17 @@ def test_an_unfinished_intake_expires_and_never_swallows_a_later_message(liaison
     with session_scope(liaison.engine) as session:
         statuses = session.exec(select(IntakeSession.status)).all()
     assert statuses == ["cancelled"]
+
+
+def test_asking_someone_the_bot_cannot_reach_says_so_instead_of_asked(liaison):
+    """On a Slack deployment, @lee (no Slack id in the config, never wrote to the bot) cannot
+    be told: the request is saved, and the asker hears that Lee has not been told."""
+    from dataclasses import replace
+
+    on_slack = replace(liaison, reachable_on=("slack",))
+    out = say(on_slack, "pat", "commitments ask @lee to order the label printers by Friday")
+    assert [o.to_person for o in out] == [None]  # no DM that could only be dropped
+    assert out[0].reply.text.startswith("Saved, but I can't reach @lee in chat yet")
+    assert count(on_slack, Commitment) == 1
+    sam = say(on_slack, "pat", "commitments ask @sam to check the Wi-Fi by Friday")  # on Slack
+    assert sam[0].reply.text.startswith("Asked @sam") and sam[1].to_person is not None
