@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 SURROGATES = re.compile("[\ud800-\udfff]")
+MAX_ITEMS = 20  # list lines any reply shows on any channel; a longer list is cut, and says so
 
 
 def clean_text(text: str | None) -> str:

@@ -25,6 +25,7 @@ from handlers.briefings import (  # noqa: F401  (re-exported: their old home was
     unit_months,
 )
 from handlers.messages import (
+    MAX_ITEMS,
     Item,
     Reply,
     reply_from_dict,  # noqa: F401  (its old home was here)
@@ -42,7 +43,7 @@ from storage.models import (
     Unit,
 )
 
-MAX_DIGEST_ITEMS = 25
+MAX_DIGEST_ITEMS = MAX_ITEMS  # a digest shows what every channel can show, and counts the rest
 
 
 def all_due(session: Session, org: Organisation, now: dt.datetime) -> list[OwedMessage]:
@@ -146,6 +147,11 @@ def _digest_reply(
         n = len(entries) - stuck
         parts.append(f"{n} {'is' if n == 1 else 'are'} coming up")
     text = f"Good morning! {' and '.join(parts)}. One click is enough:"
+    if len(entries) > MAX_DIGEST_ITEMS:
+        text += (
+            f" (the {MAX_DIGEST_ITEMS} most pressing below; type 'commitments mine' for all "
+            f"{len(entries)})"
+        )
     items = tuple(
         Item(
             f"{commitments.describe(session, item, today)} · {reason}",
@@ -206,6 +212,8 @@ def escalations(
             f"item{'s' if len(entries) > 1 else ''} got no answer after "
             f"{org.thresholds.escalate_after_nudges} nudges. A word from you may help:"
         )
+        if len(entries) > MAX_DIGEST_ITEMS:
+            text += f" (the first {MAX_DIGEST_ITEMS}; type 'commitments stuck' for all)"
         found.append(
             OwedMessage(
                 key=f"escalation:{person_id}:{today.isoformat()}",

@@ -29,8 +29,9 @@ from bot.retry import Retrier
 from handlers.commitments import ACT_INPUTS
 from handlers.commitments import act_form as table_act_form
 from handlers.core import Liaison
-from handlers.messages import (
+from handlers.messages import (  # noqa: F401  (MAX_ITEMS: the channels read it here)
     COMMITMENT_ACT_PREFIX,
+    MAX_ITEMS,
     Action,
     ActionId,
     Form,
@@ -40,7 +41,6 @@ from handlers.messages import (
 )
 
 log = logging.getLogger("liaison.channels")
-MAX_ITEMS = 20  # list lines a reply shows on any channel; the rest is "…and N more."
 ACT_FORM = "act"  # the id of an act's small form
 FORM_IDS = ("intake", "commitment", ACT_FORM, "cycle")  # every form a channel may get back
 GENERAL = "_"  # the field-errors key of a refusal that belongs to no one field

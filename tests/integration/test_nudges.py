@@ -395,3 +395,15 @@ def test_a_stored_message_comes_back_the_same(liaison, clock):
     assert nudges.Due.from_json(stored.to_json()) == stored
     old_payload = stored.to_json().replace(",true,false]", "]").replace(",false,true]", "]")
     assert [i.heading for i in nudges.Due.from_json(old_payload).reply.items] == [False, False]
+
+
+def test_a_long_digest_counts_what_it_shows_and_says_where_the_rest_is(liaison, sweeper, outbox):
+    """80 stuck items: the digest says 80, shows the 20 every channel can show, and names the
+    command for the rest; no channel needs to add "…and N more" under it."""
+    for n in range(80):
+        ask(liaison, "pat", "lee", f"Item {n}", dt.date(2026, 11, 20))
+    sweep(sweeper, local(2026, 11, 23, 9, 30))
+    [digest] = outbox.to(liaison, "lee")
+    assert digest.text.startswith("Good morning! 80 commitments could use a nudge")
+    assert len(digest.items) == nudges.MAX_DIGEST_ITEMS == 20
+    assert "type 'commitments mine' for all 80" in digest.text
