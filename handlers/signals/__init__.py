@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from handlers.signals import model as _model
+from handlers.signals import prefilter as _prefilter
+from handlers.signals.first_pass import _merged_index
 from handlers.signals.rules import (
     EXCERPT_CHARS,
     MAX_SCAN_CHARS,
@@ -121,7 +123,25 @@ def it_speaking_for_it(text: str, speaker: Speaker | None) -> bool:
 
 def probabilities(text: str, cues: Mapping[str, SignalCues] | None = None) -> dict[str, float]:
     """Kind -> calibrated probability, before any threshold or speaker rule."""
-    return current_model().probabilities(text, cues)
+    return _scores(current_model(), text, cues)
+
+
+RECENT = 256  # messages whose scores are remembered
+_recent: dict[tuple[str, _model.Model, object], dict[str, float]] = {}
+
+
+def _scores(
+    model: _model.Model, text: str, cues: Mapping[str, SignalCues] | None
+) -> dict[str, float]:
+    """The model's scores, remembered for the last few messages: one event is looked at by
+    the Slack fast path, the listener and the core in turn, and the model runs once."""
+    key = (text, model, _merged_index(cues))
+    found = _recent.get(key)
+    if found is None:
+        if len(_recent) >= RECENT:
+            _recent.clear()
+        found = _recent[key] = model.probabilities(text, cues)
+    return dict(found)
 
 
 def detect(
@@ -139,7 +159,12 @@ def detect(
     if speaker is not None and (speaker.external or it_speaking_for_it(text, speaker)):
         return None
     limit = _settings.threshold if threshold is None else threshold
-    scores = current_model().probabilities(text, cues)
+    model = current_model()
+    # Most chat cannot reach the threshold, and the prefilter shows it at a fraction of the
+    # model's cost; it never turns away a message the model would fire on.
+    if not _prefilter.for_model(model, cues).may_fire(text, limit, cues):
+        return None
+    scores = _scores(model, text, cues)
     kinds = _model.top_kinds(scores, limit)
     if not kinds:
         return None
