@@ -17,8 +17,10 @@ then remembered (chat repeats its words):
   negation, a question mark. Only when that is not enough are the findings computed.
 
 So it never turns away a message the model would fire on; it only saves the work. Messages
-longer than ``model.LONG_MESSAGE`` (also read two sentences at a time) and a model whose
-calibration does not grow with the score always go to the model.
+longer than ``model.LONG_MESSAGE`` (also read two sentences at a time), messages with more
+than ``LEARN`` chunks it has not met yet (reading a chunk the first time costs more than the
+model does; it learns that many per message) and a model whose calibration does not grow
+with the score go to the model.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ from handlers.signals.rules import findings
 
 MARGIN = 1e-3  # float32 rounding in the model's sums is far below this
 CACHE = 50_000  # chunks and crossings remembered per model and cue set (then forgotten)
+# Reading a chunk for the first time costs more than the model spends on it: a message with
+# more new chunks than this goes to the model, and the prefilter learns this many of them.
+LEARN = 2
 
 
 class _Chunk(NamedTuple):
@@ -136,7 +141,10 @@ class Prefilter:
         """False only when no kind can reach the threshold for this message."""
         if len(text) > _model.LONG_MESSAGE or not self.grows or not 0.0 < threshold < 1.0:
             return True
-        rows, coefficients, possible = self._terms(text)
+        terms = self._terms(text)
+        if terms is None:
+            return True
+        rows, coefficients, possible = terms
         needed = self._needed_row(threshold)  # before the rows are read: it may add one
         bound = self._findings_bound(possible)
         top = (np.array([*coefficients, 1.0, -1.0]) @ self.vectors[[*rows, bound, needed]]).max()
@@ -156,19 +164,31 @@ class Prefilter:
         None where no bound is kept."""
         if len(text) > _model.LONG_MESSAGE or not self.grows:
             return None
-        rows, coefficients, possible = self._terms(text)
+        terms = self._terms(text)
+        if terms is None:
+            return None
+        rows, coefficients, possible = terms
         rows = [*rows, self._findings_bound(possible)]
         return np.array([*coefficients, 1.0]) @ self.vectors[rows]
 
-    def _terms(self, text: str) -> tuple[list[int], list[float], int]:
+    def _terms(self, text: str) -> tuple[list[int], list[float], int] | None:
         """The table rows and weights whose sum is the bias and the exact n-gram part of the
-        raw score, and the findings the message may give (with the "a cue starts here" bit).
-        Written for speed: it runs on every message."""
+        raw score, and the findings the message may give (with the "a cue starts here" bit);
+        None for a message with more than ``LEARN`` chunks never seen before. Written for
+        speed: it runs on every message."""
         if len(self.chunks) + len(self.crossings) > CACHE:
             self._reset()
         plain = _plain_text(text)
         chunks = self.chunks
-        read = [chunks.get(part) or self._chunk(part, plain.isascii()) for part in plain.split()]
+        parts = plain.split()
+        read = [chunks.get(part) for part in parts]
+        if None in read:
+            new = list(dict.fromkeys(p for p, chunk in zip(parts, read, strict=True) if not chunk))
+            for part in new[:LEARN]:
+                self._chunk(part, plain.isascii())
+            if len(new) > LEARN:
+                return None
+            read = [chunks[part] for part in parts]
         folded = [chunk.folded for chunk in read]
         # Each space between chunks: the 3 characters before it and the 3 after.
         after = [*folded[2:], ""]  # one longer than folded[1:], except for one chunk or none
@@ -252,7 +272,7 @@ class Prefilter:
         word_rows = [
             row for name in (*found, *pieces, *inner) if (row := words_index.get(name)) is not None
         ]
-        possible, cued = self._findings_possible(part, ascii_text)
+        possible, cued = _findings_possible(part, ascii_text, self.merged, self.rules)
         chunk = self.chunks[part] = _Chunk(
             folded,
             f" {folded}"[-3:],
@@ -266,39 +286,42 @@ class Prefilter:
         )
         return chunk
 
-    def _findings_possible(self, part: str, ascii_text: bool) -> tuple[int, bool]:
-        """The findings a chunk may give (as bits) and whether a cue of some kind starts in
-        it. Tokens as ``rules.findings`` reads them; a cue of several words may not match in
-        full, which only makes the bound looser."""
-        if ascii_text:
-            tokens = _ASCII_TOKEN.findall(part.lower())
-        else:
-            tokens = [token.lower() for token in _TOKEN.findall(part)]
-        merged, lexicon = self.merged, _lexicon()
-        names: set[str] = set()
-        cued = False
-        for token in tokens:
-            for number, cue in merged.by_first.get(token, ()):
-                names.add(f"{merged.table[number][0]} {cue.role}")
-                cued = True
-            if merged.prefixes and token.startswith(merged.prefixes):
-                for prefix, number, cue in merged.by_prefix:
-                    if token.startswith(prefix):
-                        names.add(f"{merged.table[number][0]} {cue.role}")
-                        cued = True
-            names.update(f"lexicon {cue.role}" for cue in lexicon.index.by_first.get(token, ()))
-            for prefix, cue in lexicon.index.by_prefix:
+
+def _findings_possible(
+    part: str, ascii_text: bool, merged: _MergedIndex, rules: tuple[str, ...]
+) -> tuple[int, bool]:
+    """The findings a chunk may give (as bits) and whether a cue of some kind starts in
+    it. Tokens as ``rules.findings`` reads them; a cue of several words may not match in
+    full, which only makes the bound looser."""
+    if ascii_text:
+        tokens = _ASCII_TOKEN.findall(part.lower())
+    else:
+        tokens = [token.lower() for token in _TOKEN.findall(part)]
+    lexicon = _lexicon()
+    names: set[str] = set()
+    cued = False
+    for token in tokens:
+        for number, cue in merged.by_first.get(token, ()):
+            names.add(f"{merged.table[number][0]} {cue.role}")
+            cued = True
+        if merged.prefixes and token.startswith(merged.prefixes):
+            for prefix, number, cue in merged.by_prefix:
                 if token.startswith(prefix):
-                    names.add(f"lexicon {cue.role}")
-            if token in lexicon.negators or token.endswith("n't"):
-                names.add("negation")
-            if token == "?":
-                names.add("question")
-        bits = 0
-        for number, name in enumerate(self.rules):
-            if name in names:
-                bits |= 1 << number
-        return bits, cued
+                    names.add(f"{merged.table[number][0]} {cue.role}")
+                    cued = True
+        names.update(f"lexicon {cue.role}" for cue in lexicon.index.by_first.get(token, ()))
+        for prefix, cue in lexicon.index.by_prefix:
+            if token.startswith(prefix):
+                names.add(f"lexicon {cue.role}")
+        if token in lexicon.negators or token.endswith("n't"):
+            names.add("negation")
+        if token == "?":
+            names.add("question")
+    bits = 0
+    for number, name in enumerate(rules):
+        if name in names:
+            bits |= 1 << number
+    return bits, cued
 
 
 _built: dict[tuple[int, int], Prefilter] = {}
