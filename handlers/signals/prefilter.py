@@ -78,6 +78,9 @@ class Prefilter:
     vectors: np.ndarray = field(init=False)
     used: int = 0
     chunks: dict[str, _Chunk] = field(default_factory=dict)
+    shapes: dict[str, tuple[int, int, int, str | None, str | None, int]] = field(
+        default_factory=dict
+    )  # folded chunk -> its rows and counts
     crossings: dict[tuple[str, str], int] = field(default_factory=dict)  # -> row, -1: none
     pairs: dict[str, int] = field(default_factory=dict)  # word pair -> row, -1: none
     rule_bounds: dict[int, int] = field(default_factory=dict)  # findings' bits -> row
@@ -107,6 +110,7 @@ class Prefilter:
         self.vectors[len(rows)] = self.model.bias
         self.used = len(rows) + 1
         self.chunks.clear()
+        self.shapes.clear()
         self.crossings.clear()
         self.pairs.clear()
         self.rule_bounds.clear()
@@ -176,19 +180,24 @@ class Prefilter:
         raw score, and the findings the message may give (with the "a cue starts here" bit);
         None for a message with more than ``LEARN`` chunks never seen before. Written for
         speed: it runs on every message."""
-        if len(self.chunks) + len(self.crossings) > CACHE:
+        if len(self.shapes) + len(self.crossings) > CACHE:
             self._reset()
         plain = _plain_text(text)
         chunks = self.chunks
         parts = plain.split()
         read = [chunks.get(part) for part in parts]
         if None in read:
+            # A chunk with a number ("(1234)", "3pm") is kept by its shape with the digits
+            # folded, as the model reads it: only its findings are looked at again.
             new = list(dict.fromkeys(p for p, chunk in zip(parts, read, strict=True) if not chunk))
-            for part in new[:LEARN]:
-                self._chunk(part, plain.isascii())
-            if len(new) > LEARN:
+            folded = {part: _model._DIGITS.sub("0", part.lower()) for part in new}
+            unknown = [part for part in new if folded[part] not in self.shapes]
+            for part in unknown[:LEARN]:
+                self._chunk(part, folded[part], plain.isascii())
+            if len(unknown) > LEARN:
                 return None
-            read = [chunks[part] for part in parts]
+            made = {p: chunks.get(p) or self._chunk(p, folded[p], plain.isascii()) for p in new}
+            read = [chunks.get(part) or made[part] for part in parts]
         folded = [chunk.folded for chunk in read]
         # Each space between chunks: the 3 characters before it and the 3 after.
         after = [*folded[2:], ""]  # one longer than folded[1:], except for one chunk or none
@@ -255,10 +264,21 @@ class Prefilter:
             row = self.crossings[key] = self._sum_row(rows) if rows else -1
         return row
 
-    def _chunk(self, part: str, ascii_text: bool) -> _Chunk:
-        """One chunk's exact sums, its counts and the findings it may give."""
+    def _chunk(self, part: str, folded: str, ascii_text: bool) -> _Chunk:
+        """One chunk's exact sums, its counts and the findings it may give; remembered
+        unless it holds a digit (its shape is remembered either way)."""
+        shape = self.shapes.get(folded)
+        if shape is None:
+            shape = self.shapes[folded] = self._shape(folded)
+        possible, cued = _findings_possible(part, ascii_text, self.merged, self.rules)
+        chunk = _Chunk(folded, f" {folded}"[-3:], *shape, possible | cued << len(self.rules))
+        if folded == part.lower():
+            self.chunks[part] = chunk
+        return chunk
+
+    def _shape(self, folded: str) -> tuple[int, int, int, str | None, str | None, int]:
+        """The sums and counts of a chunk as the model reads it (lowered, digits folded)."""
         chars, words_index, _ = self.model._families
-        folded = _model._DIGITS.sub("0", part.lower())
         padded = f" {folded} "
         char_rows = [
             row
@@ -272,19 +292,14 @@ class Prefilter:
         word_rows = [
             row for name in (*found, *pieces, *inner) if (row := words_index.get(name)) is not None
         ]
-        possible, cued = _findings_possible(part, ascii_text, self.merged, self.rules)
-        chunk = self.chunks[part] = _Chunk(
-            folded,
-            f" {folded}"[-3:],
+        return (
             self._sum_row(char_rows),
             self._sum_row(word_rows),
             len(found) + len(pieces),
             found[0] if found else None,
             found[-1] if found else None,
             len(found),
-            possible | cued << len(self.rules),
         )
-        return chunk
 
 
 def _findings_possible(

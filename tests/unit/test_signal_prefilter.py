@@ -121,3 +121,20 @@ def test_chat_the_model_would_not_fire_on_never_reaches_it(monkeypatch) -> None:
         signals._recent.clear()
         assert detect(text) is None
     assert runs == []
+
+
+def test_numbers_in_chat_do_not_make_it_new(monkeypatch) -> None:
+    for _ in range(4):
+        signals._recent.clear()
+        assert detect("Running 5 minutes late to the standup (3)") is None
+    runs: list[str] = []
+    real = signal_model.Model.probabilities
+
+    def counted(self, text, cues=None):
+        runs.append(text)
+        return real(self, text, cues)
+
+    monkeypatch.setattr(signal_model.Model, "probabilities", counted)
+    for number in range(10, 400, 37):
+        assert detect(f"Running {number} minutes late to the standup ({number * 7})") is None
+    assert runs == []
