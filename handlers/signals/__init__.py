@@ -8,6 +8,12 @@ not the judge. The model ships in the package (``data/model.npz``, rebuilt by ``
 train`` from ``data/corpus.jsonl``); an organisation's own model, refitted on its labels
 by ``liaison-bot train``, replaces it when ``configure`` is given its path.
 
+The bot hears every message, and most are not signals: a prefilter (``prefilter.py``)
+shows, for most chat, that no kind can reach the threshold, at a fraction of the model's
+cost and never for a message the model would fire on. The scores of the last few messages
+are remembered, so a message looked at by a channel's fast path, its listener and the core
+runs the model once.
+
 Who speaks matters too (``Speaker``): an external user gets no offer, and IT staff talking
 about IT's own work ("IT here: we're replacing the core switches") are not a signal.
 """
@@ -23,6 +29,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from handlers.signals import model as _model
+from handlers.signals import prefilter as _prefilter
+from handlers.signals.first_pass import _merged_index
 from handlers.signals.rules import (
     EXCERPT_CHARS,
     MAX_SCAN_CHARS,
@@ -121,7 +129,48 @@ def it_speaking_for_it(text: str, speaker: Speaker | None) -> bool:
 
 def probabilities(text: str, cues: Mapping[str, SignalCues] | None = None) -> dict[str, float]:
     """Kind -> calibrated probability, before any threshold or speaker rule."""
-    return current_model().probabilities(text, cues)
+    return _scores(current_model(), text, cues)
+
+
+RECENT = 256  # messages whose scores (or whose turning away) are remembered
+# (text, model, cue index) -> the scores, or the lowest threshold the prefilter showed that
+# no kind reaches. One event is looked at by the Slack fast path, the listener and the core
+# in turn: it is scored once.
+_recent: dict[tuple[str, _model.Model, object], dict[str, float] | float] = {}
+
+
+def _scores(
+    model: _model.Model, text: str, cues: Mapping[str, SignalCues] | None
+) -> dict[str, float]:
+    """The model's scores, remembered for the last few messages."""
+    key = (text, model, _merged_index(cues))
+    found = _recent.get(key)
+    if not isinstance(found, dict):
+        found = model.probabilities(text, cues)
+        _remember(key, found)
+    return dict(found)
+
+
+def _scores_within_reach(
+    model: _model.Model, text: str, cues: Mapping[str, SignalCues] | None, threshold: float
+) -> dict[str, float] | None:
+    """The model's scores, or None when the prefilter shows that no kind reaches the
+    threshold (remembered too, for the last few messages)."""
+    key = (text, model, _merged_index(cues))
+    found = _recent.get(key)
+    if isinstance(found, float) and threshold >= found:
+        return None
+    scored = isinstance(found, dict)
+    if not scored and not _prefilter.for_model(model, cues).may_fire(text, threshold, cues):
+        _remember(key, float(threshold) if found is None else min(found, float(threshold)))
+        return None
+    return _scores(model, text, cues)
+
+
+def _remember(key: tuple[str, _model.Model, object], value: dict[str, float] | float) -> None:
+    if len(_recent) >= RECENT:
+        _recent.clear()
+    _recent[key] = value
 
 
 def detect(
@@ -139,7 +188,11 @@ def detect(
     if speaker is not None and (speaker.external or it_speaking_for_it(text, speaker)):
         return None
     limit = _settings.threshold if threshold is None else threshold
-    scores = current_model().probabilities(text, cues)
+    # Most chat cannot reach the threshold, and the prefilter shows it at a fraction of the
+    # model's cost; it never turns away a message the model would fire on.
+    scores = _scores_within_reach(current_model(), text, cues, limit)
+    if scores is None:
+        return None
     kinds = _model.top_kinds(scores, limit)
     if not kinds:
         return None

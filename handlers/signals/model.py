@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from handlers.signals import rules
+from handlers.signals import reading, rules
 
 SHIPPED_MODEL = "model.npz"
 CHAR_SIZES = (3, 4, 5)
@@ -70,7 +70,7 @@ class Grams:
 
 def grams(text: str, cues: Mapping[str, rules.SignalCues] | None = None) -> Grams:
     """Letters (3 to 5, across the whole lowered text), words, word pairs, rule findings."""
-    plain = rules._plain_text(text[: rules.MAX_SCAN_CHARS]).lower()
+    plain = reading._plain_text(text[: rules.MAX_SCAN_CHARS]).lower()
     plain = " " + " ".join(_DIGITS.sub("0", plain).split()) + " "
     length = len(plain)
     chars = [plain[i : i + size] for size in CHAR_SIZES for i in range(length - size + 1)]

@@ -25,7 +25,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from handlers.signals import first_pass, lexicon, reading
 from handlers.signals import rules as signals
+from handlers.signals import vocabulary as words_and_forms
 from handlers.signals.rules import EXCERPT_CHARS, Signal, SignalCues, default_cues, detect
 
 REPO = Path(__file__).resolve().parents[2]
@@ -164,10 +166,10 @@ def test_compounds_phrases_ties_and_dates(text: str, kind: str) -> None:
 
 def test_a_year_after_a_preposition_is_ahead_only_from_this_year_on() -> None:
     this_year = dt.date.today().year
-    assert signals._is_future(["in", str(this_year + 1)])
-    assert signals._is_future(["by", "fy", str(this_year + 2)])
-    assert not signals._is_future(["in", str(this_year - 3)])
-    assert not signals._is_future(["since", str(this_year + 1)])
+    assert lexicon._is_future(["in", str(this_year + 1)])
+    assert lexicon._is_future(["by", "fy", str(this_year + 2)])
+    assert not lexicon._is_future(["in", str(this_year - 3)])
+    assert not lexicon._is_future(["since", str(this_year + 1)])
     assert detect(f"We bought the scheduling system in {this_year - 4}") is None
 
 
@@ -414,10 +416,10 @@ def vocabulary() -> list[str]:
     for cues in default_cues().values():
         for text in (*cues.actions, *cues.phrases):
             first, *rest = text.rstrip("*").split()
-            words |= {" ".join([form, *rest]) for form in signals._verb_forms(first)}
+            words |= {" ".join([form, *rest]) for form in words_and_forms._verb_forms(first)}
         for text in (*cues.objects, *cues.ignore):
             *head, last = text.rstrip("*").split()
-            words |= {" ".join([*head, form]) for form in signals._noun_forms(last)}
+            words |= {" ".join([*head, form]) for form in words_and_forms._noun_forms(last)}
     for key in ("chatter", "neutral", "negators", "cancellers", "personal", "support"):
         words.update(LEXICON[key])
     words.update(LEXICON["modifiers"])
@@ -501,19 +503,19 @@ def test_first_pass_agrees_with_the_full_matcher_on_thousands_of_sentences() -> 
     ],
 )
 def test_first_pass_turns_away_everyday_chatter(text: str) -> None:
-    assert signals._plan(None).first_pass(*signals._tokens(text)) is None
+    assert first_pass._merged_index(None).first_pass(*reading._tokens(text)) is None
 
 
 def test_first_pass_lets_through_what_may_be_a_signal() -> None:
-    plan = signals._plan(None)
+    merged = first_pass._merged_index(None)
     for text in ["We're buying 40 new laptops", "Trialing Asana", "40 new laptops next month"]:
-        assert plan.first_pass(*signals._tokens(text)) is not None, text
+        assert merged.first_pass(*reading._tokens(text)) is not None, text
 
 
 def test_cue_sets_are_prepared_once_even_when_passed_as_fresh_mappings() -> None:
     fleet = SignalCues(actions=("lease",), objects=("snowplow",))
-    assert signals._plan({"fleet": fleet}) is signals._plan({"fleet": fleet})
-    assert signals._plan(None) is signals._plan(None)
+    assert first_pass._merged_index({"fleet": fleet}) is first_pass._merged_index({"fleet": fleet})
+    assert first_pass._merged_index(None) is first_pass._merged_index(None)
     cues = {"fleet": fleet}
     assert detect("We are leasing two snowplows", cues) is not None
     cues["fleet"] = SignalCues(actions=("lease",), objects=("grader",))
@@ -555,28 +557,28 @@ def test_first_pass_agrees_with_the_full_matcher_on_custom_cues(text: str) -> No
 
 def unguarded_plain_text(text: str) -> str:
     """Every step of the markup stripping, run whether or not it can match anything."""
-    text = signals._SLACK_ANGLE.sub(lambda m: f" {m.group(2)} " if m.group(2) else " ", text)
+    text = reading._SLACK_ANGLE.sub(lambda m: f" {m.group(2)} " if m.group(2) else " ", text)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    text = signals._SLACK_EMOJI.sub(" ", text)
+    text = reading._SLACK_EMOJI.sub(" ", text)
     text = text.replace("\u2019", "'").replace("\u2018", "'")
-    text = signals._DASHES.sub(" , ", text)
+    text = reading._DASHES.sub(" , ", text)
     return re.sub(r"[\r\n]+", " . ", text)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.one_of(MESSAGES, CUE_MESSAGES))
 def test_first_pass_reads_the_same_tokens_as_the_full_matcher(text: str) -> None:
-    assert signals._plain_text(text) == unguarded_plain_text(text)
-    doc = signals._read(text)
-    plain, tokens = signals._tokens(text)
+    assert reading._plain_text(text) == unguarded_plain_text(text)
+    doc = reading._read(text)
+    plain, tokens = reading._tokens(text)
     assert tokens == doc.tokens
-    assert signals._TOKEN.findall(plain) == doc.raw
+    assert reading._TOKEN.findall(plain) == doc.raw
 
 
 @settings(max_examples=200, deadline=None)
 @given(CUE_MESSAGES)
 def test_merged_index_finds_what_each_kind_finds_in_the_same_order(text: str) -> None:
-    tokens = signals._tokens(text)[1]
-    plan = signals._plan(CUSTOM_CUES)
-    expected = [cues._index.find(tokens) for _, cues in plan.table]
-    assert plan.find(tokens) == expected
+    tokens = reading._tokens(text)[1]
+    merged = first_pass._merged_index(CUSTOM_CUES)
+    expected = [cues._index.find(tokens) for _, cues in merged.table]
+    assert merged.find(tokens) == expected
