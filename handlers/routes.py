@@ -136,7 +136,7 @@ def free_text(turn: Turn, text: str) -> list[Outgoing]:
     promise = find_promise(plain, today) if today is not None else None
     if promise is not None:
         return offers.offer_to_track(turn, promise)
-    if turn.inbound.is_direct:
+    if turn.inbound.is_direct and not turn.from_outside:  # an outsider's chat gets no pitch
         return say(
             "I'm here to help plan things that have an IT side. Tell me what's coming up "
             "(\"we're hiring 12 nurses in March\"), or type 'help'."
