@@ -49,14 +49,15 @@ def test_the_bound_is_never_below_the_models_raw_score(cues) -> None:
     model = signal_model.shipped()
     first_look = prefilter.for_model(model, cues)
     checked = 0
-    for _ in range(4):  # a message with many words it has not met yet teaches it a few
-        for text in shipped_texts():
+    sample = shipped_texts()[::3]  # a third of them, every kind of message; all in a release check
+    for _ in range(3):  # a message with many words it has not met yet teaches it a few
+        for text in sample:
             bound = first_look.upper_bound(text)
             if bound is None:
                 continue  # a long message, or one with too many new words: the model reads it
             assert np.all(model.raw_text(text, cues) <= bound + prefilter.MARGIN), text
             checked += 1
-    assert checked > 7000
+    assert checked > 1500
 
 
 @pytest.mark.parametrize("threshold", [0.3, 0.5, 0.8])
@@ -64,7 +65,7 @@ def test_nothing_the_model_fires_on_is_turned_away_and_most_chat_is(threshold: f
     model = signal_model.shipped()
     cues = default_cues()
     first_look = prefilter.for_model(model, cues)
-    sample = shipped_texts()
+    sample = shipped_texts()[::3]
     for text in sample * 3:  # what it learns from words it has not met yet
         first_look.may_fire(text, threshold, cues)
     quiet = turned_away = 0
