@@ -16,7 +16,8 @@ from tests.conftest import EXAMPLE_CONFIG, ROOT
 def run_cli(args, tmp_path: Path, stdin: str = "", config: Path | None = EXAMPLE_CONFIG):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT_"))}
     env.pop("LIAISON_CONFIG", None)  # without a config: ./liaison.toml, absent, so the defaults
-    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'liaison.db'}", PYTHONPATH=str(ROOT))
+    path = os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'liaison.db'}", PYTHONPATH=path)
     if config is not None:
         env["LIAISON_CONFIG"] = str(config)
     return subprocess.run(
@@ -161,7 +162,7 @@ def test_an_unreachable_database_is_one_clear_line_and_serve_waits_for_it_first(
     env.update(
         DATABASE_URL="postgresql+psycopg://nobody:s3cret@127.0.0.1:1/none",
         DATABASE_WAIT_SECONDS="1.5",
-        PYTHONPATH=str(ROOT),
+        PYTHONPATH=os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH")))),
         LOG_FORMAT="text",
     )
     for args in (["db", "upgrade"], ["serve", "--port", "0"]):
