@@ -18,16 +18,24 @@ from handlers.localtime import Placed, local_now
 from handlers.messages import Reply, reply_from_dict, reply_to_dict
 from handlers.org import Organisation
 
+# The ledger kinds that are messages owed to someone: only these are retried or recovered by
+# the sweeps. Other claims (an offer per message, a replayed press) may carry a payload too.
+OWED_KINDS = frozenset({"digest", "escalation", "briefing", "questionnaire", "deferred"})
+
 
 @dataclass(frozen=True)
 class OwedMessage:
     """One message the sweeps owe someone now (a digest, an escalation, a briefing...)."""
 
     key: str
-    kind: str  # digest | escalation | briefing | questionnaire | deferred
+    kind: str  # one of OWED_KINDS
     person_id: int
     reply: Reply
     commitment_ids: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in OWED_KINDS:
+            raise ValueError(f"{self.kind!r} is not a kind of owed message; see OWED_KINDS")
 
     def to_json(self) -> str:
         """The ledger payload, so a retry sends the very same words and buttons."""

@@ -20,6 +20,7 @@ from sqlmodel import select
 from handlers import nudges, records
 from handlers.nudges import Due
 from handlers.org import Organisation
+from handlers.owed import OWED_KINDS
 from schedules.outbox import DeliveryError, Outbox
 from storage import ledger
 from storage.db import session_scope
@@ -147,6 +148,7 @@ class Sweeper:
                 select(Ledger)
                 .where(
                     Ledger.payload.is_not(None),
+                    Ledger.kind.in_(OWED_KINDS),
                     Ledger.attempts < MAX_ATTEMPTS,
                     or_(
                         Ledger.status == LedgerStatus.FAILED,

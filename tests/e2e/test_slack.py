@@ -966,13 +966,15 @@ async def test_an_offer_slack_refuses_for_long_is_kept_and_sent_later_as_a_dm(sr
     # The client tried each call 3 times; the channel sent it twice more before keeping it.
     assert len(srv.fake.calls_to("chat.postMessage")) == 3 * 3
     srv.fake.reset()  # Slack is back
-    lines = await srv.app.sweeper.run(dt.datetime(2026, 11, 24, 20, 0, tzinfo=dt.UTC))
+    # The next sweep, on the server's own (real) clock, past the claim's lease.
+    sweep_at = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    lines = await srv.app.sweeper.run(sweep_at)
     assert [(line.kind, line.status) for line in lines] == [("deferred", "sent")]
     (dm,) = ok(srv.fake, "chat.postMessage")
     assert "network" in dm.payload["text"] and "phones" in dm.payload["text"]
     labels = [b["text"]["text"] for b in buttons(dm.payload["blocks"])]
     assert labels[0] == "Plan it with IT"
-    assert await srv.app.sweeper.run(dt.datetime(2026, 11, 24, 20, 15, tzinfo=dt.UTC)) == []
+    assert await srv.app.sweeper.run(sweep_at + dt.timedelta(minutes=15)) == []
 
 
 async def test_a_promise_in_a_channel_is_offered_to_its_author_alone(srv: Server) -> None:

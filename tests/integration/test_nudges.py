@@ -407,3 +407,15 @@ def test_a_long_digest_counts_what_it_shows_and_says_where_the_rest_is(liaison, 
     assert digest.text.startswith("Good morning! 80 commitments could use a nudge")
     assert len(digest.items) == nudges.MAX_DIGEST_ITEMS == 20
     assert "type 'commitments mine' for all 80" in digest.text
+
+
+def test_only_owed_messages_are_recovered_from_the_ledger(liaison, sweeper, outbox):
+    """An offer's claim carries a note of its author; a sweep long after must not take it for
+    a stranded message (only digests, escalations, briefings, questionnaires, deferred)."""
+    from storage import ledger
+
+    said = '{"author": "U0PAT", "unit": "finance"}'
+    with session_scope(liaison.engine) as session:
+        assert ledger.claim(session, "offer:slack:C1:1.2", "offer", said, now=local(2026, 11, 2))
+    assert sweep(sweeper, local(2026, 11, 23, 9, 30)) == []
+    assert outbox.sent == []
