@@ -114,7 +114,11 @@ def rebuild_form(core: Liaison, form_id: str, state_text: str) -> Form | None:
     if form_id == "cycle":
         return core.cycle_form(state)
     if form_id == ACT_FORM:
-        return act_form(str(state.get("act") or "new_date"), state.get("id"), state.get("where"))
+        act = str(state.get("act") or "new_date")
+        if act_input(act) is None:
+            return None  # a state naming an act that has no form (forged or stale): none to show
+        where = state.get("where")
+        return act_form(act, state.get("id"), where if isinstance(where, dict) else None)
     return None
 
 
