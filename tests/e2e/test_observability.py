@@ -141,7 +141,7 @@ def test_debug_logs_carry_no_emails_calendar_keys_response_urls_or_message_bodie
     ours.debug("person pat.lee+it@example.org linked")
     ours.debug("feed https://liaison.example.org/calendar/%s.ics served", "k" * 43)
     ours.debug("respond via https://hooks.slack.com/commands/T1/2/abcDEF")
-    ours.debug("a token xoxb-1234567890-abcdefghij and a jwt eyJhbGciOi.eyJzdWIiOiIx.c2lnbmF0dXJl")
+    ours.debug("a token xoxb-not-a-real-token and a jwt eyJhbGciOi.eyJzdWIiOiIx.c2lnbmF0dXJl")
     logging.getLogger("slack_sdk.web.async_client").debug("Sending a request: {'text': 'hi'}")
     logging.getLogger("botbuilder.core").debug("activity text: secret plans")
     messages = [json.loads(line)["message"] for line in stream.getvalue().splitlines()]
