@@ -4,6 +4,7 @@ channels (from bot.channels.REGISTRY) -> outboxes -> sweeper."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from bot.channels import Channel, build_channels
+from bot.channels.interactions import use_state_secret
 from bot.config import Settings
 from bot.lifecycle import InFlight
 from bot.observability import Metrics
@@ -22,6 +24,8 @@ from schedules.outbox import Outbox
 from schedules.sweep import Sweeper
 from storage.db import make_engine, upgrade
 from storage.models import utcnow
+
+log = logging.getLogger("liaison")
 
 
 @dataclass
@@ -64,6 +68,12 @@ def bootstrap(
     if migrate:
         liaison.sync()
     in_flight = InFlight()
+    use_state_secret(settings.state_signing_secret())
+    if settings.channels() and settings.state_signing_secret() is None:
+        log.warning(
+            "No LIAISON_STATE_SECRET (nor a Slack or Microsoft secret to derive one from): "
+            "buttons and forms sent before a restart, or by another replica, will be refused."
+        )
     channels = build_channels(liaison, settings, in_flight)
     outboxes: dict[str, Outbox] = {name: channel.outbox() for name, channel in channels.items()}
     sweeper = Sweeper(engine, org, outboxes, clock)

@@ -31,6 +31,7 @@ VARIABLES = (
     "ADMIN_TOKEN",
     "ADMIN_PORT",
     "DATABASE_WAIT_SECONDS",
+    "LIAISON_STATE_SECRET",
 )
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 
@@ -57,6 +58,7 @@ class Settings:
     admin_token: str | None = None  # guards /metrics and /readyz on the public port
     admin_port: int | None = None  # or serves them on a port of their own
     database_wait_seconds: float = 60.0  # `serve` waits this long for a database that is away
+    state_secret: str | None = None  # signs the state buttons and forms carry through clients
     log_level: str = "INFO"
     public_url: str = "http://localhost:3000"
     log_format: str | None = None  # json or text; default: text on a terminal, else JSON
@@ -83,8 +85,22 @@ class Settings:
             self.slack_app_token,
             self.microsoft_app_password,
             self.admin_token,
+            self.state_secret,
         )
         return [v for v in values if v]
+
+    def state_signing_secret(self) -> str | None:
+        """What the state that travels through a client (button values, form state) is signed
+        with: LIAISON_STATE_SECRET, else a secret each replica already shares (the Slack
+        signing secret, the Socket Mode token, the Microsoft app password); None when there is
+        none, and the state is then signed with a key that lives as long as the process."""
+        candidates = (
+            self.state_secret,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.microsoft_app_password,
+        )
+        return next((c for c in candidates if c), None)
 
     def channels(self) -> list[str]:
         """The chat channels configured; none means the terminal shell."""
@@ -124,6 +140,7 @@ def load_settings(
         admin_token=get("ADMIN_TOKEN"),
         admin_port=int(admin_port) if admin_port else None,
         database_wait_seconds=_seconds(get("DATABASE_WAIT_SECONDS"), "DATABASE_WAIT_SECONDS", 60),
+        state_secret=get("LIAISON_STATE_SECRET"),
         log_level=(get("LOG_LEVEL") or "INFO").upper(),
         public_url=(get("PUBLIC_URL") or f"http://localhost:{port_text}").rstrip("/"),
         log_format=(get("LOG_FORMAT") or "").lower() or None,

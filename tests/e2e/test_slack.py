@@ -24,6 +24,7 @@ from sqlmodel import Session, SQLModel, select
 
 from bot.bootstrap import App, bootstrap
 from bot.channels import slack as slack_channel
+from bot.channels.interactions import seal
 from bot.config import load_settings
 from bot.server import build_web_app
 from storage.models import Commitment, CommitmentEvent, Cycle, Initiative, Ledger
@@ -31,6 +32,7 @@ from tests.conftest import EXAMPLE_CONFIG, ROOT
 from tests.fakes import FakeSlack
 from tests.fakes import slack_requests as sr
 from tests.fakes.slack_api import STARTUP_METHODS, Call
+from tests.sealed import sealed_document
 from tests.serving import cli, free_port, wait_until_healthy
 
 TOKEN = "xoxb-test"
@@ -350,7 +352,7 @@ async def test_a_signal_gets_an_offer_in_its_thread(srv: Server) -> None:
     assert "Finance" in text and "network" in text and "phones" in text
     labels = [b["text"]["text"] for b in buttons(offer.payload["blocks"])]
     assert labels == ["Plan it with IT", "Not now", "IT isn't needed"]
-    value = json.loads(button(offer.payload["blocks"], "offer.plan")["value"])
+    value = sealed_document(button(offer.payload["blocks"], "offer.plan")["value"])
     assert value["unit"] == "finance" and value["kind"] == "office_move"
     (link,) = ok(srv.fake, "chat.getPermalink")
     assert (link.payload["channel"], link.payload["message_ts"]) == ("C0FINANCE1", event["ts"])
@@ -513,7 +515,7 @@ async def test_the_whole_intake_in_a_modal_through_to_the_database_and_the_dms(
 
 async def test_the_buttons_on_a_commitment_dm(srv: Server) -> None:
     _, _, dm = await plan_move(srv)
-    ids = [json.loads(b["value"])["id"] for b in buttons(dm.payload["blocks"])[::3]]
+    ids = [sealed_document(b["value"])["id"] for b in buttons(dm.payload["blocks"])[::3]]
     respond = srv.fake.response_url("sam")
     sams_dm, pats_dm = srv.fake.dm_channel(SAM), srv.fake.dm_channel(PAT)
 
@@ -558,7 +560,7 @@ async def test_the_buttons_on_a_commitment_dm(srv: Server) -> None:
     await srv.slash("", user=SAM, key="list")
     (listing,) = await srv.fake.wait_for("response_url", count=1)
     blocked = button(listing.payload["blocks"], "commitment.blocked")
-    assert json.loads(blocked["value"])["id"] == ids[0]
+    assert sealed_document(blocked["value"])["id"] == ids[0]
     payload = sr.block_action_payload(
         blocked["action_id"],
         blocked["value"],
@@ -692,7 +694,7 @@ async def test_the_cycle_questionnaire_button_opens_its_modal(srv: Server) -> No
     from handlers.nudges import cycle_form
 
     cycle_date = dt.date.today() + dt.timedelta(days=90)  # the server runs on the real clock
-    state = cycle_form("finance", "Finance", cycle_date).state
+    state = seal(cycle_form("finance", "Finance", cycle_date).state, "cycle.open")
     dm = {"ts": sr.new_ts(), "text": "It's input-cycle time for Finance."}
     dm["blocks"] = [
         {

@@ -36,6 +36,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from bot.bootstrap import bootstrap
+from bot.channels.interactions import unseal
 from bot.channels.teams import (
     MESSAGE_ACTIONS,
     RetryPolicy,
@@ -82,6 +83,7 @@ from tests.fakes.teams_connector import (
     submit_message,
     task_card,
 )
+from tests.sealed import sealed_document
 
 APP_ID = "11111111-2222-4333-8444-555555555555"
 
@@ -782,7 +784,7 @@ def test_render_card_shows_text_facts_items_and_buttons():
     assert "**You owe** (1)" in lines
     done, plan = card_actions(card)  # the item's button, then the card's own
     assert plan["verb"] == "offer.plan" and plan["style"] == "positive"
-    assert json.loads(plan["data"]["value"]) == {"kind": "office_move"}
+    assert sealed_document(plan["data"]["value"]) == {"kind": "office_move"}
     assert plan["data"]["act"] == "offer.plan"
     assert done["verb"] == "commitment.report_done"
     item = card["body"][-1]
@@ -828,7 +830,8 @@ def test_render_form_card_has_the_right_inputs_and_errors_next_to_fields():
     assert "Other." in card_text(card)
     save, cancel = card["actions"]
     assert save["verb"] == "intake.submit" and save["data"]["form"] == "intake"
-    assert save["data"]["state"] == form.state and save["data"]["multi"] == ["roles"]
+    assert unseal(save["data"]["state"], "intake") == form.state
+    assert save["data"]["multi"] == ["roles"]
     assert cancel["verb"] == "form.cancel" and cancel["associatedInputs"] == "none"
 
 

@@ -1,7 +1,8 @@
 """Pure rendering: a Reply or a Form as Block Kit (messages, the App Home, modals).
 
 No I/O and no state: the same reply always gives the same blocks, which the contract test
-in tests/contract compares with the other channels' renderers.
+in tests/contract compares with the other channels' renderers. Button values and a modal's
+private_metadata go out sealed (bot.channels.interactions.seal).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from bot.channels.interactions import (
     MAX_ITEMS,
     clip,
+    seal,
 )
 from handlers.messages import (
     Choice,
@@ -60,7 +62,7 @@ def _buttons(choices: tuple[Choice, ...], block_id: str | None = None) -> dict:
             "type": "button",
             "text": {"type": "plain_text", "text": clipped(choice.label, 75), "emoji": True},
             "action_id": f"{choice.action}#{index}",
-            "value": choice.value[:2000] or "{}",
+            "value": seal(choice.value, choice.action)[:2000],
         }
         if choice.style:
             button["style"] = choice.style
@@ -180,7 +182,7 @@ def render_modal(form: Form) -> dict:
         "title": {"type": "plain_text", "text": clipped(form.title, 24)},
         "submit": {"type": "plain_text", "text": clipped(form.submit_label, 24)},
         "close": {"type": "plain_text", "text": "Cancel"},
-        "private_metadata": form.state[:3000],
+        "private_metadata": seal(form.state, form.id)[:3000],
         "blocks": [_input_block(f) for f in form.fields][:100],
     }
 

@@ -1,7 +1,8 @@
 """Pure rendering: a Reply or a Form as an Adaptive Card (or a dialog's task module).
 
 No I/O and no state, like bot/channels/slack/blockkit.py; the contract test in tests/contract
-compares the three renderers.
+compares the three renderers. A button's value and a form's state go out sealed
+(bot.channels.interactions.seal).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from bot.channels.interactions import (
     MAX_ITEMS,
     clip,
     read_json,
+    seal,
 )
 from handlers.messages import (
     Choice,
@@ -141,9 +143,7 @@ def _item_blocks(item: Item) -> list[dict]:
 
 
 def _action(choice: Choice) -> dict:
-    data: dict[str, Any] = {"act": choice.action}
-    if choice.value:
-        data["value"] = choice.value
+    data: dict[str, Any] = {"act": choice.action, "value": seal(choice.value, choice.action)}
     action: dict[str, Any] = {
         "type": "Action.Execute",
         "title": clip(choice.label, 80),
@@ -243,7 +243,7 @@ def render_form_card(
         verb = f"commitment.{read_json(form.state).get('act') or 'new_date'}"
     else:
         verb = f"{form.id}.submit"
-    data: dict[str, Any] = {"act": verb, "form": form.id, "state": form.state}
+    data: dict[str, Any] = {"act": verb, "form": form.id, "state": seal(form.state, form.id)}
     multi = [f.key for f in form.fields if f.kind == "roles"]
     if multi:
         data["multi"] = multi

@@ -17,6 +17,7 @@ from botbuilder.core import (
 from bot.channels.interactions import (
     ACT_FORM,
     FORM_IDS,
+    OUT_OF_DATE,
     field_errors,
     form_for_button,
     intake_data,
@@ -24,6 +25,7 @@ from bot.channels.interactions import (
     rebuild_form,
     submission,
     trusted_intake_state,
+    unseal,
 )
 from bot.channels.teams.activities import (
     conversation_key,
@@ -205,11 +207,14 @@ class TeamsTurns:
     ) -> tuple[dict | None, list[Outgoing]]:
         """A button or a form: the refreshed card, and the other replies to deliver."""
         activity = turn_context.activity
-        value = data.get("value") if isinstance(data.get("value"), str) else ""
         if verb == "form.cancel":
             return note_card("OK, nothing was saved."), []
         if data.get("form") in FORM_IDS:
             return await self.submit_form(turn_context, verb, data)
+        value = unseal(data.get("value"), verb)
+        if value is None:  # changed on the way, or from before the key changed: nothing happens
+            log.warning("teams: refused a button %s whose value is not ours", verb[:80])
+            return note_card(OUT_OF_DATE), []
         button = read_json(value)
         if verb == "offer.plan":
             button.setdefault("conv", conversation_key(activity))
@@ -240,7 +245,10 @@ class TeamsTurns:
     async def judge_form(self, turn_context: TurnContext, verb: str, data: dict) -> Judged:
         """Hand a submitted form to the core: its answer, or the form again with the errors."""
         form_id = data["form"]
-        state_text = data.get("state") if isinstance(data.get("state"), str) else ""
+        state_text = unseal(data.get("state"), form_id)
+        if state_text is None:  # changed on the way, or from before the key changed
+            log.warning("teams: refused a form %s whose state is not ours", form_id)
+            return Judged([Outgoing(Reply(OUT_OF_DATE, private=True))])
         state = read_json(state_text)
         values = form_values(data)
         if form_id == ACT_FORM and not verb.startswith("commitment."):

@@ -4,14 +4,17 @@ core act on it and report where it was pressed.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.channels.interactions import (
+    OUT_OF_DATE,
     form_for_button,
     read_json,
+    unseal,
 )
 from bot.channels.slack.blockkit import info_modal, render_blocks, section
 from bot.channels.slack.delivery import SlackChannel
@@ -22,6 +25,8 @@ from handlers.messages import (
     Reply,
     ReplyKind,
 )
+
+log = logging.getLogger("liaison.slack")
 
 
 def register(app: AsyncApp, slack: SlackChannel) -> None:
@@ -37,11 +42,16 @@ def register(app: AsyncApp, slack: SlackChannel) -> None:
 async def on_action(slack: SlackChannel, body: dict, action: dict) -> None:
     """A button: open the modal it stands for, or let the core act on it."""
     action_id = (action.get("action_id") or "").split("#", 1)[0]
-    value = action.get("value") or ""
-    data = read_json(value)
     user_id = body["user"]["id"]
     container = body.get("container") or {}
     channel_id = (body.get("channel") or {}).get("id") or container.get("channel_id")
+    value = unseal(action.get("value"), action_id)
+    if value is None:  # changed on the way, or from before the key changed: nothing happens
+        log.warning("slack: refused a button %s whose value is not ours", action_id[:80])
+        refusal = Outgoing(Reply(OUT_OF_DATE, private=True))
+        await slack.deliver([refusal], channel=channel_id or user_id, user_id=user_id)
+        return
+    data = read_json(value)
     message = body.get("message") or {}
     trigger = body.get("trigger_id") or ""
     if action_id == "offer.plan":
