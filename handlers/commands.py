@@ -15,6 +15,7 @@ Dates are left as text (`due_text`) for `handlers.dates.parse_due`, so the calle
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from handlers.protocol import ACT_TABLE, ACTS, TYPED_ACTS
@@ -166,6 +167,20 @@ def find_mentions(text: str) -> list[Mention]:
         if mention is not None:
             found.setdefault(mention)
     return list(found)
+
+
+_MARKUP_MENTION_RE = re.compile(f"{_SLACK_USER}|{_TEAMS_AT}", re.DOTALL)
+
+
+def replace_mentions(text: str, name: Callable[[Mention], str]) -> str:
+    """`text` with each mention written as a channel's markup (Slack's `<@U123>`, Teams'
+    `<at>Name</at>`) replaced by `name(mention)`; typed @handles are words already."""
+
+    def replaced(match: re.Match[str]) -> str:
+        mention = _mention_from(match)
+        return name(mention) if mention is not None else match[0]
+
+    return _MARKUP_MENTION_RE.sub(replaced, text)
 
 
 def strip_mentions(text: str) -> str:

@@ -31,6 +31,7 @@ from handlers.commitment_queries import (  # noqa: F401  (re-exported: callers r
 )
 from handlers.dates import describe_date
 from handlers.org import Organisation
+from handlers.people import readable_mentions
 from handlers.protocol import (  # noqa: F401  (re-exported: callers read them here)
     ACT_INPUTS,
     ACT_PAST,
@@ -89,10 +90,11 @@ def create(
 ) -> Commitment:
     """Record a request (or, when the owner offers it, a promise) and its first history event.
 
+    People mentioned in `what` are stored by name, never as a channel's markup.
     `now` comes from the caller's clock, never the wall clock, so that the first event, the
     activity time and every later "stale" decision agree with the clock that decides them.
     """
-    what = " ".join(what.split())
+    what = " ".join(readable_mentions(session, what, channel).split())
     if not what:
         raise CommitmentError("What should be done? Say it in a few words.")
     if len(what) > 500:
