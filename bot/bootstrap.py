@@ -52,6 +52,9 @@ def bootstrap(
     org = load_organisation(settings.config_path)
     catalogue = load_catalogue(org)
     signals.configure(org.model_path(), threshold=org.detection.threshold)
+    signals.configure_second_opinion(
+        settings.second_opinion, {kind: pb.summary for kind, pb in catalogue.items()}
+    )
     engine = make_engine(settings.database_url)
     if migrate:
         upgrade(engine)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dotenv import dotenv_values
+
+from handlers.signals.second_opinion import DEFAULT_TIMEOUT, SecondOpinionSettings
 
 DEFAULT_DATABASE_URL = "sqlite:///./liaison.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -32,6 +34,10 @@ VARIABLES = (
     "ADMIN_PORT",
     "DATABASE_WAIT_SECONDS",
     "LIAISON_STATE_SECRET",
+    "LIAISON_LLM_BASE_URL",
+    "LIAISON_LLM_MODEL",
+    "LIAISON_LLM_API_KEY",
+    "LIAISON_LLM_TIMEOUT",
 )
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 
@@ -63,6 +69,8 @@ class Settings:
     public_url: str = "http://localhost:3000"
     log_format: str | None = None  # json or text; default: text on a terminal, else JSON
     explicit: frozenset[str] = frozenset()  # the variables that were set, for defaults by mode
+    # An OpenAI-compatible endpoint asked about borderline messages (LIAISON_LLM_*; off)
+    second_opinion: SecondOpinionSettings = field(default_factory=SecondOpinionSettings)
 
     @property
     def has_slack(self) -> bool:
@@ -86,6 +94,7 @@ class Settings:
             self.microsoft_app_password,
             self.admin_token,
             self.state_secret,
+            self.second_opinion.api_key,
         )
         return [v for v in values if v]
 
@@ -145,6 +154,12 @@ def load_settings(
         public_url=(get("PUBLIC_URL") or f"http://localhost:{port_text}").rstrip("/"),
         log_format=(get("LOG_FORMAT") or "").lower() or None,
         explicit=frozenset(name for name in VARIABLES if get(name)),
+        second_opinion=SecondOpinionSettings(
+            base_url=get("LIAISON_LLM_BASE_URL"),
+            model=get("LIAISON_LLM_MODEL"),
+            api_key=get("LIAISON_LLM_API_KEY"),
+            timeout=_seconds(get("LIAISON_LLM_TIMEOUT"), "LIAISON_LLM_TIMEOUT", DEFAULT_TIMEOUT),
+        ),
     )
     _check(settings)
     if "LIAISON_CONFIG" in settings.explicit and not Path(settings.config_path).is_file():
