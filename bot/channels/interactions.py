@@ -8,6 +8,8 @@ what it means. These rules decide that meaning, so the channels only translate:
 - what a submitted form asks of the core (`submission`), and which replies refuse it
   (`field_errors`);
 - what a shortcut or message action on a message starts (`intake_data`);
+- that an act a person waits for (a command, a button, a form) is either done or refused with
+  one sentence when the database is away, never acknowledged and lost (`answer_now`);
 - where each reply goes (`destination`), and that a reply a platform keeps refusing is kept for
   the sweeps (`deliver`, `keep_for_later`) rather than lost;
 - reading a button's JSON value (`read_json`), clipping text (`clip`), the shared list limit
@@ -39,6 +41,7 @@ from handlers.messages import (  # noqa: F401  (MAX_ITEMS: the channels read it 
     Reply,
     ReplyKind,
 )
+from storage.db import database_away
 
 log = logging.getLogger("liaison.channels")
 ACT_FORM = "act"  # the id of an act's small form
@@ -171,6 +174,29 @@ def trusted_intake_state(state: dict[str, Any], link: str | None) -> dict[str, A
         **state,
         "link": link if isinstance(link, str) and link.startswith("https://") else None,
     }
+
+
+# Acts a person waits for
+
+COULD_NOT_SAVE = "I couldn't save that, please try again in a minute. Nothing was changed."
+
+
+async def answer_now(what: str, work: Callable[[], Awaitable[list[Outgoing]]]) -> list[Outgoing]:
+    """The core's answer to an act a person is waiting for: a command, a button, a form.
+
+    Slack does not send a command or a button again, and a person who pressed it is looking
+    at the screen. So, unlike a message event (kept and handled again once the database is
+    back: `bot.retry.once_the_database_answers`), such an act is answered now: done, or, when
+    the database is away, refused with one private sentence asking to try again, which a form
+    shows as its error. Nothing is half done: the core's transaction rolled back. `work` is
+    everything the act needs from the database (who the sender is, the core's answer)."""
+    try:
+        return await work()
+    except Exception as exc:
+        if not database_away(exc):
+            raise
+        log.warning("%s refused: the database is away (%s)", what, type(exc).__name__)
+        return [Outgoing(Reply(COULD_NOT_SAVE, private=True))]
 
 
 # Delivery
