@@ -245,10 +245,12 @@ async def deliver(
     retrier: Retrier,
     keep: Callable[[Outgoing, str], Awaitable[None]],
     what: str,
+    asked: Callable[[BaseException], float | None] | None = None,
 ) -> None:
     """Send each reply with `send`. One that fails with one of `failures` is tried again in
-    the background while the failure looks `passing`, then given to `keep` (the sweeps);
-    a lasting refusal goes to `keep` at once. Every channel delivers this way."""
+    the background while the failure looks `passing` (after the pause `asked` reads from the
+    failure, a Retry-After, when it is longer than the retrier's own), then given to `keep`
+    (the sweeps); a lasting refusal goes to `keep` at once. Every channel delivers this way."""
     for out in outgoing:
 
         async def attempt(out: Outgoing = out) -> None:
@@ -262,8 +264,17 @@ async def deliver(
         except failures as exc:
             why = describe(exc)
             log.error("%s failed: %s", what, why)
-            if passing(exc):
-                retrier.later(what, attempt, retry_on=passing, give_up=fall_back, why=why)
+            if passing(exc):  # again after the pause the platform asked for, if it did
+                first = asked(exc) if asked is not None else None
+                retrier.later(
+                    what,
+                    attempt,
+                    retry_on=passing,
+                    give_up=fall_back,
+                    why=why,
+                    asked=asked,
+                    first_wait=first,
+                )
             else:
                 await fall_back(why)
 
