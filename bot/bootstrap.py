@@ -79,6 +79,10 @@ def bootstrap(
         )
     channels = build_channels(liaison, settings, in_flight)
     outboxes: dict[str, Outbox] = {name: channel.outbox() for name, channel in channels.items()}
+    for channel in channels.values():  # each platform's breaker, as metrics
+        breaker = getattr(channel, "breaker", None)
+        if breaker is not None:
+            breaker.on_change = metrics.on_breaker
     sweeper = Sweeper(engine, org, outboxes, clock)
     sweeper.on_line = metrics.on_line
     metrics.watch_commitments(engine, org, clock)

@@ -8,6 +8,8 @@ what it means. These rules decide that meaning, so the channels only translate:
 - what a submitted form asks of the core (`submission`), and which replies refuse it
   (`field_errors`);
 - what a shortcut or message action on a message starts (`intake_data`);
+- that an act a person waits for (a command, a button, a form) is either done or refused with
+  one sentence when the database is away, never acknowledged and lost (`answer_now`);
 - where each reply goes (`destination`), and that a reply a platform keeps refusing is kept for
   the sweeps (`deliver`, `keep_for_later`) rather than lost;
 - that state which travels through a client comes back as it was sent: every button value and
@@ -46,6 +48,7 @@ from handlers.messages import (  # noqa: F401  (MAX_ITEMS: the channels read it 
     Reply,
     ReplyKind,
 )
+from storage.db import database_away
 
 log = logging.getLogger("liaison.channels")
 ACT_FORM = "act"  # the id of an act's small form
@@ -229,6 +232,29 @@ def trusted_intake_state(state: dict[str, Any], link: str | None) -> dict[str, A
     }
 
 
+# Acts a person waits for
+
+COULD_NOT_SAVE = "I couldn't save that, please try again in a minute. Nothing was changed."
+
+
+async def answer_now(what: str, work: Callable[[], Awaitable[list[Outgoing]]]) -> list[Outgoing]:
+    """The core's answer to an act a person is waiting for: a command, a button, a form.
+
+    Slack does not send a command or a button again, and a person who pressed it is looking
+    at the screen. So, unlike a message event (kept and handled again once the database is
+    back: `bot.retry.once_the_database_answers`), such an act is answered now: done, or, when
+    the database is away, refused with one private sentence asking to try again, which a form
+    shows as its error. Nothing is half done: the core's transaction rolled back. `work` is
+    everything the act needs from the database (who the sender is, the core's answer)."""
+    try:
+        return await work()
+    except Exception as exc:
+        if not database_away(exc):
+            raise
+        log.warning("%s refused: the database is away (%s)", what, type(exc).__name__)
+        return [Outgoing(Reply(COULD_NOT_SAVE, private=True))]
+
+
 # Delivery
 
 
@@ -275,10 +301,12 @@ async def deliver(
     retrier: Retrier,
     keep: Callable[[Outgoing, str], Awaitable[None]],
     what: str,
+    asked: Callable[[BaseException], float | None] | None = None,
 ) -> None:
     """Send each reply with `send`. One that fails with one of `failures` is tried again in
-    the background while the failure looks `passing`, then given to `keep` (the sweeps);
-    a lasting refusal goes to `keep` at once. Every channel delivers this way."""
+    the background while the failure looks `passing` (after the pause `asked` reads from the
+    failure, a Retry-After, when it is longer than the retrier's own), then given to `keep`
+    (the sweeps); a lasting refusal goes to `keep` at once. Every channel delivers this way."""
     for out in outgoing:
 
         async def attempt(out: Outgoing = out) -> None:
@@ -292,8 +320,17 @@ async def deliver(
         except failures as exc:
             why = describe(exc)
             log.error("%s failed: %s", what, why)
-            if passing(exc):
-                retrier.later(what, attempt, retry_on=passing, give_up=fall_back, why=why)
+            if passing(exc):  # again after the pause the platform asked for, if it did
+                first = asked(exc) if asked is not None else None
+                retrier.later(
+                    what,
+                    attempt,
+                    retry_on=passing,
+                    give_up=fall_back,
+                    why=why,
+                    asked=asked,
+                    first_wait=first,
+                )
             else:
                 await fall_back(why)
 

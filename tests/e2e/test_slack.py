@@ -958,6 +958,8 @@ async def test_an_offer_slack_refuses_for_long_is_kept_and_sent_later_as_a_dm(sr
     """Past the client's own retries and the channel's retries in the background, the offer
     is not lost: the next sweep DMs it."""
     srv.app.slack.retrier.delays = (0.1, 0.2)  # the background retries, made short
+    breaker = srv.app.slack.client.breaker  # and the pauses of Slack's shared back-off
+    breaker.first_pause = breaker.pause = 0.1
     srv.fake.fail("chat.postMessage", status=500, retry_after=None, times=1000)
     event = sr.message_event(MOVE)
     assert (await srv.event(event))[0] == 200
@@ -965,8 +967,9 @@ async def test_an_offer_slack_refuses_for_long_is_kept_and_sent_later_as_a_dm(sr
     while not srv.all(Ledger) or not any(r.kind == "deferred" for r in srv.all(Ledger)):
         assert time.monotonic() < deadline, srv.fake.summary()
         await asyncio.sleep(0.1)
-    # The client tried each call 3 times; the channel sent it twice more before keeping it.
-    assert len(srv.fake.calls_to("chat.postMessage")) == 3 * 3
+    # The client tried each call up to 3 times; the channel sent it twice more before keeping
+    # it (fewer calls when the shared breaker held them back).
+    assert 3 <= len(srv.fake.calls_to("chat.postMessage")) <= 3 * 3
     srv.fake.reset()  # Slack is back
     # The next sweep, on the server's own (real) clock, past the claim's lease.
     sweep_at = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)

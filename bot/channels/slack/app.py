@@ -10,15 +10,14 @@ from typing import ClassVar
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.slack import listeners
 from bot.channels.slack.delivery import CHANNEL, SlackChannel, SlackOutbox
-from bot.channels.slack.retry_handlers import retry_handlers
+from bot.channels.slack.retry_handlers import SharedBackoffClient
 from bot.channels.slack.transport import slack_context, slack_route
 from bot.config import Settings
 from bot.lifecycle import InFlight
-from bot.retry import Retrier
+from bot.retry import Breaker, Retrier
 from handlers.core import Liaison
 
 
@@ -32,7 +31,7 @@ def build_slack(
     in_flight: InFlight | None = None,
 ) -> SlackChannel:
     """The Bolt app with every listener registered, and its retrying Web API client."""
-    client = AsyncWebClient(token=token, base_url=api_url, retry_handlers=retry_handlers())
+    client = SharedBackoffClient(token=token, base_url=api_url, breaker=Breaker(CHANNEL))
     app = AsyncApp(
         client=client,
         signing_secret=signing_secret or "socket-mode-has-no-signing-secret",
@@ -64,6 +63,11 @@ class SlackEntry:
     @property
     def retrier(self) -> Retrier:
         return self.adapter.retrier
+
+    @property
+    def breaker(self) -> Breaker:
+        """Slack's one back-off, shared by every Web API call of this process."""
+        return self.adapter.client.breaker
 
     def outbox(self) -> SlackOutbox:
         return SlackOutbox(self.adapter)

@@ -38,6 +38,7 @@ from bot.channels.slack.directory import (
     slack_sender,
     workspace_team,
 )
+from bot.channels.slack.retry_handlers import asked_wait_of
 from bot.lifecycle import InFlight
 from bot.retry import Retrier
 from handlers.core import Liaison
@@ -177,6 +178,7 @@ class SlackChannel:
             retrier=self.retrier,
             keep=keep,
             what=f"slack reply to {channel or user_id}",
+            asked=asked_wait_of,
         )
 
     async def send_one(

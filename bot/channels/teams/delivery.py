@@ -53,7 +53,7 @@ from bot.channels.teams.activities import (
 )
 from bot.channels.teams.cards import CARD_TYPE, is_plain, markdown, render_card
 from bot.lifecycle import InFlight
-from bot.retry import Retrier, RetryPolicy
+from bot.retry import Breaker, Retrier, RetryPolicy
 from handlers.core import Liaison
 from handlers.messages import (
     Inbound,
@@ -92,6 +92,7 @@ class TeamsChannel:
     turn_budget: float = TURN_BUDGET
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     retrier: Retrier = field(default_factory=Retrier)  # messages that found the database away
+    breaker: Breaker = field(default_factory=lambda: Breaker(CHANNEL))  # one shared back-off
     in_flight: InFlight = field(default_factory=InFlight)  # work that outlives its request
     bot: ActivityHandler | None = field(default=None, init=False)  # set by build_teams
     _senders: TTLCache[str, Sender] = field(
@@ -309,17 +310,23 @@ class TeamsChannel:
         """Run one Bot Framework call, backing off on 429, 412, 502 and 504."""
         tries = 0
         while True:
+            await self.breaker.wait()  # shared with every other send to Teams
             try:
-                return await attempt()
+                result = await attempt()
             except ErrorResponseException as exc:
                 status = status_of(exc)
-                retryable = status in RETRY_STATUSES
+                retryable = status in RETRY_STATUSES or (status or 0) >= 500
+                if retryable:
+                    self.breaker.failed(retry_after_of(exc) if status == 429 else None)
                 wait = self.retry.delay(tries, retry_after_of(exc)) if retryable else None
                 if wait is None:
                     raise
                 log.info("teams: %s got HTTP %s; retrying in %.2fs", what, status, wait)
                 tries += 1
                 await asyncio.sleep(wait)
+            else:
+                self.breaker.succeeded()
+                return result
 
 
 class TeamsOutbox:

@@ -18,6 +18,7 @@ from bot.channels.interactions import (
     ACT_FORM,
     FORM_IDS,
     OUT_OF_DATE,
+    answer_now,
     field_errors,
     form_for_button,
     intake_data,
@@ -224,15 +225,18 @@ class TeamsTurns:
             return note_card(opens.text), []
         if opens is not None:
             return render_form_card(opens), []
-        sender = await self.teams.sender(turn_context)
-        inbound = Inbound(
-            sender,
-            conversation_key(activity),
-            action=Action(verb, value),
-            is_direct=True,
-            delivery_id=activity.id,  # a replayed press acts once
-        )
-        return split_replies(await self.teams.answer(inbound))
+
+        async def work() -> list[Outgoing]:
+            inbound = Inbound(
+                await self.teams.sender(turn_context),
+                conversation_key(activity),
+                action=Action(verb, value),
+                is_direct=True,
+                delivery_id=activity.id,  # a replayed press acts once
+            )
+            return await self.teams.answer(inbound)
+
+        return split_replies(await answer_now(f"teams button {verb}", work))
 
     async def submit_form(
         self, turn_context: TurnContext, verb: str, data: dict
@@ -260,11 +264,16 @@ class TeamsTurns:
             link = teams_message_link(conversation, mid, tenant) if isinstance(mid, str) else None
             state = trusted_intake_state(state, link if mid else None)
         action = submission(form_id, state, values)
-        sender = await self.teams.sender(turn_context)
         activity_id = turn_context.activity.id
-        outgoing = await self.teams.answer(
-            Inbound(sender, conversation, action=action, is_direct=True, delivery_id=activity_id)
-        )
+
+        async def work() -> list[Outgoing]:
+            sender = await self.teams.sender(turn_context)
+            inbound = Inbound(
+                sender, conversation, action=action, is_direct=True, delivery_id=activity_id
+            )
+            return await self.teams.answer(inbound)
+
+        outgoing = await answer_now(f"teams form {form_id}", work)
         errors = field_errors(outgoing)
         form = rebuild_form(self.teams.core, form_id, state_text) if errors else None
         if form is not None:

@@ -12,6 +12,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.channels.interactions import (
     OUT_OF_DATE,
+    answer_now,
     form_for_button,
     read_json,
     unseal,
@@ -71,16 +72,19 @@ async def on_action(slack: SlackChannel, body: dict, action: dict) -> None:
     if action_id == "home.initiative":
         await show_details(slack, trigger, user_id, action_id, value)
         return
-    sender = await slack.sender(user_id)
     pressed = f"{action.get('action_ts') or trigger}:{action_id}"  # one per press
-    inbound = Inbound(
-        sender,
-        channel_id or "",
-        action=Action(action_id, value),
-        is_direct=True,
-        delivery_id=pressed if (action.get("action_ts") or trigger) else None,
-    )
-    replies = await slack.answer(inbound)
+
+    async def work() -> list[Outgoing]:
+        inbound = Inbound(
+            await slack.sender(user_id),
+            channel_id or "",
+            action=Action(action_id, value),
+            is_direct=True,
+            delivery_id=pressed if (action.get("action_ts") or trigger) else None,
+        )
+        return await slack.answer(inbound)
+
+    replies = await answer_now(f"slack button {action_id}", work)
     dismissed = any(r.reply.kind == ReplyKind.DISMISSED for r in replies)
     if dismissed and channel_id and message.get("ts"):
         await slack.update_offer(

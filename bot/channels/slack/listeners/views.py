@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from bot.channels.interactions import (
     ACT_FORM,
     OUT_OF_DATE,
+    answer_now,
     field_errors,
     read_json,
     trusted_intake_state,
@@ -69,7 +70,12 @@ async def submit_view(slack: SlackChannel, ack: AsyncAck, body: dict, view: dict
         return
     state = read_json(state_text)
     values = read_values(view)
-    work = asyncio.ensure_future(submission(slack, user_id, callback, state, dict(values)))
+    work = asyncio.ensure_future(
+        answer_now(
+            f"slack form {callback}",
+            lambda: submission(slack, user_id, callback, state, dict(values)),
+        )
+    )
     try:
         replies = await asyncio.wait_for(asyncio.shield(work), SUBMIT_BUDGET)
     except TimeoutError:
