@@ -16,15 +16,19 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import TYPE_CHECKING
 
-from bot.config import Settings, SettingsError, load_settings
-from bot.observability import configure_logging
-from handlers.org import ConfigError
+if TYPE_CHECKING:  # `--help` imports none of the bot: it answers in a few milliseconds
+    from bot.config import Settings
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    from bot.config import SettingsError, load_settings
+    from bot.observability import configure_logging
+    from handlers.org import ConfigError
+
     try:
         settings = load_settings()
         fmt = settings.log_format or ("text" if sys.stderr.isatty() else "json")

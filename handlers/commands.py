@@ -13,6 +13,7 @@ Dates are left as text (`due_text`) for `handlers.dates.parse_due`, so the calle
 "today" is.
 """
 
+import dataclasses
 import html
 import re
 from collections.abc import Callable
@@ -35,6 +36,7 @@ See commitments
   initiative 12           the commitments of initiative #12
   cycle                   your units' planning conversations (input cycles)
   calendar                a private calendar link with your due dates and cycles
+  stuck page 2            the next page of a list (of mine, @pat, stuck...)
 
 Ask someone to do something
   ask @pat send the floor plan by Friday
@@ -82,6 +84,8 @@ _SLACK_SPECIAL_RE = re.compile(r"<!(?:here|channel|everyone|subteam\^[^<>]*)>")
 _TEAMS_AT_RE = re.compile(_TEAMS_AT, re.DOTALL)
 _LEADING_TYPED_RE = re.compile(r"^(?:\s*@\w[\w.\-]*[\s,:;]*)+")
 _ME_RE = re.compile(r"(?i:me|myself)\b")  # "ask me to ...": the same words as people.ME_WORDS
+_PAGED_RE = re.compile(r"(?:(?P<list>.*\S)\s+)?page\s+(?P<page>\d{1,7})", re.IGNORECASE)
+_PAGED_SCOPES = frozenset({"mine", "person", "stuck", "overdue", "unit"})
 _NOT_PEOPLE = frozenset({"here", "channel", "everyone"})
 
 
@@ -119,6 +123,7 @@ class Query:
     scope: str
     mention: Mention | None = None
     arg: str | None = None
+    page: int = 1  # "stuck page 2": which page of each section of the list
 
 
 @dataclass(frozen=True)
@@ -206,6 +211,10 @@ def parse_commitments_command(text: str) -> Command:
             "like 'done 12' or 'ask @pat send the floor plan by Friday'. Type 'help' for more."
         )
     line = " ".join(text.split())
+    if (paged := _PAGED_RE.fullmatch(line)) is not None:
+        found = parse_commitments_command(paged["list"] or "")
+        if isinstance(found, Query) and found.scope in _PAGED_SCOPES:
+            return dataclasses.replace(found, page=max(1, min(int(paged["page"]), 10**6)))
     head, _, rest = line.partition(" ")
     keyword = head.lower()
 

@@ -10,6 +10,7 @@ import datetime as dt
 import functools
 import json
 import logging
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -37,7 +38,7 @@ from handlers.owed import OwedMessage
 from handlers.people import name_of, person_for, sync_organisation
 from handlers.playbooks import Catalogue
 from handlers.promises import find_promise, may_hold_promise
-from handlers.signals import Signal, Speaker, detect
+from handlers.signals import Signal, Speaker, detect, it_speaking_for_it
 from handlers.turn import Turn
 from handlers.views import BOT_HELP  # noqa: F401  (old name)
 from storage import ledger
@@ -221,7 +222,13 @@ class Liaison:
             return name_of(session, person_id).lstrip("@")
 
     def detect(self, text: str, speaker: Speaker | None = None) -> Signal | None:
-        return detect(strip_mentions(text), self._cues, speaker=speaker)
+        """The signal in a message, read once per message: a channel's fast path, its
+        listener and the core each ask, and all but the first find the answer in `_recent`.
+        Who is speaking is applied on top (`signals.detect` turns the same speakers away)."""
+        text = strip_mentions(text)
+        if speaker is not None and (speaker.external or it_speaking_for_it(text, speaker)):
+            return None
+        return self._recent.get(("signal", text), lambda: detect(text, self._cues))
 
     def may_answer(self, text: str) -> bool:
         """Whether a channel message not addressed to the bot may get an answer: a signal to
@@ -231,7 +238,16 @@ class Liaison:
     def finds_promise(self, text: str) -> bool:
         """Whether the text holds a promise with a date (most chat fails the cheap look)."""
         text = strip_mentions(text)
-        return may_hold_promise(text) and find_promise(text, self.today_for(None)) is not None
+        if not may_hold_promise(text):
+            return False
+        today = self.today_for(None)
+        return self._recent.get(
+            ("promise", text, today), lambda: find_promise(text, today) is not None
+        )
+
+    @functools.cached_property
+    def _recent(self) -> Recent:
+        return Recent()
 
     @functools.cached_property
     def _cues(self):
@@ -242,6 +258,25 @@ class Liaison:
         """Today where the person is (handlers.localtime: their zone, the unit's, their home
         unit's, else the organisation's)."""
         return local_today(self.org, self.clock(), person, unit_id)
+
+
+class Recent:
+    """The answers for the last few messages, shared by threads, so that reading one message
+    in three places (fast path, listener, core) costs one reading."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size, self._found, self._lock = size, {}, threading.Lock()
+
+    def get(self, key: tuple, compute: Callable[[], object]):
+        with self._lock:
+            if key in self._found:
+                return self._found[key]
+        value = compute()  # outside the lock: two threads may both read a new message
+        with self._lock:
+            if len(self._found) >= self.size:
+                self._found.pop(next(iter(self._found)))
+            self._found[key] = value
+        return value
 
 
 def _cleaned(inbound: Inbound) -> Inbound:

@@ -87,6 +87,7 @@ ACTIONS: dict[str, Handler] = {
     ActionId.INTAKE_SUBMIT: planning.submit,
     ActionId.COMMITMENT_SUBMIT: acts.submit_commitment,
     ActionId.CYCLE_SUBMIT: cycles.submit,
+    ActionId.LIST_MORE: views.more,
 }
 # Ids with a variable tail: `commitment.<act>`, one per act in handlers.protocol.
 ACTION_PREFIXES: dict[str, Handler] = {COMMITMENT_ACT_PREFIX: acts.act_from_button}
@@ -97,7 +98,21 @@ CHANNEL_ACTIONS = frozenset({ActionId.CYCLE_OPEN, ActionId.FORM_CANCEL})
 LEADING_MENTIONS = re.compile(
     r"^(?:\s*(?:<@[^<>]+>|<at(?:\s[^<>]*)?>[^<]*</at>|@[\w.\-]+)[\s,:;]*)+"
 )
-TEXT_FIELDS = ("due", "note", "answer", "excerpt", "link", "kind", "unit", "mid", "conv", "what")
+TEXT_FIELDS = (
+    "q",
+    "a",
+    "s",
+    "due",
+    "note",
+    "answer",
+    "excerpt",
+    "link",
+    "kind",
+    "unit",
+    "mid",
+    "conv",
+    "what",
+)
 
 
 def dispatch(turn: Turn) -> list[Outgoing]:
