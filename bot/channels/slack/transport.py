@@ -14,6 +14,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from bot.channels.http import parse_json, read_body
 from bot.channels.slack.delivery import SlackChannel
 from bot.channels.slack.text import readable_text
+from bot.channels.slack.workspaces import CURRENT
 
 log = logging.getLogger("liaison.slack")
 
@@ -39,6 +40,7 @@ def slack_route(channel: SlackChannel) -> Callable[[web.Request], Awaitable[web.
             # Everyday chat in a channel: the bot does nothing with it, so it is acknowledged
             # here, without Bolt's middleware and listener chain.
             return web.Response(status=200)
+        workspace = CURRENT.set(None)  # Bolt's authorisation says which, for this request only
         try:
             bolt_request = AsyncBoltRequest(
                 body=body, query=request.query_string, headers=request.headers
@@ -47,6 +49,8 @@ def slack_route(channel: SlackChannel) -> Callable[[web.Request], Awaitable[web.
         except (ValueError, TypeError, AttributeError, KeyError, RecursionError) as exc:
             log.info("slack request refused: %s", type(exc).__name__)  # an unparsable body
             return web.json_response({"error": "malformed request"}, status=400)
+        finally:
+            CURRENT.reset(workspace)
         return await to_aiohttp_response(bolt_response)
 
     return handle
