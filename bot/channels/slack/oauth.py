@@ -157,6 +157,7 @@ def oauth_flow(
     results are cached per token (no auth.test per event); a removed installation is never
     found, so nothing is cached for it."""
     store = ThreadedInstallations(client_id, engine)
+    bolt_log = logging.getLogger("liaison.slack.bolt")
     settings = AsyncOAuthSettings(
         client_id=client_id,
         client_secret=client_secret,
@@ -167,10 +168,10 @@ def oauth_flow(
         state_store=ThreadedStates(engine),
         state_expiration_seconds=STATE_SECONDS,
         token_rotation_expiration_minutes=ROTATE_MINUTES,
-        logger=logging.getLogger("liaison.slack.bolt"),
+        logger=bolt_log,
     )
     settings.authorize = AsyncInstallationStoreAuthorize(
-        logger=settings.logger,
+        logger=bolt_log,
         installation_store=store,
         client_id=client_id,
         client_secret=client_secret,
