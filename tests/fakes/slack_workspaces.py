@@ -62,6 +62,7 @@ class FakeSlackWorkspaces(FakeSlack):
         self._serial = itertools.count(1)
         self._caller: _Token | None = None  # the token of the request being answered
         self._basic: tuple[str, str] | None = None  # client credentials sent as Basic auth
+        self._bot_token_revoked = False
         self.rotation_seconds = 43200  # how long a rotating token lives (Slack: 12 hours)
         self._handlers["oauth.v2.access"] = self._oauth_v2_access
 
@@ -89,6 +90,16 @@ class FakeSlackWorkspaces(FakeSlack):
         for t in self.tokens.values():
             if team_or_enterprise in (t.workspace.team_id, t.workspace.enterprise_id):
                 t.revoked = True
+
+    def revoke_bot_token(self) -> None:
+        """The single-workspace bot token (``bot_token``) is revoked: ``token_revoked``."""
+        self._bot_token_revoked = True
+
+    async def drop_sockets(self) -> None:
+        """Close every Socket Mode connection (a network cut); pair with ``fail`` on
+        ``apps.connections.open`` to keep the client out."""
+        for ws in [s for s in self._sockets if not s.closed]:
+            await ws.close()
 
     def expire(self, token: str) -> None:
         """A rotating token's time is up (Slack answers `token_expired` from now on)."""
@@ -161,6 +172,8 @@ class FakeSlackWorkspaces(FakeSlack):
 
     def _auth_error(self, method: str, token: str) -> str | None:
         self._caller = None
+        if token and token == self.bot_token and self._bot_token_revoked:
+            return "token_revoked"
         if method == "oauth.v2.access":
             return None  # client credentials, checked by the method itself
         known = self.tokens.get(token)

@@ -13,6 +13,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.channels.slack import listeners
 from bot.channels.slack.delivery import CHANNEL, SlackChannel, SlackOutbox
+from bot.channels.slack.health import SlackHealth
 from bot.channels.slack.manifest import bot_scopes
 from bot.channels.slack.oauth import oauth_flow, oauth_routes, register_uninstalls
 from bot.channels.slack.retry_handlers import retry_handlers
@@ -88,7 +89,12 @@ class SlackEntry:
 
     adapter: SlackChannel
     app_token: str | None = None  # Socket Mode's app-level token
+    health: SlackHealth | None = None  # the token and Socket Mode; None with many workspaces
     name: ClassVar[str] = CHANNEL
+
+    async def readiness(self) -> str:
+        """For /readyz: "ok", or what is wrong (a refused token, Socket Mode down)."""
+        return "ok" if self.health is None else await self.health.readiness()
 
     @property
     def retrier(self) -> Retrier:
@@ -104,7 +110,7 @@ class SlackEntry:
             web_app.router.add_post("/slack/events", slack_route(self.adapter))
         if self.adapter.app.oauth_flow is not None:
             oauth_routes(web_app, self.adapter.app.oauth_flow)
-        web_app.cleanup_ctx.append(slack_context(self.adapter, self.app_token))
+        web_app.cleanup_ctx.append(slack_context(self.adapter, self.app_token, self.health))
 
 
 def slack_from_settings(
@@ -132,4 +138,5 @@ def slack_from_settings(
         in_flight=in_flight,
         oauth=oauth,
     )
-    return SlackEntry(adapter, settings.slack_app_token)
+    health = None if oauth is not None else SlackHealth(adapter.client)
+    return SlackEntry(adapter, settings.slack_app_token, health)
