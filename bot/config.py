@@ -25,6 +25,9 @@ VARIABLES = (
     "SLACK_SIGNING_SECRET",
     "SLACK_APP_TOKEN",
     "SLACK_API_URL",
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
+    "SLACK_SCOPES",
     "MICROSOFT_APP_ID",
     "MICROSOFT_APP_PASSWORD",
     "MICROSOFT_APP_TYPE",
@@ -56,6 +59,11 @@ class Settings:
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
+    # Multi-workspace mode (Bolt's OAuth): installations are kept in the database instead of
+    # one SLACK_BOT_TOKEN. SLACK_SCOPES overrides the manifest's bot scopes (comma-separated).
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
+    slack_scopes: str | None = None
     microsoft_app_id: str | None = None
     microsoft_app_password: str | None = None
     microsoft_app_type: str = "SingleTenant"  # Azure creates no new multi-tenant bots
@@ -74,7 +82,12 @@ class Settings:
 
     @property
     def has_slack(self) -> bool:
-        return bool(self.slack_bot_token)
+        return bool(self.slack_bot_token) or self.slack_multi_workspace
+
+    @property
+    def slack_multi_workspace(self) -> bool:
+        """One deployment for many workspaces: each installs through /slack/install."""
+        return bool(self.slack_client_id and self.slack_client_secret and not self.slack_bot_token)
 
     @property
     def has_teams(self) -> bool:
@@ -91,6 +104,7 @@ class Settings:
             self.slack_bot_token,
             self.slack_signing_secret,
             self.slack_app_token,
+            self.slack_client_secret,
             self.microsoft_app_password,
             self.admin_token,
             self.state_secret,
@@ -141,6 +155,9 @@ def load_settings(
         slack_signing_secret=get("SLACK_SIGNING_SECRET"),
         slack_app_token=get("SLACK_APP_TOKEN"),
         slack_api_url=_with_slash(get("SLACK_API_URL") or DEFAULT_SLACK_API_URL),
+        slack_client_id=get("SLACK_CLIENT_ID"),
+        slack_client_secret=get("SLACK_CLIENT_SECRET"),
+        slack_scopes=get("SLACK_SCOPES"),
         microsoft_app_id=get("MICROSOFT_APP_ID"),
         microsoft_app_password=get("MICROSOFT_APP_PASSWORD"),
         microsoft_app_type=get("MICROSOFT_APP_TYPE") or "SingleTenant",
@@ -191,12 +208,13 @@ def _with_slash(url: str) -> str:
 
 def _check(s: Settings) -> None:
     """Half-filled channel settings fail at start, naming the variable, not at the first event."""
+    _check_slack_oauth(s)
     if s.slack_bot_token and not (s.slack_signing_secret or s.slack_app_token):
         raise SettingsError(
             "SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not (or SLACK_APP_TOKEN for "
             "Socket Mode). Copy it from your Slack app's Basic Information page."
         )
-    if (s.slack_signing_secret or s.slack_app_token) and not s.slack_bot_token:
+    if (s.slack_signing_secret or s.slack_app_token) and not s.has_slack:
         raise SettingsError(
             "SLACK_BOT_TOKEN is missing. Copy the Bot User OAuth Token (xoxb-...) from your "
             "Slack app's OAuth & Permissions page."
@@ -232,4 +250,25 @@ def _check(s: Settings) -> None:
     if s.admin_port is not None and s.admin_port == s.port:
         raise SettingsError(
             "ADMIN_PORT must differ from PORT: it keeps /metrics off the public port."
+        )
+
+
+def _check_slack_oauth(s: Settings) -> None:
+    """Multi-workspace mode: both OAuth credentials, a signing secret, and no single token."""
+    if bool(s.slack_client_id) != bool(s.slack_client_secret):
+        missing = "SLACK_CLIENT_SECRET" if s.slack_client_id else "SLACK_CLIENT_ID"
+        raise SettingsError(
+            f"{missing} is missing: multi-workspace mode needs both SLACK_CLIENT_ID and "
+            "SLACK_CLIENT_SECRET (Basic Information > App Credentials in your Slack app)."
+        )
+    if s.slack_client_id and s.slack_bot_token:
+        raise SettingsError(
+            "SLACK_BOT_TOKEN and SLACK_CLIENT_ID are both set. Choose one mode: SLACK_BOT_TOKEN "
+            "for one workspace, or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (without "
+            "SLACK_BOT_TOKEN) to let many workspaces install the app through /slack/install."
+        )
+    if s.slack_multi_workspace and not s.slack_signing_secret:
+        raise SettingsError(
+            "SLACK_SIGNING_SECRET is missing: multi-workspace mode receives events and the "
+            "OAuth redirect over HTTP. Copy it from your Slack app's Basic Information page."
         )

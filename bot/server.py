@@ -28,6 +28,10 @@ async def readyz(request: web.Request) -> web.Response:
     """Readiness: the database answers and the channels are configured."""
     app: App = request.app[APP_KEY]
     checks = await asyncio.to_thread(readiness, app.engine, app.settings)
+    for name, channel in app.channels.items():
+        probe = getattr(channel, "readiness", None)  # a channel that can tell more than its config
+        if probe is not None and checks.get(name) == "ok":
+            checks[name] = await probe()
     ready = checks["database"] == "ok" and all(
         value == "ok" or key == "teams" for key, value in checks.items()
     )

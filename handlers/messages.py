@@ -84,6 +84,10 @@ class Sender:
     email: str | None = None
     timezone: str | None = None
     tenant: str | None = None
+    # The installation the channel reached them through (a Slack workspace and, on Enterprise
+    # Grid, its organisation): where messages to them must be sent from.
+    workspace: str | None = None
+    enterprise: str | None = None
     # From another organisation: a Slack Connect user, a Teams guest or external user. Such a
     # sender is never linked to a colleague by email, and their email is never stored.
     external: bool = False

@@ -91,8 +91,19 @@ def person_for(session: Session, sender: Sender, now: dt.datetime) -> Person:
         address = _ensure_address(session, person.id, sender.channel, sender.external_id, now)
         address.tenant = sender.tenant
         address.updated_at = now
+    _note_workspace(session, address, sender)
     session.flush()
     return person
+
+
+def _note_workspace(session: Session, address: Address, sender: Sender) -> None:
+    """Keep the installation an address is reached through, written only when it changes
+    (a workspace that reinstalled, a person met through another workspace of the org)."""
+    if sender.workspace is None and sender.enterprise is None:
+        return  # a channel (or mode) without installations
+    if (address.workspace, address.enterprise) != (sender.workspace, sender.enterprise):
+        address.workspace, address.enterprise = sender.workspace, sender.enterprise
+        session.add(address)
 
 
 def _first_contact(session: Session, sender: Sender, now: dt.datetime) -> Person:

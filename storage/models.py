@@ -53,6 +53,10 @@ class Address(SQLModel, table=True):
     channel: str = Field(max_length=16)
     external_id: str = Field(max_length=200)
     tenant: str | None = Field(default=None, max_length=200)
+    # The installation the bot reaches this address through: a Slack workspace (team id) and,
+    # on Enterprise Grid, its organisation (enterprise id). Sends use that installation's token.
+    workspace: str | None = Field(default=None, max_length=32)
+    enterprise: str | None = Field(default=None, max_length=32)
     dm_channel: str | None = Field(default=None, max_length=200)
     reference: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     updated_at: dt.datetime = Field(default_factory=utcnow)
@@ -270,3 +274,6 @@ class SignalLabel(SQLModel, table=True):
     answer: str = Field(max_length=16)
     person_id: int | None = Field(default=None, foreign_key="person.id")
     created_at: dt.datetime = Field(default_factory=utcnow, index=True)
+
+
+from storage import slack_installations  # noqa: E402,F401  (registers Slack's OAuth tables)

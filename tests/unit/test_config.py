@@ -174,3 +174,33 @@ def test_client_state_is_signed_with_its_own_secret_or_one_each_replica_shares()
     }
     assert load_settings(teams, dotenv_path=None).state_signing_secret() == "pw"
     assert load_settings({}, dotenv_path=None).state_signing_secret() is None
+
+
+OAUTH = {"SLACK_CLIENT_ID": "1111.2222", "SLACK_CLIENT_SECRET": "oauth-secret"}
+
+
+def test_slack_client_credentials_turn_on_multi_workspace_mode():
+    settings = load_settings({**OAUTH, "SLACK_SIGNING_SECRET": "s"}, dotenv_path=None)
+    assert settings.slack_multi_workspace and settings.channels() == ["slack"]
+    assert "oauth-secret" in settings.secrets()
+    single = load_settings(
+        {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}, dotenv_path=None
+    )
+    assert single.has_slack and not single.slack_multi_workspace
+
+
+@pytest.mark.parametrize(
+    ("env", "words"),
+    [
+        (
+            {"SLACK_CLIENT_ID": "1111.2222", "SLACK_SIGNING_SECRET": "s"},
+            "SLACK_CLIENT_SECRET is missing",
+        ),
+        ({"SLACK_CLIENT_SECRET": "x", "SLACK_SIGNING_SECRET": "s"}, "SLACK_CLIENT_ID is missing"),
+        ({**OAUTH, "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}, "Choose one mode"),
+        (OAUTH, "SLACK_SIGNING_SECRET is missing"),
+    ],
+)
+def test_half_filled_oauth_settings_say_what_to_do(env, words):
+    with pytest.raises(SettingsError, match=words):
+        load_settings(env, dotenv_path=None)

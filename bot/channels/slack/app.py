@@ -13,8 +13,11 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.channels.slack import listeners
 from bot.channels.slack.delivery import CHANNEL, SlackChannel, SlackOutbox
-from bot.channels.slack.retry_handlers import SharedBackoffClient
+from bot.channels.slack.health import SlackHealth
+from bot.channels.slack.manifest import bot_scopes
+from bot.channels.slack.oauth import oauth_flow, oauth_routes, register_uninstalls
 from bot.channels.slack.transport import slack_context, slack_route
+from bot.channels.slack.workspaces import WorkspaceClient, remember_workspace
 from bot.config import Settings
 from bot.lifecycle import InFlight
 from bot.retry import Breaker, Retrier
@@ -24,16 +27,29 @@ from handlers.core import Liaison
 def build_slack(
     core: Liaison,
     *,
-    token: str,
+    token: str | None,
     signing_secret: str | None,
     api_url: str,
     socket_mode: bool = False,
     in_flight: InFlight | None = None,
+    oauth: OAuthCredentials | None = None,
 ) -> SlackChannel:
-    """The Bolt app with every listener registered, and its retrying Web API client."""
-    client = SharedBackoffClient(token=token, base_url=api_url, breaker=Breaker(CHANNEL))
+    """The Bolt app with every listener registered, and its retrying Web API client: one
+    workspace's token, or (with `oauth`) Bolt's install flow and the installations it keeps."""
+    client = WorkspaceClient(token=token, base_url=api_url, breaker=Breaker(CHANNEL))
+    flow = installations = None
+    if oauth is not None:
+        flow, installations = oauth_flow(
+            client=client,
+            client_id=oauth.client_id,
+            client_secret=oauth.client_secret,
+            scopes=oauth.scopes or bot_scopes(),
+            engine=core.engine,
+            redirect_uri=oauth.redirect_uri,
+        )
     app = AsyncApp(
         client=client,
+        oauth_flow=flow,
         signing_secret=signing_secret or "socket-mode-has-no-signing-secret",
         request_verification_enabled=not socket_mode,
         process_before_response=False,
@@ -46,10 +62,24 @@ def build_slack(
         attaching_function_token_enabled=False,
     )
     channel = SlackChannel(core, app, client, in_flight=in_flight or InFlight())
+    channel.installations = installations
     if signing_secret and not socket_mode:
         channel.verifier = SignatureVerifier(signing_secret)
+    if installations is not None:
+        app.use(remember_workspace)
+        register_uninstalls(app, installations)
     listeners.register(app, channel)
     return channel
+
+
+@dataclass(frozen=True)
+class OAuthCredentials:
+    """Multi-workspace mode: the app's OAuth credentials (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET)."""
+
+    client_id: str
+    client_secret: str
+    scopes: list[str] | None = None  # default: what manifest.py says the app needs
+    redirect_uri: str | None = None  # default: the one set in the app's settings
 
 
 @dataclass
@@ -58,7 +88,12 @@ class SlackEntry:
 
     adapter: SlackChannel
     app_token: str | None = None  # Socket Mode's app-level token
+    health: SlackHealth | None = None  # the token and Socket Mode; None with many workspaces
     name: ClassVar[str] = CHANNEL
+
+    async def readiness(self) -> str:
+        """For /readyz: "ok", or what is wrong (a refused token, Socket Mode down)."""
+        return "ok" if self.health is None else await self.health.readiness()
 
     @property
     def retrier(self) -> Retrier:
@@ -77,15 +112,27 @@ class SlackEntry:
         app-level token is set, for the server's lifetime."""
         if self.adapter.verifier is not None:
             web_app.router.add_post("/slack/events", slack_route(self.adapter))
-        web_app.cleanup_ctx.append(slack_context(self.adapter, self.app_token))
+        if self.adapter.app.oauth_flow is not None:
+            oauth_routes(web_app, self.adapter.app.oauth_flow)
+        web_app.cleanup_ctx.append(slack_context(self.adapter, self.app_token, self.health))
 
 
 def slack_from_settings(
     core: Liaison, settings: Settings, in_flight: InFlight
 ) -> SlackEntry | None:
-    """Slack, when a bot token is configured: HTTP mode with a signing secret, else Socket Mode."""
+    """Slack, when a bot token is configured: HTTP mode with a signing secret, else Socket Mode;
+    or many workspaces, each installed through /slack/install, with SLACK_CLIENT_ID."""
     if not settings.has_slack:
         return None
+    oauth = None
+    if settings.slack_multi_workspace:
+        scopes = settings.slack_scopes
+        oauth = OAuthCredentials(
+            settings.slack_client_id or "",
+            settings.slack_client_secret or "",
+            [s.strip() for s in scopes.split(",") if s.strip()] if scopes else None,
+            f"{settings.public_url}/slack/oauth_redirect",
+        )
     adapter = build_slack(
         core,
         token=settings.slack_bot_token,
@@ -93,5 +140,7 @@ def slack_from_settings(
         api_url=settings.slack_api_url,
         socket_mode=bool(settings.slack_app_token and not settings.slack_signing_secret),
         in_flight=in_flight,
+        oauth=oauth,
     )
-    return SlackEntry(adapter, settings.slack_app_token)
+    health = None if oauth is not None else SlackHealth(adapter.client)
+    return SlackEntry(adapter, settings.slack_app_token, health)

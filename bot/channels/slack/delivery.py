@@ -10,6 +10,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp, AsyncRespond
@@ -39,6 +40,12 @@ from bot.channels.slack.directory import (
     workspace_team,
 )
 from bot.channels.slack.retry_handlers import asked_wait_of
+from bot.channels.slack.workspaces import (
+    NotInstalled,
+    current_team,
+    in_workspace,
+    reaching,
+)
 from bot.lifecycle import InFlight
 from bot.retry import Retrier
 from handlers.core import Liaison
@@ -81,6 +88,7 @@ class SlackChannel:
     retrier: Retrier = field(default_factory=Retrier)  # work a passing outage interrupted
     in_flight: InFlight = field(default_factory=InFlight)  # listener runs shutdown waits for
     team_id: str | None = None  # this workspace (auth.test at start): anyone else's is outside
+    installations: Any = None  # multi-workspace mode: oauth.Installations; None for one token
 
     # Lifecycle
 
@@ -90,11 +98,14 @@ class SlackChannel:
         if self.session is None or self.session.closed:
             self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
             self.client.session = self.session
-        await self.own_team()
-        await find_channel_ids(self.client, self.core.org)
+        if self.installations is None:  # with many workspaces, no token until an event names one
+            await self.own_team()
+            await find_channel_ids(self.client, self.core.org)
 
     async def own_team(self) -> str | None:
-        """This workspace's team id, asked once Slack answers (see `workspace_team`)."""
+        """This workspace's team id (with many, the current request's; see `workspace_team`)."""
+        if self.installations is not None:
+            return current_team()
         if self.team_id is None:
             self.team_id = await workspace_team(self.client)
         return self.team_id
@@ -124,7 +135,7 @@ class SlackChannel:
         except SlackApiError as exc:
             log.warning("users.info failed for %s: %s", user_id, slack_error(exc))
             return slack_sender(CHANNEL, user_id, None, own, team)  # not cached: ask again
-        sender = slack_sender(CHANNEL, user_id, info, own, team)
+        sender = in_workspace(slack_sender(CHANNEL, user_id, info, own, team))
         self.users.put(user_id, sender)
         return sender
 
@@ -172,7 +183,7 @@ class SlackChannel:
         await deliver_each(
             outgoing,
             send,
-            failures=(SlackApiError, aiohttp.ClientError, TimeoutError),
+            failures=(SlackApiError, aiohttp.ClientError, TimeoutError, NotInstalled),
             describe=_failure,
             passing=passing_failure,
             retrier=self.retrier,
@@ -228,12 +239,13 @@ class SlackChannel:
         return True
 
     async def dm_address(self, address, text: str, blocks: list[dict]) -> None:
-        dm_channel = address.dm_channel
-        if not dm_channel:
-            opened = await self.client.conversations_open(users=address.external_id)
-            dm_channel = opened["channel"]["id"]
-            await asyncio.to_thread(self.core.remember_dm, address.id, dm_channel)
-        await self.client.chat_postMessage(channel=dm_channel, text=text, blocks=blocks)
+        async with reaching(self.installations, address):  # the token of the address's workspace
+            dm_channel = address.dm_channel
+            if not dm_channel:
+                opened = await self.client.conversations_open(users=address.external_id)
+                dm_channel = opened["channel"]["id"]
+                await asyncio.to_thread(self.core.remember_dm, address.id, dm_channel)
+            await self.client.chat_postMessage(channel=dm_channel, text=text, blocks=blocks)
 
     async def open_form(self, trigger_id: str, form: Form) -> None:
         await self.client.views_open(trigger_id=trigger_id, view=render_modal(form))
@@ -331,6 +343,8 @@ class SlackOutbox:
 
         try:
             await self.slack.dm_address(address, fallback_text(reply), render_blocks(reply))
+        except NotInstalled as exc:  # kept in the ledger; no call reaches Slack
+            raise DeliveryError(f"slack: {exc}") from exc
         except SlackApiError as exc:
             raise DeliveryError(f"slack: {exc.response.get('error')}") from exc
         except Exception as exc:  # a network failure after the client's own retries

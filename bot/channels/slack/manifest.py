@@ -51,3 +51,9 @@ OTHER_SCOPES = {
     "users:read.email": "users.info returns the email that links one person across channels",
     "groups:read": "conversations.list finds private channels named in the config",
 }
+
+
+def bot_scopes() -> list[str]:
+    """Every bot scope the app needs: what an OAuth install asks for, and manifest.yml lists."""
+    needed = {s for s in METHODS.values() if s} | {s for s in BOT_EVENTS.values() if s}
+    return sorted(needed | set(OTHER_SCOPES))

@@ -13,7 +13,9 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.channels.http import parse_json, read_body
 from bot.channels.slack.delivery import SlackChannel
+from bot.channels.slack.health import SlackHealth
 from bot.channels.slack.text import readable_text
+from bot.channels.slack.workspaces import CURRENT
 
 log = logging.getLogger("liaison.slack")
 
@@ -39,6 +41,7 @@ def slack_route(channel: SlackChannel) -> Callable[[web.Request], Awaitable[web.
             # Everyday chat in a channel: the bot does nothing with it, so it is acknowledged
             # here, without Bolt's middleware and listener chain.
             return web.Response(status=200)
+        workspace = CURRENT.set(None)  # Bolt's authorisation says which, for this request only
         try:
             bolt_request = AsyncBoltRequest(
                 body=body, query=request.query_string, headers=request.headers
@@ -47,6 +50,8 @@ def slack_route(channel: SlackChannel) -> Callable[[web.Request], Awaitable[web.
         except (ValueError, TypeError, AttributeError, KeyError, RecursionError) as exc:
             log.info("slack request refused: %s", type(exc).__name__)  # an unparsable body
             return web.json_response({"error": "malformed request"}, status=400)
+        finally:
+            CURRENT.reset(workspace)
         return await to_aiohttp_response(bolt_response)
 
     return handle
@@ -72,11 +77,17 @@ def is_chatter(body: str, channel: SlackChannel) -> bool:
     return not channel.core.may_answer(readable_text(text))
 
 
-def slack_context(channel: SlackChannel, app_token: str | None = None):
+def slack_context(
+    channel: SlackChannel, app_token: str | None = None, health: SlackHealth | None = None
+):
     """An aiohttp cleanup context: the shared HTTP session and, with an app-level token,
-    Socket Mode on the server's own event loop, for the server's lifetime."""
+    Socket Mode on the server's own event loop, for the server's lifetime. With one token,
+    the token is checked first (`health`), and what is wrong with it logged plainly."""
 
     async def context(_web_app: web.Application) -> AsyncIterator[None]:
+        if health is not None:
+            await health.check_token()
+            channel.team_id = channel.team_id or health.team_id  # auth.test asked once
         await channel.start()
         handler = None
         try:
@@ -84,6 +95,8 @@ def slack_context(channel: SlackChannel, app_token: str | None = None):
                 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
                 handler = AsyncSocketModeHandler(channel.app, app_token)
+                if health is not None:
+                    health.socket = handler
                 await handler.connect_async()
                 log.info("slack socket mode connected")
             yield

@@ -1,0 +1,96 @@
+"""Whether Slack can be reached as configured: the bot token works (auth.test, checked at
+start and then at most once a minute, as /readyz asks) and, in Socket Mode, the connection is
+up. What is wrong is said in a sentence an admin can act on, at start and in /readyz.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.channels.slack.directory import slack_error
+
+log = logging.getLogger("liaison.slack")
+
+TOKEN_SECONDS = 60.0  # how long an auth.test answer is trusted
+
+REINSTALL = "Copy the Bot User OAuth Token (xoxb-...) from the app's OAuth & Permissions page"
+TOKEN_PROBLEMS = {
+    "invalid_auth": f"Slack does not accept SLACK_BOT_TOKEN (invalid_auth). {REINSTALL}.",
+    "not_authed": f"SLACK_BOT_TOKEN is empty or was not sent (not_authed). {REINSTALL}.",
+    "token_revoked": (
+        "SLACK_BOT_TOKEN was revoked (token_revoked): the app was removed from the workspace or "
+        f"reinstalled. Reinstall it, then: {REINSTALL}."
+    ),
+    "token_expired": (
+        "SLACK_BOT_TOKEN has expired (token_expired): token rotation is on for this app, which "
+        "needs multi-workspace mode (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET) to refresh it."
+    ),
+    "account_inactive": (
+        "SLACK_BOT_TOKEN belongs to a deactivated app or workspace (account_inactive). "
+        f"Reinstall the app, then: {REINSTALL}."
+    ),
+    "not_allowed_token_type": (
+        "SLACK_BOT_TOKEN is not a bot token (not_allowed_token_type): use the token that starts "
+        "with xoxb-, not the app-level (xapp-) or a user (xoxp-) token."
+    ),
+}
+
+
+def token_problem(error: str) -> str:
+    return TOKEN_PROBLEMS.get(error) or f"Slack refused SLACK_BOT_TOKEN ({error}). {REINSTALL}."
+
+
+@dataclass
+class SlackHealth:
+    """The last word on the token (cached), and the Socket Mode handler when there is one."""
+
+    client: AsyncWebClient
+    seconds: float = TOKEN_SECONDS
+    clock: Callable[[], float] = time.monotonic
+    token: str = "not checked yet"  # "ok", or what is wrong
+    team_id: str | None = None
+    socket: Any = None  # the AsyncSocketModeHandler while the server runs in Socket Mode
+    _checked: float = field(default=float("-inf"))
+
+    async def check_token(self) -> str:
+        """Ask Slack (auth.test) whether the token works; say plainly what is wrong, once per
+        change, in the log."""
+        before = self.token
+        try:
+            answer = await self.client.auth_test()
+            self.token, self.team_id = "ok", answer.get("team_id") or None
+        except SlackApiError as exc:
+            status = getattr(exc.response, "status_code", 0) or 0
+            error = slack_error(exc)
+            self.token = (
+                f"Slack did not answer auth.test ({error})"
+                if status >= 500
+                else token_problem(error)
+            )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            self.token = f"Slack could not be reached ({type(exc).__name__})"
+        self._checked = self.clock()
+        if self.token != "ok" and self.token != before:
+            log.error("slack: %s", self.token)
+        elif self.token == "ok" and before not in ("ok", "not checked yet"):
+            log.warning("slack: the bot token works again")
+        return self.token
+
+    async def readiness(self) -> str:
+        """ "ok", or why Slack is not usable now: the token (re-checked once it is older than
+        `seconds`), then the Socket Mode connection."""
+        if self.clock() - self._checked >= self.seconds:
+            await self.check_token()
+        if self.token != "ok":
+            return self.token
+        if self.socket is not None and not await self.socket.client.is_connected():
+            return "Socket Mode is disconnected (reconnecting)"
+        return "ok"
