@@ -275,7 +275,11 @@ async def test_mention_in_a_channel_and_private_answers_go_to_the_1on1_chat(bot,
         mentions=[ALEX],
     )
     await bot.post(ask)
-    assert "Asked @alex.newcomer" in connector.messages()[-1].text
+    in_thread = [c for c in connector.messages() if c.conversation_id.startswith(CHANNEL_ID)]
+    assert "Asked @alex.newcomer" in in_thread[-1].text
+    # Alex never talked to the bot: a 1:1 chat is opened for them, and the request reaches them.
+    [to_alex] = connector.messages(connector.created[-1])
+    assert "asks you for" in to_alex.text and "community room" in to_alex.text
     with bot.session() as session:
         item = session.exec(select(Commitment)).one()
         owner = session.get(Person, item.owner_id)
