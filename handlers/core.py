@@ -202,6 +202,19 @@ class Liaison:
                     return found
             return session.exec(query.order_by(Address.updated_at.desc()).limit(1)).first()
 
+    def chat_names(self, channel: str, handles: set[str]) -> dict[str, tuple[str, str]]:
+        """For each of these handles reachable on a channel: their id there and their name,
+        so the channel can show them as a real mention."""
+        if not handles:
+            return {}
+        with session_scope(self.engine) as session:
+            rows = session.exec(
+                select(Person.handle, Person.display_name, Address.external_id)
+                .join(Address, Address.person_id == Person.id)
+                .where(Person.handle.in_(sorted(handles)[:200]), Address.channel == channel)
+            ).all()
+        return {handle: (external_id, name or handle) for handle, name, external_id in rows}
+
     def forget_address(self, channel: str, external_id: str) -> bool:
         """The platform says this address is gone for the bot (the app removed, the person
         left): delete it, so nothing is sent there and the person's other channels are used.

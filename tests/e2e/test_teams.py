@@ -276,7 +276,11 @@ async def test_mention_in_a_channel_and_private_answers_go_to_the_1on1_chat(bot,
     )
     await bot.post(ask)
     in_thread = [c for c in connector.messages() if c.conversation_id.startswith(CHANNEL_ID)]
-    assert "Asked @alex.newcomer" in in_thread[-1].text
+    # People are real mentions: <at>Name</at> in the text, and an entity naming their id.
+    assert "Asked <at>Alex Newcomer</at>" in in_thread[-1].text
+    assert "@alex.newcomer" not in in_thread[-1].text
+    assert in_thread[-1].mentions[ALEX.aad] == "<at>Alex Newcomer</at>"
+    assert in_thread[-1].mentions[KIM.aad] == "<at>Kim Nguyen</at>"
     # Alex never talked to the bot: a 1:1 chat is opened for them, and the request reaches them.
     [to_alex] = connector.messages(connector.created[-1])
     assert "asks you for" in to_alex.text and "community room" in to_alex.text

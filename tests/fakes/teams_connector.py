@@ -123,6 +123,18 @@ class Call:
         return None
 
     @property
+    def mentions(self) -> dict[str, str]:
+        """The people this activity mentions (the message's entities and its card's), by id,
+        with the markup Teams highlights; a mention Teams would show must appear in the text."""
+        entities = list((self.body or {}).get("entities") or [])
+        entities += ((self.card or {}).get("msteams") or {}).get("entities") or []
+        found = {}
+        for entity in entities:
+            if entity.get("type") == "mention" and entity.get("text") in self.text:
+                found[entity["mentioned"]["id"]] = entity["text"]
+        return found
+
+    @property
     def text(self) -> str:
         """Everything a person would read: the message text and the card's text."""
         parts = [(self.body or {}).get("text") or ""]

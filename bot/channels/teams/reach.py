@@ -22,6 +22,7 @@ from botbuilder.schema import (
     ConversationParameters,
     ConversationReference,
     ErrorResponseException,
+    Mention,
 )
 
 from bot.channels.interactions import clip
@@ -35,6 +36,7 @@ from bot.channels.teams.activities import (
     status_of,
 )
 from bot.channels.teams.cards import CARD_TYPE, is_plain, markdown, pages, render_page
+from bot.channels.teams.mentions import handles_in, mention_card, mention_text
 from handlers.messages import Reply, Sender
 from schedules.outbox import DeliveryError
 from storage.models import Address
@@ -74,11 +76,37 @@ async def send_reply(
 ) -> None:
     """Send a whole reply with `post` (one activity at a time): a long list in parts that
     each fit Teams' size limit, every item in one of them."""
+    people = await asyncio.to_thread(teams.core.chat_names, CHANNEL, handles_in(reply))
+
+    async def post_with_mentions(activity: Activity) -> Any:
+        return await post(with_mentions(activity, people))
+
     if is_plain(reply) or reply.form is not None:
-        await teams.with_retry(lambda: post(teams.activity_for(reply)), what)
+        await teams.with_retry(lambda: post_with_mentions(teams.activity_for(reply)), what)
         return
     for start, end in pages(reply):
-        await send_part(teams, post, reply, start, end, what)
+        await send_part(teams, post_with_mentions, reply, start, end, what)
+
+
+def with_mentions(activity: Activity, people: dict[str, tuple[str, str]]) -> Activity:
+    """The activity with known @handles as real mentions (<at>Name</at> plus entities)."""
+    if not people:
+        return activity
+    for attachment in activity.attachments or []:
+        if attachment.content_type == CARD_TYPE and isinstance(attachment.content, dict):
+            attachment.content = mention_card(attachment.content, people)
+    if activity.text:
+        used: dict[str, dict] = {}
+        activity.text = mention_text(activity.text, people, used)
+        activity.entities = [
+            Mention(
+                mentioned=ChannelAccount(**entity["mentioned"]),
+                text=entity["text"],
+                type="mention",
+            )
+            for entity in used.values()
+        ] or activity.entities
+    return activity
 
 
 async def send_part(
