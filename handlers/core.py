@@ -189,18 +189,21 @@ class Liaison:
             session.add(address)
             return person.id
 
-    def some_reference(self, channel: str, tenant: str | None = None) -> str | None:
-        """Any stored conversation reference on a channel (one of this tenant's first): where
-        the connector is, and the bot's own account there, for reaching someone new."""
+    def some_reference(
+        self, channel: str, tenant: str | None = None
+    ) -> tuple[str, str | None] | None:
+        """Any stored conversation reference on a channel (one of this tenant's first), and
+        its tenant: where the connector is, and the bot's own account there, for reaching
+        someone new."""
         with session_scope(self.engine) as session:
-            query = select(Address.reference).where(
+            query = select(Address.reference, Address.tenant).where(
                 Address.channel == channel, Address.reference.is_not(None)
             )
+            found = None
             if tenant:
                 found = session.exec(query.where(Address.tenant == tenant).limit(1)).first()
-                if found:
-                    return found
-            return session.exec(query.order_by(Address.updated_at.desc()).limit(1)).first()
+            found = found or session.exec(query.order_by(Address.updated_at.desc())).first()
+            return (found[0], found[1]) if found else None
 
     def chat_names(self, channel: str, handles: set[str]) -> dict[str, tuple[str, str]]:
         """For each of these handles reachable on a channel: their id there and their name,

@@ -169,15 +169,17 @@ async def personal_reference(
     """Open a 1:1 chat with the person at this address (tenant id plus their Teams or Azure
     AD id), and keep its reference. The connector and the bot's account come from the
     reference known for them, else from anyone's in the tenant, else the global ones."""
-    sample = known
+    sample, sample_tenant = known, None
     if sample is None or not sample.service_url:
-        text = await asyncio.to_thread(teams.core.some_reference, CHANNEL, address.tenant)
-        sample = read_reference(text) if text else None
+        found = await asyncio.to_thread(teams.core.some_reference, CHANNEL, address.tenant)
+        sample = read_reference(found[0]) if found else None
+        sample_tenant = found[1] if found else None
     tenant = (
         address.tenant
         or (reference_tenant(known) if known else None)
         or teams.tenant_id
         or (reference_tenant(sample) if sample else None)
+        or sample_tenant
     )
     if not tenant:
         raise Unreachable(
