@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
 import time
+import tomllib
+import zipfile
 
 import pytest
 from sqlmodel import select
@@ -26,7 +30,9 @@ from schedules.outbox import DeliveryError
 from schedules.sweep import Sweeper
 from storage.db import session_scope
 from storage.models import Address, Person
+from tests.conftest import EXAMPLE_CONFIG, ROOT
 from tests.e2e.test_teams import (  # noqa: F401  (fixtures)
+    APP_ID,
     RunningBot,
     bot,
     connector,
@@ -362,3 +368,104 @@ async def test_after_an_uninstall_the_sweeps_fall_back_to_another_channel_withou
     assert len(refused) == 1 and refused[0].status == 403  # one refusal, then no more tries
     assert len(shell_sent) == 1 and "nudge" in shell_sent[0][1]
     assert teams_address(bot, PAT) is None
+
+
+# The app package
+
+
+def project_version() -> str:
+    with (ROOT / "pyproject.toml").open("rb") as handle:
+        return tomllib.load(handle)["project"]["version"]
+
+
+def package(tmp_path, *args: str, env: dict[str, str] | None = None):
+    """Run teams/package.py with the standard library alone (-I -S: no site-packages, no
+    environment), as `make teams-package` does on a machine without the bot installed."""
+    out = tmp_path / "teams-app.zip"
+    script = str(ROOT / "teams" / "package.py")
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", script, "--out", str(out), "--app-id", APP_ID, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env=env or {},
+    )
+    manifest = None
+    if result.returncode == 0:
+        with zipfile.ZipFile(out) as built:
+            manifest = json.loads(built.read("manifest.json"))
+    return result, manifest
+
+
+def test_the_package_takes_names_links_and_version_from_the_config_and_arguments(tmp_path):
+    config = tmp_path / "org.toml"
+    config.write_text(
+        "[teams_app]\n"
+        'version = "2.3.4"\n'
+        'developer_name = "Riverton IT"\n'
+        'website_url = "https://it.riverton.test/liaison"\n'
+        'privacy_url = "https://it.riverton.test/privacy"\n'
+        'terms_url = "https://it.riverton.test/terms"\n'
+        'short_name = "Riverton IT"\n',
+        encoding="utf-8",
+    )
+
+    result, manifest = package(
+        tmp_path, "--config", str(config), "--full-name", "Riverton IT Liaison", "--publish"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "warning" not in result.stderr
+    assert manifest["version"] == "2.3.4"
+    assert manifest["developer"] == {
+        "name": "Riverton IT",
+        "websiteUrl": "https://it.riverton.test/liaison",
+        "privacyUrl": "https://it.riverton.test/privacy",
+        "termsOfUseUrl": "https://it.riverton.test/terms",
+    }
+    assert manifest["name"] == {"short": "Riverton IT", "full": "Riverton IT Liaison"}
+    assert manifest["manifestVersion"] == "1.22"  # the current app manifest schema
+    assert manifest["$schema"].endswith("/teams/v1.22/MicrosoftTeams.schema.json")
+    # The organisation file with a [teams_app] table is still one the bot reads.
+    from handlers.org import load_organisation
+
+    (tmp_path / "full.toml").write_text(
+        EXAMPLE_CONFIG.read_text(encoding="utf-8") + "\n" + config.read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
+    load_organisation(str(tmp_path / "full.toml"))
+
+
+def test_the_example_org_placeholders_warn_and_fail_a_package_for_publishing(tmp_path):
+    result, manifest = package(tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "example.org placeholders remain" in result.stderr
+    assert "privacyUrl" in result.stderr and "termsOfUseUrl" in result.stderr
+    assert manifest["version"] == project_version()  # the bot's own, by default
+
+    refused, _ = package(tmp_path, "--publish")
+    assert refused.returncode == 2 and "example.org placeholders remain" in refused.stderr
+
+    for args, complaint in (
+        (("--privacy-url", "http://plain.test/privacy"), "https://"),
+        (("--version", "1.0"), "major.minor.patch"),
+        (("--short-name", "x" * 31), "at most 30"),
+    ):
+        bad, _ = package(tmp_path, *args)
+        assert bad.returncode == 2 and complaint in bad.stderr, (args, bad.stderr)
+
+
+def test_make_teams_package_needs_no_dev_install():
+    result = subprocess.run(
+        ["make", "-n", "teams-package", "ARGS=--app-id x", "VENV=/nonexistent-venv"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=30,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "teams/package.py --app-id x" in result.stdout
+    assert "pip" not in result.stdout and "/nonexistent-venv" not in result.stdout
