@@ -430,6 +430,9 @@ async def test_action_execute_refreshes_commitment_cards(bot, connector):
     )
 
     assert "Got it" in card_text(accepted) and "promised" in card_text(accepted)
+    # The refreshed card names people as real mentions, with the entities Teams needs.
+    mentioned = {e["mentioned"]["id"]: e["text"] for e in accepted["msteams"]["entities"]}
+    assert mentioned[PAT.aad] == "<at>Pat Lee</at>" and "<at>Pat Lee</at>" in card_text(accepted)
     with bot.session() as session:
         assert session.exec(select(Commitment)).one().state == "promised"
     # Pat hears about it in their 1:1 chat, with the requester's buttons.

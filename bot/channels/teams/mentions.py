@@ -19,6 +19,26 @@ def handles_in(reply: Reply) -> set[str]:
     return {m.group(1).rstrip("._-").lower() for text in texts for m in HANDLE.finditer(text)}
 
 
+def handles_in_card(card: dict) -> set[str]:
+    """Every @handle a card's TextBlocks name."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for child in node:
+                walk(child)
+        elif isinstance(node, dict):
+            if node.get("type") == "TextBlock" and isinstance(node.get("text"), str):
+                found.update(
+                    m.group(1).rstrip("._-").lower() for m in HANDLE.finditer(node["text"])
+                )
+            for key in ("body", "items", "columns"):
+                walk(node.get(key))
+
+    walk(card)
+    return found
+
+
 def _markup(name: str) -> str:
     return f"<at>{name.replace('<', '').replace('>', '')}</at>"
 

@@ -36,7 +36,12 @@ from bot.channels.teams.activities import (
     status_of,
 )
 from bot.channels.teams.cards import CARD_TYPE, is_plain, markdown, pages, render_page
-from bot.channels.teams.mentions import handles_in, mention_card, mention_text
+from bot.channels.teams.mentions import (
+    handles_in,
+    handles_in_card,
+    mention_card,
+    mention_text,
+)
 from handlers.messages import Reply, Sender
 from schedules.outbox import DeliveryError
 from storage.models import Address
@@ -86,6 +91,12 @@ async def send_reply(
         return
     for start, end in pages(reply):
         await send_part(teams, post_with_mentions, reply, start, end, what)
+
+
+async def card_with_mentions(teams: TeamsChannel, card: dict) -> dict:
+    """A card whose @handles are real mentions (for a card refreshed in place)."""
+    people = await asyncio.to_thread(teams.core.chat_names, CHANNEL, handles_in_card(card))
+    return mention_card(card, people)
 
 
 def with_mentions(activity: Activity, people: dict[str, tuple[str, str]]) -> Activity:

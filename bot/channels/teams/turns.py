@@ -45,7 +45,7 @@ from bot.channels.teams.cards import (
 )
 from bot.channels.teams.delivery import TeamsChannel, card_activity, text_activity
 from bot.channels.teams.dialogs import split_replies, task_form, task_message
-from bot.channels.teams.reach import update_for_everyone
+from bot.channels.teams.reach import card_with_mentions, update_for_everyone
 from bot.retry import once_the_database_answers
 from handlers.messages import (
     Action,
@@ -185,7 +185,7 @@ class TeamsTurns:
             return note_card("Sorry, that didn't work. Nothing was changed; please try again.")
         if answer.rest:
             self.teams.keep(self.teams.deliver(turn_context, answer.rest))
-        card = answer.card or note_card("Done.")
+        card = await card_with_mentions(self.teams, answer.card or note_card("Done."))
         if answer.acted and not is_personal_activity(turn_context.activity):
             # The invoke's answer refreshes the card for the presser only: in a channel or
             # group chat, everyone else (and every phone) would keep the old, live buttons.
@@ -200,6 +200,7 @@ class TeamsTurns:
 
     async def replace_card(self, turn_context: TurnContext, card: dict) -> None:
         """Show the result in place of the card that was clicked (or below it)."""
+        card = await card_with_mentions(self.teams, card)
         activity = card_activity(card)
         card_id = turn_context.activity.reply_to_id
         if card_id:
