@@ -277,7 +277,15 @@ async def test_mention_in_a_channel_and_private_answers_go_to_the_1on1_chat(bot,
         mentions=[ALEX],
     )
     await bot.post(ask)
-    assert "Asked @alex.newcomer" in connector.messages()[-1].text
+    in_thread = [c for c in connector.messages() if c.conversation_id.startswith(CHANNEL_ID)]
+    # People are real mentions: <at>Name</at> in the text, and an entity naming their id.
+    assert "Asked <at>Alex Newcomer</at>" in in_thread[-1].text
+    assert "@alex.newcomer" not in in_thread[-1].text
+    assert in_thread[-1].mentions[ALEX.aad] == "<at>Alex Newcomer</at>"
+    assert in_thread[-1].mentions[KIM.aad] == "<at>Kim Nguyen</at>"
+    # Alex never talked to the bot: a 1:1 chat is opened for them, and the request reaches them.
+    [to_alex] = connector.messages(connector.created[-1])
+    assert "asks you for" in to_alex.text and "community room" in to_alex.text
     with bot.session() as session:
         item = session.exec(select(Commitment)).one()
         owner = session.get(Person, item.owner_id)
@@ -424,6 +432,9 @@ async def test_action_execute_refreshes_commitment_cards(bot, connector):
     )
 
     assert "Got it" in card_text(accepted) and "promised" in card_text(accepted)
+    # The refreshed card names people as real mentions, with the entities Teams needs.
+    mentioned = {e["mentioned"]["id"]: e["text"] for e in accepted["msteams"]["entities"]}
+    assert mentioned[PAT.aad] == "<at>Pat Lee</at>" and "<at>Pat Lee</at>" in card_text(accepted)
     with bot.session() as session:
         assert session.exec(select(Commitment)).one().state == "promised"
     # Pat hears about it in their 1:1 chat, with the requester's buttons.
