@@ -34,6 +34,8 @@ See commitments
   initiative 12           the commitments of initiative #12
   cycle                   your units' planning conversations (input cycles)
   calendar                a private calendar link with your due dates and cycles
+  report unit Finance     how well promises are kept (or: report @pat,
+                          report it this quarter, report business last 6 months)
 
 Ask someone to do something
   ask @pat send the floor plan by Friday
@@ -109,7 +111,8 @@ class Mention:
 
 @dataclass(frozen=True)
 class Query:
-    """Show commitments. `scope` is one of: mine, person, stuck, overdue, unit, initiative, cycle.
+    """Show commitments. `scope` is one of: mine, person, stuck, overdue, unit, initiative, cycle,
+    report (`arg`: whose and when, as typed).
 
     `mention` is set for "person"; `arg` is the unit name for "unit" and the initiative number
     (as digits) for "initiative".
@@ -208,6 +211,8 @@ def parse_commitments_command(text: str) -> Command:
         return Query("person", mention)
     if keyword in ("unit", "units"):
         return _parse_unit(rest)
+    if keyword in ("report", "reports", "figures"):
+        return Query("report", arg=rest)
     if keyword in ("initiative", "initiatives"):
         return _parse_initiative(rest)
     if keyword == "ask":

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from handlers import acts, cycles, offers, planning, views
+from handlers import acts, cycles, offers, planning, reports, views
 from handlers.commands import (
     Act,
     Ask,
@@ -73,6 +73,7 @@ QUERIES: dict[str, Handler] = {
     "initiative": views.initiative_query,
     "cycle": views.cycles,
     "calendar": views.calendar_link,
+    "report": reports.report,
 }
 # A button or a form sent back: its action id -> handler(turn, its data).
 ACTIONS: dict[str, Handler] = {
