@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from sqlalchemy import Row
 from sqlmodel import Session, select
 
-from handlers import commitments, reports
+from handlers import commitments, reports, similar
 from handlers.dates import describe_date
 from handlers.messages import ActionId, Choice, Form, FormField, Item, Reply
 from handlers.org import Organisation
@@ -85,6 +85,7 @@ def _briefing(
         Item(
             f"#{i.id} {i.title}"
             + (f", target {describe_date(i.target_date, today)}" if i.target_date else "")
+            + "".join(f" · {x.text}" for x in similar.linked_items(session, org, i.id))
         )
         for i in open_initiatives[:15]
     ]

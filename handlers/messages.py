@@ -38,6 +38,7 @@ class ActionId(StrEnum):
     CYCLE_OPEN = "cycle.open"
     CYCLE_SUBMIT = "cycle.submit"
     FORM_CANCEL = "form.cancel"
+    SIMILAR_LINK = "similar.link"
 
 
 COMMITMENT_ACT_PREFIX = "commitment."  # a button acting on one commitment: "commitment.<act>"

@@ -27,6 +27,7 @@ from storage.models import (
     Commitment,
     CommitmentEvent,
     Initiative,
+    InitiativeLink,
     InitiativeStatus,
     IntakeSession,
     Ledger,
@@ -251,6 +252,11 @@ def apply_retention(session: Session, closed_days: int, now: dt.datetime) -> Ret
         )
         chunk = [i for i in chunk if i not in still_open]
         session.exec(delete(RoleAssignment).where(RoleAssignment.initiative_id.in_(chunk)))
+        session.exec(
+            delete(InitiativeLink).where(
+                InitiativeLink.first_id.in_(chunk) | InitiativeLink.second_id.in_(chunk)
+            )
+        )
         session.exec(
             update(IntakeSession)
             .where(IntakeSession.initiative_id.in_(chunk))

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from handlers import acts, cycles, offers, planning, reports, views
+from handlers import acts, cycles, offers, planning, reports, similar, views
 from handlers.commands import (
     Act,
     Ask,
@@ -88,6 +88,7 @@ ACTIONS: dict[str, Handler] = {
     ActionId.INTAKE_SUBMIT: planning.submit,
     ActionId.COMMITMENT_SUBMIT: acts.submit_commitment,
     ActionId.CYCLE_SUBMIT: cycles.submit,
+    ActionId.SIMILAR_LINK: similar.link_button,
 }
 # Ids with a variable tail: `commitment.<act>`, one per act in handlers.protocol.
 ACTION_PREFIXES: dict[str, Handler] = {COMMITMENT_ACT_PREFIX: acts.act_from_button}
