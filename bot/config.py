@@ -31,6 +31,7 @@ VARIABLES = (
     "ADMIN_TOKEN",
     "ADMIN_PORT",
     "DATABASE_WAIT_SECONDS",
+    "DASHBOARD_SECRET",
 )
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 
@@ -60,6 +61,9 @@ class Settings:
     log_level: str = "INFO"
     public_url: str = "http://localhost:3000"
     log_format: str | None = None  # json or text; default: text on a terminal, else JSON
+    # Signs the dashboard's sign-in links and session cookies; unset, a random key per process
+    # (links then work only on the replica that made them, until it restarts).
+    dashboard_secret: str | None = None
     explicit: frozenset[str] = frozenset()  # the variables that were set, for defaults by mode
 
     @property
@@ -83,6 +87,7 @@ class Settings:
             self.slack_app_token,
             self.microsoft_app_password,
             self.admin_token,
+            self.dashboard_secret,
         )
         return [v for v in values if v]
 
@@ -127,6 +132,7 @@ def load_settings(
         log_level=(get("LOG_LEVEL") or "INFO").upper(),
         public_url=(get("PUBLIC_URL") or f"http://localhost:{port_text}").rstrip("/"),
         log_format=(get("LOG_FORMAT") or "").lower() or None,
+        dashboard_secret=get("DASHBOARD_SECRET"),
         explicit=frozenset(name for name in VARIABLES if get(name)),
     )
     _check(settings)

@@ -34,6 +34,7 @@ See commitments
   initiative 12           the commitments of initiative #12
   cycle                   your units' planning conversations (input cycles)
   calendar                a private calendar link with your due dates and cycles
+  dashboard               a sign-in link to the liaisons' dashboard
   report unit Finance     how well promises are kept (or: report @pat,
                           report it this quarter, report business last 6 months)
 
@@ -207,6 +208,8 @@ def parse_commitments_command(text: str) -> Command:
         return Query("cycle")
     if line.lower() in ("calendar", "ical", "ics"):
         return Query("calendar")
+    if line.lower() in ("dashboard", "board"):
+        return Query("dashboard")
     if (mention := parse_mention(line)) is not None:
         return Query("person", mention)
     if keyword in ("unit", "units"):

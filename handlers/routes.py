@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from handlers import acts, cycles, offers, planning, reports, similar, views
+from handlers import acts, cycles, offers, planning, reports, signin, similar, views
 from handlers.commands import (
     Act,
     Ask,
@@ -74,6 +74,7 @@ QUERIES: dict[str, Handler] = {
     "cycle": views.cycles,
     "calendar": views.calendar_link,
     "report": reports.report,
+    "dashboard": signin.dashboard_link,
 }
 # A button or a form sent back: its action id -> handler(turn, its data).
 ACTIONS: dict[str, Handler] = {
