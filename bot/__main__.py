@@ -232,12 +232,17 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from handlers import records
+    from handlers.localtime import local_today
+    from handlers.org import load_organisation
     from storage.db import make_engine, session_scope, upgrade
+    from storage.models import utcnow
 
     engine = make_engine(settings.database_url)
     upgrade(engine)
+    org = load_organisation(settings.config_path)
+    now = utcnow()
     with session_scope(engine) as session:
-        tables = records.export_tables(session)
+        tables = records.export_tables(session, org, now, local_today(org, now, None, None))
     if args.format == "json":
         text = records.to_json(tables)
         if args.out:

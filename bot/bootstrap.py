@@ -68,6 +68,8 @@ def bootstrap(
         on_event=metrics.on_event,
         reachable_on=tuple(settings.channels()) or ("shell",),
     )
+    if settings.dashboard_secret:
+        liaison.dashboard_secret = settings.dashboard_secret.encode()
     if migrate:
         liaison.sync()
     in_flight = InFlight()

@@ -41,6 +41,7 @@ VARIABLES = (
     "LIAISON_LLM_MODEL",
     "LIAISON_LLM_API_KEY",
     "LIAISON_LLM_TIMEOUT",
+    "DASHBOARD_SECRET",
 )
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 
@@ -76,6 +77,9 @@ class Settings:
     log_level: str = "INFO"
     public_url: str = "http://localhost:3000"
     log_format: str | None = None  # json or text; default: text on a terminal, else JSON
+    # Signs the dashboard's sign-in links and session cookies; unset, a random key per process
+    # (links then work only on the replica that made them, until it restarts).
+    dashboard_secret: str | None = None
     explicit: frozenset[str] = frozenset()  # the variables that were set, for defaults by mode
     # An OpenAI-compatible endpoint asked about borderline messages (LIAISON_LLM_*; off)
     second_opinion: SecondOpinionSettings = field(default_factory=SecondOpinionSettings)
@@ -109,6 +113,7 @@ class Settings:
             self.admin_token,
             self.state_secret,
             self.second_opinion.api_key,
+            self.dashboard_secret,
         )
         return [v for v in values if v]
 
@@ -170,6 +175,7 @@ def load_settings(
         log_level=(get("LOG_LEVEL") or "INFO").upper(),
         public_url=(get("PUBLIC_URL") or f"http://localhost:{port_text}").rstrip("/"),
         log_format=(get("LOG_FORMAT") or "").lower() or None,
+        dashboard_secret=get("DASHBOARD_SECRET"),
         explicit=frozenset(name for name in VARIABLES if get(name)),
         second_opinion=SecondOpinionSettings(
             base_url=get("LIAISON_LLM_BASE_URL"),

@@ -37,6 +37,9 @@ See commitments
   cycle                   your units' planning conversations (input cycles)
   calendar                a private calendar link with your due dates and cycles
   stuck page 2            the next page of a list (of mine, @pat, stuck...)
+  dashboard               a sign-in link to the liaisons' dashboard
+  report unit Finance     how well promises are kept (or: report @pat,
+                          report it this quarter, report business last 6 months)
 
 Ask someone to do something
   ask @pat send the floor plan by Friday
@@ -114,7 +117,8 @@ class Mention:
 
 @dataclass(frozen=True)
 class Query:
-    """Show commitments. `scope` is one of: mine, person, stuck, overdue, unit, initiative, cycle.
+    """Show commitments. `scope` is one of: mine, person, stuck, overdue, unit, initiative, cycle,
+    report (`arg`: whose and when, as typed).
 
     `mention` is set for "person"; `arg` is the unit name for "unit" and the initiative number
     (as digits) for "initiative".
@@ -228,10 +232,14 @@ def parse_commitments_command(text: str) -> Command:
         return Query("cycle")
     if line.lower() in ("calendar", "ical", "ics"):
         return Query("calendar")
+    if line.lower() in ("dashboard", "board"):
+        return Query("dashboard")
     if (mention := parse_mention(line)) is not None:
         return Query("person", mention)
     if keyword in ("unit", "units"):
         return _parse_unit(rest)
+    if keyword in ("report", "reports", "figures"):
+        return Query("report", arg=rest)
     if keyword in ("initiative", "initiatives"):
         return _parse_initiative(rest)
     if keyword == "ask":

@@ -10,10 +10,11 @@ import datetime as dt
 import functools
 import json
 import logging
+import secrets
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DisconnectionError, OperationalError
@@ -64,6 +65,8 @@ class Liaison:
     # Told of what happened ("acted.offer", "funnel.started"...) with the channel, after the
     # transaction: the composition root counts these as metrics.
     on_event: Callable[[str, str], None] = lambda event, channel: None
+    # Signs dashboard links and sessions (handlers.signin); random per process unless set.
+    dashboard_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
     def sync(self) -> None:
         """Mirror the organisation config (units, people) into the database."""

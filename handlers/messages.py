@@ -45,6 +45,7 @@ class ActionId(StrEnum):
     CYCLE_SUBMIT = "cycle.submit"
     FORM_CANCEL = "form.cancel"
     LIST_MORE = "list.more"  # the next page of one section of a listing
+    SIMILAR_LINK = "similar.link"
 
 
 COMMITMENT_ACT_PREFIX = "commitment."  # a button acting on one commitment: "commitment.<act>"

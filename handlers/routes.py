@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from handlers import acts, cycles, offers, planning, views
+from handlers import acts, cycles, offers, planning, reports, signin, similar, views
 from handlers.commands import (
     Act,
     Ask,
@@ -73,6 +73,8 @@ QUERIES: dict[str, Handler] = {
     "initiative": views.initiative_query,
     "cycle": views.cycles,
     "calendar": views.calendar_link,
+    "report": reports.report,
+    "dashboard": signin.dashboard_link,
 }
 # A button or a form sent back: its action id -> handler(turn, its data).
 ACTIONS: dict[str, Handler] = {
@@ -88,6 +90,7 @@ ACTIONS: dict[str, Handler] = {
     ActionId.COMMITMENT_SUBMIT: acts.submit_commitment,
     ActionId.CYCLE_SUBMIT: cycles.submit,
     ActionId.LIST_MORE: views.more,
+    ActionId.SIMILAR_LINK: similar.link_button,
 }
 # Ids with a variable tail: `commitment.<act>`, one per act in handlers.protocol.
 ACTION_PREFIXES: dict[str, Handler] = {COMMITMENT_ACT_PREFIX: acts.act_from_button}

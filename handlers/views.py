@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from sqlmodel import select
 
-from handlers import calendar, commitments, nudges
+from handlers import calendar, commitments, nudges, similar
 from handlers.commands import HELP_TEXT, Query
 from handlers.dates import describe_date
 from handlers.messages import ActionId, Choice, Item, Outgoing, Reply, ReplyKind, section_size
@@ -233,7 +233,8 @@ def home(turn: Turn, data: object = None) -> list[Outgoing]:
     items = tuple(
         Item(
             f"#{i.id} {i.title}"
-            + (f", {describe_date(i.target_date, turn.today)}" if i.target_date else ""),
+            + (f", {describe_date(i.target_date, turn.today)}" if i.target_date else "")
+            + "".join(f" · {x.text}" for x in similar.linked_items(turn.session, org, i.id)),
             (Choice.of("Details", ActionId.HOME_INITIATIVE, id=i.id),),
         )
         for i in found[:MAX_INITIATIVES]
@@ -340,6 +341,7 @@ def initiative(turn: Turn, initiative_id: int) -> list[Outgoing]:
     for c in commitments.for_initiative(turn.session, found.id):
         if commitments.can_see(org, me, c):
             items.append(Item(turn.describe(c), turn.buttons(c, me.id)))
+    items += similar.linked_items(turn.session, org, found.id)
     kind = catalogue[found.kind].title if found.kind in catalogue else found.kind
     facts = [("Kind", kind)]
     if found.unit_id:
