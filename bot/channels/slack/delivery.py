@@ -57,6 +57,15 @@ CHANNEL = "slack"
 
 
 USER_CACHE_SECONDS = 3600.0
+# A trigger_id lives 3 seconds and opens one view: past that, Slack refuses the modal.
+TRIGGER_ERRORS = frozenset({"expired_trigger_id", "invalid_trigger_id", "trigger_exchanged"})
+FORM_NOT_OPENED = (
+    "Sorry, the form didn't open: Slack gives it 3 seconds and it took longer this time. "
+    "Nothing was saved. Press the button (or use the shortcut) again."
+)
+FORM_FAILED = (
+    "Sorry, Slack wouldn't open the form just now. Nothing was saved. Please try again in a minute."
+)
 
 
 TS = re.compile(r"^\d+\.\d+$")
@@ -193,9 +202,13 @@ class SlackChannel:
         if where is Destination.PERSON:
             await self.dm(out.to_person, text, blocks)
         elif respond is not None and (out.reply.private or channel is None):
-            await respond(
+            answered = await respond(
                 text=text, blocks=blocks, response_type="ephemeral", replace_original=False
             )
+            status = getattr(answered, "status_code", 200)
+            if status != 200 and user_id:  # the response_url expired or was used up: a DM
+                log.warning("response_url answered %s; answering %s by DM", status, user_id)
+                await self.client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
         elif where is Destination.PRIVATE and channel and user_id:
             await self.client.chat_postEphemeral(
                 channel=channel, user=user_id, text=text, blocks=blocks, thread_ts=thread_ts
@@ -233,8 +246,26 @@ class SlackChannel:
             await asyncio.to_thread(self.core.remember_dm, address.id, dm_channel)
         await self.client.chat_postMessage(channel=dm_channel, text=text, blocks=blocks)
 
-    async def open_form(self, trigger_id: str, form: Form) -> None:
-        await self.client.views_open(trigger_id=trigger_id, view=render_modal(form))
+    async def open_form(
+        self, trigger_id: str, form: Form, *, user_id: str, channel: str | None = None
+    ) -> None:
+        """Open a form as a modal; when Slack won't (its trigger lives 3 seconds), say so."""
+        await self.open_view(trigger_id, render_modal(form), user_id=user_id, channel=channel)
+
+    async def open_view(
+        self, trigger_id: str, view: dict, *, user_id: str, channel: str | None = None
+    ) -> dict | None:
+        """views.open; the opened view, or None after telling the person (privately, where
+        they pressed) that the form could not open and what to do."""
+        try:
+            return (await self.client.views_open(trigger_id=trigger_id, view=view))["view"]
+        except SlackApiError as exc:
+            error = slack_error(exc)
+            log.warning("views.open failed for %s: %s", user_id, error)
+            text = FORM_NOT_OPENED if error in TRIGGER_ERRORS else FORM_FAILED
+            notice = Outgoing(Reply(text, private=True))
+            await self.deliver([notice], channel=channel or None, user_id=user_id)
+            return None
 
     async def publish_home(self, user_id: str, notice: Iterable[Outgoing] = ()) -> None:
         """The App Home: the viewer's commitments and initiatives (and, for a liaison, what is
@@ -261,7 +292,8 @@ class SlackChannel:
             private = [r for r in mine if r.reply.private or where.get("private")]
             public = [r for r in mine if not (r.reply.private or where.get("private"))]
             if private and not (where.get("ru") and await self.respond_to(where["ru"], private)):
-                public = private + public  # no response_url left: a DM instead
+                log.info("answering %s by DM: no response_url that works", user_id)
+                await self.deliver(private, channel=None, user_id=user_id)
             channel = where.get("ch") or user_id
             await self.deliver(
                 public, channel=channel, thread_ts=where.get("thread"), user_id=user_id
@@ -302,8 +334,8 @@ class SlackChannel:
             except (aiohttp.ClientError, TimeoutError) as exc:
                 log.warning("response_url failed: %s", exc)
                 return False
-            if response.status_code != 200:
-                log.warning("response_url answered %s", response.status_code)
+            if response.status_code != 200:  # 404 expired_url / used_url
+                log.warning("response_url answered %s %s", response.status_code, response.body)
                 return False
         return True
 

@@ -66,7 +66,7 @@ async def on_action(slack: SlackChannel, body: dict, action: dict) -> None:
         await slack.deliver([Outgoing(opens)], channel=channel_id or user_id, user_id=user_id)
         return
     if opens is not None:
-        await slack.open_form(trigger, opens)
+        await slack.open_form(trigger, opens, user_id=user_id, channel=channel_id)
         return
     if action_id == "home.initiative":
         await show_details(slack, trigger, user_id, action_id, value)
@@ -126,10 +126,10 @@ async def show_details(
 ) -> None:
     """A read-only modal: open it at once (the trigger expires), fill it when the core answers."""
     loading = info_modal("Details", [section("Loading…")])
-    opened = await slack.client.views_open(trigger_id=trigger, view=loading)
+    opened = await slack.open_view(trigger, loading, user_id=user_id)
+    if opened is None:
+        return
     sender = await slack.sender(user_id)
     replies = await slack.answer(Inbound(sender, "home", action=Action(action_id, value)))
     blocks = [b for r in replies if r.to_person is None for b in render_blocks(r.reply)]
-    await slack.client.views_update(
-        view_id=opened["view"]["id"], view=info_modal("Details", blocks)
-    )
+    await slack.client.views_update(view_id=opened["id"], view=info_modal("Details", blocks))

@@ -22,10 +22,12 @@ def register(app: AsyncApp, slack: SlackChannel) -> None:
         await ack()
         message = shortcut.get("message") or {}
         channel_id = (shortcut.get("channel") or {}).get("id")
+        user_id = (shortcut.get("user") or {}).get("id") or ""
         mid = message.get("ts") or shortcut.get("action_ts")
         data = intake_data(slack.core, readable_text(message.get("text") or ""), channel_id, mid)
         # The permalink is fetched when the form comes back: views.open goes first.
-        await slack.open_form(shortcut["trigger_id"], slack.core.intake_form(data))
+        form = slack.core.intake_form(data)
+        await slack.open_form(shortcut["trigger_id"], form, user_id=user_id)  # a DM if it can't
 
     @app.shortcut(SHORTCUTS[1])
     @slack.in_flight.tracked
@@ -33,6 +35,7 @@ def register(app: AsyncApp, slack: SlackChannel) -> None:
         await ack()
         message = shortcut.get("message") or {}
         channel_id = (shortcut.get("channel") or {}).get("id")
+        user_id = (shortcut.get("user") or {}).get("id") or ""
         state = json.dumps({"conv": channel_id, "mid": message.get("ts")})
         form = slack.core.commitment_form(readable_text(message.get("text") or ""), state=state)
-        await slack.open_form(shortcut["trigger_id"], form)
+        await slack.open_form(shortcut["trigger_id"], form, user_id=user_id)  # a DM if it can't
