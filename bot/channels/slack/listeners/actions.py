@@ -61,7 +61,8 @@ async def on_action(slack: SlackChannel, body: dict, action: dict) -> None:
         if channel_id and message.get("ts"):
             data["offer"] = message["ts"]
     where = _where(body, action)
-    opens = form_for_button(slack.core, action_id, data, where)
+    presser = await slack.sender(user_id) if action_id == "offer.plan" else None
+    opens = form_for_button(slack.core, action_id, data, where, presser)
     if isinstance(opens, Reply):
         await slack.deliver([Outgoing(opens)], channel=channel_id or user_id, user_id=user_id)
         return

@@ -9,10 +9,11 @@ import json
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.channels.interactions import intake_data
+from bot.channels.interactions import intake_data, intake_for
 from bot.channels.slack.delivery import SlackChannel
 from bot.channels.slack.manifest import SHORTCUTS
 from bot.channels.slack.text import readable_text
+from handlers.messages import Outgoing, Reply
 
 
 def register(app: AsyncApp, slack: SlackChannel) -> None:
@@ -26,7 +27,10 @@ def register(app: AsyncApp, slack: SlackChannel) -> None:
         mid = message.get("ts") or shortcut.get("action_ts")
         data = intake_data(slack.core, readable_text(message.get("text") or ""), channel_id, mid)
         # The permalink is fetched when the form comes back: views.open goes first.
-        form = slack.core.intake_form(data)
+        form = intake_for(slack.core, await slack.sender(user_id), data)
+        if isinstance(form, Reply):  # someone from another organisation plans nothing here
+            await slack.deliver([Outgoing(form)], channel=None, user_id=user_id)
+            return
         await slack.open_form(shortcut["trigger_id"], form, user_id=user_id)  # a DM if it can't
 
     @app.shortcut(SHORTCUTS[1])
