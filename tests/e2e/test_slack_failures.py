@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.channels.slack.delivery import FORM_NOT_OPENED
 from bot.channels.slack.listeners.errors import FAILED
+from bot.channels.slack.modals import FORM_NOT_OPENED
 from tests.e2e.test_slack import (
     PAT,
     TOKEN,

@@ -30,7 +30,6 @@ from bot.channels.slack.blockkit import (
     fallback_text,
     render_blocks,
     render_home,
-    render_modal,
 )
 from bot.channels.slack.directory import (
     find_channel_ids,
@@ -43,7 +42,6 @@ from bot.retry import Retrier
 from handlers.core import Liaison
 from handlers.messages import (
     Action,
-    Form,
     Inbound,
     Outgoing,
     Reply,
@@ -57,15 +55,6 @@ CHANNEL = "slack"
 
 
 USER_CACHE_SECONDS = 3600.0
-# A trigger_id lives 3 seconds and opens one view: past that, Slack refuses the modal.
-TRIGGER_ERRORS = frozenset({"expired_trigger_id", "invalid_trigger_id", "trigger_exchanged"})
-FORM_NOT_OPENED = (
-    "Sorry, the form didn't open: Slack gives it 3 seconds and it took longer this time. "
-    "Nothing was saved. Press the button (or use the shortcut) again."
-)
-FORM_FAILED = (
-    "Sorry, Slack wouldn't open the form just now. Nothing was saved. Please try again in a minute."
-)
 
 
 TS = re.compile(r"^\d+\.\d+$")
@@ -245,27 +234,6 @@ class SlackChannel:
             dm_channel = opened["channel"]["id"]
             await asyncio.to_thread(self.core.remember_dm, address.id, dm_channel)
         await self.client.chat_postMessage(channel=dm_channel, text=text, blocks=blocks)
-
-    async def open_form(
-        self, trigger_id: str, form: Form, *, user_id: str, channel: str | None = None
-    ) -> None:
-        """Open a form as a modal; when Slack won't (its trigger lives 3 seconds), say so."""
-        await self.open_view(trigger_id, render_modal(form), user_id=user_id, channel=channel)
-
-    async def open_view(
-        self, trigger_id: str, view: dict, *, user_id: str, channel: str | None = None
-    ) -> dict | None:
-        """views.open; the opened view, or None after telling the person (privately, where
-        they pressed) that the form could not open and what to do."""
-        try:
-            return (await self.client.views_open(trigger_id=trigger_id, view=view))["view"]
-        except SlackApiError as exc:
-            error = slack_error(exc)
-            log.warning("views.open failed for %s: %s", user_id, error)
-            text = FORM_NOT_OPENED if error in TRIGGER_ERRORS else FORM_FAILED
-            notice = Outgoing(Reply(text, private=True))
-            await self.deliver([notice], channel=channel or None, user_id=user_id)
-            return None
 
     async def publish_home(self, user_id: str, notice: Iterable[Outgoing] = ()) -> None:
         """The App Home: the viewer's commitments and initiatives (and, for a liaison, what is

@@ -18,6 +18,7 @@ from bot.channels.interactions import (
 )
 from bot.channels.slack.blockkit import info_modal, render_blocks, section
 from bot.channels.slack.delivery import SlackChannel
+from bot.channels.slack.modals import open_form, open_view
 from handlers.messages import (
     Action,
     Inbound,
@@ -67,7 +68,7 @@ async def on_action(slack: SlackChannel, body: dict, action: dict) -> None:
         await slack.deliver([Outgoing(opens)], channel=channel_id or user_id, user_id=user_id)
         return
     if opens is not None:
-        await slack.open_form(trigger, opens, user_id=user_id, channel=channel_id)
+        await open_form(slack, trigger, opens, user_id=user_id, channel=channel_id)
         return
     if action_id == "home.initiative":
         await show_details(slack, trigger, user_id, action_id, value)
@@ -127,7 +128,7 @@ async def show_details(
 ) -> None:
     """A read-only modal: open it at once (the trigger expires), fill it when the core answers."""
     loading = info_modal("Details", [section("Loading…")])
-    opened = await slack.open_view(trigger, loading, user_id=user_id)
+    opened = await open_view(slack, trigger, loading, user_id=user_id)
     if opened is None:
         return
     sender = await slack.sender(user_id)

@@ -12,6 +12,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.channels.interactions import intake_data, intake_for
 from bot.channels.slack.delivery import SlackChannel
 from bot.channels.slack.manifest import SHORTCUTS
+from bot.channels.slack.modals import open_form
 from bot.channels.slack.text import readable_text
 from handlers.messages import Outgoing, Reply
 
@@ -31,7 +32,7 @@ def register(app: AsyncApp, slack: SlackChannel) -> None:
         if isinstance(form, Reply):  # someone from another organisation plans nothing here
             await slack.deliver([Outgoing(form)], channel=None, user_id=user_id)
             return
-        await slack.open_form(shortcut["trigger_id"], form, user_id=user_id)  # a DM if it can't
+        await open_form(slack, shortcut["trigger_id"], form, user_id=user_id)  # a DM if it can't
 
     @app.shortcut(SHORTCUTS[1])
     @slack.in_flight.tracked
@@ -42,4 +43,4 @@ def register(app: AsyncApp, slack: SlackChannel) -> None:
         user_id = (shortcut.get("user") or {}).get("id") or ""
         state = json.dumps({"conv": channel_id, "mid": message.get("ts")})
         form = slack.core.commitment_form(readable_text(message.get("text") or ""), state=state)
-        await slack.open_form(shortcut["trigger_id"], form, user_id=user_id)  # a DM if it can't
+        await open_form(slack, shortcut["trigger_id"], form, user_id=user_id)  # a DM if it can't
