@@ -47,7 +47,9 @@ from handlers.messages import (  # noqa: F401  (MAX_ITEMS: the channels read it 
     Outgoing,
     Reply,
     ReplyKind,
+    Sender,
 )
+from handlers.planning import OUTSIDERS
 from storage.db import database_away
 
 log = logging.getLogger("liaison.channels")
@@ -142,16 +144,29 @@ def act_form(act: str, commitment_id: Any, where: dict | None = None) -> Form:
     return table_act_form(act, commitment_id, {"where": where or {}})
 
 
+def intake_for(core: Liaison, sender: Sender | None, data: dict[str, Any]) -> Form | Reply:
+    """The intake form, for someone who may plan a unit's initiative; for someone from another
+    organisation (a Slack Connect user, a Teams guest or external user), the core's refusal
+    instead (handlers.planning.OUTSIDERS): the form is never offered to them."""
+    if sender is not None and sender.external:
+        return Reply(OUTSIDERS, private=True)
+    return core.intake_form(data)
+
+
 def form_for_button(
-    core: Liaison, action_id: str, data: dict[str, Any], where: dict | None = None
+    core: Liaison,
+    action_id: str,
+    data: dict[str, Any],
+    where: dict | None = None,
+    sender: Sender | None = None,
 ) -> Form | Reply | None:
     """What a button opens instead of going to the core: a form, a Reply saying why it can't
-    (a stale questionnaire), or None when the core acts on the button itself.
+    (a stale questionnaire, an outsider's intake), or None when the core acts on the button.
 
     `data` is the button's value, already completed by the channel with where it was pressed
-    (`conv`, `mid`, `offer`) for an offer."""
+    (`conv`, `mid`, `offer`) for an offer; `sender` is who pressed it."""
     if action_id == ActionId.OFFER_PLAN:
-        return core.intake_form(data)
+        return intake_for(core, sender, data)
     if action_id == ActionId.CYCLE_OPEN:
         form = core.cycle_form(data)
         return form if form is not None else Reply(STALE_QUESTIONNAIRE, private=True)

@@ -42,6 +42,7 @@ from hypothesis import strategies as st
 
 from bot.bootstrap import App, bootstrap
 from bot.channels import slack as slack_channel
+from bot.channels.interactions import seal
 from bot.channels.slack.text import readable_text
 from bot.config import load_settings
 from tests.conftest import EXAMPLE_CONFIG
@@ -378,6 +379,8 @@ def view_submissions(draw, response_url: str) -> tuple[dict, list[str]]:
     metadata = draw(
         st.one_of(st.just(json.dumps(state)), core.TEXT, st.sampled_from(("", "{}", "[]")))
     )
+    if draw(st.integers(0, 3)):  # mostly signed by the bot, so that hostile state reaches the core
+        metadata = seal(metadata, callback)
     blocks = [
         {"type": "input", "block_id": key, "label": {"type": "plain_text", "text": key}}
         for key in keys
@@ -435,6 +438,8 @@ def block_actions(draw, response_url: str) -> tuple[dict, list[str]]:
         value = json.dumps(cycle, default=str)
     else:
         value = draw(core.action_value(action_id))
+    if draw(st.integers(0, 3)):  # mostly signed by the bot, so that hostile values reach the core
+        value = seal(value, action_id)
     if draw(st.booleans()):
         action_id = f"{action_id}#{draw(st.integers(0, 30))}"
     user = draw(USER_IDS)

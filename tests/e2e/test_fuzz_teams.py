@@ -34,6 +34,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.bootstrap import App, bootstrap
+from bot.channels.interactions import seal
 from bot.channels.teams import FORM_IDS, RetryPolicy
 from bot.config import Settings
 from tests.conftest import EXAMPLE_CONFIG
@@ -232,6 +233,8 @@ def card_data(draw) -> dict[str, Any]:
         data["value"] = json.dumps(cycle, default=str)
     elif draw(st.booleans()):
         data["value"] = draw(core.action_value(verb))
+    if "value" in data and draw(st.integers(0, 3)):  # mostly signed: hostile values reach the core
+        data["value"] = seal(data["value"], verb)
     form = draw(st.none() | st.sampled_from(FORM_IDS) | core.TEXT)
     if form is not None:
         data["form"] = form
@@ -239,6 +242,8 @@ def card_data(draw) -> dict[str, Any]:
         if form == "cycle":
             state["cycle"] = draw(st.dates()).isoformat()
         data["state"] = draw(st.just(json.dumps(state)) | core.TEXT)
+        if draw(st.integers(0, 3)):  # mostly signed by the bot: hostile state reaches the core
+            data["state"] = seal(data["state"], form)
         for key in FORM_FIELDS.get(form, ()):
             if draw(st.booleans()):
                 value = core.DATE_TEXT if key in ("due", "target_date") else core.CHAT_TEXT

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import Session, select
 
 from storage.models import Address, Commitment, Initiative, Person
-from tests.e2e.test_slack import MOVE, TOKEN, USERS, Server, ok, serve, settle
+from tests.e2e.test_slack import MOVE, TOKEN, USERS, Server, click, ok, posted, serve, settle
 from tests.fakes import FakeSlack
 from tests.fakes import slack_requests as sr
 
@@ -68,3 +68,19 @@ async def test_a_slack_connect_user_keeps_their_own_commitments_and_no_email_is_
     (refused,) = await srv.fake.wait_for("chat.postMessage")
     assert "for people in this organisation" in refused.payload["text"]
     assert srv.count(Initiative) == 0
+
+
+async def test_a_slack_connect_user_is_refused_at_the_start_of_an_intake(srv: Server) -> None:
+    """A colleague's offer in a shared channel, pressed by the partner: no form opens."""
+    assert (await srv.event(sr.message_event(MOVE)))[0] == 200
+    (offer,) = await srv.fake.wait_for("chat.postMessage")
+    pressed = click(offer, "offer.plan", PARTNER, trigger_id=sr.new_trigger_id())
+    assert (await srv.interact(pressed))[0] == 200
+    (refused,) = await srv.fake.wait_for("chat.postEphemeral")
+    assert refused.payload["user"] == PARTNER
+    assert "for people in this organisation" in refused.payload["text"]
+    shortcut = sr.shortcut_payload("plan_with_it", message={"text": MOVE}, user_id=PARTNER)
+    assert (await srv.interact(shortcut))[0] == 200
+    (dm,) = await posted(srv.fake, srv.fake.dm_channel(PARTNER))
+    assert "for people in this organisation" in dm.payload["text"]
+    assert ok(srv.fake, "views.open") == [] and srv.count(Initiative) == 0

@@ -16,7 +16,12 @@ from tests.fakes.teams_connector import (
     PAT,
     SAM,
     FakeConnector,
+    card_inputs,
+    card_invoke,
+    card_text,
     channel_message,
+    click,
+    message_action_fetch,
     personal_message,
 )
 
@@ -59,3 +64,30 @@ async def test_a_teams_outsider_keeps_their_own_commitments_and_no_email(bot, co
         assert person.email is None and person.handle not in ("pat", "sam")
         (commitment,) = session.exec(select(Commitment)).all()
         assert commitment.owner_id == person.id
+
+
+@pytest.mark.parametrize("outsider", [GUEST, EXTERNAL], ids=["guest", "external user"])
+async def test_a_teams_outsider_is_refused_at_the_start_of_an_intake(bot, connector, outsider):
+    """Not only at submit: the intake card is never offered to them, from a colleague's offer
+    or from the "Plan it with IT" message action."""
+    url = connector.service_url
+    await bot.post(channel_message(url, KIM, MOVE))
+    offer = connector.messages()[-1]
+    verb, data = click(offer.card, "Plan it with IT")
+    pressed = card_invoke(url, outsider, verb, data, reply_to_id=offer.response["id"])
+    status, body = await bot.post({**pressed, "conversation": offer.body["conversation"]})
+    assert status == 200 and "for people in this organisation" in card_text(body["value"])
+    assert card_inputs(body["value"]) == {}
+
+    html = f"<div>{MOVE}</div>"
+    status, answer = await bot.post(message_action_fetch(url, outsider, "planWithIt", html))
+    assert status == 200 and answer["task"]["type"] == "message"
+    assert "for people in this organisation" in answer["task"]["value"]
+    assert bot.count(Initiative) == 0
+
+    # A colleague pressing the same button gets the form.
+    status, body = await bot.post(
+        {**card_invoke(url, KIM, verb, data, reply_to_id=offer.response["id"]),
+         "conversation": offer.body["conversation"]}
+    )  # fmt: skip
+    assert status == 200 and "f:title" in card_inputs(body["value"])

@@ -29,6 +29,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from tests.fakes.slack_requests import trigger_issued
+
 BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
 DEFAULT_SCOPES = (
@@ -118,6 +120,9 @@ class FakeSlack:
         channels: dict[str, str] | None = None,
     ) -> None:
         self.bot_token = bot_token
+        # Seconds a trigger_id may open a view (Slack: 3); None accepts any trigger_id.
+        self.trigger_ttl: float | None = None
+        self._expired_urls: dict[str, str] = {}  # response_url key -> Slack's error
         self.channels: dict[str, str] = dict(DEFAULT_CHANNELS if channels is None else channels)
         self.users: dict[str, dict] = {uid: copy.deepcopy(u) for uid, u in (users or {}).items()}
         self.team_id = team_id
@@ -223,6 +228,12 @@ class FakeSlack:
         are recorded, with a ``"_status"`` key added to their payload.
         """
         self._failures.append(_Failure(method, status, retry_after, times))
+
+    def expire_response_url(self, key: str, error: str = "expired_url") -> None:
+        """From now on, posts to ``response_url(key)`` answer 404 with ``error`` as Slack's do
+        once a response_url is past its 30 minutes ("expired_url") or its 5 uses ("used_url").
+        They are recorded as "response_url" calls with their status."""
+        self._expired_urls[key] = error
 
     async def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
         """Wait until at least ``count`` successful calls to ``method`` were recorded; return them.
@@ -398,6 +409,12 @@ class FakeSlack:
         failure = self._take_failure("response_url")
         if failure is not None:
             return await self._failed("response_url", payload, headers, at, request.path, failure)
+        expired = self._expired_urls.get(request.match_info["key"])
+        if expired is not None:
+            await self._record(
+                Call("response_url", payload, headers, at, 404, expired, request.path)
+            )
+            return web.Response(status=404, text=expired, content_type="text/plain")
         await self._record(
             Call("response_url", payload, headers, at, 200, {"ok": True}, request.path)
         )
@@ -733,6 +750,12 @@ class FakeSlack:
             return _error("invalid_arguments")
         if not (p.get("trigger_id") or p.get("interactivity_pointer")):
             return _error("invalid_arguments")
+        if self.trigger_ttl is not None and p.get("trigger_id"):
+            issued = trigger_issued(str(p["trigger_id"]))
+            if issued is None:
+                return _error("invalid_trigger_id")
+            if time.time() - issued > self.trigger_ttl:
+                return _error("expired_trigger_id")
         return {"ok": True, "view": self._view_record(view)}
 
     def _views_update(self, p: dict[str, Any]) -> dict[str, Any]:

@@ -67,9 +67,20 @@ def new_ts() -> str:
     return f"{int(time.time())}.{next(_counter) % 1_000_000:06d}"
 
 
-def new_trigger_id() -> str:
-    """A trigger_id shaped like Slack's ("<n>.<n>.<hex>")."""
-    return f"{next(_counter)}.{int(time.time())}.{uuid.uuid4().hex[:24]}"
+def new_trigger_id(issued: float | None = None) -> str:
+    """A trigger_id shaped like Slack's ("<n>.<n>.<hex>"), issued now (or at `issued`, a
+    time.time()): its middle number is when, in milliseconds, so that a FakeSlack with a
+    `trigger_ttl` refuses it once it is too old, as Slack does after 3 seconds."""
+    when = time.time() if issued is None else issued
+    return f"{next(_counter)}.{int(when * 1000)}.{uuid.uuid4().hex[:24]}"
+
+
+def trigger_issued(trigger_id: str) -> float | None:
+    """When `new_trigger_id` issued a trigger_id (a time.time()), or None for another shape."""
+    parts = trigger_id.split(".") if isinstance(trigger_id, str) else []
+    if len(parts) != 3 or not parts[1].isdigit():
+        return None
+    return int(parts[1]) / 1000
 
 
 def _block_id() -> str:

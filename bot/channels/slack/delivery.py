@@ -31,7 +31,6 @@ from bot.channels.slack.blockkit import (
     fallback_text,
     render_blocks,
     render_home,
-    render_modal,
 )
 from bot.channels.slack.directory import (
     find_channel_ids,
@@ -51,7 +50,6 @@ from bot.retry import Retrier
 from handlers.core import Liaison
 from handlers.messages import (
     Action,
-    Form,
     Inbound,
     Outgoing,
     Reply,
@@ -206,9 +204,13 @@ class SlackChannel:
         if where is Destination.PERSON:
             await self.dm(out.to_person, text, blocks)
         elif respond is not None and (out.reply.private or channel is None):
-            await respond(
+            answered = await respond(
                 text=text, blocks=blocks, response_type="ephemeral", replace_original=False
             )
+            status = getattr(answered, "status_code", 200)
+            if status != 200 and user_id:  # the response_url expired or was used up: a DM
+                log.warning("response_url answered %s; answering %s by DM", status, user_id)
+                await self.client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
         elif where is Destination.PRIVATE and channel and user_id:
             await self.client.chat_postEphemeral(
                 channel=channel, user=user_id, text=text, blocks=blocks, thread_ts=thread_ts
@@ -247,9 +249,6 @@ class SlackChannel:
                 await asyncio.to_thread(self.core.remember_dm, address.id, dm_channel)
             await self.client.chat_postMessage(channel=dm_channel, text=text, blocks=blocks)
 
-    async def open_form(self, trigger_id: str, form: Form) -> None:
-        await self.client.views_open(trigger_id=trigger_id, view=render_modal(form))
-
     async def publish_home(self, user_id: str, notice: Iterable[Outgoing] = ()) -> None:
         """The App Home: the viewer's commitments and initiatives (and, for a liaison, what is
         stuck in their units), after an optional notice of what just happened."""
@@ -275,7 +274,8 @@ class SlackChannel:
             private = [r for r in mine if r.reply.private or where.get("private")]
             public = [r for r in mine if not (r.reply.private or where.get("private"))]
             if private and not (where.get("ru") and await self.respond_to(where["ru"], private)):
-                public = private + public  # no response_url left: a DM instead
+                log.info("answering %s by DM: no response_url that works", user_id)
+                await self.deliver(private, channel=None, user_id=user_id)
             channel = where.get("ch") or user_id
             await self.deliver(
                 public, channel=channel, thread_ts=where.get("thread"), user_id=user_id
@@ -316,8 +316,8 @@ class SlackChannel:
             except (aiohttp.ClientError, TimeoutError) as exc:
                 log.warning("response_url failed: %s", exc)
                 return False
-            if response.status_code != 200:
-                log.warning("response_url answered %s", response.status_code)
+            if response.status_code != 200:  # 404 expired_url / used_url
+                log.warning("response_url answered %s %s", response.status_code, response.body)
                 return False
         return True
 

@@ -22,6 +22,7 @@ from bot.channels.interactions import (
     field_errors,
     form_for_button,
     intake_data,
+    intake_for,
     read_json,
     rebuild_form,
     submission,
@@ -230,10 +231,12 @@ class TeamsTurns:
             log.warning("teams: refused a button %s whose value is not ours", verb[:80])
             return CardAnswer(note_card(OUT_OF_DATE), [], acted=False)
         button = read_json(value)
+        presser = None
         if verb == "offer.plan":
             button.setdefault("conv", conversation_key(activity))
             button.setdefault("mid", activity.reply_to_id)
-        opens = form_for_button(self.teams.core, verb, button)
+            presser = await self.teams.sender(turn_context)
+        opens = form_for_button(self.teams.core, verb, button, sender=presser)
         if isinstance(opens, Reply):
             return CardAnswer(note_card(opens.text), [], acted=False)
         if opens is not None:
@@ -309,7 +312,8 @@ class TeamsTurns:
             return task_form(self.teams.core.commitment_form(text, state=state))
         if command == "intake":
             data = intake_data(self.teams.core, text, conv, mid, payload.get("linkToMessage"))
-            return task_form(self.teams.core.intake_form(data))
+            form = intake_for(self.teams.core, await self.teams.sender(turn_context), data)
+            return task_message(form.text) if isinstance(form, Reply) else task_form(form)
         return task_message("I don't know that action. The app may need an update.")
 
     async def on_submit_action(self, turn_context: TurnContext) -> dict:

@@ -19,6 +19,7 @@ from bot.channels.interactions import (
 )
 from bot.channels.slack.blockkit import info_modal, render_blocks, section
 from bot.channels.slack.delivery import SlackChannel
+from bot.channels.slack.modals import open_form, open_view
 from handlers.messages import (
     Action,
     Inbound,
@@ -62,12 +63,13 @@ async def on_action(slack: SlackChannel, body: dict, action: dict) -> None:
         if channel_id and message.get("ts"):
             data["offer"] = message["ts"]
     where = _where(body, action)
-    opens = form_for_button(slack.core, action_id, data, where)
+    presser = await slack.sender(user_id) if action_id == "offer.plan" else None
+    opens = form_for_button(slack.core, action_id, data, where, presser)
     if isinstance(opens, Reply):
         await slack.deliver([Outgoing(opens)], channel=channel_id or user_id, user_id=user_id)
         return
     if opens is not None:
-        await slack.open_form(trigger, opens)
+        await open_form(slack, trigger, opens, user_id=user_id, channel=channel_id)
         return
     if action_id == "home.initiative":
         await show_details(slack, trigger, user_id, action_id, value)
@@ -130,10 +132,10 @@ async def show_details(
 ) -> None:
     """A read-only modal: open it at once (the trigger expires), fill it when the core answers."""
     loading = info_modal("Details", [section("Loading…")])
-    opened = await slack.client.views_open(trigger_id=trigger, view=loading)
+    opened = await open_view(slack, trigger, loading, user_id=user_id)
+    if opened is None:
+        return
     sender = await slack.sender(user_id)
     replies = await slack.answer(Inbound(sender, "home", action=Action(action_id, value)))
     blocks = [b for r in replies if r.to_person is None for b in render_blocks(r.reply)]
-    await slack.client.views_update(
-        view_id=opened["view"]["id"], view=info_modal("Details", blocks)
-    )
+    await slack.client.views_update(view_id=opened["id"], view=info_modal("Details", blocks))
