@@ -9,6 +9,8 @@ signals found), each with a 95% Wilson interval, then per kind and per message f
 * the frozen test split of the shipped corpus (never used to train or calibrate);
 * the blind batch: 214 messages from other kinds of organisation, written before any
   model existed;
+* the second blind batch: 188 messages from 18 further kinds of organisation, written and
+  frozen before the typo repair and the second opinion existed (``data/blind2.jsonl``);
 * the dev corpus shared with the team (when present) and our held-out cases.
 
 Then the perturbation tests on the test split and the blind batch (typos: the recall
@@ -125,6 +127,17 @@ def show(name: str, rows: list[dict]) -> list[dict]:
     for kind in sorted(by_kind):
         found, gold, right, wrong = by_kind[kind]
         print(f"    {kind:<20} recall {wilson(found, gold):<32} right {right:>4}  wrong {wrong}")
+    by_group: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # wrong, total
+    for row, result in zip(rows, results, strict=True):
+        if "group" in row:
+            wrong = bool(row["kinds"]) != bool(result["kind"])
+            by_group[row["group"]][0] += wrong
+            by_group[row["group"]][1] += 1
+    if by_group:
+        print("  errors per group (signals missed, or non-signals that fired)")
+        for group in sorted(by_group, key=lambda g: (-by_group[g][0], g)):
+            wrong, total = by_group[group]
+            print(f"    {group:<14} {wrong:>4} of {total:<5}")
     print("  per form (recall; false alarms among non-signals)")
     for form in sorted(by_form):
         found, gold, false, _ = by_form[form]
@@ -165,7 +178,7 @@ def reliability(rows: list[dict]) -> None:
         scores = probabilities(row["text"])
         kind, p = max(scores.items(), key=lambda item: item[1])
         bins[min(9, int(p * 10))].append((p, kind in row["kinds"]))
-    print("== reliability of the score (test split and blind batch)")
+    print("== reliability of the score (test split and both blind batches)")
     print("  score bin    mean score  observed  n")
     for number, members in enumerate(bins):
         if not members:
@@ -246,7 +259,9 @@ def main() -> int:
     blind = read(DATA / "blind.jsonl")
     results_test = show("frozen test split", test)
     results_blind = show("blind batch", blind)
-    texts = [row["text"] for row in test + blind]
+    blind2 = read(DATA / "blind2.jsonl")
+    results_blind2 = show("second blind batch", blind2)
+    texts = [row["text"] for row in test + blind + blind2]
     if DEV.exists():
         dev = read(DEV)
         show("dev corpus", dev)
@@ -256,7 +271,8 @@ def main() -> int:
     texts += [row["text"] for row in cases]
     perturbations("frozen test split", test, results_test)
     perturbations("blind batch", blind, results_blind)
-    reliability(test + blind)
+    perturbations("second blind batch", blind2, results_blind2)
+    reliability(test + blind + blind2)
     cost(texts)
     return 0
 

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from handlers.signals import reading, rules
+from handlers.signals import reading, rules, spelling
 
 SHIPPED_MODEL = "model.npz"
 CHAR_SIZES = (3, 4, 5)
@@ -69,7 +69,9 @@ class Grams:
 
 
 def grams(text: str, cues: Mapping[str, rules.SignalCues] | None = None) -> Grams:
-    """Letters (3 to 5, across the whole lowered text), words, word pairs, rule findings."""
+    """Letters (3 to 5, across the whole lowered text), words, word pairs, rule findings,
+    read from the message with its cue words' typos repaired (``spelling``)."""
+    text = spelling.repaired(text, cues)
     plain = reading._plain_text(text[: rules.MAX_SCAN_CHARS]).lower()
     plain = " " + " ".join(_DIGITS.sub("0", plain).split()) + " "
     length = len(plain)

@@ -41,6 +41,7 @@ from handlers.signals.first_pass import _merged_index, _MergedIndex
 from handlers.signals.lexicon import _lexicon
 from handlers.signals.reading import _ASCII_TOKEN, _TOKEN, _plain_text
 from handlers.signals.rules import findings
+from handlers.signals.spelling import repaired_for
 
 MARGIN = 1e-3  # float32 rounding in the model's sums is far below this
 CACHE = 50_000  # chunks and crossings remembered per model and cue set (then forgotten)
@@ -145,6 +146,7 @@ class Prefilter:
         """False only when no kind can reach the threshold for this message."""
         if len(text) > _model.LONG_MESSAGE or not self.grows or not 0.0 < threshold < 1.0:
             return True
+        text = repaired_for(self.merged, text)  # as the model reads it
         terms = self._terms(text)
         if terms is None:
             return True
@@ -168,7 +170,7 @@ class Prefilter:
         None where no bound is kept."""
         if len(text) > _model.LONG_MESSAGE or not self.grows:
             return None
-        terms = self._terms(text)
+        terms = self._terms(repaired_for(self.merged, text))
         if terms is None:
             return None
         rows, coefficients, possible = terms

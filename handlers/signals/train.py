@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from handlers.signals import rules
+from handlers.signals import rules, spelling
 from handlers.signals.model import SHIPPED_MODEL, Model, features
 
 MIN_COUNT = 2  # a feature seen once in training is mostly noise, and makes the file bigger
@@ -245,9 +245,40 @@ def fit(
     return model
 
 
+DICTIONARY_MIN_COUNT = 200  # below this, pyspellchecker's list holds misspellings too
+
+
+def write_words(rows: Sequence[Mapping], out: str | Path) -> None:
+    """The words ``spelling`` never repairs: the English words of five letters or more in
+    pyspellchecker's frequency list (a dev-only dependency, pinned, so ``make train`` is
+    reproducible), and those of the corpus's train and valid splits, less the messages
+    written with typos on purpose (never the frozen test split)."""
+    from spellchecker import SpellChecker
+
+    frequencies = SpellChecker(language="en").word_frequency.dictionary
+    english = [
+        word
+        for word, count in frequencies.items()
+        if count >= DICTIONARY_MIN_COUNT and len(word) >= spelling.MIN_LENGTH and word.isalpha()
+    ]
+    texts = [
+        str(row["text"])
+        for row in rows
+        if row.get("split") in ("train", "valid")
+        and row.get("form") != "typo"
+        and row.get("group") != "typo"
+    ]
+    words = spelling.corpus_words([*texts, " ".join(english)])
+    words = [word for word in words if len(word) >= spelling.MIN_LENGTH]
+    Path(out).write_text("\n".join(words) + "\n", encoding="utf-8")
+    spelling.forget()
+
+
 def train_shipped(out: str | Path) -> Model:
-    """Rebuild the shipped model: train split for the weights, valid split to calibrate."""
+    """Rebuild the shipped model: train split for the weights, valid split to calibrate (the
+    word list the typo repair keeps first, as the model will read with it)."""
     rows = shipped_corpus()
+    write_words(rows, Path(out).with_name(spelling.WORDS_FILE))
     model = fit(with_typos(examples(rows, "train")), examples(rows, "valid"))
     model.save(out)
     return model

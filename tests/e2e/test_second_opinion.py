@@ -230,3 +230,27 @@ def test_settings_come_from_the_environment_and_are_off_by_default() -> None:
     opinion = settings.second_opinion
     assert opinion.enabled and opinion.model == "llama3.2" and opinion.timeout == 1.5
     assert "sk-test-fake" in settings.secrets()  # never logged
+
+
+async def test_the_bot_asks_the_endpoint_its_settings_name(tmp_path) -> None:
+    from bot.bootstrap import bootstrap
+    from bot.config import Settings
+    from tests.conftest import EXAMPLE_CONFIG
+
+    answer = {"signal": True, "kinds": ["office_move"], "title": "Move", "date": None}
+    async with FakeOpenAI(answer=answer) as fake:
+        opinion = SecondOpinionSettings(base_url=fake.base_url, model="tiny", band=around(QUIET))
+        app = bootstrap(
+            Settings(
+                database_url=f"sqlite:///{tmp_path / 'liaison.db'}",
+                config_path=str(EXAMPLE_CONFIG),
+                second_opinion=opinion,
+            )
+        )
+        try:
+            signal = await detect_async(QUIET)
+        finally:
+            app.engine.dispose()
+    assert signal is not None and signal.kind == "office_move"
+    assert len(fake.requests) == 1
+    assert "office_move" in fake.requests[0].said_by("system")  # the playbooks' summaries
