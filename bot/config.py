@@ -31,6 +31,7 @@ VARIABLES = (
     "ADMIN_TOKEN",
     "ADMIN_PORT",
     "DATABASE_WAIT_SECONDS",
+    "SPOOL_PATH",
 )
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 
@@ -57,6 +58,7 @@ class Settings:
     admin_token: str | None = None  # guards /metrics and /readyz on the public port
     admin_port: int | None = None  # or serves them on a port of their own
     database_wait_seconds: float = 60.0  # `serve` waits this long for a database that is away
+    spool_path: str = "./liaison-spool.jsonl"  # acknowledged events the database could not take
     log_level: str = "INFO"
     public_url: str = "http://localhost:3000"
     log_format: str | None = None  # json or text; default: text on a terminal, else JSON
@@ -124,6 +126,7 @@ def load_settings(
         admin_token=get("ADMIN_TOKEN"),
         admin_port=int(admin_port) if admin_port else None,
         database_wait_seconds=_seconds(get("DATABASE_WAIT_SECONDS"), "DATABASE_WAIT_SECONDS", 60),
+        spool_path=get("SPOOL_PATH") or _spool_beside(get("DATABASE_URL")),
         log_level=(get("LOG_LEVEL") or "INFO").upper(),
         public_url=(get("PUBLIC_URL") or f"http://localhost:{port_text}").rstrip("/"),
         log_format=(get("LOG_FORMAT") or "").lower() or None,
@@ -139,6 +142,16 @@ def load_settings(
             "./liaison.toml or the built-in defaults."
         )
     return settings
+
+
+def _spool_beside(database_url: str | None) -> str:
+    """The spool's default: next to the SQLite file (on the container's /data volume), else in
+    the folder the bot runs in."""
+    url = database_url or DEFAULT_DATABASE_URL
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        database = Path(url.removeprefix("sqlite:///"))
+        return str(database.with_name(f"{database.stem}-spool.jsonl"))
+    return "./liaison-spool.jsonl"
 
 
 def _seconds(text: str | None, name: str, default: float) -> float:

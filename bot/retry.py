@@ -26,7 +26,7 @@ from storage.db import database_away
 log = logging.getLogger("liaison.retry")
 DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
 PROBE_SECONDS = 15.0  # a breaker's probe that never reported back frees the next sender
-MAX_WAITING = 1000  # beyond this the outage is not passing: fall back straight away
+MAX_WAITING = 1000  # the bound in memory: beyond it, fall back (the spool) straight away
 
 Attempt = Callable[[], Awaitable[None]]
 
@@ -190,6 +190,7 @@ class Retrier:
         self.delays = delays
         self.waiting: set[asyncio.Task] = set()
         self._stopping: asyncio.Event | None = None
+        self.spool: Any = None  # a bot.spool.Spool: where events go past the bound
 
     @property
     def stopping(self) -> asyncio.Event:
@@ -252,9 +253,17 @@ class Retrier:
                 log.warning("shutdown: %d retries still running", len(pending))
 
 
-async def once_the_database_answers(retrier: Retrier, what: str, answer: Attempt) -> None:
+async def once_the_database_answers(
+    retrier: Retrier,
+    what: str,
+    answer: Attempt,
+    record: tuple[str, dict[str, Any]] | None = None,
+) -> None:
     """Run `answer` (the handling of an acknowledged message); if the database is away, keep it
-    in `retrier` until the database is back, since the chat service will not send it again."""
+    in `retrier` until the database is back, since the chat service will not send it again.
+    Past the retrier's bound or its two minutes, or at shutdown, `record` (the channel's name
+    and what it needs to handle the message again) goes to the retrier's spool file
+    (`bot.spool`), to be handled once the database answers; without one it is dropped."""
     try:
         await answer()
     except Exception as exc:
@@ -263,6 +272,9 @@ async def once_the_database_answers(retrier: Retrier, what: str, answer: Attempt
         log.warning("%s waits for the database", what)
 
         async def lost(why: str) -> None:
+            if record is not None and retrier.spool is not None:
+                retrier.spool.keep(record[0], record[1], what)
+                return
             log.error("%s dropped: the database stayed away (%s)", what, why)
 
         retrier.later(what, answer, retry_on=database_away, give_up=lost, why=_name(exc))

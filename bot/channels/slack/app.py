@@ -13,6 +13,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.channels.slack import listeners
 from bot.channels.slack.delivery import CHANNEL, SlackChannel, SlackOutbox
+from bot.channels.slack.listeners import events
 from bot.channels.slack.retry_handlers import SharedBackoffClient
 from bot.channels.slack.transport import slack_context, slack_route
 from bot.config import Settings
@@ -63,6 +64,10 @@ class SlackEntry:
     @property
     def retrier(self) -> Retrier:
         return self.adapter.retrier
+
+    async def replay(self, record: dict) -> None:
+        """Handle a spooled message event again (see bot/spool.py)."""
+        await events.replay(self.adapter, record)
 
     @property
     def breaker(self) -> Breaker:
