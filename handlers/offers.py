@@ -6,12 +6,13 @@ channel delivers twice gets one offer (a ledger claim per message).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 
 from handlers import commitments
 from handlers.dates import describe_date
-from handlers.messages import ActionId, Choice, Outgoing, Reply, ReplyKind
+from handlers.messages import ActionId, Choice, Outgoing, Reply, ReplyKind, reply_to_dict
 from handlers.promises import Promise
 from handlers.signals import Signal
 from handlers.signals import feedback as signal_feedback
@@ -32,12 +33,9 @@ def offer(
     inbound = turn.inbound
     message_id = message_id or inbound.message_id
     unit_id = unit_id or turn.bot.org.unit_for_channel(inbound.conversation)
-    if message_id:
-        # Who said it (a chat id, not a name) and where: enough to know who may dismiss it.
-        said = {"author": inbound.sender.external_id, "unit": unit_id}
-        key = _offer_key(turn.channel, inbound.conversation, message_id)
-        if not ledger.claim(turn.session, key, "offer", json.dumps(said), now=turn.now()):
-            return []
+    key = _offer_key(turn.channel, inbound.conversation, message_id) if message_id else None
+    if key is not None and ledger.find(turn.session, key) is not None:
+        return []  # offered already (a redelivery); the claim below settles a race
     playbook = turn.bot.catalogue[signal.kind]
     who = turn.bot.org.units[unit_id].name if unit_id else "you"
     has = "has" if unit_id else "have"
@@ -68,8 +66,14 @@ def offer(
     )
     facts = (("Roles IT often plays", roles),)
     reply = Reply(text, choices=choices, facts=facts, kind=ReplyKind.OFFER)
+    meta: dict = {"signal": signal}
+    if key is not None:
+        # Who said it (a chat id, not a name) and where: enough to know who may dismiss it.
+        said = {"author": inbound.sender.external_id, "unit": unit_id}
+        if not _claim_until_sent(turn, key, "offer", said, reply, meta):
+            return []
     turn.events.append("funnel.offered")
-    return [Outgoing(reply, meta={"signal": signal})]
+    return [Outgoing(reply, meta=meta)]
 
 
 def offer_to_track(turn: Turn, promise: Promise) -> list[Outgoing]:
@@ -77,10 +81,9 @@ def offer_to_track(turn: Turn, promise: Promise) -> list[Outgoing]:
     Nothing is stored unless they press the button, which carries what and when."""
     inbound = turn.inbound
     message_id = inbound.message_id
-    if message_id:
-        key = f"promise-offer:{turn.channel}:{inbound.conversation}:{message_id}"
-        if not ledger.claim(turn.session, key, "promise-offer", now=turn.now()):
-            return []
+    key = f"promise-offer:{turn.channel}:{inbound.conversation}:{message_id}"
+    if message_id and ledger.find(turn.session, key) is not None:
+        return []
     when = describe_date(promise.due, turn.today)
     who = "We'll" if promise.by_us else "You'll"
     value = {
@@ -97,8 +100,12 @@ def offer_to_track(turn: Turn, promise: Promise) -> list[Outgoing]:
         f"Want me to keep track of that? {who} {promise.what}, by {when}. "
         "I'll remind you if it gets close or stuck."
     )
+    reply = Reply(text, choices=choices, private=True, kind=ReplyKind.PROMISE_OFFER)
+    meta: dict = {}
+    if message_id and not _claim_until_sent(turn, key, "promise-offer", {}, reply, meta):
+        return []
     turn.events.append("promise.offered")
-    return [Outgoing(Reply(text, choices=choices, private=True, kind=ReplyKind.PROMISE_OFFER))]
+    return [Outgoing(reply, meta=meta)]
 
 
 def track_promise(turn: Turn, data: dict) -> list[Outgoing]:
@@ -174,6 +181,24 @@ def record_answer(turn: Turn, action_id: str, data: dict) -> None:
             turn.now(),
             known.id if known else None,
         )
+
+
+def _claim_until_sent(
+    turn: Turn, key: str, kind: str, note: dict, reply: Reply, meta: dict
+) -> bool:
+    """Claim the offer for this message (False: someone else did), keeping the reply and whom
+    it is for with the claim. The channel confirms the claim once the offer is posted
+    (`meta["claim"]`); a claim never confirmed (the process died in between) is sent by a
+    later sweep, after a lease, as a DM to its person (`schedules.sweep`, `RECOVERED_KINDS`)."""
+    if not turn.inbound.confirms_delivery:  # nobody would confirm it: the claim is all
+        payload = json.dumps(note) if note else None
+        return ledger.claim(turn.session, key, kind, payload, now=turn.now())
+    # Whom it is for, as the channel knows them: no person is created for an offer.
+    payload = {**note, "to": dataclasses.asdict(turn.inbound.sender), "reply": reply_to_dict(reply)}
+    if not ledger.claim(turn.session, key, kind, json.dumps(payload), now=turn.now()):
+        return False
+    meta["claim"] = key
+    return True
 
 
 def _offer_key(channel: str, conversation: str, message_id: str) -> str:

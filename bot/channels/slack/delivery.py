@@ -179,6 +179,7 @@ class SlackChannel:
             keep=keep,
             what=f"slack reply to {channel or user_id}",
             asked=asked_wait_of,
+            core=self.core,
         )
 
     async def send_one(

@@ -208,6 +208,7 @@ class TeamsChannel:
             retrier=self.retrier,
             keep=keep,
             what="teams send",
+            core=self.core,
         )
 
     async def _private(self, turn_context: TurnContext, reply: Reply, told: bool) -> bool:

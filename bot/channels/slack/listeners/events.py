@@ -102,6 +102,7 @@ async def on_person_message(
         message_id=ts or None,
         link=link,
         is_direct=direct,
+        confirms_delivery=True,  # slack.deliver confirms an offer's claim once posted
     )
     thread = event.get("thread_ts") or (None if in_im else ts or None)
 
