@@ -114,6 +114,9 @@ class Inbound:
     # sweeps; a claim it never confirms (the process died) is recovered after a lease.
     # Channels that do not confirm leave it False, and their claims count as sent at once.
     confirms_delivery: bool = False
+    # The thread the message is in (Slack's thread_ts; the message itself when it starts one):
+    # an initiative planned or dismissed in a thread is not offered there again.
+    thread_id: str | None = None
 
 
 @dataclass(frozen=True)

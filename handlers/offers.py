@@ -36,6 +36,9 @@ def offer(
     key = _offer_key(turn.channel, inbound.conversation, message_id) if message_id else None
     if key is not None and ledger.find(turn.session, key) is not None:
         return []  # offered already (a redelivery); the claim below settles a race
+    thread = inbound.thread_id or message_id
+    if thread and _closed(turn, inbound.conversation, thread, signal.kind):
+        return []  # planned or dismissed in this thread already: no second offer
     playbook = turn.bot.catalogue[signal.kind]
     who = turn.bot.org.units[unit_id].name if unit_id else "you"
     has = "has" if unit_id else "have"
@@ -52,6 +55,8 @@ def offer(
         "mid": message_id,
         "conv": inbound.conversation,
     }
+    if thread and thread != message_id:
+        value["th"] = thread  # a reply in a thread: the thread the answer closes
     label = {"kind": signal.kind, "excerpt": signal.excerpt}  # each answer is a label
     choices = (
         Choice.of("Plan it with IT", ActionId.OFFER_PLAN, "primary", **value),
@@ -61,6 +66,7 @@ def offer(
             ActionId.OFFER_DISMISS,
             mid=message_id,
             conv=inbound.conversation,
+            **({"th": thread} if thread and thread != message_id else {}),
             **label,
         ),
     )
@@ -154,6 +160,7 @@ def dismiss(turn: Turn, data: dict) -> list[Outgoing]:
             "offer stays open. If you think it needs no IT, tell them.",
             private=True,
         )
+    close_thread(turn, data)  # remembered: that message, and its thread, for that kind
     return [
         Outgoing(
             Reply("Got it, I'll leave this one alone.", private=True, kind=ReplyKind.DISMISSED)
@@ -199,6 +206,26 @@ def _claim_until_sent(
         return False
     meta["claim"] = key
     return True
+
+
+def close_thread(turn: Turn, data: dict) -> None:
+    """An offer's answer that settles it for its thread ("IT isn't needed", or a plan made
+    from it): that kind of initiative is not offered again in that thread. `data` is the
+    offer's (or the intake form's) data: conv, mid or th, kind."""
+    conv, kind = data.get("conv"), data.get("kind")
+    thread = data.get("th") or data.get("mid")
+    if all(isinstance(v, str) and v for v in (conv, kind, thread)):
+        key = _closed_key(turn.channel, conv, thread, kind)
+        ledger.claim(turn.session, key, "offer-closed", now=turn.now())
+
+
+def _closed(turn: Turn, conversation: str, thread: str, kind: str) -> bool:
+    key = _closed_key(turn.channel, conversation, thread, kind)
+    return ledger.find(turn.session, key) is not None
+
+
+def _closed_key(channel: str, conversation: str, thread: str, kind: str) -> str:
+    return f"offer-closed:{channel}:{conversation}:{thread}:{kind}"
 
 
 def _offer_key(channel: str, conversation: str, message_id: str) -> str:

@@ -95,6 +95,7 @@ async def on_person_message(
         slack.sender(user, event.get("user_team")),
         permalink(slack, channel_id, ts) if want_link else _none(),
     )
+    thread = event.get("thread_ts") or (None if in_im else ts or None)
     inbound = Inbound(
         sender=sender,
         conversation=channel_id,
@@ -103,8 +104,8 @@ async def on_person_message(
         link=link,
         is_direct=direct,
         confirms_delivery=True,  # slack.deliver confirms an offer's claim once posted
+        thread_id=thread,
     )
-    thread = event.get("thread_ts") or (None if in_im else ts or None)
 
     async def answer() -> None:
         replies = await slack.answer(inbound)
