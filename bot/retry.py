@@ -25,6 +25,7 @@ from storage.db import database_away
 
 log = logging.getLogger("liaison.retry")
 DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
+WAIT_LIMIT = 10.0  # seconds one send waits for an open breaker before it fails (passing)
 PROBE_SECONDS = 15.0  # a breaker's probe that never reported back frees the next sender
 MAX_WAITING = 1000  # the bound in memory: beyond it, fall back (the spool) straight away
 
@@ -89,6 +90,11 @@ class RetryPolicy:
         return backoff(attempt, self.base_delay, self.max_delay)
 
 
+class BreakerOpen(TimeoutError):
+    """A send held back by an open circuit breaker for longer than its caller waits: a
+    passing failure, like a timeout."""
+
+
 class Breaker:
     """One back-off per platform, shared by every send to it: replies, DMs, the sweeps' messages
     and the background retries (a circuit breaker).
@@ -123,14 +129,20 @@ class Breaker:
         """Seconds every sender still waits (0 when the breaker lets sends through)."""
         return max(0.0, self.open_until - self.clock()) if self.is_open else 0.0
 
-    async def wait(self) -> None:
+    async def wait(self, limit: float = WAIT_LIMIT) -> None:
         """Wait until a send may go: at once while closed; while open, until the pause is over,
         and then only one sender goes first (the probe) while the others wait for its answer
-        (or `PROBE_SECONDS`, should it never come)."""
+        (or `PROBE_SECONDS`, should it never come). A sender that has waited `limit` seconds
+        gets `BreakerOpen` (a passing failure): a reply is then retried in the background or
+        kept for the sweeps, and a sweep records it as failed for its next run, rather than
+        hang while the platform is down."""
+        deadline = self.clock() + limit
         while self.is_open:
             left = self.remaining()
+            if self.clock() + min(left, 0.05) > deadline:
+                raise BreakerOpen(f"{self.platform} is failing: every send is held back")
             if left > 0:
-                await asyncio.sleep(with_jitter(left))
+                await asyncio.sleep(with_jitter(min(left, max(deadline - self.clock(), 0.0))))
                 continue
             now = self.clock()
             if self.probe_at is None or now - self.probe_at > PROBE_SECONDS:

@@ -114,6 +114,9 @@ class Sweeper:
                     await self.outboxes[address.channel].send(address, message.reply)
                 except DeliveryError as exc:
                     return message, "failed", str(exc)
+                except Exception as exc:  # a bug in one send must not strand the others
+                    log.exception("sweep: sending %s failed", message.key)
+                    return message, "failed", type(exc).__name__
             return message, "sent", None
 
         # Results are recorded a batch at a time, so a replica that dies mid-sweep leaves at

@@ -333,7 +333,7 @@ class SlackOutbox:
         try:
             await self.slack.dm_address(address, fallback_text(reply), render_blocks(reply))
         except SlackApiError as exc:
-            raise DeliveryError(f"slack: {exc.response.get('error')}") from exc
+            raise DeliveryError(f"slack: {slack_error(exc)}") from exc  # a 5xx page is no JSON
         except Exception as exc:  # a network failure after the client's own retries
             raise DeliveryError(f"slack: {type(exc).__name__}") from exc
 
