@@ -65,6 +65,7 @@ RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
 # /config/liaison.toml. Without it the bot runs with built-in defaults. (LIAISON_CONFIG, when
 # set, must name a file that exists: a missing file named on purpose is an error.)
 ENV DATABASE_URL=sqlite:////data/liaison.db \
+    SPOOL_PATH=/data/liaison-spool.jsonl \
     HOST=0.0.0.0 \
     PORT=3000
 

@@ -16,6 +16,7 @@ from bot.channels.interactions import use_state_secret
 from bot.config import Settings
 from bot.lifecycle import InFlight
 from bot.observability import Metrics
+from bot.spool import Spool
 from handlers import signals
 from handlers.core import Liaison
 from handlers.org import Organisation, load_organisation
@@ -42,6 +43,7 @@ class App:
     teams: Any = None  # the Teams adapter
     channels: dict[str, Channel] = field(default_factory=dict)  # every configured channel
     in_flight: InFlight = field(default_factory=InFlight)  # what a shutdown waits for
+    spool: Spool = field(default_factory=lambda: Spool(None))  # events kept on local disk
 
 
 def bootstrap(
@@ -81,15 +83,21 @@ def bootstrap(
         )
     channels = build_channels(liaison, settings, in_flight)
     outboxes: dict[str, Outbox] = {name: channel.outbox() for name, channel in channels.items()}
-    for channel in channels.values():  # each platform's breaker, as metrics
-        breaker = getattr(channel, "breaker", None)
+    spool = Spool(settings.spool_path)  # events acknowledged while the database was away
+    spool.on_change = metrics.on_spool
+    for name, channel in channels.items():
+        breaker = getattr(channel, "breaker", None)  # each platform's breaker, as metrics
         if breaker is not None:
             breaker.on_change = metrics.on_breaker
+        channel.retrier.spool = spool
+        replay = getattr(channel, "replay", None)  # how it handles a spooled event again
+        if replay is not None:
+            spool.replayers[name] = replay
     sweeper = Sweeper(engine, org, outboxes, clock)
     sweeper.on_line = metrics.on_line
     metrics.watch_commitments(engine, org, clock)
     app = App(settings, engine, org, catalogue, liaison, sweeper, metrics, outboxes)
-    app.channels, app.in_flight = channels, in_flight
+    app.channels, app.in_flight, app.spool = channels, in_flight, spool
     slack, teams = channels.get("slack"), channels.get("teams")
     app.slack = slack.adapter if slack is not None else None
     app.teams = teams.adapter if teams is not None else None

@@ -42,6 +42,7 @@ VARIABLES = (
     "LIAISON_LLM_API_KEY",
     "LIAISON_LLM_TIMEOUT",
     "DASHBOARD_SECRET",
+    "SPOOL_PATH",
 )
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 
@@ -74,6 +75,7 @@ class Settings:
     admin_port: int | None = None  # or serves them on a port of their own
     database_wait_seconds: float = 60.0  # `serve` waits this long for a database that is away
     state_secret: str | None = None  # signs the state buttons and forms carry through clients
+    spool_path: str = "./liaison-spool.jsonl"  # acknowledged events the database could not take
     log_level: str = "INFO"
     public_url: str = "http://localhost:3000"
     log_format: str | None = None  # json or text; default: text on a terminal, else JSON
@@ -172,6 +174,7 @@ def load_settings(
         admin_port=int(admin_port) if admin_port else None,
         database_wait_seconds=_seconds(get("DATABASE_WAIT_SECONDS"), "DATABASE_WAIT_SECONDS", 60),
         state_secret=get("LIAISON_STATE_SECRET"),
+        spool_path=get("SPOOL_PATH") or _spool_beside(get("DATABASE_URL")),
         log_level=(get("LOG_LEVEL") or "INFO").upper(),
         public_url=(get("PUBLIC_URL") or f"http://localhost:{port_text}").rstrip("/"),
         log_format=(get("LOG_FORMAT") or "").lower() or None,
@@ -194,6 +197,16 @@ def load_settings(
             "./liaison.toml or the built-in defaults."
         )
     return settings
+
+
+def _spool_beside(database_url: str | None) -> str:
+    """The spool's default: next to the SQLite file (on the container's /data volume), else in
+    the folder the bot runs in."""
+    url = database_url or DEFAULT_DATABASE_URL
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        database = Path(url.removeprefix("sqlite:///"))
+        return str(database.with_name(f"{database.stem}-spool.jsonl"))
+    return "./liaison-spool.jsonl"
 
 
 def _seconds(text: str | None, name: str, default: float) -> float:

@@ -151,6 +151,18 @@ class Metrics:
             registry=self.registry,
         )
         self.up = Gauge("liaison_up", "1 while the bot runs.", registry=self.registry)
+        self.spooled = Counter(
+            "liaison_spool_events",
+            "Acknowledged events the database could not take: spooled, replayed or dropped.",
+            ["channel", "outcome"],
+            registry=self.registry,
+        )
+        self.dropped = Counter(
+            "liaison_events_dropped",
+            "Acknowledged events given up for good (no spool file could keep them).",
+            ["channel"],
+            registry=self.registry,
+        )
         self.breaker_open = Gauge(
             "liaison_breaker_open",
             "1 while a platform's circuit breaker holds every send back.",
@@ -168,6 +180,12 @@ class Metrics:
     def watch_commitments(self, engine, org, clock) -> None:
         """Open and stuck commitments per unit, computed when Prometheus scrapes."""
         self.registry.register(CommitmentCollector(engine, org, clock))
+
+    def on_spool(self, channel: str, what: str) -> None:
+        """An acknowledged event the database could not take: spooled, replayed, dropped."""
+        self.spooled.labels(channel, what).inc()
+        if what == "dropped":
+            self.dropped.labels(channel).inc()
 
     def on_breaker(self, platform: str, is_open: bool) -> None:
         self.breaker_open.labels(platform).set(1 if is_open else 0)

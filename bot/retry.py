@@ -25,8 +25,9 @@ from storage.db import database_away
 
 log = logging.getLogger("liaison.retry")
 DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
+WAIT_LIMIT = 10.0  # seconds one send waits for an open breaker before it fails (passing)
 PROBE_SECONDS = 15.0  # a breaker's probe that never reported back frees the next sender
-MAX_WAITING = 1000  # beyond this the outage is not passing: fall back straight away
+MAX_WAITING = 1000  # the bound in memory: beyond it, fall back (the spool) straight away
 
 Attempt = Callable[[], Awaitable[None]]
 
@@ -89,6 +90,11 @@ class RetryPolicy:
         return backoff(attempt, self.base_delay, self.max_delay)
 
 
+class BreakerOpen(TimeoutError):
+    """A send held back by an open circuit breaker for longer than its caller waits: a
+    passing failure, like a timeout."""
+
+
 class Breaker:
     """One back-off per platform, shared by every send to it: replies, DMs, the sweeps' messages
     and the background retries (a circuit breaker).
@@ -123,14 +129,20 @@ class Breaker:
         """Seconds every sender still waits (0 when the breaker lets sends through)."""
         return max(0.0, self.open_until - self.clock()) if self.is_open else 0.0
 
-    async def wait(self) -> None:
+    async def wait(self, limit: float = WAIT_LIMIT) -> None:
         """Wait until a send may go: at once while closed; while open, until the pause is over,
         and then only one sender goes first (the probe) while the others wait for its answer
-        (or `PROBE_SECONDS`, should it never come)."""
+        (or `PROBE_SECONDS`, should it never come). A sender that has waited `limit` seconds
+        gets `BreakerOpen` (a passing failure): a reply is then retried in the background or
+        kept for the sweeps, and a sweep records it as failed for its next run, rather than
+        hang while the platform is down."""
+        deadline = self.clock() + limit
         while self.is_open:
             left = self.remaining()
+            if self.clock() + min(left, 0.05) > deadline:
+                raise BreakerOpen(f"{self.platform} is failing: every send is held back")
             if left > 0:
-                await asyncio.sleep(with_jitter(left))
+                await asyncio.sleep(with_jitter(min(left, max(deadline - self.clock(), 0.0))))
                 continue
             now = self.clock()
             if self.probe_at is None or now - self.probe_at > PROBE_SECONDS:
@@ -190,6 +202,7 @@ class Retrier:
         self.delays = delays
         self.waiting: set[asyncio.Task] = set()
         self._stopping: asyncio.Event | None = None
+        self.spool: Any = None  # a bot.spool.Spool: where events go past the bound
 
     @property
     def stopping(self) -> asyncio.Event:
@@ -252,9 +265,17 @@ class Retrier:
                 log.warning("shutdown: %d retries still running", len(pending))
 
 
-async def once_the_database_answers(retrier: Retrier, what: str, answer: Attempt) -> None:
+async def once_the_database_answers(
+    retrier: Retrier,
+    what: str,
+    answer: Attempt,
+    record: tuple[str, dict[str, Any]] | None = None,
+) -> None:
     """Run `answer` (the handling of an acknowledged message); if the database is away, keep it
-    in `retrier` until the database is back, since the chat service will not send it again."""
+    in `retrier` until the database is back, since the chat service will not send it again.
+    Past the retrier's bound or its two minutes, or at shutdown, `record` (the channel's name
+    and what it needs to handle the message again) goes to the retrier's spool file
+    (`bot.spool`), to be handled once the database answers; without one it is dropped."""
     try:
         await answer()
     except Exception as exc:
@@ -263,6 +284,9 @@ async def once_the_database_answers(retrier: Retrier, what: str, answer: Attempt
         log.warning("%s waits for the database", what)
 
         async def lost(why: str) -> None:
+            if record is not None and retrier.spool is not None:
+                retrier.spool.keep(record[0], record[1], what)
+                return
             log.error("%s dropped: the database stayed away (%s)", what, why)
 
         retrier.later(what, answer, retry_on=database_away, give_up=lost, why=_name(exc))

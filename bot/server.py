@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import hmac
 import logging
@@ -79,6 +80,7 @@ def build_web_app(app: App, *, scheduler: bool = True) -> web.Application:
         web_app.on_shutdown.append(pause)
         web_app.on_cleanup.append(stop)
     web_app.on_startup.append(_freeze_startup_objects)
+    web_app.cleanup_ctx.append(_spool_drainer(app))
     for channel in app.channels.values():
         web_app.on_shutdown.append(_stop_retries(channel.retrier))
     web_app.on_shutdown.append(drain_on_shutdown(app.in_flight, SHUTDOWN_SECONDS))
@@ -120,6 +122,22 @@ def _admin_listener(app: App):
             yield
         finally:
             await runner.cleanup()
+
+    return context
+
+
+def _spool_drainer(app: App):
+    """Replay the spool (events acknowledged while the database was away) every few seconds
+    while it holds any, from the start (what an earlier run kept) until shutdown."""
+
+    async def context(_web_app: web.Application):
+        task = asyncio.ensure_future(app.spool.run())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     return context
 

@@ -278,6 +278,12 @@ class Liaison:
             ledger.claim(session, due.key, due.kind, payload=due.to_json(), now=self.clock())
             ledger.mark_failed(session, due.key, why[:200], self.clock())
 
+    def confirm(self, key: str) -> None:
+        """A claimed message (an offer) reached its place, or was kept for the sweeps: no
+        recovery pass may send it again."""
+        with session_scope(self.engine) as session:
+            ledger.mark_sent(session, key, self.clock())
+
     def handle_of(self, person_id: int) -> str:
         """A person's handle, for channels that show DMs to other people (the shell)."""
         with session_scope(self.engine) as session:

@@ -122,6 +122,13 @@ class Inbound:
     # What the platform sends once per command or button press (Slack's trigger_id or the
     # action's action_ts, a Teams activity id): a replay of it acts no more than once.
     delivery_id: str | None = None
+    # The channel confirms each claimed reply (an offer) once it is posted or kept for the
+    # sweeps; a claim it never confirms (the process died) is recovered after a lease.
+    # Channels that do not confirm leave it False, and their claims count as sent at once.
+    confirms_delivery: bool = False
+    # The thread the message is in (Slack's thread_ts; the message itself when it starts one):
+    # an initiative planned or dismissed in a thread is not offered there again.
+    thread_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,13 @@ channel delivers twice gets one offer (a ledger claim per message).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 
 from handlers import commitments
 from handlers.dates import describe_date
-from handlers.messages import ActionId, Choice, Outgoing, Reply, ReplyKind
+from handlers.messages import ActionId, Choice, Outgoing, Reply, ReplyKind, reply_to_dict
 from handlers.promises import Promise
 from handlers.signals import Signal
 from handlers.signals import feedback as signal_feedback
@@ -32,12 +33,12 @@ def offer(
     inbound = turn.inbound
     message_id = message_id or inbound.message_id
     unit_id = unit_id or turn.bot.org.unit_for_channel(inbound.conversation)
-    if message_id:
-        # Who said it (a chat id, not a name) and where: enough to know who may dismiss it.
-        said = {"author": inbound.sender.external_id, "unit": unit_id}
-        key = _offer_key(turn.channel, inbound.conversation, message_id)
-        if not ledger.claim(turn.session, key, "offer", json.dumps(said), now=turn.now()):
-            return []
+    key = _offer_key(turn.channel, inbound.conversation, message_id) if message_id else None
+    if key is not None and ledger.find(turn.session, key) is not None:
+        return []  # offered already (a redelivery); the claim below settles a race
+    thread = inbound.thread_id or message_id
+    if thread and _closed(turn, inbound.conversation, thread, signal.kind):
+        return []  # planned or dismissed in this thread already: no second offer
     playbook = turn.bot.catalogue[signal.kind]
     who = turn.bot.org.units[unit_id].name if unit_id else "you"
     has = "has" if unit_id else "have"
@@ -54,6 +55,8 @@ def offer(
         "mid": message_id,
         "conv": inbound.conversation,
     }
+    if thread and thread != message_id:
+        value["th"] = thread  # a reply in a thread: the thread the answer closes
     label = {"kind": signal.kind, "excerpt": signal.excerpt}  # each answer is a label
     choices = (
         Choice.of("Plan it with IT", ActionId.OFFER_PLAN, "primary", **value),
@@ -63,13 +66,20 @@ def offer(
             ActionId.OFFER_DISMISS,
             mid=message_id,
             conv=inbound.conversation,
+            **({"th": thread} if thread and thread != message_id else {}),
             **label,
         ),
     )
     facts = (("Roles IT often plays", roles),)
     reply = Reply(text, choices=choices, facts=facts, kind=ReplyKind.OFFER)
+    meta: dict = {"signal": signal}
+    if key is not None:
+        # Who said it (a chat id, not a name) and where: enough to know who may dismiss it.
+        said = {"author": inbound.sender.external_id, "unit": unit_id}
+        if not _claim_until_sent(turn, key, "offer", said, reply, meta):
+            return []
     turn.events.append("funnel.offered")
-    return [Outgoing(reply, meta={"signal": signal})]
+    return [Outgoing(reply, meta=meta)]
 
 
 def offer_to_track(turn: Turn, promise: Promise) -> list[Outgoing]:
@@ -77,10 +87,9 @@ def offer_to_track(turn: Turn, promise: Promise) -> list[Outgoing]:
     Nothing is stored unless they press the button, which carries what and when."""
     inbound = turn.inbound
     message_id = inbound.message_id
-    if message_id:
-        key = f"promise-offer:{turn.channel}:{inbound.conversation}:{message_id}"
-        if not ledger.claim(turn.session, key, "promise-offer", now=turn.now()):
-            return []
+    key = f"promise-offer:{turn.channel}:{inbound.conversation}:{message_id}"
+    if message_id and ledger.find(turn.session, key) is not None:
+        return []
     when = describe_date(promise.due, turn.today)
     who = "We'll" if promise.by_us else "You'll"
     value = {
@@ -97,8 +106,12 @@ def offer_to_track(turn: Turn, promise: Promise) -> list[Outgoing]:
         f"Want me to keep track of that? {who} {promise.what}, by {when}. "
         "I'll remind you if it gets close or stuck."
     )
+    reply = Reply(text, choices=choices, private=True, kind=ReplyKind.PROMISE_OFFER)
+    meta: dict = {}
+    if message_id and not _claim_until_sent(turn, key, "promise-offer", {}, reply, meta):
+        return []
     turn.events.append("promise.offered")
-    return [Outgoing(Reply(text, choices=choices, private=True, kind=ReplyKind.PROMISE_OFFER))]
+    return [Outgoing(reply, meta=meta)]
 
 
 def track_promise(turn: Turn, data: dict) -> list[Outgoing]:
@@ -147,6 +160,7 @@ def dismiss(turn: Turn, data: dict) -> list[Outgoing]:
             "offer stays open. If you think it needs no IT, tell them.",
             private=True,
         )
+    close_thread(turn, data)  # remembered: that message, and its thread, for that kind
     return [
         Outgoing(
             Reply("Got it, I'll leave this one alone.", private=True, kind=ReplyKind.DISMISSED)
@@ -174,6 +188,44 @@ def record_answer(turn: Turn, action_id: str, data: dict) -> None:
             turn.now(),
             known.id if known else None,
         )
+
+
+def _claim_until_sent(
+    turn: Turn, key: str, kind: str, note: dict, reply: Reply, meta: dict
+) -> bool:
+    """Claim the offer for this message (False: someone else did), keeping the reply and whom
+    it is for with the claim. The channel confirms the claim once the offer is posted
+    (`meta["claim"]`); a claim never confirmed (the process died in between) is sent by a
+    later sweep, after a lease, as a DM to its person (`schedules.sweep`, `RECOVERED_KINDS`)."""
+    if not turn.inbound.confirms_delivery:  # nobody would confirm it: the claim is all
+        payload = json.dumps(note) if note else None
+        return ledger.claim(turn.session, key, kind, payload, now=turn.now())
+    # Whom it is for, as the channel knows them: no person is created for an offer.
+    payload = {**note, "to": dataclasses.asdict(turn.inbound.sender), "reply": reply_to_dict(reply)}
+    if not ledger.claim(turn.session, key, kind, json.dumps(payload), now=turn.now()):
+        return False
+    meta["claim"] = key
+    return True
+
+
+def close_thread(turn: Turn, data: dict) -> None:
+    """An offer's answer that settles it for its thread ("IT isn't needed", or a plan made
+    from it): that kind of initiative is not offered again in that thread. `data` is the
+    offer's (or the intake form's) data: conv, mid or th, kind."""
+    conv, kind = data.get("conv"), data.get("kind")
+    thread = data.get("th") or data.get("mid")
+    if all(isinstance(v, str) and v for v in (conv, kind, thread)):
+        key = _closed_key(turn.channel, conv, thread, kind)
+        ledger.claim(turn.session, key, "offer-closed", now=turn.now())
+
+
+def _closed(turn: Turn, conversation: str, thread: str, kind: str) -> bool:
+    key = _closed_key(turn.channel, conversation, thread, kind)
+    return ledger.find(turn.session, key) is not None
+
+
+def _closed_key(channel: str, conversation: str, thread: str, kind: str) -> str:
+    return f"offer-closed:{channel}:{conversation}:{thread}:{kind}"
 
 
 def _offer_key(channel: str, conversation: str, message_id: str) -> str:

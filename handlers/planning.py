@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from handlers import intake, similar
+from handlers import intake, offers, similar
 from handlers.messages import ActionId, Choice, Item, Outgoing, Reply, ReplyKind
 from handlers.people import name_of
 from handlers.turn import Turn, form_errors, record_id, say
@@ -72,6 +72,7 @@ def start_from_offer(turn: Turn, data: dict) -> list[Outgoing]:
         excerpt=data.get("excerpt"),
         link=data.get("link"),
     )
+    offers.close_thread(turn, {"conv": turn.inbound.conversation, **data})  # planned here
     if found.status == IntakeStatus.DONE:
         return say(f"This one is already planned as initiative #{found.initiative_id}.")
     if found.status == IntakeStatus.CANCELLED:
@@ -108,6 +109,8 @@ def submit(turn: Turn, data: dict) -> list[Outgoing]:
         return form_errors(result)
     if result.initiative is None:
         return say(f"This one is already planned as initiative #{result.intake.initiative_id}.")
+    if state.get("kind") and state.get("mid"):  # planned from an offer: not offered again
+        offers.close_thread(turn, {**state, "conv": conversation})
     return completed(turn, result)
 
 

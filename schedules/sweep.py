@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
+import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Engine, or_
 from sqlmodel import select
 
 from handlers import nudges, records
+from handlers.messages import Sender, reply_from_dict
 from handlers.nudges import Due
 from handlers.org import Organisation
 from handlers.owed import OWED_KINDS
+from handlers.people import person_for
 from schedules.outbox import DeliveryError, Outbox
 from storage import ledger
 from storage.db import session_scope
@@ -32,6 +36,7 @@ MAX_ATTEMPTS = 20
 CONCURRENT_SENDS = 8
 RECORD_BATCH = 16
 RETRY_BATCH = 500
+RECOVERED_KINDS = ("offer", "promise-offer")  # claims a channel confirms once it posted them
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,7 @@ class Sweeper:
                 lines = await self._deliver(claimed, now)
                 # Everything stranded (failed sends, claims whose sender died) goes in this
                 # sweep, a batch at a time, until none is left: not one batch per sweep.
+                await asyncio.to_thread(self._recover_claims, now)
                 tried, after = {m.key for m in due}, 0
                 while after is not None:
                     retries, after = await asyncio.to_thread(self._claim_retries, now, tried, after)
@@ -108,6 +114,9 @@ class Sweeper:
                     await self.outboxes[address.channel].send(address, message.reply)
                 except DeliveryError as exc:
                     return message, "failed", str(exc)
+                except Exception as exc:  # a bug in one send must not strand the others
+                    log.exception("sweep: sending %s failed", message.key)
+                    return message, "failed", type(exc).__name__
             return message, "sent", None
 
         # Results are recorded a batch at a time, so a replica that dies mid-sweep leaves at
@@ -180,6 +189,33 @@ class Sweeper:
             payloads = ledger.take(session, ids, retryable, now)
         return [Due.from_json(payload) for payload in payloads], more
 
+    def _recover_claims(self, now: dt.datetime) -> int:
+        """Offers claimed and never confirmed (the process died between the claim and the
+        post), older than `LEASE`: each becomes a message owed to its person, which this sweep
+        sends as a DM, late rather than lost. Taken by one sweeper (a conditional UPDATE, as
+        for retries), so each is recovered once, on whichever replica sweeps first."""
+        stale = (
+            Ledger.kind.in_(RECOVERED_KINDS),
+            Ledger.status == LedgerStatus.CLAIMED,
+            Ledger.updated_at < now - LEASE,
+            Ledger.payload.like('%"reply":%'),
+        )
+        recovered = 0
+        while True:
+            with session_scope(self.engine) as session:
+                query = select(Ledger.id).where(*stale).order_by(Ledger.id).limit(RETRY_BATCH)
+                ids = list(session.exec(query).all())
+            if not ids:
+                return recovered
+            with session_scope(self.engine) as session:
+                taken = ledger.take(session, ids, stale, now, status=LedgerStatus.SENT)
+                owed = [m for m in (_owed_for(session, p, now) for p in taken) if m is not None]
+                rows = [(m.key, m.kind, m.to_json()) for m in owed]
+                ledger.claim_many(session, rows, now=now)
+                ledger.mark_many(session, [m.key for m in owed], LedgerStatus.FAILED, now=now)
+            recovered += len(owed)
+            log.warning("recovered %d offers claimed by a process that died", len(owed))
+
     def _reach(self, person_ids: set[int]) -> dict[int, tuple[str, Address | None]]:
         """Each person's handle and most recently used address on a channel we can send on."""
         found: dict[int, tuple[str, Address | None]] = {}
@@ -222,3 +258,17 @@ class Sweeper:
                 if status != "sent":
                     ledger.mark_failed(session, message.key, error or status, now)
             nudges.record_sent(session, sent, now)
+
+
+def _owed_for(session, payload: str, now: dt.datetime) -> Due | None:
+    """The DM owed for an offer claim that was never confirmed (see handlers.offers), to the
+    person who said it (made known now, if they were not yet)."""
+    try:
+        data = json.loads(payload)
+        reply = reply_from_dict(data["reply"])
+        sender = Sender(**data["to"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    person_id = person_for(session, sender, now).id
+    key = f"recovered:{hashlib.sha1(payload.encode()).hexdigest()}"
+    return Due(key=key, kind="deferred", person_id=person_id, reply=replace(reply, private=False))

@@ -91,15 +91,22 @@ def mark_many(
         session.connection().execute(update(Ledger).where(Ledger.key.in_(chunk)).values(**values))
 
 
-def take(session: Session, ids: list[int], still: tuple, now: dt.datetime) -> list[str]:
-    """Claim the rows `ids` that still meet the conditions `still`, in one conditional UPDATE;
+def take(
+    session: Session,
+    ids: list[int],
+    still: tuple,
+    now: dt.datetime,
+    status: str = LedgerStatus.CLAIMED,
+) -> list[str]:
+    """Claim the rows `ids` that still meet the conditions `still`, in one conditional UPDATE
+    (to `status`);
     the payloads of the rows this caller took (in id order). Exclusive across processes: run
     it as the first statement of a transaction (see schedules.sweep), and a row taken by
     someone else meanwhile no longer meets `still`."""
     statement = (
         update(Ledger)
         .where(Ledger.id.in_(ids), *still)
-        .values(status=LedgerStatus.CLAIMED, updated_at=now)
+        .values(status=status, updated_at=now)
         .returning(Ledger.id, Ledger.payload)
     )
     rows = session.connection().execute(statement).all()

@@ -306,6 +306,19 @@ async def keep_for_later(
         log.exception("could not keep a failed reply for later")
 
 
+async def confirm(core: Liaison | None, out: Outgoing) -> None:
+    """A reply that carries a claim (an offer: `meta["claim"]`) was delivered or kept for the
+    sweeps: confirm the claim, so the recovery pass for claims whose process died leaves it
+    alone. Never raises: at worst the offer is sent once more, as a DM, after the lease."""
+    key = out.meta.get("claim")
+    if core is None or not key:
+        return
+    try:
+        await asyncio.to_thread(core.confirm, key)
+    except Exception as exc:
+        log.warning("could not confirm %s: %s", key, type(exc).__name__)
+
+
 async def deliver(
     outgoing: Iterable[Outgoing],
     send: Callable[[Outgoing], Awaitable[None]],
@@ -317,18 +330,22 @@ async def deliver(
     keep: Callable[[Outgoing, str], Awaitable[None]],
     what: str,
     asked: Callable[[BaseException], float | None] | None = None,
+    core: Liaison | None = None,
 ) -> None:
     """Send each reply with `send`. One that fails with one of `failures` is tried again in
     the background while the failure looks `passing` (after the pause `asked` reads from the
     failure, a Retry-After, when it is longer than the retrier's own), then given to `keep`
-    (the sweeps); a lasting refusal goes to `keep` at once. Every channel delivers this way."""
+    (the sweeps); a lasting refusal goes to `keep` at once. A reply that carries a claim is
+    confirmed with `core` once sent or kept (`confirm`). Every channel delivers this way."""
     for out in outgoing:
 
         async def attempt(out: Outgoing = out) -> None:
             await send(out)
+            await confirm(core, out)
 
         async def fall_back(reason: str, out: Outgoing = out) -> None:
             await keep(out, reason)
+            await confirm(core, out)
 
         try:
             await attempt()

@@ -114,10 +114,10 @@ class Shell:
             return self.say(f"I don't know the shell command {stripped.split()[0]}. Try /help.")
         action = None
         options = self.choices.get(self.user, [])
-        if stripped.isdigit() and options:
+        # A number picks one of the choices shown; any other number is what was typed (40 to
+        # "how many people?", where the only choice is [1] Skip).
+        if stripped.isdigit() and 1 <= int(stripped) <= len(options):
             index = int(stripped) - 1
-            if not 0 <= index < len(options):
-                return self.say(f"Pick a number from 1 to {len(options)}.")
             action = Action(options[index].action, options[index].value)
             form = self.forms.get(self.user)
             if action.id.endswith(".open") and form is not None:
@@ -186,14 +186,14 @@ class Shell:
         else:
             header = "bot (only you)" if reply.private and self.conversation != "dm" else "bot"
             owner = self.user
-        # Choices shown in one turn are numbered on, so two offers don't share numbers.
+        # Choices shown in one turn are numbered on, so two offers don't share numbers; a new
+        # turn's message replaces them, so a number typed at a question with no choices ("how
+        # many people?" "40") is the answer, not an old choice.
         flat: list[Choice] = self.choices.get(owner, []) if owner in self._numbered else []
         lines, choices = render_text(reply, first=len(flat) + 1)
         lines[0] = f"{header}: {lines[0]}"
-        flat = flat + choices
-        if flat:
-            self.choices[owner] = flat
-            self._numbered.add(owner)
+        self.choices[owner] = flat + choices
+        self._numbered.add(owner)
         if reply.form is not None:
             self.forms[owner] = reply.form
         self.say("\n".join(lines), raw=True)

@@ -6,6 +6,7 @@ as it does while PostgreSQL restarts."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -88,3 +89,26 @@ async def test_a_form_during_an_outage_stays_open_with_the_sentence(srv: Server)
     assert COULD_NOT_SAVE in " ".join(answer["errors"].values())
     status, body = await srv.interact(form)  # once it is back, the same form is saved
     assert (status, body) == (200, "")
+
+
+async def test_an_offer_posted_is_confirmed_so_no_recovery_sends_it_again(srv: Server):
+    import datetime as dt
+
+    from sqlmodel import Session, select
+
+    from storage.models import Ledger, LedgerStatus
+
+    event = sr.message_event("We're moving to a new building in ten months")
+    assert (await srv.event(event))[0] == 200
+    await srv.fake.wait_for("chat.postMessage")
+    deadline = asyncio.get_running_loop().time() + 5
+    while True:  # the confirmation follows the post
+        with Session(srv.app.engine) as session:
+            row = session.exec(select(Ledger).where(Ledger.kind == "offer")).one()
+        if row.status == LedgerStatus.SENT or asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.05)
+    assert row.status == LedgerStatus.SENT
+    lines = await srv.app.sweeper.run(dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
+    assert [line for line in lines if line.kind == "deferred"] == []
+    assert len(srv.fake.calls_to("chat.postMessage")) == 1

@@ -180,3 +180,14 @@ def test_an_unreachable_database_is_one_clear_line_and_serve_waits_for_it_first(
         assert last.startswith("liaison-bot: the database at postgresql+psycopg://nobody:***@")
         assert "Check DATABASE_URL" in last
     assert "is not answering yet; trying again" in result.stderr  # serve waited first
+
+
+def test_a_number_typed_at_a_question_without_choices_is_the_answer(tmp_path):
+    """ "40" to "how many people" is 40, not the choice numbered 1 a question before."""
+    script = MOVE.replace("about 40 people", "40")
+    result = run_cli(["shell", "--as", "pat"], tmp_path, script)
+    assert result.returncode == 0, result.stderr
+    assert "Pick a number" not in result.stdout
+    with sqlite3.connect(tmp_path / "liaison.db") as db:
+        (details,) = db.execute("SELECT details FROM initiative").fetchone()
+    assert json.loads(details) == {"headcount": "40"}

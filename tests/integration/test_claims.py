@@ -103,3 +103,51 @@ def test_a_message_that_fails_again_is_not_retried_twice_in_one_sweep(liaison, c
     lines = asyncio.run(sweeper.run(clock() + dt.timedelta(minutes=1)))
     assert [line.status for line in lines] == ["failed"] * 3
     assert sorted(outbox.sent.values()) == [1, 1, 1]
+
+
+# ---------------------------------------------------------------------- offers claimed, not sent
+
+MOVE = "We're moving to a new building in ten months"
+
+
+def said(bot, message_id: str, *, confirms: bool = True):
+    """A signal in a channel, from pat on the shell; the core's replies."""
+    from handlers.messages import Inbound, Sender
+
+    inbound = Inbound(
+        Sender("shell", "pat"),
+        "finance-room",
+        text=MOVE,
+        message_id=message_id,
+        confirms_delivery=confirms,
+    )
+    return bot.handle(inbound)
+
+
+def test_an_offer_never_confirmed_is_sent_once_as_a_dm_after_the_lease(liaison, clock):
+    (offer,) = said(liaison, "m1")  # claimed; the process "dies" before posting it
+    assert offer.meta["claim"]
+    outbox = CountingOutbox()
+    sweeper = Sweeper(liaison.engine, liaison.org, {"shell": outbox}, clock)
+    assert asyncio.run(sweeper.run(clock() + LEASE / 2)) == []  # it may still be posted
+    lines = asyncio.run(sweeper.run(clock() + LEASE + dt.timedelta(minutes=1)))
+    assert [(line.kind, line.handle, line.status) for line in lines] == [
+        ("deferred", "pat", "sent")
+    ]
+    assert outbox.sent == Counter({offer.reply.text: 1})
+    assert asyncio.run(sweeper.run(clock() + 3 * LEASE)) == []  # once
+    assert said(liaison, "m1") == []  # and the message is still offered only once
+
+
+def test_an_offer_confirmed_once_posted_is_not_sent_again(liaison, clock):
+    (offer,) = said(liaison, "m2")
+    liaison.confirm(offer.meta["claim"])  # the channel posted it
+    sweeper = Sweeper(liaison.engine, liaison.org, {"shell": CountingOutbox()}, clock)
+    assert asyncio.run(sweeper.run(clock() + 2 * LEASE)) == []
+
+
+def test_a_channel_that_does_not_confirm_leaves_nothing_to_recover(liaison, clock):
+    (offer,) = said(liaison, "m3", confirms=False)
+    assert "claim" not in offer.meta
+    sweeper = Sweeper(liaison.engine, liaison.org, {"shell": CountingOutbox()}, clock)
+    assert asyncio.run(sweeper.run(clock() + 2 * LEASE)) == []

@@ -14,6 +14,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.channels.slack import listeners
 from bot.channels.slack.delivery import CHANNEL, SlackChannel, SlackOutbox
 from bot.channels.slack.health import SlackHealth
+from bot.channels.slack.listeners import events
 from bot.channels.slack.manifest import bot_scopes
 from bot.channels.slack.oauth import oauth_flow, oauth_routes, register_uninstalls
 from bot.channels.slack.transport import slack_context, slack_route
@@ -98,6 +99,10 @@ class SlackEntry:
     @property
     def retrier(self) -> Retrier:
         return self.adapter.retrier
+
+    async def replay(self, record: dict) -> None:
+        """Handle a spooled message event again (see bot/spool.py)."""
+        await events.replay(self.adapter, record)
 
     @property
     def breaker(self) -> Breaker:

@@ -188,6 +188,7 @@ class SlackChannel:
             keep=keep,
             what=f"slack reply to {channel or user_id}",
             asked=asked_wait_of,
+            core=self.core,
         )
 
     async def send_one(
@@ -346,7 +347,7 @@ class SlackOutbox:
         except NotInstalled as exc:  # kept in the ledger; no call reaches Slack
             raise DeliveryError(f"slack: {exc}") from exc
         except SlackApiError as exc:
-            raise DeliveryError(f"slack: {exc.response.get('error')}") from exc
+            raise DeliveryError(f"slack: {slack_error(exc)}") from exc  # a 5xx page is no JSON
         except Exception as exc:  # a network failure after the client's own retries
             raise DeliveryError(f"slack: {type(exc).__name__}") from exc
 

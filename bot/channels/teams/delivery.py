@@ -226,6 +226,7 @@ class TeamsChannel:
             retrier=self.retrier,
             keep=keep,
             what="teams send",
+            core=self.core,
         )
 
     async def _cannot_reach(self, turn_context: TurnContext, person_id: int) -> None:

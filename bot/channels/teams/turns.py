@@ -140,6 +140,7 @@ class TeamsTurns:
             is_direct=direct,
             # A typed command acts once per activity, however often it is replayed.
             delivery_id=activity.id if text.lower().startswith("commitments") else None,
+            confirms_delivery=True,  # teams.deliver confirms an offer's claim once posted
         )
 
         async def answer() -> None:

@@ -12,6 +12,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.channels.slack.delivery import SlackChannel, permalink
 from bot.channels.slack.text import readable_text
 from bot.retry import once_the_database_answers
+from bot.spool import inbound_from_record, inbound_record
 from handlers.messages import (
     Inbound,
 )
@@ -94,6 +95,7 @@ async def on_person_message(
         slack.sender(user, event.get("user_team")),
         permalink(slack, channel_id, ts) if want_link else _none(),
     )
+    thread = event.get("thread_ts") or (None if in_im else ts or None)
     inbound = Inbound(
         sender=sender,
         conversation=channel_id,
@@ -101,8 +103,9 @@ async def on_person_message(
         message_id=ts or None,
         link=link,
         is_direct=direct,
+        confirms_delivery=True,  # slack.deliver confirms an offer's claim once posted
+        thread_id=thread,
     )
-    thread = event.get("thread_ts") or (None if in_im else ts or None)
 
     async def answer() -> None:
         replies = await slack.answer(inbound)
@@ -118,7 +121,23 @@ async def on_person_message(
         )
         await slack.deliver(replies, channel=channel_id, thread_ts=thread, user_id=user)
 
-    await once_the_database_answers(slack.retrier, f"slack event {event_id or ts}", answer)
+    # What handling it again needs, should it outlast the retrier (bot/spool.py).
+    record = {"inbound": inbound_record(inbound), "thread": thread, "user": user}
+    await once_the_database_answers(
+        slack.retrier, f"slack event {event_id or ts}", answer, ("slack", record)
+    )
+
+
+async def replay(slack: SlackChannel, record: dict) -> None:
+    """Handle a spooled message event again (the database was away when it came)."""
+    inbound = inbound_from_record(record["inbound"])
+    replies = await slack.answer(inbound)
+    await slack.deliver(
+        replies,
+        channel=inbound.conversation,
+        thread_ts=record.get("thread"),
+        user_id=record["user"],
+    )
 
 
 async def _none() -> None:
