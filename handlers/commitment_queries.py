@@ -239,6 +239,21 @@ def stuck_page(
     return Page(shown, total, offset, {row.id: reasons[row.id] for row in shown})
 
 
+def stuck_counts(session: Session, org: Organisation, now: dt.datetime) -> dict[str | None, int]:
+    """How many items are stuck, per unit (None: no unit), as `stuck` judges them: counted in
+    SQL, with only the doubtful few judged here (a metrics scrape asks every few seconds)."""
+    candidates, unsure = _stuck_clauses(org, now)
+    query = select(Commitment.unit_id, func.count(Commitment.id)).where(candidates)
+    counts = {unit: n for unit, n in session.execute(query.group_by(Commitment.unit_id))}
+    columns = select(*Commitment.__table__.columns)
+    doubtful = list(session.execute(columns.where(candidates, unsure)))
+    judged = _judge(session, org, now, doubtful)
+    for item in doubtful:
+        if item.id not in judged:
+            counts[item.unit_id] -= 1
+    return {unit: n for unit, n in counts.items() if n}
+
+
 def _stuck_clauses(
     org: Organisation, now: dt.datetime
 ) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
