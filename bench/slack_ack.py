@@ -162,6 +162,16 @@ async def server_process(kind: str, api_url: str, workdir: str, profile: str | N
 
 SETTLE = 2.0  # seconds for the work after the acknowledgements to finish before CPU is read
 SIGNAL = "We're moving the finance team to a new building in ten months"
+USERS = {  # the people writing: Slack knows them, so users.info answers once for each
+    f"U0USER{n}": {
+        "id": f"U0USER{n}",
+        "name": f"user{n}",
+        "real_name": f"User {n}",
+        "tz": "America/Chicago",
+        "profile": {"real_name": f"User {n}", "display_name": f"user{n}"},
+    }
+    for n in range(50)
+}
 PATHS = ("chatter", "signal", "dm", "slash", "button")
 
 
@@ -311,7 +321,10 @@ async def measure(args) -> int:
     runs: list[Run] = []
     paced_p99: dict[str, float] = {}
     paths = [p for p in args.paths.split(",") if p]
-    async with FakeSlack(bot_token=TOKEN) as fake, contextlib.AsyncExitStack() as stack:
+    async with (
+        FakeSlack(bot_token=TOKEN, users=USERS) as fake,
+        contextlib.AsyncExitStack() as stack,
+    ):
         workdir = stack.enter_context(tempfile.TemporaryDirectory())
         servers = {}
         for kind in ("ours", "bolt"):

@@ -247,8 +247,8 @@ def stuck_page(
     COUNT_CAP), in a handful of statements at any size of the table.
 
     SQL finds the candidates (every stuck item is one) and counts them; the few candidates
-    that may not be stuck after all (due within the day that differs between time zones,
-    or waiting a little less than the business days) are judged here and taken off."""
+    that may not be stuck after all (due within the day that differs between time zones)
+    are judged here and taken off."""
     candidates, unsure = _stuck_clauses(org, now)
     conditions = [OPEN, candidates, *where]
     columns = select(*Commitment.__table__.columns)
@@ -312,23 +312,26 @@ def _stuck_clauses(
         Commitment.last_activity_at < stale_before,
         or_(Commitment.due.is_(None), Commitment.due <= latest + quiet),
     )
-    unanswered = and_(waiting, Commitment.last_activity_at < unanswered_before)
+    # Exact: a request is unanswered once its last activity's date is on or before the
+    # last day that leaves the business days (`stuck` reads no later than `unanswered_before`).
+    answered_after = min(unanswered_before, _unanswered_before(org, now))
+    unanswered = and_(waiting, Commitment.last_activity_at < answered_after)
     unsure = [
         and_(overdue, Commitment.due >= earliest),
         and_(stale, Commitment.due > earliest + quiet),
-        and_(unanswered, Commitment.last_activity_at >= _surely_unanswered(org, now)),
     ]
     return or_(overdue, stale, unanswered), unsure
 
 
-def _surely_unanswered(org: Organisation, now: dt.datetime) -> dt.datetime:
-    """A moment before which any request has waited the unanswered business days, whatever
-    the time zone it is read in (a day's margin either side)."""
+def _unanswered_before(org: Organisation, now: dt.datetime) -> dt.datetime:
+    """The moment before which a request has waited the unanswered business days: the start
+    of the day after the last date that leaves that many business days up to `now` (dates
+    in UTC, as the columns store them and `stuck_reason` reads them)."""
     needed = org.thresholds.unanswered_business_days
     day = now.astimezone(dt.UTC).date()
     while business_days_between(day, now, org.business_days) < needed:
         day -= dt.timedelta(days=1)
-    return dt.datetime.combine(day - dt.timedelta(days=1), dt.time(), dt.UTC)
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC)
 
 
 def _judge(
