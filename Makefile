@@ -50,6 +50,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/eval_signals.py
 	$(BIN)/python bench/slack_ack.py
 	$(BIN)/python bench/sweep_scale.py
+	$(BIN)/python bench/listing.py
+	$(BIN)/python bench/mixed.py
 	$(BIN)/python bench/load.py --database both
 
 # The Teams app package needs only Python 3.11's standard library, not the bot installed:

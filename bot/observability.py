@@ -229,16 +229,14 @@ class CommitmentCollector:
                     .where(Commitment.state.in_([s.value for s in OPEN_STATES]))
                     .group_by(Commitment.unit_id)
                 ).all()
-                stuck: dict[str, int] = {}
-                for item, _ in commitments.stuck(session, self.org, self.clock()):
-                    stuck[item.unit_id or ""] = stuck.get(item.unit_id or "", 0) + 1
+                stuck = commitments.stuck_counts(session, self.org, self.clock())
         except Exception:  # a scrape must never take the bot down; readiness reports the DB
             log.warning("metrics: the database did not answer")
             return
         for unit, count in rows:
             open_gauge.add_metric([unit or ""], count)
         for unit, count in stuck.items():
-            stuck_gauge.add_metric([unit], count)
+            stuck_gauge.add_metric([unit or ""], count)
         yield open_gauge
         yield stuck_gauge
 

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, Row, and_, func, or_, true
+from sqlalchemy import ColumnElement, Row, and_, func, literal_column, or_, true
 from sqlmodel import Session, select
 
 from handlers.dates import business_days_between
@@ -19,13 +19,18 @@ from handlers.org import Organisation
 from storage.models import OPEN_STATES, Commitment, CommitmentState, Person
 
 CLOSED = tuple(state for state in CommitmentState if state not in OPEN_STATES)
+# "Is open", with the states written into the SQL as the partial indexes' WHERE says it
+# (storage.models.OPEN_SQL): SQLite uses a partial index only for a query that repeats it.
+OPEN = Commitment.state.in_([literal_column(f"'{state.value}'") for state in OPEN_STATES])
+COUNT_CAP = 1000  # a listing counts up to this many; beyond, it says "more than 1,000"
 WAITING_ON_REQUESTER = (CommitmentState.COUNTERED, CommitmentState.DONE_REPORTED)
 
 
 @dataclass(frozen=True)
 class Page:
-    """One page of a listing: its items (soonest due first), how many there are in all, and
-    where the page starts; `reasons` says why each item is stuck (by id), for `stuck_page`."""
+    """One page of a listing: its items (soonest due first), how many there are in all (up
+    to COUNT_CAP, then COUNT_CAP + 1), and where the page starts; `reasons` says why each
+    item is stuck (by id), for `stuck_page`."""
 
     items: list[Commitment | Row]
     total: int
@@ -34,8 +39,13 @@ class Page:
 
     @property
     def rest(self) -> int:
-        """How many come after this page."""
+        """How many come after this page (at least)."""
         return max(0, self.total - self.offset - len(self.items))
+
+    @property
+    def counted(self) -> str:
+        """The count in words: "27", or "more than 1,000"."""
+        return f"more than {COUNT_CAP:,}" if self.total > COUNT_CAP else f"{self.total:,}"
 
 
 def overseen_units(org: Organisation, person: Person) -> list[str] | None:
@@ -85,12 +95,36 @@ def involving(session: Session, person_id: int) -> list[Commitment]:
 def page(
     session: Session, where: Iterable[ColumnElement[bool]], limit: int, offset: int = 0
 ) -> Page:
-    """Open commitments matching `where`: `limit` of them from `offset`, and the count of all;
-    two statements whatever the size of the table."""
-    conditions = [Commitment.state.in_([s.value for s in OPEN_STATES]), *where]
-    total = session.execute(select(func.count(Commitment.id)).where(*conditions)).scalar_one()
-    query = _ordered(select(Commitment).where(*conditions)).offset(offset).limit(limit)
-    return Page(list(session.exec(query).all()) if total > offset else [], total, offset)
+    """Open commitments matching `where`: `limit` of them from `offset`, and their count (up
+    to COUNT_CAP); a few statements, each reading a page's worth of an index."""
+    conditions = [OPEN, *where]
+    total = _count(session, conditions, COUNT_CAP)
+    rows = _in_order(session, select(Commitment), conditions, offset, limit) if total else []
+    return Page([row[0] for row in rows], total, offset)
+
+
+def _count(session: Session, conditions: list, cap: int) -> int:
+    """How many rows match, counting no further than cap + 1."""
+    matching = select(Commitment.id).where(*conditions).limit(cap + 1).subquery()
+    return session.execute(select(func.count()).select_from(matching)).scalar_one()
+
+
+def _in_order(session: Session, columns, conditions: list, offset: int, limit: int) -> list[Row]:
+    """Rows soonest due first (by id among equals), the undated last: the dated ones walk
+    the partial index on (due, id), then the undated ones follow by id."""
+    dated = columns.where(*conditions, Commitment.due.is_not(None))
+    query = dated.order_by(Commitment.due, Commitment.id).offset(offset).limit(limit)
+    rows = list(session.execute(query))
+    if len(rows) == limit:
+        return rows
+    before = (
+        offset + len(rows)
+        if rows or not offset
+        else _count(session, [*conditions, Commitment.due.is_not(None)], offset)
+    )
+    undated = columns.where(*conditions, Commitment.due.is_(None)).order_by(Commitment.id)
+    rest = undated.offset(max(0, offset - before)).limit(limit - len(rows))
+    return rows + list(session.execute(rest))
 
 
 def owed_by_where(person_id: int) -> list[ColumnElement[bool]]:
@@ -209,27 +243,28 @@ def stuck_page(
     offset: int = 0,
     where: Iterable[ColumnElement[bool]] = (),
 ) -> Page:
-    """A page of `stuck` (same items, same order, same reasons) and the count of all of them,
-    in a handful of statements at any size of the table.
+    """A page of `stuck` (same items, same order, same reasons) and their count (up to
+    COUNT_CAP), in a handful of statements at any size of the table.
 
     SQL finds the candidates (every stuck item is one) and counts them; the few candidates
-    that may not be stuck after all (due within the day that differs between time zones,
-    or waiting a little less than the business days) are judged here and taken off."""
+    that may not be stuck after all (due within the day that differs between time zones)
+    are judged here and taken off."""
     candidates, unsure = _stuck_clauses(org, now)
-    where = list(where)
-    total = session.execute(
-        select(func.count(Commitment.id)).where(candidates, *where)
-    ).scalar_one()
+    conditions = [OPEN, candidates, *where]
     columns = select(*Commitment.__table__.columns)
-    doubtful = list(session.execute(columns.where(candidates, unsure, *where)))
-    judged = _judge(session, org, now, doubtful)
-    total -= sum(1 for item in doubtful if item.id not in judged)
+    doubtful = {
+        row.id: row
+        for clause in unsure
+        for row in session.execute(columns.where(*conditions, clause))
+    }
+    judged = _judge(session, org, now, list(doubtful.values()))
+    not_stuck = len(doubtful) - len(judged)
+    total = _count(session, conditions, COUNT_CAP + not_stuck) - not_stuck
     found: list[Row] = []
     reasons: dict[int, str] = {}
-    wanted, chunk, start = offset + limit, max(2 * (offset + limit), 50), 0
-    ordered = _ordered(columns.where(candidates, *where))
+    wanted, chunk, start = offset + limit, offset + limit + max(8, not_stuck), 0
     while len(found) < wanted:
-        rows = list(session.execute(ordered.offset(start).limit(chunk)))
+        rows = _in_order(session, columns, conditions, start, chunk)
         reasons.update(_judge(session, org, now, rows))
         found += [row for row in rows if row.id in reasons]
         if len(rows) < chunk:
@@ -239,11 +274,26 @@ def stuck_page(
     return Page(shown, total, offset, {row.id: reasons[row.id] for row in shown})
 
 
+def stuck_counts(session: Session, org: Organisation, now: dt.datetime) -> dict[str | None, int]:
+    """How many items are stuck, per unit (None: no unit), as `stuck` judges them: counted in
+    SQL, with only the doubtful few judged here (a metrics scrape asks every few seconds)."""
+    candidates, unsure = _stuck_clauses(org, now)
+    query = select(Commitment.unit_id, func.count(Commitment.id)).where(OPEN, candidates)
+    counts = {unit: n for unit, n in session.execute(query.group_by(Commitment.unit_id))}
+    columns = select(*Commitment.__table__.columns).where(OPEN, candidates)
+    doubtful = {row.id: row for clause in unsure for row in session.execute(columns.where(clause))}
+    judged = _judge(session, org, now, list(doubtful.values()))
+    for item in doubtful.values():
+        if item.id not in judged:
+            counts[item.unit_id] -= 1
+    return {unit: n for unit, n in counts.items() if n}
+
+
 def _stuck_clauses(
     org: Organisation, now: dt.datetime
-) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
-    """Two WHERE clauses: every stuck item matches the first; a match of the first is stuck
-    unless it also matches the second (which only a few days of items can match)."""
+) -> tuple[ColumnElement[bool], list[ColumnElement[bool]]]:
+    """A WHERE clause and a few more: every stuck item matches the first; a match of the
+    first is stuck unless it also matches one of the others (each a range of a few days)."""
     quiet = dt.timedelta(days=org.thresholds.stale_days)
     stale_before = now - quiet
     unanswered_before = now - dt.timedelta(days=org.thresholds.unanswered_business_days)
@@ -262,23 +312,26 @@ def _stuck_clauses(
         Commitment.last_activity_at < stale_before,
         or_(Commitment.due.is_(None), Commitment.due <= latest + quiet),
     )
-    unanswered = and_(waiting, Commitment.last_activity_at < unanswered_before)
-    unsure = or_(
+    # Exact: a request is unanswered once its last activity's date is on or before the
+    # last day that leaves the business days (`stuck` reads no later than `unanswered_before`).
+    answered_after = min(unanswered_before, _unanswered_before(org, now))
+    unanswered = and_(waiting, Commitment.last_activity_at < answered_after)
+    unsure = [
         and_(overdue, Commitment.due >= earliest),
         and_(stale, Commitment.due > earliest + quiet),
-        and_(unanswered, Commitment.last_activity_at >= _surely_unanswered(org, now)),
-    )
+    ]
     return or_(overdue, stale, unanswered), unsure
 
 
-def _surely_unanswered(org: Organisation, now: dt.datetime) -> dt.datetime:
-    """A moment before which any request has waited the unanswered business days, whatever
-    the time zone it is read in (a day's margin either side)."""
+def _unanswered_before(org: Organisation, now: dt.datetime) -> dt.datetime:
+    """The moment before which a request has waited the unanswered business days: the start
+    of the day after the last date that leaves that many business days up to `now` (dates
+    in UTC, as the columns store them and `stuck_reason` reads them)."""
     needed = org.thresholds.unanswered_business_days
     day = now.astimezone(dt.UTC).date()
     while business_days_between(day, now, org.business_days) < needed:
         day -= dt.timedelta(days=1)
-    return dt.datetime.combine(day - dt.timedelta(days=1), dt.time(), dt.UTC)
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC)
 
 
 def _judge(

@@ -33,6 +33,7 @@ from handlers.commitment_queries import (  # noqa: F401  (re-exported: callers r
     owed_to_where,
     page,
     stuck,
+    stuck_counts,
     stuck_page,
     stuck_reason,
     unit_where,

@@ -262,7 +262,7 @@ def listing(turn: Turn, found: Listing, page: int = 1, size: int | None = None) 
     items: list[Item] = []
     for section, got in pages:
         if section.heading:
-            items.append(Item(f"{section.heading} ({got.total})", heading=True))
+            items.append(Item(f"{section.heading} ({got.counted})", heading=True))
         for c in got.items:
             why = got.reasons.get(c.id)
             text = turn.describe(c) + (f" · {why}" if why else "")
@@ -275,7 +275,8 @@ def listing(turn: Turn, found: Listing, page: int = 1, size: int | None = None) 
         # empty answer reveals nothing about other people's commitments.
         return say(f"{found.title}: nothing open that you can see.", private=True)
     if not shown:
-        return say(f"{found.title}: there is no page {page}; {total} in all.", private=True)
+        counted = pages[0][1].counted if len(pages) == 1 else f"{total:,}"
+        return say(f"{found.title}: there is no page {page}; {counted} in all.", private=True)
     return [
         Outgoing(Reply(f"{found.title}:", items=tuple(items), private=True, kind=ReplyKind.LIST))
     ]
@@ -288,7 +289,7 @@ def _next(found: Listing, section: Section, got: commitments.Page, page: int, si
         label, ActionId.LIST_MORE, q=found.scope, a=found.arg, s=section.key, o=start
     )
     text = (
-        f"{start + 1}–{min(got.total, start + size)} of {got.total} next: "
+        f"{start + 1}–{start + min(size, got.rest)} of {got.counted} next: "
         f"type 'commitments {found.typed} page {page + 1}'"
     )
     return Item(text, (choice,))

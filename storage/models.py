@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -132,6 +132,12 @@ OPEN_STATES = (
 )
 
 
+# The WHERE of the partial indexes on open commitments, with the states written out: a query
+# must say the same (handlers.commitment_queries.OPEN) for SQLite to use them.
+OPEN_SQL = "state IN ({})".format(", ".join(f"'{state.value}'" for state in OPEN_STATES))
+OPEN_ONLY = {"sqlite_where": text(OPEN_SQL), "postgresql_where": text(OPEN_SQL)}
+
+
 class Commitment(SQLModel, table=True):
     """A promise by an owner to a requester: what, by when.
 
@@ -142,6 +148,11 @@ class Commitment(SQLModel, table=True):
     __table_args__ = (
         Index("ix_commitment_state_due", "state", "due"),
         Index("ix_commitment_state_activity", "state", "last_activity_at"),
+        # Open items only (a fraction of the table): listings walk these in the order they
+        # show, soonest due first, and stop at a page (migration 0008).
+        Index("ix_commitment_open_due", "due", "id", **OPEN_ONLY),
+        Index("ix_commitment_open_unit_due", "unit_id", "due", "id", **OPEN_ONLY),
+        Index("ix_commitment_open_activity", "last_activity_at", **OPEN_ONLY),
     )
 
     id: int | None = Field(default=None, primary_key=True)

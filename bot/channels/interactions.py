@@ -55,6 +55,7 @@ from storage.db import database_away
 log = logging.getLogger("liaison.channels")
 ACT_FORM = "act"  # the id of an act's small form
 FORM_IDS = ("intake", "commitment", ACT_FORM, "cycle")  # every form a channel may get back
+LONG_TEXT = 1000  # characters: a longer message is read for signals off the event loop
 GENERAL = "_"  # the field-errors key of a refusal that belongs to no one field
 STALE_QUESTIONNAIRE = "That questionnaire is out of date. Nothing was saved."
 OUT_OF_DATE = "That button is out of date, please start again. Nothing was saved."

@@ -5,6 +5,7 @@ size of the table."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 from sqlalchemy import event
 from sqlmodel import select
@@ -123,8 +124,10 @@ def test_stuck_pages_agree_with_the_sweeps_reading_across_time_zones(liaison, cl
                 break
             pages += [(row.id, page.reasons[row.id]) for row in page.items]
             offset += 7
+        counts = commitments.stuck_counts(session, org, now)  # the metrics' gauge
     assert len(everything) > 20
     assert pages == [(row.id, why) for row, why in everything]
+    assert counts == Counter(row.unit_id for row, _ in everything)
 
 
 def test_stuck_costs_a_few_statements_at_any_size(engine, org, clock):

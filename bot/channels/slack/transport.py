@@ -4,6 +4,7 @@ the Socket Mode connection for the server's lifetime.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -12,6 +13,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.channels.http import parse_json, read_body
+from bot.channels.interactions import LONG_TEXT
 from bot.channels.slack.delivery import SlackChannel
 from bot.channels.slack.health import SlackHealth
 from bot.channels.slack.text import readable_text
@@ -37,7 +39,7 @@ def slack_route(channel: SlackChannel) -> Callable[[web.Request], Awaitable[web.
             return web.json_response({"error": "the body is not UTF-8"}, status=400)
         if channel.verifier is not None and not channel.verifier.is_valid(body, stamp, signature):
             return web.json_response({"error": "invalid request"}, status=401)
-        if channel.verifier is not None and is_chatter(body, channel):
+        if channel.verifier is not None and await _is_chatter(body, channel):
             # Everyday chat in a channel: the bot does nothing with it, so it is acknowledged
             # here, without Bolt's middleware and listener chain.
             return web.Response(status=200)
@@ -57,24 +59,41 @@ def slack_route(channel: SlackChannel) -> Callable[[web.Request], Awaitable[web.
     return handle
 
 
+async def _is_chatter(body: str, channel: SlackChannel) -> bool:
+    """`is_chatter`, with a long text read in a worker thread (the reading is kept for the
+    listener and the core: see `Liaison.detect`)."""
+    text = _chatter_text(body)
+    if text is None:
+        return False
+    if len(text) > LONG_TEXT:
+        return not await asyncio.to_thread(channel.core.may_answer, readable_text(text))
+    return not channel.core.may_answer(readable_text(text))
+
+
 def is_chatter(body: str, channel: SlackChannel) -> bool:
     """A channel message event the bot would ignore: no DM, no subtype, no mention of anyone,
     and no signal in its text. Anything else goes through Bolt as usual."""
+    text = _chatter_text(body)
+    return text is not None and not channel.core.may_answer(readable_text(text))
+
+
+def _chatter_text(body: str) -> str | None:
+    """The text of a channel message event that may be chatter, else None."""
     if not body.startswith("{") or '"event_callback"' not in body:
-        return False
+        return None
     try:
         payload = parse_json(body)
     except ValueError:
-        return False
+        return None
     event = payload.get("event") if isinstance(payload, dict) else None
     if not isinstance(event, dict) or event.get("type") != "message":
-        return False
+        return None
     text = event.get("text")
     if event.get("subtype") or event.get("channel_type") == "im" or not isinstance(text, str):
-        return False
+        return None
     if "<@" in text or event.get("bot_id"):
-        return False
-    return not channel.core.may_answer(readable_text(text))
+        return None
+    return text
 
 
 def slack_context(

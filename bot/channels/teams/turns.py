@@ -17,6 +17,7 @@ from botbuilder.core import (
 from bot.channels.interactions import (
     ACT_FORM,
     FORM_IDS,
+    LONG_TEXT,
     OUT_OF_DATE,
     answer_now,
     field_errors,
@@ -124,7 +125,12 @@ class TeamsTurns:
         text, mentioned = strip_bot_mention(activity)
         personal = is_personal_activity(activity)
         direct = personal or mentioned
-        if not direct and self.teams.core.detect(text) is None:
+        detect = self.teams.core.detect  # a long text is read off the loop; the core keeps it
+        if (
+            not direct
+            and (await asyncio.to_thread(detect, text) if len(text) > LONG_TEXT else detect(text))
+            is None
+        ):
             return  # everyday chat: nothing stored, nothing said
         sender = await self.teams.sender(turn_context)
         if direct:

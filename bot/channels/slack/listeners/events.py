@@ -9,6 +9,7 @@ import logging
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.channels.interactions import LONG_TEXT
 from bot.channels.slack.delivery import SlackChannel, permalink
 from bot.channels.slack.text import readable_text
 from bot.retry import once_the_database_answers
@@ -42,6 +43,12 @@ def register(app: AsyncApp, slack: SlackChannel) -> None:
     track = slack.in_flight.tracked  # shutdown waits for what runs after the ack
     detect = slack.core.detect
 
+    def _read(text: str) -> tuple[bool, bool]:
+        """Whether it holds a signal, and whether the bot may answer it (a signal or a
+        promise); the core finds the same reading again (`Liaison.detect`)."""
+        signal = detect(text) is not None
+        return signal, signal or slack.core.finds_promise(text)
+
     @app.event("message")
     @track
     async def on_message(event: dict, context: dict, body: dict) -> None:
@@ -55,8 +62,9 @@ def register(app: AsyncApp, slack: SlackChannel) -> None:
         text = readable_text(event.get("text") or "")
         if bot_user_id and f"<@{bot_user_id}>" in text:
             return  # the app_mention event handles it
-        signal = detect(text) is not None
-        if not signal and not slack.core.finds_promise(text):
+        long = len(text) > LONG_TEXT  # read off the loop that acknowledges events
+        signal, promise = await asyncio.to_thread(_read, text) if long else _read(text)
+        if not promise:
             return  # everyday chat: nothing stored, nothing said, no API call
         # A signal is offered for planning; a promise, to its author only, for tracking.
         await on_person_message(slack, event, direct=False, signal=signal, event_id=event_id)
