@@ -11,7 +11,14 @@ COMMAND = "/commitments"
 SHORTCUTS = ("plan_with_it", "track_commitment")
 
 
-EVENTS = ("message", "app_mention", "app_home_opened")
+EVENTS = (
+    "message",
+    "app_mention",
+    "app_home_opened",
+    "member_joined_channel",
+    "app_uninstalled",
+    "tokens_revoked",
+)
 
 
 VIEWS = ("intake", "commitment", "act", "cycle")
@@ -25,6 +32,9 @@ BOT_EVENTS = {
     "message.groups": "groups:history",
     "message.im": "im:history",
     "message.mpim": "mpim:history",
+    "member_joined_channel": "channels:read",  # the bot added to a channel: says what it does
+    "app_uninstalled": None,  # the installation goes (multi-workspace mode)
+    "tokens_revoked": None,
 }
 
 
