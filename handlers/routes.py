@@ -31,7 +31,12 @@ Handler = Callable[[Turn, Any], list[Outgoing]]
 
 
 def commitments_command(turn: Turn, rest: str) -> list[Outgoing]:
-    """`commitments ...`: parse it, then hand the command to COMMANDS by its type."""
+    """`commitments ...`: parse it, then hand the command to COMMANDS by its type. The other
+    top-level words typed after it (`/commitments plan`, `history 12`, `home`: a slash command
+    always starts with "commitments") are those words' own commands."""
+    inner = " ".join(rest.split())
+    if inner.split(" ", 1)[0].lower() in BEHIND_THE_SLASH:
+        return dispatch_text(turn, inner)
     try:
         command = parse_commitments_command(rest)
     except CommandError as exc:
@@ -56,6 +61,8 @@ TEXT_COMMANDS: dict[str, Handler] = {
     "history": views.history,
     "plan": planning.plan,
 }
+# Top-level words that also work after `commitments` (as Slack's /commitments sends them).
+BEHIND_THE_SLASH = frozenset({"home", *TEXT_COMMANDS} - {"commitments"})
 # A parsed `commitments ...` command, by its type.
 COMMANDS: dict[type[Command], Handler] = {
     Help: views.commands_help,
