@@ -882,7 +882,10 @@ def test_the_manifest_declares_everything_the_adapter_uses() -> None:
     (command,) = features["slash_commands"]
     assert command["command"] == slack_channel.COMMAND and command["should_escape"] is True
     shortcuts = {s["callback_id"]: s["type"] for s in features["shortcuts"]}
-    assert shortcuts == {name: "message" for name in slack_channel.SHORTCUTS}
+    assert shortcuts == {
+        **{name: "message" for name in slack_channel.SHORTCUTS},
+        **{name: "global" for name in slack_channel.GLOBAL_SHORTCUTS},
+    }
     assert features["app_home"]["home_tab_enabled"] is True
     assert features["app_home"]["messages_tab_enabled"] is True
     events = settings["event_subscriptions"]["bot_events"]

@@ -8,7 +8,10 @@ from __future__ import annotations
 COMMAND = "/commitments"
 
 
-SHORTCUTS = ("plan_with_it", "track_commitment")
+SHORTCUTS = ("plan_with_it", "track_commitment")  # message shortcuts (a message's "...")
+
+
+GLOBAL_SHORTCUTS = ("plan_with_it_global",)  # the lightning bolt / search: "Plan with IT"
 
 
 EVENTS = (
