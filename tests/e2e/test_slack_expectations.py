@@ -3,12 +3,15 @@ and `home`, people as real mentions and dates in each viewer's own format."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from storage.models import Initiative
+from tests.conftest import ROOT
 from tests.e2e.test_slack import PAT, TOKEN, USERS, Server, in_days, serve, submission
 from tests.fakes import FakeSlack
 from tests.fakes import slack_requests as sr
@@ -59,3 +62,16 @@ async def test_top_level_words_work_behind_the_slash_command(
     assert (await srv.slash(typed))[0] == 200
     (answer,) = await srv.fake.wait_for("response_url")
     assert answer.payload["text"].startswith(starts), answer.payload["text"]
+
+
+def test_the_socket_mode_manifest_is_the_same_app_without_request_urls() -> None:
+    http = yaml.safe_load((ROOT / "manifest.yml").read_text(encoding="utf-8"))
+    socket = yaml.safe_load((ROOT / "manifest.socket-mode.yml").read_text(encoding="utf-8"))
+    assert "request_url" not in json.dumps(socket) and '"url"' not in json.dumps(socket)
+    assert socket["settings"]["socket_mode_enabled"] is True
+    for command in http["features"]["slash_commands"]:
+        del command["url"]
+    del http["settings"]["event_subscriptions"]["request_url"]
+    del http["settings"]["interactivity"]["request_url"]
+    http["settings"]["socket_mode_enabled"] = True
+    assert socket == http
