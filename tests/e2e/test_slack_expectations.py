@@ -3,6 +3,7 @@ and `home`, people as real mentions and dates in each viewer's own format."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,9 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.channels.slack.people import mentions_for
 from storage.models import Initiative
 from tests.conftest import ROOT
-from tests.e2e.test_slack import PAT, TOKEN, USERS, Server, in_days, serve, submission
+from tests.e2e.test_slack import PAT, SAM, TOKEN, USERS, Server, in_days, serve, submission
 from tests.fakes import FakeSlack
 from tests.fakes import slack_requests as sr
 
@@ -75,3 +77,30 @@ def test_the_socket_mode_manifest_is_the_same_app_without_request_urls() -> None
     del http["settings"]["interactivity"]["request_url"]
     http["settings"]["socket_mode_enabled"] = True
     assert socket == http
+
+
+async def test_people_are_real_mentions_and_dates_follow_each_viewer(srv: Server) -> None:
+    """`@sam` in the core's words reaches Slack as <@U…> (clickable, and it notifies), and
+    the due date as Slack's per-viewer date with the words as its fallback."""
+    due = dt.date.today() + dt.timedelta(days=10)
+    await srv.slash(f"ask <@{SAM}|sam> send the floor plan by {due.isoformat()}", key="ask")
+    await srv.fake.wait_for("response_url")
+    asked = (await srv.fake.wait_for("chat.postMessage"))[-1]  # Sam's DM
+    assert asked.payload["channel"] == srv.fake.dm_channel(SAM)
+    await srv.slash("mine", user=SAM, key="mine")
+    listing = next(c for c in await srv.fake.wait_for("response_url", 2) if "mine" in c.path)
+    text = json.dumps(listing.payload["blocks"])
+    assert f"<@{SAM}>" in text and "@sam" not in text.replace(f"<@{SAM}>", "")
+    noon = dt.datetime(due.year, due.month, due.day, 12, tzinfo=dt.UTC)
+    assert f"<!date^{int(noon.timestamp())}^{{date_short}}|" in text
+
+
+def test_a_person_unknown_to_slack_and_a_date_that_is_not_one_stay_words() -> None:
+    assert mentions_for("@kim and @sam", {"sam": "U0SAM"}) == "@kim and <@U0SAM>"
+    assert mentions_for("mail pat@riverton.example", {"riverton.example": "U1"}) == (
+        "mail pat@riverton.example"
+    )
+    assert mentions_for("due Mon 31 Feb 2026", {}) == "due Mon 31 Feb 2026"
+    assert mentions_for("due Fri 27 Nov 2026 (in 4 days)", {}) == (
+        "due <!date^1795780800^{date_short}|Fri 27 Nov 2026> (in 4 days)"
+    )

@@ -39,6 +39,7 @@ from bot.channels.slack.directory import (
     slack_sender,
     workspace_team,
 )
+from bot.channels.slack.people import with_people
 from bot.channels.slack.workspaces import (
     NotInstalled,
     current_team,
@@ -119,7 +120,7 @@ class SlackChannel:
     # Inbound plumbing
 
     async def answer(self, inbound: Inbound) -> list[Outgoing]:
-        return await asyncio.to_thread(self.core.handle, inbound)
+        return await with_people(self.core, await asyncio.to_thread(self.core.handle, inbound))
 
     async def sender(self, user_id: str, team: str | None = None) -> Sender:
         """Who a Slack user is (name, email, time zone, and whether they are from another
@@ -339,6 +340,7 @@ class SlackOutbox:
     async def send(self, address, reply: Reply) -> None:
         from schedules.outbox import DeliveryError
 
+        await with_people(self.slack.core, [Outgoing(reply)])  # its people as real mentions
         try:
             await self.slack.dm_address(address, fallback_text(reply), render_blocks(reply))
         except NotInstalled as exc:  # kept in the ledger; no call reaches Slack
