@@ -9,10 +9,13 @@ from dataclasses import replace
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
 
 from bot.channels.interactions import TTLCache
 from bot.channels.slack.delivery import SlackChannel, slack_error
 from handlers.messages import Outgoing
+from storage.db import session_scope
+from storage.models import Address
 
 log = logging.getLogger("liaison.slack")
 
@@ -46,17 +49,25 @@ def register(app: AsyncApp, slack: SlackChannel) -> None:
             log.info("channel notice not posted in %s: %s", channel, slack_error(exc))
 
 
-# Users greeted (or found greeted) lately, per process and database: most DMs cost no trip.
+# Users greeted (or found known) lately, per process and database: most DMs cost no trip.
 GREETED: TTLCache[tuple[str, str], bool] = TTLCache(ttl=86400.0, size=20000)
 
 
 async def first_dm(slack: SlackChannel, user_id: str) -> bool:
-    """Whether this is a person's first DM to the bot, ever (on any replica)."""
+    """Whether a DM comes from someone the bot does not know yet (no Slack address). Only
+    read, never written: everyday chat in a DM stores nothing, so someone who only ever chats
+    may be welcomed again after a day or a restart, never twice in a row."""
     key = (str(slack.core.engine.url), user_id)
     if GREETED.get(key):
         return False
     GREETED.put(key, True)
-    return await asyncio.to_thread(slack.core.first_time, f"greet:slack:{user_id}")
+    return not await asyncio.to_thread(known_on_slack, slack.core.engine, user_id)
+
+
+def known_on_slack(engine, user_id: str) -> bool:
+    with session_scope(engine) as session:
+        query = select(Address.id).where(Address.channel == "slack", Address.external_id == user_id)
+        return session.execute(query.limit(1)).first() is not None
 
 
 def with_welcome(replies: list[Outgoing]) -> list[Outgoing]:
