@@ -38,6 +38,9 @@ class ActionId(StrEnum):
     CYCLE_OPEN = "cycle.open"
     CYCLE_SUBMIT = "cycle.submit"
     FORM_CANCEL = "form.cancel"
+    ESCALATION_NUDGE = "escalation.nudge"
+    ESCALATION_TAKE = "escalation.take"
+    ESCALATION_KNOWN = "escalation.known"
 
 
 COMMITMENT_ACT_PREFIX = "commitment."  # a button acting on one commitment: "commitment.<act>"

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from handlers import acts, cycles, offers, planning, views
+from handlers import acts, cycles, escalations, offers, planning, views
 from handlers.commands import (
     Act,
     Ask,
@@ -94,6 +94,9 @@ ACTIONS: dict[str, Handler] = {
     ActionId.INTAKE_SUBMIT: planning.submit,
     ActionId.COMMITMENT_SUBMIT: acts.submit_commitment,
     ActionId.CYCLE_SUBMIT: cycles.submit,
+    ActionId.ESCALATION_NUDGE: escalations.nudge_again,
+    ActionId.ESCALATION_TAKE: escalations.take_over,
+    ActionId.ESCALATION_KNOWN: escalations.mark_known,
 }
 # Ids with a variable tail: `commitment.<act>`, one per act in handlers.protocol.
 ACTION_PREFIXES: dict[str, Handler] = {COMMITMENT_ACT_PREFIX: acts.act_from_button}
