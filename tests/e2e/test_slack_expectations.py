@@ -10,11 +10,26 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sqlmodel import Session
 
 from bot.channels.slack.people import mentions_for
-from storage.models import Initiative
+from handlers.escalations import escalation_choices
+from handlers.messages import Item, Reply
+from handlers.people import by_handle
+from storage.models import Commitment, Initiative
 from tests.conftest import ROOT
-from tests.e2e.test_slack import PAT, SAM, TOKEN, USERS, Server, in_days, serve, submission
+from tests.e2e.test_slack import (
+    KIM,
+    PAT,
+    SAM,
+    TOKEN,
+    USERS,
+    Server,
+    click,
+    in_days,
+    serve,
+    submission,
+)
 from tests.fakes import FakeSlack
 from tests.fakes import slack_requests as sr
 
@@ -104,3 +119,30 @@ def test_a_person_unknown_to_slack_and_a_date_that_is_not_one_stay_words() -> No
     assert mentions_for("due Fri 27 Nov 2026 (in 4 days)", {}) == (
         "due <!date^1795780800^{date_short}|Fri 27 Nov 2026> (in 4 days)"
     )
+
+
+async def test_the_escalation_digests_take_it_over_button_works_in_slack(srv: Server) -> None:
+    due = dt.date.today() + dt.timedelta(days=3)
+    await srv.slash(f"ask <@{KIM}|kim> send the floor plan by {due.isoformat()}", key="ask")
+    await srv.fake.wait_for("chat.postMessage")  # Kim's DM
+    (item,) = srv.all(Commitment)
+    with Session(srv.app.engine) as session:
+        sam = by_handle(session, "sam")
+        address = srv.app.liaison.address_of(sam.id, "slack")
+    line = Item(f"#{item.id} send the floor plan", choices=escalation_choices(item.id))
+    digest = Reply("Heads-up from your units:", items=(line,), kind="escalation")
+    await srv.app.outboxes["slack"].send(address, digest)
+    posted = [c for c in srv.fake.calls_to("chat.postMessage") if c.ok]
+    sent = next(c for c in posted if c.payload["channel"] == srv.fake.dm_channel(SAM))
+    labels = [
+        e["text"]["text"]
+        for b in sent.payload["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+    ]
+    assert labels == ["Nudge again", "Take it over", "Mark as known"]
+    assert (await srv.interact(click(sent, "escalation.take", SAM)))[0] == 200
+    told = await srv.fake.wait_for("chat.postMessage", len(posted) + 2)
+    assert any(f"<@{SAM}> took over" in c.payload["text"] for c in told)
+    (item,) = srv.all(Commitment)
+    assert item.owner_id == sam.id
