@@ -32,6 +32,7 @@ from tests.e2e.test_slack import (
 )
 from tests.fakes import FakeSlack
 from tests.fakes import slack_requests as sr
+from tests.fakes.slack_workspaces import FakeSlackWorkspaces
 
 
 @pytest.fixture
@@ -146,3 +147,33 @@ async def test_the_escalation_digests_take_it_over_button_works_in_slack(srv: Se
     assert any(f"<@{SAM}> took over" in c.payload["text"] for c in told)
     (item,) = srv.all(Commitment)
     assert item.owner_id == sam.id
+
+
+async def test_a_plan_from_a_channel_the_bot_is_not_in_is_summarised_in_a_dm(
+    tmp_path: Path,
+) -> None:
+    """Slack answers not_in_channel to a post in a channel the bot was never invited to (a
+    message shortcut works anywhere): the summary goes to the planner as a DM instead."""
+    async with FakeSlackWorkspaces(bot_token=TOKEN, users=USERS) as fake:
+        fake.not_a_member_of.add("C0RANDOM1")
+        async with serve(fake, tmp_path / "liaison.db") as srv:
+            message = {"text": "We're switching to a new payroll vendor in March", "user": PAT}
+            shortcut = sr.shortcut_payload(
+                "plan_with_it", message=message, user_id=PAT, channel_id="C0RANDOM1"
+            )
+            await srv.interact(shortcut)
+            (opened,) = await fake.wait_for("views.open")
+            values = {
+                "unit": sr.option_value("finance"),
+                "title": sr.text_value("New payroll vendor"),
+                "target_date": sr.date_value(in_days(120)),
+                "owner": sr.user_value(PAT),
+            }
+            assert await srv.interact(submission(opened, values)) == (200, "")
+            summary = await fake.wait_for("chat.postMessage")
+            assert any(
+                c.response["channel"] == fake.dm_channel(PAT) and "payroll" in c.payload["text"]
+                for c in summary
+            ), fake.summary()
+            errors = [c.response.get("error") for c in fake.calls_to("chat.postMessage")]
+            assert "not_in_channel" in errors
