@@ -41,6 +41,8 @@ class ActionId(StrEnum):
     ESCALATION_NUDGE = "escalation.nudge"
     ESCALATION_TAKE = "escalation.take"
     ESCALATION_KNOWN = "escalation.known"
+    ESCALATION_REASSIGN = "escalation.reassign"  # opens the reassign form (a channel does)
+    REASSIGN_SUBMIT = "reassign.submit"
 
 
 COMMITMENT_ACT_PREFIX = "commitment."  # a button acting on one commitment: "commitment.<act>"

@@ -97,11 +97,14 @@ ACTIONS: dict[str, Handler] = {
     ActionId.ESCALATION_NUDGE: escalations.nudge_again,
     ActionId.ESCALATION_TAKE: escalations.take_over,
     ActionId.ESCALATION_KNOWN: escalations.mark_known,
+    ActionId.REASSIGN_SUBMIT: escalations.reassign,
 }
 # Ids with a variable tail: `commitment.<act>`, one per act in handlers.protocol.
 ACTION_PREFIXES: dict[str, Handler] = {COMMITMENT_ACT_PREFIX: acts.act_from_button}
 # Ids the channels answer themselves (they open a form), so the core never sees them.
-CHANNEL_ACTIONS = frozenset({ActionId.CYCLE_OPEN, ActionId.FORM_CANCEL})
+CHANNEL_ACTIONS = frozenset(
+    {ActionId.CYCLE_OPEN, ActionId.FORM_CANCEL, ActionId.ESCALATION_REASSIGN}
+)
 
 # Linear on any text: no part of a mention may contain "<", so no scan runs past the next tag.
 LEADING_MENTIONS = re.compile(

@@ -3,6 +3,7 @@ and `home`, people as real mentions and dates in each viewer's own format."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from collections.abc import AsyncIterator
@@ -141,7 +142,7 @@ async def test_the_escalation_digests_take_it_over_button_works_in_slack(srv: Se
         if b["type"] == "actions"
         for e in b["elements"]
     ]
-    assert labels == ["Nudge again", "Take it over", "Mark as known"]
+    assert labels == ["Nudge again", "Take it over", "Reassign", "Mark as known"]
     assert (await srv.interact(click(sent, "escalation.take", SAM)))[0] == 200
     told = await srv.fake.wait_for("chat.postMessage", len(posted) + 2)
     assert any(f"<@{SAM}> took over" in c.payload["text"] for c in told)
@@ -177,3 +178,29 @@ async def test_a_plan_from_a_channel_the_bot_is_not_in_is_summarised_in_a_dm(
             ), fake.summary()
             errors = [c.response.get("error") for c in fake.calls_to("chat.postMessage")]
             assert "not_in_channel" in errors
+
+
+async def test_the_reassign_button_opens_a_person_picker_and_hands_the_item_over(
+    srv: Server,
+) -> None:
+    due = dt.date.today() + dt.timedelta(days=3)
+    await srv.slash(f"ask <@{KIM}|kim> label the boxes by {due.isoformat()}", key="ask")
+    await srv.fake.wait_for("chat.postMessage")
+    (item,) = srv.all(Commitment)
+    with Session(srv.app.engine) as session:
+        address = srv.app.liaison.address_of(by_handle(session, "sam").id, "slack")
+    line = Item(f"#{item.id} label the boxes", choices=escalation_choices(item.id))
+    await srv.app.outboxes["slack"].send(address, Reply("Heads-up:", items=(line,)))
+    sent = [c for c in srv.fake.calls_to("chat.postMessage") if c.ok][-1]
+    await srv.interact(click(sent, "escalation.reassign", SAM))
+    (opened,) = await srv.fake.wait_for("views.open")
+    assert opened.payload["view"]["callback_id"] == "reassign"
+    assert await srv.interact(submission(opened, {"owner": sr.user_value(PAT)}, SAM)) == (200, "")
+    for _ in range(100):
+        (item,) = srv.all(Commitment)
+        if item.owner_id != item.requester_id:
+            await asyncio.sleep(0.05)
+            continue
+        break
+    with Session(srv.app.engine) as session:
+        assert item.owner_id == by_handle(session, "pat").id

@@ -47,6 +47,7 @@ def test_each_escalated_item_carries_the_three_buttons(liaison, sweeper, outbox)
     assert [(c.label, c.action, json.loads(c.value)) for c in item.choices] == [
         ("Nudge again", ActionId.ESCALATION_NUDGE, {"id": cid}),
         ("Take it over", ActionId.ESCALATION_TAKE, {"id": cid}),
+        ("Reassign", ActionId.ESCALATION_REASSIGN, {"id": cid}),
         ("Mark as known", ActionId.ESCALATION_KNOWN, {"id": cid}),
     ]
 
@@ -92,3 +93,25 @@ def test_only_someone_who_oversees_the_unit_may_press_them(liaison, sweeper, out
         (refused,) = press(liaison, "pat", action, cid)
         assert "Only the liaison" in refused.reply.text and refused.reply.private
     assert unanswered(liaison, cid) == before
+
+
+def submit_reassign(bot, who: str, cid: int, owner: str):
+    data = {"state": {"id": cid}, "values": {"owner": owner}}
+    action = Action(ActionId.REASSIGN_SUBMIT, json.dumps(data))
+    return bot.handle(Inbound(Sender("shell", who, name=who), "dm", action=action))
+
+
+def test_reassign_hands_it_to_the_person_picked_and_tells_everyone(liaison, sweeper, outbox):
+    cid, _ = escalated(liaison, sweeper, outbox)
+    (refused,) = submit_reassign(liaison, "sam", cid, "@nobody")
+    assert refused.reply.kind == ReplyKind.FORM_ERRORS
+    mine, *dms = submit_reassign(liaison, "sam", cid, "@dana")
+    assert mine.reply.text.startswith("Reassigned to @dana: #1 Survey the Wi-Fi")
+    with session_scope(liaison.engine) as session:
+        item = session.get(Commitment, cid)
+        ids = {h: by_handle(session, h).id for h in ("dana", "lee", "pat")}
+    assert item.owner_id == ids["dana"]
+    assert {d.to_person for d in dms} == set(ids.values())
+    (new_owner,) = [d for d in dms if d.to_person == ids["dana"]]
+    assert "@sam hands you" in new_owner.reply.text and new_owner.reply.choices
+    assert unanswered(liaison, cid) == 0

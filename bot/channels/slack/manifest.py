@@ -24,7 +24,7 @@ EVENTS = (
 )
 
 
-VIEWS = ("intake", "commitment", "act", "cycle")
+VIEWS = ("intake", "commitment", "act", "cycle", "reassign")
 
 
 # The manifest's bot events, and the scope each needs (None: the event needs none).
