@@ -52,8 +52,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/sweep_scale.py
 	$(BIN)/python bench/load.py --database both
 
-teams-package: $(STAMP)
-	$(BIN)/python teams/package.py
+# The Teams app package needs only Python 3.11's standard library, not the bot installed:
+# make teams-package ARGS="--app-id <id> --privacy-url https://... --terms-url https://..."
+teams-package:
+	$(PYTHON) teams/package.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -16,15 +16,19 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import TYPE_CHECKING
 
-from bot.config import Settings, SettingsError, load_settings
-from bot.observability import configure_logging
-from handlers.org import ConfigError
+if TYPE_CHECKING:  # `--help` imports none of the bot: it answers in a few milliseconds
+    from bot.config import Settings
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    from bot.config import SettingsError, load_settings
+    from bot.observability import configure_logging
+    from handlers.org import ConfigError
+
     try:
         settings = load_settings()
         fmt = settings.log_format or ("text" if sys.stderr.isatty() else "json")
@@ -228,12 +232,17 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from handlers import records
+    from handlers.localtime import local_today
+    from handlers.org import load_organisation
     from storage.db import make_engine, session_scope, upgrade
+    from storage.models import utcnow
 
     engine = make_engine(settings.database_url)
     upgrade(engine)
+    org = load_organisation(settings.config_path)
+    now = utcnow()
     with session_scope(engine) as session:
-        tables = records.export_tables(session)
+        tables = records.export_tables(session, org, now, local_today(org, now, None, None))
     if args.format == "json":
         text = records.to_json(tables)
         if args.out:

@@ -4,6 +4,7 @@ channels (from bot.channels.REGISTRY) -> outboxes -> sweeper."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from bot.channels import Channel, build_channels
+from bot.channels.interactions import use_state_secret
 from bot.config import Settings
 from bot.lifecycle import InFlight
 from bot.observability import Metrics
@@ -22,6 +24,8 @@ from schedules.outbox import Outbox
 from schedules.sweep import Sweeper
 from storage.db import make_engine, upgrade
 from storage.models import utcnow
+
+log = logging.getLogger("liaison")
 
 
 @dataclass
@@ -48,6 +52,9 @@ def bootstrap(
     org = load_organisation(settings.config_path)
     catalogue = load_catalogue(org)
     signals.configure(org.model_path(), threshold=org.detection.threshold)
+    signals.configure_second_opinion(
+        settings.second_opinion, {kind: pb.summary for kind, pb in catalogue.items()}
+    )
     engine = make_engine(settings.database_url)
     if migrate:
         upgrade(engine)
@@ -61,11 +68,23 @@ def bootstrap(
         on_event=metrics.on_event,
         reachable_on=tuple(settings.channels()) or ("shell",),
     )
+    if settings.dashboard_secret:
+        liaison.dashboard_secret = settings.dashboard_secret.encode()
     if migrate:
         liaison.sync()
     in_flight = InFlight()
+    use_state_secret(settings.state_signing_secret())
+    if settings.channels() and settings.state_signing_secret() is None:
+        log.warning(
+            "No LIAISON_STATE_SECRET (nor a Slack or Microsoft secret to derive one from): "
+            "buttons and forms sent before a restart, or by another replica, will be refused."
+        )
     channels = build_channels(liaison, settings, in_flight)
     outboxes: dict[str, Outbox] = {name: channel.outbox() for name, channel in channels.items()}
+    for channel in channels.values():  # each platform's breaker, as metrics
+        breaker = getattr(channel, "breaker", None)
+        if breaker is not None:
+            breaker.on_change = metrics.on_breaker
     sweeper = Sweeper(engine, org, outboxes, clock)
     sweeper.on_line = metrics.on_line
     metrics.watch_commitments(engine, org, clock)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dotenv import dotenv_values
+
+from handlers.signals.second_opinion import DEFAULT_TIMEOUT, SecondOpinionSettings
 
 DEFAULT_DATABASE_URL = "sqlite:///./liaison.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -34,6 +36,12 @@ VARIABLES = (
     "ADMIN_TOKEN",
     "ADMIN_PORT",
     "DATABASE_WAIT_SECONDS",
+    "LIAISON_STATE_SECRET",
+    "LIAISON_LLM_BASE_URL",
+    "LIAISON_LLM_MODEL",
+    "LIAISON_LLM_API_KEY",
+    "LIAISON_LLM_TIMEOUT",
+    "DASHBOARD_SECRET",
 )
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 
@@ -65,10 +73,16 @@ class Settings:
     admin_token: str | None = None  # guards /metrics and /readyz on the public port
     admin_port: int | None = None  # or serves them on a port of their own
     database_wait_seconds: float = 60.0  # `serve` waits this long for a database that is away
+    state_secret: str | None = None  # signs the state buttons and forms carry through clients
     log_level: str = "INFO"
     public_url: str = "http://localhost:3000"
     log_format: str | None = None  # json or text; default: text on a terminal, else JSON
+    # Signs the dashboard's sign-in links and session cookies; unset, a random key per process
+    # (links then work only on the replica that made them, until it restarts).
+    dashboard_secret: str | None = None
     explicit: frozenset[str] = frozenset()  # the variables that were set, for defaults by mode
+    # An OpenAI-compatible endpoint asked about borderline messages (LIAISON_LLM_*; off)
+    second_opinion: SecondOpinionSettings = field(default_factory=SecondOpinionSettings)
 
     @property
     def has_slack(self) -> bool:
@@ -97,8 +111,24 @@ class Settings:
             self.slack_client_secret,
             self.microsoft_app_password,
             self.admin_token,
+            self.state_secret,
+            self.second_opinion.api_key,
+            self.dashboard_secret,
         )
         return [v for v in values if v]
+
+    def state_signing_secret(self) -> str | None:
+        """What the state that travels through a client (button values, form state) is signed
+        with: LIAISON_STATE_SECRET, else a secret each replica already shares (the Slack
+        signing secret, the Socket Mode token, the Microsoft app password); None when there is
+        none, and the state is then signed with a key that lives as long as the process."""
+        candidates = (
+            self.state_secret,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.microsoft_app_password,
+        )
+        return next((c for c in candidates if c), None)
 
     def channels(self) -> list[str]:
         """The chat channels configured; none means the terminal shell."""
@@ -141,10 +171,18 @@ def load_settings(
         admin_token=get("ADMIN_TOKEN"),
         admin_port=int(admin_port) if admin_port else None,
         database_wait_seconds=_seconds(get("DATABASE_WAIT_SECONDS"), "DATABASE_WAIT_SECONDS", 60),
+        state_secret=get("LIAISON_STATE_SECRET"),
         log_level=(get("LOG_LEVEL") or "INFO").upper(),
         public_url=(get("PUBLIC_URL") or f"http://localhost:{port_text}").rstrip("/"),
         log_format=(get("LOG_FORMAT") or "").lower() or None,
+        dashboard_secret=get("DASHBOARD_SECRET"),
         explicit=frozenset(name for name in VARIABLES if get(name)),
+        second_opinion=SecondOpinionSettings(
+            base_url=get("LIAISON_LLM_BASE_URL"),
+            model=get("LIAISON_LLM_MODEL"),
+            api_key=get("LIAISON_LLM_API_KEY"),
+            timeout=_seconds(get("LIAISON_LLM_TIMEOUT"), "LIAISON_LLM_TIMEOUT", DEFAULT_TIMEOUT),
+        ),
     )
     _check(settings)
     if "LIAISON_CONFIG" in settings.explicit and not Path(settings.config_path).is_file():

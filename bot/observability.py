@@ -151,11 +151,28 @@ class Metrics:
             registry=self.registry,
         )
         self.up = Gauge("liaison_up", "1 while the bot runs.", registry=self.registry)
+        self.breaker_open = Gauge(
+            "liaison_breaker_open",
+            "1 while a platform's circuit breaker holds every send back.",
+            ["platform"],
+            registry=self.registry,
+        )
+        self.breaker_opened = Counter(
+            "liaison_breaker_opened",
+            "Times a platform's circuit breaker opened (429 or repeated 5xx).",
+            ["platform"],
+            registry=self.registry,
+        )
         self.up.set(1)
 
     def watch_commitments(self, engine, org, clock) -> None:
         """Open and stuck commitments per unit, computed when Prometheus scrapes."""
         self.registry.register(CommitmentCollector(engine, org, clock))
+
+    def on_breaker(self, platform: str, is_open: bool) -> None:
+        self.breaker_open.labels(platform).set(1 if is_open else 0)
+        if is_open:
+            self.breaker_opened.labels(platform).inc()
 
     def on_event(self, event: str, channel: str) -> None:
         """The core's events: 'acted.<reply kind>', 'funnel.<stage>', 'promise.<stage>'."""

@@ -25,6 +25,7 @@ from storage.db import database_away
 
 log = logging.getLogger("liaison.retry")
 DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
+PROBE_SECONDS = 15.0  # a breaker's probe that never reported back frees the next sender
 MAX_WAITING = 1000  # beyond this the outage is not passing: fall back straight away
 
 Attempt = Callable[[], Awaitable[None]]
@@ -88,7 +89,91 @@ class RetryPolicy:
         return backoff(attempt, self.base_delay, self.max_delay)
 
 
+class Breaker:
+    """One back-off per platform, shared by every send to it: replies, DMs, the sweeps' messages
+    and the background retries (a circuit breaker).
+
+    When the platform answers 429 with a Retry-After, or fails `threshold` times in a row (5xx,
+    the network), the breaker opens: every sender then waits (`wait`) until it half-opens,
+    instead of each one hammering a service that is down. The first send after the pause is the
+    probe; a success closes the breaker, another failure opens it for twice as long (at most
+    `max_pause`). Opening and closing are logged, once each, and reported to `on_change`
+    (the metrics `liaison_breaker_open{platform}` and `liaison_breaker_opened_total`).
+    """
+
+    def __init__(
+        self,
+        platform: str,
+        *,
+        threshold: int = 3,
+        pause: float = 1.0,
+        max_pause: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.platform, self.threshold, self.clock = platform, threshold, clock
+        self.first_pause, self.max_pause = pause, max_pause
+        self.pause = pause
+        self.failures = 0
+        self.open_until = 0.0
+        self.is_open = False
+        self.probe_at: float | None = None  # when the probe after a pause went
+        self.on_change: Callable[[str, bool], None] = lambda platform, is_open: None
+
+    def remaining(self) -> float:
+        """Seconds every sender still waits (0 when the breaker lets sends through)."""
+        return max(0.0, self.open_until - self.clock()) if self.is_open else 0.0
+
+    async def wait(self) -> None:
+        """Wait until a send may go: at once while closed; while open, until the pause is over,
+        and then only one sender goes first (the probe) while the others wait for its answer
+        (or `PROBE_SECONDS`, should it never come)."""
+        while self.is_open:
+            left = self.remaining()
+            if left > 0:
+                await asyncio.sleep(with_jitter(left))
+                continue
+            now = self.clock()
+            if self.probe_at is None or now - self.probe_at > PROBE_SECONDS:
+                self.probe_at = now
+                return
+            await asyncio.sleep(with_jitter(0.05))
+
+    def failed(self, retry_after: float | None = None) -> None:
+        """The platform refused a send for a passing reason (429, 5xx, the network)."""
+        self.failures += 1
+        if retry_after is None and (
+            self.remaining() > 0  # a send that went before the pause began: already counted
+            or (self.failures < self.threshold and not self.is_open)
+        ):
+            return
+        self.probe_at = None
+        pause = self.pause if retry_after is None else max(retry_after, 0.0)
+        pause = min(pause, self.max_pause)
+        self.open_until = max(self.open_until, self.clock() + pause)
+        if retry_after is None:  # each failed probe: the next pause twice as long
+            self.pause = min(self.pause * 2, self.max_pause)
+        if not self.is_open:
+            self.is_open = True
+            log.warning(
+                "%s: circuit breaker open for %.1f s after %d failures%s",
+                self.platform,
+                pause,
+                self.failures,
+                f" (Retry-After {retry_after:g} s)" if retry_after is not None else "",
+            )
+            self.on_change(self.platform, True)
+
+    def succeeded(self) -> None:
+        """A send went through: the platform is back."""
+        self.failures, self.pause, self.probe_at = 0, self.first_pause, None
+        if self.is_open:
+            self.is_open, self.open_until = False, 0.0
+            log.warning("%s: circuit breaker closed: sends go through again", self.platform)
+            self.on_change(self.platform, False)
+
+
 GiveUp = Callable[[str], Awaitable[None]]
+WaitHint = Callable[[BaseException], float | None]
 
 
 @dataclass(frozen=True)
@@ -97,6 +182,7 @@ class Job:
     attempt: Attempt
     retry_on: Callable[[BaseException], bool]  # a failure worth trying again
     give_up: GiveUp  # the fallback, given the last reason
+    asked: WaitHint | None = None  # the pause a failure asked for (its Retry-After), if any
 
 
 class Retrier:
@@ -119,22 +205,26 @@ class Retrier:
         retry_on: Callable[[BaseException], bool],
         give_up: GiveUp,
         why: str,
+        asked: WaitHint | None = None,
+        first_wait: float | None = None,
     ) -> None:
         """Try `attempt` again later while `retry_on` says its failures are passing ones; then
-        `give_up(reason)`. `why` is the reason of the failure that brought it here."""
-        job = Job(what, attempt, retry_on, give_up)
+        `give_up(reason)`. `why` is the reason of the failure that brought it here. `asked`
+        reads the pause a failure asked for (a Retry-After), which is honoured when longer
+        than the retrier's own; `first_wait` is the pause the first failure asked for."""
+        job = Job(what, attempt, retry_on, give_up, asked)
         if self.stopping.is_set() or len(self.waiting) >= MAX_WAITING:
             task = asyncio.create_task(give_up(why))
         else:
-            task = asyncio.create_task(self._run(job, why))
+            task = asyncio.create_task(self._run(job, why, first_wait))
         self.waiting.add(task)
         task.add_done_callback(self.waiting.discard)
 
-    async def _run(self, job: Job, why: str) -> None:
+    async def _run(self, job: Job, why: str, asked: float | None = None) -> None:
         for number, delay in enumerate(self.delays, start=1):
             if not self.stopping.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.stopping.wait(), delay)
+                with contextlib.suppress(TimeoutError):  # the service's Retry-After, if longer
+                    await asyncio.wait_for(self.stopping.wait(), max(delay, asked or 0.0))
             try:
                 await job.attempt()
             except Exception as exc:
@@ -143,6 +233,7 @@ class Retrier:
                     await job.give_up(_name(exc))
                     return
                 why = _name(exc)
+                asked = job.asked(exc) if job.asked is not None else None
                 if self.stopping.is_set():
                     break
                 log.info("%s: try %d failed (%s); trying again", job.what, number, why)

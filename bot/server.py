@@ -9,6 +9,7 @@ import logging
 
 from aiohttp import web
 
+from bot import dashboard
 from bot.bootstrap import App
 from bot.lifecycle import drain_on_shutdown
 from bot.observability import METRICS_KEY, metrics_view, readiness, request_middleware
@@ -60,6 +61,7 @@ def build_web_app(app: App, *, scheduler: bool = True) -> web.Application:
     web_app[METRICS_KEY] = app.metrics
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/calendar/{token}.ics", calendar_feed)
+    dashboard.mount(web_app, app)
     if app.settings.admin_port is None:
         _add_admin_routes(web_app, app.settings.admin_token)
         if not app.settings.admin_token:

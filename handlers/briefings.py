@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from sqlalchemy import Row
 from sqlmodel import Session, select
 
-from handlers import commitments
+from handlers import commitments, reports, similar
 from handlers.dates import describe_date
 from handlers.messages import ActionId, Choice, Form, FormField, Item, Reply
 from handlers.org import Organisation
@@ -85,11 +85,18 @@ def _briefing(
         Item(
             f"#{i.id} {i.title}"
             + (f", target {describe_date(i.target_date, today)}" if i.target_date else "")
+            + "".join(f" · {x.text}" for x in similar.linked_items(session, org, i.id))
         )
         for i in open_initiatives[:15]
     ]
     items.append(Item(f"Stuck items ({len(stuck)})", heading=True))
     items += [Item(f"{commitments.describe(session, c, today)} · {why}") for c, why in stuck[:15]]
+    previous = [d for d in cycle_dates(unit_months(unit), day) if d < day]
+    since = last.cycle_date if last is not None else (previous[-1] if previous else None)
+    if since is not None:
+        items.append(Item(f"Promise-keeping since {since:%d %b %Y}", heading=True))
+        now = dt.datetime.combine(today, dt.time(12), dt.UTC)
+        items += reports.since_last_cycle(session, unit.id, unit.name, since, now, today)
     if last is not None:
         items.append(Item(f"Last cycle ({last.cycle_date:%B %Y})", heading=True))
         for label, text in (("6 months", last.six_months), ("12 months", last.twelve_months)):

@@ -13,8 +13,10 @@ Dates are left as text (`due_text`) for `handlers.dates.parse_due`, so the calle
 "today" is.
 """
 
+import dataclasses
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from handlers.protocol import ACT_TABLE, ACTS, TYPED_ACTS
@@ -34,6 +36,10 @@ See commitments
   initiative 12           the commitments of initiative #12
   cycle                   your units' planning conversations (input cycles)
   calendar                a private calendar link with your due dates and cycles
+  stuck page 2            the next page of a list (of mine, @pat, stuck...)
+  dashboard               a sign-in link to the liaisons' dashboard
+  report unit Finance     how well promises are kept (or: report @pat,
+                          report it this quarter, report business last 6 months)
 
 Ask someone to do something
   ask @pat send the floor plan by Friday
@@ -81,6 +87,8 @@ _SLACK_SPECIAL_RE = re.compile(r"<!(?:here|channel|everyone|subteam\^[^<>]*)>")
 _TEAMS_AT_RE = re.compile(_TEAMS_AT, re.DOTALL)
 _LEADING_TYPED_RE = re.compile(r"^(?:\s*@\w[\w.\-]*[\s,:;]*)+")
 _ME_RE = re.compile(r"(?i:me|myself)\b")  # "ask me to ...": the same words as people.ME_WORDS
+_PAGED_RE = re.compile(r"(?:(?P<list>.*\S)\s+)?page\s+(?P<page>\d{1,7})", re.IGNORECASE)
+_PAGED_SCOPES = frozenset({"mine", "person", "stuck", "overdue", "unit"})
 _NOT_PEOPLE = frozenset({"here", "channel", "everyone"})
 
 
@@ -109,7 +117,8 @@ class Mention:
 
 @dataclass(frozen=True)
 class Query:
-    """Show commitments. `scope` is one of: mine, person, stuck, overdue, unit, initiative, cycle.
+    """Show commitments. `scope` is one of: mine, person, stuck, overdue, unit, initiative, cycle,
+    report (`arg`: whose and when, as typed).
 
     `mention` is set for "person"; `arg` is the unit name for "unit" and the initiative number
     (as digits) for "initiative".
@@ -118,6 +127,7 @@ class Query:
     scope: str
     mention: Mention | None = None
     arg: str | None = None
+    page: int = 1  # "stuck page 2": which page of each section of the list
 
 
 @dataclass(frozen=True)
@@ -168,6 +178,20 @@ def find_mentions(text: str) -> list[Mention]:
     return list(found)
 
 
+_MARKUP_MENTION_RE = re.compile(f"{_SLACK_USER}|{_TEAMS_AT}", re.DOTALL)
+
+
+def replace_mentions(text: str, name: Callable[[Mention], str]) -> str:
+    """`text` with each mention written as a channel's markup (Slack's `<@U123>`, Teams'
+    `<at>Name</at>`) replaced by `name(mention)`; typed @handles are words already."""
+
+    def replaced(match: re.Match[str]) -> str:
+        mention = _mention_from(match)
+        return name(mention) if mention is not None else match[0]
+
+    return _MARKUP_MENTION_RE.sub(replaced, text)
+
+
 def strip_mentions(text: str) -> str:
     """The message without mentions of people, so that signal detection reads only the words.
 
@@ -191,6 +215,10 @@ def parse_commitments_command(text: str) -> Command:
             "like 'done 12' or 'ask @pat send the floor plan by Friday'. Type 'help' for more."
         )
     line = " ".join(text.split())
+    if (paged := _PAGED_RE.fullmatch(line)) is not None:
+        found = parse_commitments_command(paged["list"] or "")
+        if isinstance(found, Query) and found.scope in _PAGED_SCOPES:
+            return dataclasses.replace(found, page=max(1, min(int(paged["page"]), 10**6)))
     head, _, rest = line.partition(" ")
     keyword = head.lower()
 
@@ -204,10 +232,14 @@ def parse_commitments_command(text: str) -> Command:
         return Query("cycle")
     if line.lower() in ("calendar", "ical", "ics"):
         return Query("calendar")
+    if line.lower() in ("dashboard", "board"):
+        return Query("dashboard")
     if (mention := parse_mention(line)) is not None:
         return Query("person", mention)
     if keyword in ("unit", "units"):
         return _parse_unit(rest)
+    if keyword in ("report", "reports", "figures"):
+        return Query("report", arg=rest)
     if keyword in ("initiative", "initiatives"):
         return _parse_initiative(rest)
     if keyword == "ask":

@@ -18,19 +18,30 @@ from sqlmodel import Session, select
 
 from handlers.commitment_queries import (  # noqa: F401  (re-exported: callers read them here)
     CLOSED,
+    Page,
     for_initiative,
     for_unit,
     involving,
+    involving_where,
     load_people,
     overdue,
+    overdue_where,
+    overseen_units,
     owed_by,
+    owed_by_where,
     owed_to,
+    owed_to_where,
+    page,
     stuck,
+    stuck_page,
     stuck_reason,
+    unit_where,
+    visible_to,
     whose_move,
 )
 from handlers.dates import describe_date
 from handlers.org import Organisation
+from handlers.people import readable_mentions
 from handlers.protocol import (  # noqa: F401  (re-exported: callers read them here)
     ACT_INPUTS,
     ACT_PAST,
@@ -64,12 +75,12 @@ class NotAllowed(CommitmentError):
 
 def can_oversee(org: Organisation, person: Person, unit_id: str | None) -> bool:
     """Admins oversee everything; a liaison oversees their units."""
-    if person.handle in org.admins:
-        return True
-    return bool(unit_id) and unit_id in org.liaison_units(person.handle)
+    units = overseen_units(org, person)
+    return units is None or (bool(unit_id) and unit_id in units)
 
 
 def can_see(org: Organisation, person: Person, item: Commitment) -> bool:
+    """Their own items and those of units they oversee (`visible_to` is the same in SQL)."""
     return person.id in (item.owner_id, item.requester_id) or can_oversee(org, person, item.unit_id)
 
 
@@ -89,10 +100,11 @@ def create(
 ) -> Commitment:
     """Record a request (or, when the owner offers it, a promise) and its first history event.
 
+    People mentioned in `what` are stored by name, never as a channel's markup.
     `now` comes from the caller's clock, never the wall clock, so that the first event, the
     activity time and every later "stale" decision agree with the clock that decides them.
     """
-    what = " ".join(what.split())
+    what = " ".join(readable_mentions(session, what, channel).split())
     if not what:
         raise CommitmentError("What should be done? Say it in a few words.")
     if len(what) > 500:

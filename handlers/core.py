@@ -10,9 +10,11 @@ import datetime as dt
 import functools
 import json
 import logging
+import secrets
+import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DisconnectionError, OperationalError
@@ -37,7 +39,7 @@ from handlers.owed import OwedMessage
 from handlers.people import name_of, person_for, sync_organisation
 from handlers.playbooks import Catalogue
 from handlers.promises import find_promise, may_hold_promise
-from handlers.signals import Signal, Speaker, detect
+from handlers.signals import Signal, Speaker, detect, it_speaking_for_it
 from handlers.turn import Turn
 from handlers.views import BOT_HELP  # noqa: F401  (old name)
 from storage import ledger
@@ -63,6 +65,8 @@ class Liaison:
     # Told of what happened ("acted.offer", "funnel.started"...) with the channel, after the
     # transaction: the composition root counts these as metrics.
     on_event: Callable[[str, str], None] = lambda event, channel: None
+    # Signs dashboard links and sessions (handlers.signin); random per process unless set.
+    dashboard_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
     def sync(self) -> None:
         """Mirror the organisation config (units, people) into the database."""
@@ -189,6 +193,65 @@ class Liaison:
             session.add(address)
             return person.id
 
+    def some_reference(
+        self, channel: str, tenant: str | None = None
+    ) -> tuple[str, str | None] | None:
+        """Any stored conversation reference on a channel (one of this tenant's first), and
+        its tenant: where the connector is, and the bot's own account there, for reaching
+        someone new."""
+        with session_scope(self.engine) as session:
+            query = select(Address.reference, Address.tenant).where(
+                Address.channel == channel, Address.reference.is_not(None)
+            )
+            found = None
+            if tenant:
+                found = session.exec(query.where(Address.tenant == tenant).limit(1)).first()
+            found = found or session.exec(query.order_by(Address.updated_at.desc())).first()
+            return (found[0], found[1]) if found else None
+
+    def chat_names(self, channel: str, handles: set[str]) -> dict[str, tuple[str, str]]:
+        """For each of these handles reachable on a channel: their id there and their name,
+        so the channel can show them as a real mention."""
+        if not handles:
+            return {}
+        with session_scope(self.engine) as session:
+            rows = session.exec(
+                select(Person.handle, Person.display_name, Address.external_id)
+                .join(Address, Address.person_id == Person.id)
+                .where(Person.handle.in_(sorted(handles)[:200]), Address.channel == channel)
+            ).all()
+        return {handle: (external_id, name or handle) for handle, name, external_id in rows}
+
+    def forget_address(self, channel: str, external_id: str) -> bool:
+        """The platform says this address is gone for the bot (the app removed, the person
+        left): delete it, so nothing is sent there and the person's other channels are used.
+        Talking to the bot again, or the next config sync, brings it back."""
+        with session_scope(self.engine) as session:
+            address = session.exec(
+                select(Address).where(
+                    Address.channel == channel, Address.external_id == external_id
+                )
+            ).first()
+            if address is None:
+                return False
+            session.delete(address)
+            return True
+
+    def forget_references(self, channel: str, conversation_id: str) -> int:
+        """The bot was removed from a team or chat: forget the references that lead into it
+        (the people keep their addresses, reached through a new 1:1 chat); how many."""
+        needle = f'"id":"{conversation_id}'
+        with session_scope(self.engine) as session:
+            addresses = session.exec(
+                select(Address).where(
+                    Address.channel == channel, Address.reference.contains(needle, autoescape=True)
+                )
+            ).all()
+            for address in addresses:
+                address.reference = None
+                session.add(address)
+            return len(addresses)
+
     def first_time(self, key: str) -> bool:
         """True the first time a key is seen, ever, on any replica (e.g. greeting a new user)."""
         with session_scope(self.engine) as session:
@@ -221,7 +284,13 @@ class Liaison:
             return name_of(session, person_id).lstrip("@")
 
     def detect(self, text: str, speaker: Speaker | None = None) -> Signal | None:
-        return detect(strip_mentions(text), self._cues, speaker=speaker)
+        """The signal in a message, read once per message: a channel's fast path, its
+        listener and the core each ask, and all but the first find the answer in `_recent`.
+        Who is speaking is applied on top (`signals.detect` turns the same speakers away)."""
+        text = strip_mentions(text)
+        if speaker is not None and (speaker.external or it_speaking_for_it(text, speaker)):
+            return None
+        return self._recent.get(("signal", text), lambda: detect(text, self._cues))
 
     def may_answer(self, text: str) -> bool:
         """Whether a channel message not addressed to the bot may get an answer: a signal to
@@ -231,7 +300,16 @@ class Liaison:
     def finds_promise(self, text: str) -> bool:
         """Whether the text holds a promise with a date (most chat fails the cheap look)."""
         text = strip_mentions(text)
-        return may_hold_promise(text) and find_promise(text, self.today_for(None)) is not None
+        if not may_hold_promise(text):
+            return False
+        today = self.today_for(None)
+        return self._recent.get(
+            ("promise", text, today), lambda: find_promise(text, today) is not None
+        )
+
+    @functools.cached_property
+    def _recent(self) -> Recent:
+        return Recent()
 
     @functools.cached_property
     def _cues(self):
@@ -242,6 +320,25 @@ class Liaison:
         """Today where the person is (handlers.localtime: their zone, the unit's, their home
         unit's, else the organisation's)."""
         return local_today(self.org, self.clock(), person, unit_id)
+
+
+class Recent:
+    """The answers for the last few messages, shared by threads, so that reading one message
+    in three places (fast path, listener, core) costs one reading."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size, self._found, self._lock = size, {}, threading.Lock()
+
+    def get(self, key: tuple, compute: Callable[[], object]):
+        with self._lock:
+            if key in self._found:
+                return self._found[key]
+        value = compute()  # outside the lock: two threads may both read a new message
+        with self._lock:
+            if len(self._found) >= self.size:
+                self._found.pop(next(iter(self._found)))
+            self._found[key] = value
+        return value
 
 
 def _cleaned(inbound: Inbound) -> Inbound:

@@ -54,3 +54,9 @@ def latest_today(now: dt.datetime) -> dt.date:
     """The latest date anywhere on Earth at `now` (UTC+14): no one's today is later, so a
     query for "due before someone's today" can use it as its upper bound."""
     return (now.astimezone(dt.UTC) + dt.timedelta(hours=14)).date()
+
+
+def earliest_today(now: dt.datetime) -> dt.date:
+    """The earliest date anywhere on Earth at `now` (UTC-12): everyone's today is this or
+    later, so a due date before it is past for everyone."""
+    return (now.astimezone(dt.UTC) - dt.timedelta(hours=12)).date()

@@ -17,6 +17,12 @@ SURROGATES = re.compile("[\ud800-\udfff]")
 MAX_ITEMS = 20  # list lines any reply shows on any channel; a longer list is cut, and says so
 
 
+def section_size(sections: int) -> int:
+    """Items per section of a listing, so that its sections, each with a heading and a line
+    to the next page, fit in MAX_ITEMS together: each section gets its own share."""
+    return max(1, MAX_ITEMS // max(1, sections) - 2)
+
+
 def clean_text(text: str | None) -> str:
     """Text from outside, made storable: lone surrogates (valid JSON, invalid UTF-8) replaced."""
     return SURROGATES.sub("\ufffd", text) if text else (text or "")
@@ -38,6 +44,8 @@ class ActionId(StrEnum):
     CYCLE_OPEN = "cycle.open"
     CYCLE_SUBMIT = "cycle.submit"
     FORM_CANCEL = "form.cancel"
+    LIST_MORE = "list.more"  # the next page of one section of a listing
+    SIMILAR_LINK = "similar.link"
     ESCALATION_NUDGE = "escalation.nudge"
     ESCALATION_TAKE = "escalation.take"
     ESCALATION_KNOWN = "escalation.known"

@@ -174,6 +174,18 @@ class Detection(_Strict):
         return [v.lstrip("@").lower() for v in value]
 
 
+class TeamsAppConfig(_Strict):
+    """What the Teams app package says about the app (read by teams/package.py, not the bot)."""
+
+    version: str | None = None
+    developer_name: str | None = None
+    website_url: str | None = None
+    privacy_url: str | None = None
+    terms_url: str | None = None
+    short_name: str | None = None
+    full_name: str | None = None
+
+
 class OrgFile(_Strict):
     organisation: OrganisationSection = Field(default_factory=OrganisationSection)
     detection: Detection = Field(default_factory=Detection)
@@ -183,6 +195,7 @@ class OrgFile(_Strict):
     people: dict[str, PersonConfig] = Field(default_factory=dict)
     units: dict[str, UnitConfig] = Field(default_factory=dict)
     playbooks: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    teams_app: TeamsAppConfig = Field(default_factory=TeamsAppConfig)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from sqlmodel import Session, select
 
-from handlers.commands import Mention, find_mentions
+from handlers.commands import Mention, find_mentions, replace_mentions
 from handlers.messages import Sender, clean_text
 from handlers.org import Organisation
 from storage.db import insert_missing
@@ -192,6 +192,19 @@ def resolve_person(
         return me
     mentions = find_mentions(text)
     return find_person(session, mentions[0], channel) if mentions else None
+
+
+def readable_mentions(session: Session, text: str, channel: str | None = None) -> str:
+    """Text to store, with every mention the channel wrote as markup ("brief <@U123>") named
+    as a person reads it: "@handle" for someone known, else the name the markup carried."""
+
+    def name(mention: Mention) -> str:
+        person = find_person(session, mention, channel)
+        if person is not None:
+            return f"@{person.handle}"
+        return f"@{mention.handle}" if mention.handle else mention.display or "someone"
+
+    return replace_mentions(text, name)
 
 
 def addresses_of(session: Session, person_id: int) -> list[Address]:

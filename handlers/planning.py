@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from handlers import intake
+from handlers import intake, similar
 from handlers.messages import ActionId, Choice, Item, Outgoing, Reply, ReplyKind
 from handlers.people import name_of
 from handlers.turn import Turn, form_errors, record_id, say
@@ -220,4 +220,6 @@ def completed(turn: Turn, outcome: intake.Outcome) -> list[Outgoing]:
         dm_items = tuple(Item(turn.describe(c), turn.buttons(c, owner_id)) for c in owed)
         dm = Reply(text, items=dm_items, kind=ReplyKind.COMMITMENT)
         out.append(Outgoing(dm, to_person=owner_id, meta={"initiative": initiative.id}))
+    # The same need in another unit: both units' liaisons hear of it (handlers.similar).
+    out += similar.on_saved(turn.session, turn.bot.org, initiative, turn.now())
     return out

@@ -19,11 +19,15 @@ from typing import Any
 from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
+from handlers import figures
+from handlers.org import Organisation
+from handlers.reports import parse_period
 from storage.models import (
     Address,
     Commitment,
     CommitmentEvent,
     Initiative,
+    InitiativeLink,
     InitiativeStatus,
     IntakeSession,
     Ledger,
@@ -112,24 +116,43 @@ EXPORTED: dict[str, tuple[type, tuple[_Column, ...]]] = {
 }
 
 
-def export_tables(session: Session) -> dict[str, list[dict[str, Any]]]:
-    """Every initiative, RASCI cell, commitment and history event, with handles, not ids."""
+def export_tables(
+    session: Session,
+    org: Organisation | None = None,
+    now: dt.datetime | None = None,
+    today: dt.date | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """Every initiative, RASCI cell, commitment and history event, with handles, not ids;
+    with an organisation and a clock, also the promise-keeping figures of the last 6 months
+    (each unit, IT, the business side: handlers.figures)."""
     handles = _handles(session)
 
     def who(person_id: int | None) -> str:
         return handles.get(person_id, "") if person_id else ""
 
-    return {
+    tables = {
         name: [
             {column: read(row, who) for column, read in columns}
             for row in session.exec(select(model).order_by(model.id)).all()
         ]
         for name, (model, columns) in EXPORTED.items()
     }
+    if org is not None and now is not None and today is not None:
+        period = parse_period("last 6 months", today)
+        tables[FIGURES] = [
+            figures.export_row(figures.compute(session, scope, period, now, today))
+            for scope in figures.overall(org, session)
+        ]
+    return tables
+
+
+FIGURES = "figures"
 
 
 def columns_of(table: str) -> list[str]:
     """The columns of an exported table, in order."""
+    if table == FIGURES:
+        return list(figures.EXPORT_COLUMNS)
     return [column for column, _ in EXPORTED[table][1]]
 
 
@@ -229,6 +252,11 @@ def apply_retention(session: Session, closed_days: int, now: dt.datetime) -> Ret
         )
         chunk = [i for i in chunk if i not in still_open]
         session.exec(delete(RoleAssignment).where(RoleAssignment.initiative_id.in_(chunk)))
+        session.exec(
+            delete(InitiativeLink).where(
+                InitiativeLink.first_id.in_(chunk) | InitiativeLink.second_id.in_(chunk)
+            )
+        )
         session.exec(
             update(IntakeSession)
             .where(IntakeSession.initiative_id.in_(chunk))

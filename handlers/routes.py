@@ -12,7 +12,17 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from handlers import acts, cycles, escalations, offers, planning, views
+from handlers import (
+    acts,
+    cycles,
+    escalations,
+    offers,
+    planning,
+    reports,
+    signin,
+    similar,
+    views,
+)
 from handlers.commands import (
     Act,
     Ask,
@@ -80,6 +90,8 @@ QUERIES: dict[str, Handler] = {
     "initiative": views.initiative_query,
     "cycle": views.cycles,
     "calendar": views.calendar_link,
+    "report": reports.report,
+    "dashboard": signin.dashboard_link,
 }
 # A button or a form sent back: its action id -> handler(turn, its data).
 ACTIONS: dict[str, Handler] = {
@@ -94,6 +106,8 @@ ACTIONS: dict[str, Handler] = {
     ActionId.INTAKE_SUBMIT: planning.submit,
     ActionId.COMMITMENT_SUBMIT: acts.submit_commitment,
     ActionId.CYCLE_SUBMIT: cycles.submit,
+    ActionId.LIST_MORE: views.more,
+    ActionId.SIMILAR_LINK: similar.link_button,
     ActionId.ESCALATION_NUDGE: escalations.nudge_again,
     ActionId.ESCALATION_TAKE: escalations.take_over,
     ActionId.ESCALATION_KNOWN: escalations.mark_known,
@@ -110,7 +124,21 @@ CHANNEL_ACTIONS = frozenset(
 LEADING_MENTIONS = re.compile(
     r"^(?:\s*(?:<@[^<>]+>|<at(?:\s[^<>]*)?>[^<]*</at>|@[\w.\-]+)[\s,:;]*)+"
 )
-TEXT_FIELDS = ("due", "note", "answer", "excerpt", "link", "kind", "unit", "mid", "conv", "what")
+TEXT_FIELDS = (
+    "q",
+    "a",
+    "s",
+    "due",
+    "note",
+    "answer",
+    "excerpt",
+    "link",
+    "kind",
+    "unit",
+    "mid",
+    "conv",
+    "what",
+)
 
 
 def dispatch(turn: Turn) -> list[Outgoing]:

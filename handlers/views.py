@@ -7,15 +7,15 @@ words and buttons lead here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
-from sqlalchemy import Row
 from sqlmodel import select
 
-from handlers import calendar, commitments, nudges
+from handlers import calendar, commitments, nudges, similar
 from handlers.commands import HELP_TEXT, Query
 from handlers.dates import describe_date
-from handlers.messages import ActionId, Choice, Item, Outgoing, Reply, ReplyKind
+from handlers.messages import ActionId, Choice, Item, Outgoing, Reply, ReplyKind, section_size
 from handlers.people import name_of, resolve_person
 from handlers.turn import Turn, record_id, say
 from storage.models import Commitment, Initiative, Person, RoleAssignment, Unit
@@ -30,7 +30,6 @@ BOT_HELP = """Here's what I can do:
 • Say "I'll send the floor plans by Friday" and I'll offer to keep track of it."""
 
 MAX_INITIATIVES = 20
-Section = tuple[str, Sequence[Commitment | Row]]  # a heading ("" for none) and its commitments
 
 
 def bot_help(turn: Turn, rest: str = "") -> list[Outgoing]:
@@ -42,23 +41,53 @@ def commands_help(turn: Turn, command: object = None) -> list[Outgoing]:
 
 
 # Queries ("commitments mine", "commitments stuck"...), keyed in routes.QUERIES by scope.
+# Each is a listing of sections; each section pages on its own ("Next 8" carries its scope,
+# its section and where to start; "commitments mine page 2" turns every section's page).
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str  # which section of its listing a "next" button asks for
+    heading: str  # "" for a listing of one section
+    fetch: Callable[[int, int], commitments.Page]  # (limit, offset) -> a page of it
+
+
+@dataclass(frozen=True)
+class Listing:
+    scope: str  # the `commitments <scope>` it answers, carried by its "next" buttons
+    arg: str  # what the scope needs to be asked again: a person's id, a unit's key
+    typed: str  # the command to type for the next page
+    title: str
+    sections: list[Section]
 
 
 def mine(turn: Turn, command: Query | None = None) -> list[Outgoing]:
+    return listing(turn, _mine(turn), _page(command))
+
+
+def _mine(turn: Turn, arg: str = "") -> Listing:
     me = turn.person
-    sections = [
-        ("You owe", commitments.owed_by(turn.session, me.id)),
-        ("Owed to you", commitments.owed_to(turn.session, me.id)),
+    sections = [  # one's own items: nothing to leave out
+        Section("owe", "You owe", _open(turn, commitments.owed_by_where(me.id), visible=False)),
+        Section("owed", "Owed to you", _open(turn, commitments.owed_to_where(me.id), False)),
     ]
-    return listing(turn, "Your open commitments", sections)
+    return Listing("mine", "", "mine", "Your open commitments", sections)
 
 
 def person(turn: Turn, command: Query) -> list[Outgoing]:
     other = resolve_person(turn.session, command.mention, turn.person, turn.channel)
     if other is None:
         return say("I don't know that person yet. Check the spelling.", private=True)
-    found = commitments.involving(turn.session, other.id)
-    return listing(turn, f"Open commitments of @{other.handle}", [("", found)])
+    return listing(turn, _person(turn, str(other.id)), _page(command))
+
+
+def _person(turn: Turn, arg: str) -> Listing | None:
+    other = turn.session.get(Person, record_id(arg))
+    if other is None:
+        return None
+    found = _open(turn, commitments.involving_where(other.id))
+    typed = f"@{other.handle}"
+    return Listing("person", arg, typed, f"Open commitments of {typed}", [Section("", "", found)])
 
 
 def unit(turn: Turn, command: Query) -> list[Outgoing]:
@@ -67,18 +96,91 @@ def unit(turn: Turn, command: Query) -> list[Outgoing]:
     if unit_id is None:
         names = ", ".join(u.name for u in org.units.values()) or "none configured"
         return say(f"I don't know the unit '{command.arg}'. Units: {names}.", private=True)
-    found = commitments.for_unit(turn.session, unit_id)
-    return listing(turn, f"Open commitments of {org.units[unit_id].name}", [("", found)])
+    return listing(turn, _unit(turn, unit_id), _page(command))
+
+
+def _unit(turn: Turn, unit_id: str) -> Listing | None:
+    found = turn.bot.org.units.get(unit_id)
+    if found is None:
+        return None
+    section = Section("", "", _open(turn, commitments.unit_where([unit_id])))
+    title = f"Open commitments of {found.name}"
+    return Listing("unit", unit_id, f"unit {found.name}", title, [section])
 
 
 def stuck(turn: Turn, command: Query) -> list[Outgoing]:
-    found = commitments.stuck(turn.session, turn.bot.org, turn.now())
-    return listing(turn, "Stuck commitments", [("", [c for c, _ in found])], reasons=dict(found))
+    return listing(turn, _stuck(turn), _page(command))
+
+
+def _stuck(turn: Turn, arg: str = "") -> Listing:
+    section = Section("", "", _stuck_in(turn, None))
+    return Listing("stuck", "", "stuck", "Stuck commitments", [section])
+
+
+def _stuck_here(turn: Turn, arg: str = "") -> Listing:
+    """A liaison's home: the stuck items of their units."""
+    units = turn.bot.org.liaison_units(turn.person.handle)
+    section = Section("", "", _stuck_in(turn, units))
+    return Listing("units_stuck", "", "stuck", "Stuck in your units", [section])
 
 
 def overdue(turn: Turn, command: Query) -> list[Outgoing]:
-    found = commitments.overdue(turn.session, turn.today)
-    return listing(turn, "Overdue commitments", [("", found)])
+    return listing(turn, _overdue(turn), _page(command))
+
+
+def _overdue(turn: Turn, arg: str = "") -> Listing:
+    section = Section("", "", _open(turn, commitments.overdue_where(turn.today)))
+    return Listing("overdue", "", "overdue", "Overdue commitments", [section])
+
+
+def _open(turn: Turn, where: list, visible: bool = True) -> Callable[[int, int], commitments.Page]:
+    """Open commitments matching `where` that the viewer may see, a page at a time."""
+    if visible:
+        where = [*where, commitments.visible_to(turn.bot.org, turn.person)]
+    return lambda limit, offset: commitments.page(turn.session, where, limit, offset)
+
+
+def _stuck_in(turn: Turn, units: list[str] | None) -> Callable[[int, int], commitments.Page]:
+    where = [commitments.visible_to(turn.bot.org, turn.person)]
+    if units is not None:
+        where += commitments.unit_where(units)
+
+    def fetch(limit: int, offset: int) -> commitments.Page:
+        org, now = turn.bot.org, turn.now()
+        return commitments.stuck_page(
+            turn.session, org, now, limit=limit, offset=offset, where=where
+        )
+
+    return fetch
+
+
+# A "next" button's scope -> the listing it pages through, rebuilt from the button's arg.
+LISTINGS: dict[str, Callable[[Turn, str], Listing | None]] = {
+    "mine": _mine,
+    "person": _person,
+    "unit": _unit,
+    "stuck": _stuck,
+    "units_stuck": _stuck_here,
+    "overdue": _overdue,
+}
+
+
+def _page(command: Query | None) -> int:
+    return command.page if command is not None else 1
+
+
+def more(turn: Turn, data: dict) -> list[Outgoing]:
+    """A "next" button: the next page of one section of a listing."""
+    build = LISTINGS.get(str(data.get("q")))
+    found = build(turn, str(data.get("a") or "")) if build else None
+    if found is None:
+        return say("That list has changed. Ask for it again.", private=True)
+    sections = [s for s in found.sections if s.key == str(data.get("s") or "")]
+    if not sections:
+        return say("That list has changed. Ask for it again.", private=True)
+    size = section_size(len(found.sections))
+    start = record_id(data.get("o"))
+    return listing(turn, replace(found, sections=sections), start // size + 1, size)
 
 
 def initiative_query(turn: Turn, command: Query) -> list[Outgoing]:
@@ -131,45 +233,65 @@ def home(turn: Turn, data: object = None) -> list[Outgoing]:
     items = tuple(
         Item(
             f"#{i.id} {i.title}"
-            + (f", {describe_date(i.target_date, turn.today)}" if i.target_date else ""),
+            + (f", {describe_date(i.target_date, turn.today)}" if i.target_date else "")
+            + "".join(f" · {x.text}" for x in similar.linked_items(turn.session, org, i.id)),
             (Choice.of("Details", ActionId.HOME_INITIATIVE, id=i.id),),
         )
         for i in found[:MAX_INITIATIVES]
     )
     text = "Your initiatives:" if items else "Your initiatives: none yet. Type 'plan' to start one."
     out.append(Outgoing(Reply(text, items=items, private=True, kind=ReplyKind.LIST)))
-    units = org.liaison_units(me.handle)
-    if units:
-        stuck_here = commitments.stuck(turn.session, org, turn.now(), units)
-        sections = [("", [c for c, _ in stuck_here])]
-        out += listing(turn, "Stuck in your units", sections, reasons=dict(stuck_here))
+    if org.liaison_units(me.handle):
+        out += listing(turn, _stuck_here(turn))
     return out
 
 
-def listing(
-    turn: Turn,
-    title: str,
-    sections: Iterable[Section],
-    reasons: Mapping[Commitment | Row, str] | None = None,
-) -> list[Outgoing]:
-    """Commitments under headings, each with the viewer's buttons (and why it is stuck, as
-    `commitments.stuck` judged it); what the viewer may not see is left out, and an empty
-    list says the same thing whatever was left out."""
-    org, me = turn.bot.org, turn.person
+def listing(turn: Turn, found: Listing, page: int = 1, size: int | None = None) -> list[Outgoing]:
+    """A listing, a page of each section: each section with its count, its items (each with
+    the viewer's buttons, and why it is stuck where it is) and a line to its next page. The
+    queries leave out what the viewer may not see, and an empty list says the same thing
+    whatever was left out."""
+    me = turn.person
+    size = size or section_size(len(found.sections))
+    offset = (page - 1) * size
+    pages = [(section, section.fetch(size, offset)) for section in found.sections]
+    shown = [c for _, p in pages for c in p.items]
+    commitments.load_people(
+        turn.session, {c.owner_id for c in shown} | {c.requester_id for c in shown}
+    )
     items: list[Item] = []
-    for heading, found in sections:
-        visible = [c for c in found if commitments.can_see(org, me, c)]
-        if heading:
-            items.append(Item(f"{heading} ({len(visible)})", heading=True))
-        for c in visible:
-            why = reasons.get(c) if reasons else None
+    for section, got in pages:
+        if section.heading:
+            items.append(Item(f"{section.heading} ({got.total})", heading=True))
+        for c in got.items:
+            why = got.reasons.get(c.id)
             text = turn.describe(c) + (f" · {why}" if why else "")
             items.append(Item(text, turn.buttons(c, me.id)))
-    if all(item.heading for item in items):
+        if got.rest:
+            items.append(_next(found, section, got, page, size))
+    total = sum(got.total for _, got in pages)
+    if total == 0:
         # The same words whether or not there are items the viewer may not see, so that an
         # empty answer reveals nothing about other people's commitments.
-        return say(f"{title}: nothing open that you can see.", private=True)
-    return [Outgoing(Reply(f"{title}:", items=tuple(items), private=True, kind=ReplyKind.LIST))]
+        return say(f"{found.title}: nothing open that you can see.", private=True)
+    if not shown:
+        return say(f"{found.title}: there is no page {page}; {total} in all.", private=True)
+    return [
+        Outgoing(Reply(f"{found.title}:", items=tuple(items), private=True, kind=ReplyKind.LIST))
+    ]
+
+
+def _next(found: Listing, section: Section, got: commitments.Page, page: int, size: int) -> Item:
+    start = got.offset + len(got.items)
+    label = f"Next {min(size, got.rest)}"
+    choice = Choice.of(
+        label, ActionId.LIST_MORE, q=found.scope, a=found.arg, s=section.key, o=start
+    )
+    text = (
+        f"{start + 1}–{min(got.total, start + size)} of {got.total} next: "
+        f"type 'commitments {found.typed} page {page + 1}'"
+    )
+    return Item(text, (choice,))
 
 
 def history(turn: Turn, rest: str) -> list[Outgoing]:
@@ -219,6 +341,7 @@ def initiative(turn: Turn, initiative_id: int) -> list[Outgoing]:
     for c in commitments.for_initiative(turn.session, found.id):
         if commitments.can_see(org, me, c):
             items.append(Item(turn.describe(c), turn.buttons(c, me.id)))
+    items += similar.linked_items(turn.session, org, found.id)
     kind = catalogue[found.kind].title if found.kind in catalogue else found.kind
     facts = [("Kind", kind)]
     if found.unit_id:

@@ -78,9 +78,13 @@ class Sweeper:
                 lines = [self._line(m, reach, "would send") for m in due]
             else:
                 claimed = await asyncio.to_thread(self._claim, due, now)
-                tried = {m.key for m in due}
-                retries = await asyncio.to_thread(self._claim_retries, now, tried)
-                lines = await self._deliver(claimed + retries, now, {m.key for m in retries})
+                lines = await self._deliver(claimed, now)
+                # Everything stranded (failed sends, claims whose sender died) goes in this
+                # sweep, a batch at a time, until none is left: not one batch per sweep.
+                tried, after = {m.key for m in due}, 0
+                while after is not None:
+                    retries, after = await asyncio.to_thread(self._claim_retries, now, tried, after)
+                    lines += await self._deliver(retries, now, {m.key for m in retries})
                 await asyncio.to_thread(self._retention, now)
         for line in lines:
             log.info("sweep %s", line)
@@ -140,30 +144,41 @@ class Sweeper:
             won = ledger.claim_many(session, [(m.key, m.kind, m.to_json()) for m in due], now=now)
         return [m for m in due if m.key in won]
 
-    def _claim_retries(self, now: dt.datetime, tried: set[str]) -> list[Due]:
-        """Failed sends from earlier runs, and claims whose sender died, taken by this replica
-        only (FOR UPDATE SKIP LOCKED on PostgreSQL)."""
+    def _claim_retries(
+        self, now: dt.datetime, tried: set[str], after: int = 0
+    ) -> tuple[list[Due], int | None]:
+        """Failed sends from earlier runs, and claims whose sender died (older than `LEASE`),
+        taken by exactly one sweeper, on SQLite as on PostgreSQL.
+
+        The candidates are read first; then one conditional UPDATE takes those still retryable
+        (`ledger.take`). It is the first statement of its own transaction, so on SQLite it waits
+        for the write lock and then sees every claim committed before it; on PostgreSQL a row
+        another replica took meanwhile no longer matches. A second sweeper gets nothing twice.
+        """
+        retryable = (
+            Ledger.payload.is_not(None),
+            Ledger.kind.in_(OWED_KINDS),
+            Ledger.attempts < MAX_ATTEMPTS,
+            or_(
+                Ledger.status == LedgerStatus.FAILED,
+                (Ledger.status == LedgerStatus.CLAIMED) & (Ledger.updated_at < now - LEASE),
+            ),
+        )
         with session_scope(self.engine) as session:
             query = (
-                select(Ledger)
-                .where(
-                    Ledger.payload.is_not(None),
-                    Ledger.kind.in_(OWED_KINDS),
-                    Ledger.attempts < MAX_ATTEMPTS,
-                    or_(
-                        Ledger.status == LedgerStatus.FAILED,
-                        (Ledger.status == LedgerStatus.CLAIMED) & (Ledger.updated_at < now - LEASE),
-                    ),
-                )
+                select(Ledger.id, Ledger.key)
+                .where(Ledger.id > after, *retryable)
                 .order_by(Ledger.id)
                 .limit(RETRY_BATCH)
-                .with_for_update(skip_locked=True)
             )
-            rows = [row for row in session.exec(query).all() if row.key not in tried]
-            for row in rows:
-                row.status, row.updated_at = LedgerStatus.CLAIMED, now
-                session.add(row)
-            return [Due.from_json(row.payload) for row in rows]
+            found = list(session.exec(query).all())
+        more = found[-1][0] if len(found) == RETRY_BATCH else None  # where the next batch starts
+        ids = [row_id for row_id, key in found if key not in tried]  # not twice in one sweep
+        if not ids:
+            return [], more
+        with session_scope(self.engine) as session:
+            payloads = ledger.take(session, ids, retryable, now)
+        return [Due.from_json(payload) for payload in payloads], more
 
     def _reach(self, person_ids: set[int]) -> dict[int, tuple[str, Address | None]]:
         """Each person's handle and most recently used address on a channel we can send on."""

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
@@ -21,22 +22,30 @@ def claim(
 ) -> bool:
     """Insert the key if nobody has; True when this caller got it."""
     now = now or utcnow()
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
+    statement = _claim_statement(session.get_bind().dialect.name)
+    values = {"key": key[:300], "kind": kind, "payload": payload, "now": now}
+    return session.execute(statement, values).first() is not None
+
+
+@functools.cache
+def _claim_statement(dialect: str):
+    """The INSERT ... ON CONFLICT DO NOTHING of `claim`, built once per dialect (a message
+    that claims something pays for the round trip, not for building the statement)."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (
         insert(Ledger)
         .values(
-            key=key[:300],
-            kind=kind,
-            payload=payload,
-            status=LedgerStatus.CLAIMED,
+            key=bindparam("key"),
+            kind=bindparam("kind"),
+            payload=bindparam("payload"),
+            status=LedgerStatus.CLAIMED.value,
             attempts=0,
-            created_at=now,
-            updated_at=now,
+            created_at=bindparam("now"),
+            updated_at=bindparam("now"),
         )
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(Ledger.id)
     )
-    return session.exec(statement).first() is not None
 
 
 def claim_many(
@@ -80,6 +89,21 @@ def mark_many(
         if status == LedgerStatus.SENT:
             values["sent_at"] = now
         session.connection().execute(update(Ledger).where(Ledger.key.in_(chunk)).values(**values))
+
+
+def take(session: Session, ids: list[int], still: tuple, now: dt.datetime) -> list[str]:
+    """Claim the rows `ids` that still meet the conditions `still`, in one conditional UPDATE;
+    the payloads of the rows this caller took (in id order). Exclusive across processes: run
+    it as the first statement of a transaction (see schedules.sweep), and a row taken by
+    someone else meanwhile no longer meets `still`."""
+    statement = (
+        update(Ledger)
+        .where(Ledger.id.in_(ids), *still)
+        .values(status=LedgerStatus.CLAIMED, updated_at=now)
+        .returning(Ledger.id, Ledger.payload)
+    )
+    rows = session.connection().execute(statement).all()
+    return [payload for _, payload in sorted(rows)]
 
 
 def find(session: Session, key: str) -> Ledger | None:

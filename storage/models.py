@@ -276,4 +276,24 @@ class SignalLabel(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow, index=True)
 
 
+class InitiativeLink(SQLModel, table=True):
+    """Two initiatives of different units that look like the same need (handlers.similar).
+
+    Found when one is saved; each unit's liaison is told and may agree to link them. Only when
+    both sides agreed (`linked_at`) does either initiative show the other to its people.
+    `first_id` < `second_id`, unique, so a pair is suggested once.
+    """
+
+    __table_args__ = (UniqueConstraint("first_id", "second_id", name="uq_initiativelink_pair"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    first_id: int = Field(foreign_key="initiative.id", index=True)
+    second_id: int = Field(foreign_key="initiative.id", index=True)
+    score: float = 0.0
+    first_agreed_by: int | None = Field(default=None, foreign_key="person.id")
+    second_agreed_by: int | None = Field(default=None, foreign_key="person.id")
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    linked_at: dt.datetime | None = None
+
+
 from storage import slack_installations  # noqa: E402,F401  (registers Slack's OAuth tables)

@@ -58,6 +58,8 @@ def factory(name: str) -> ChannelFactory:
 
 
 def build_channels(core: Liaison, settings: Settings, in_flight: InFlight) -> dict[str, Channel]:
-    """Every channel the settings configure, by name, in the registry's order."""
-    built = {name: factory(name)(core, settings, in_flight) for name in REGISTRY}
+    """Every channel the settings configure, by name, in the registry's order. A channel the
+    settings do not name is not imported (its SDK costs start-up time and memory)."""
+    wanted = set(settings.channels())
+    built = {name: factory(name)(core, settings, in_flight) for name in REGISTRY if name in wanted}
     return {name: channel for name, channel in built.items() if channel is not None}

@@ -8,8 +8,13 @@ what it means. These rules decide that meaning, so the channels only translate:
 - what a submitted form asks of the core (`submission`), and which replies refuse it
   (`field_errors`);
 - what a shortcut or message action on a message starts (`intake_data`);
+- that an act a person waits for (a command, a button, a form) is either done or refused with
+  one sentence when the database is away, never acknowledged and lost (`answer_now`);
 - where each reply goes (`destination`), and that a reply a platform keeps refusing is kept for
   the sweeps (`deliver`, `keep_for_later`) rather than lost;
+- that state which travels through a client comes back as it was sent: every button value and
+  form state is sealed when rendered and unsealed when it returns (`seal`, `unseal`), and
+  anything else is refused with `OUT_OF_DATE`;
 - reading a button's JSON value (`read_json`), clipping text (`clip`), the shared list limit
   (`MAX_ITEMS`), and a bounded cache of who people are (`TTLCache`).
 """
@@ -17,9 +22,13 @@ what it means. These rules decide that meaning, so the channels only translate:
 from __future__ import annotations
 
 import asyncio
+import base64
 import enum
+import hashlib
+import hmac
 import json
 import logging
+import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
@@ -40,14 +49,64 @@ from handlers.messages import (  # noqa: F401  (MAX_ITEMS: the channels read it 
     Reply,
     ReplyKind,
 )
+from storage.db import database_away
 
 log = logging.getLogger("liaison.channels")
 ACT_FORM = "act"  # the id of an act's small form
 FORM_IDS = ("intake", "commitment", ACT_FORM, "cycle")  # every form a channel may get back
 GENERAL = "_"  # the field-errors key of a refusal that belongs to no one field
 STALE_QUESTIONNAIRE = "That questionnaire is out of date. Nothing was saved."
+OUT_OF_DATE = "That button is out of date, please start again. Nothing was saved."
 K = TypeVar("K")
 V = TypeVar("V")
+
+
+# Client state, sealed
+#
+# A button's value and a form's state go out to Slack or Teams and come back with the press or
+# the submission. Whoever controls a client can change them on the way, so each is sealed with
+# an HMAC-SHA256 under a server key, bound to the button or form it was made for, and refused
+# when it comes back changed, unsigned or made for something else. One rule for every channel.
+
+_SEAL_PREFIX = "s1."
+_SEAL_CONTEXT = b"it-liaison-bot client state v1"
+_PROCESS_KEY = secrets.token_bytes(32)  # no secret configured: state lives as long as the process
+_state_key = _PROCESS_KEY
+
+
+def use_state_secret(secret: str | None) -> None:
+    """Sign client state with a key derived from `secret` (the same on every replica and
+    across restarts), or with a key made for this process when there is none."""
+    global _state_key
+    if not secret:
+        _state_key = _PROCESS_KEY
+        return
+    _state_key = hmac.new(secret.encode("utf-8"), _SEAL_CONTEXT, hashlib.sha256).digest()
+
+
+def _mac(text: str, purpose: str) -> str:
+    message = f"{purpose}\n{text}".encode("utf-8", "surrogatepass")
+    digest = hmac.new(_state_key, message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:18]).decode("ascii")  # 144 bits, 24 characters
+
+
+def seal(text: str, purpose: str) -> str:
+    """`text` (a button's value, a form's state) as it is sent to a client: signed, and bound
+    to `purpose` (the button's action id, or the form's id)."""
+    return f"{_SEAL_PREFIX}{_mac(text, purpose)}.{text}"
+
+
+def unseal(sealed: Any, purpose: str) -> str | None:
+    """The text `seal` was given, when `sealed` came back unchanged for the same `purpose`;
+    None for anything else (changed, unsigned, from another button, signed by another key)."""
+    if not isinstance(sealed, str) or not sealed.startswith(_SEAL_PREFIX):
+        return None
+    mac, dot, text = sealed[len(_SEAL_PREFIX) :].partition(".")
+    if not dot or not hmac.compare_digest(
+        mac.encode("ascii", "replace"), _mac(text, purpose).encode()
+    ):
+        return None
+    return text
 
 
 # Reading and clipping
@@ -178,6 +237,29 @@ def trusted_intake_state(state: dict[str, Any], link: str | None) -> dict[str, A
     }
 
 
+# Acts a person waits for
+
+COULD_NOT_SAVE = "I couldn't save that, please try again in a minute. Nothing was changed."
+
+
+async def answer_now(what: str, work: Callable[[], Awaitable[list[Outgoing]]]) -> list[Outgoing]:
+    """The core's answer to an act a person is waiting for: a command, a button, a form.
+
+    Slack does not send a command or a button again, and a person who pressed it is looking
+    at the screen. So, unlike a message event (kept and handled again once the database is
+    back: `bot.retry.once_the_database_answers`), such an act is answered now: done, or, when
+    the database is away, refused with one private sentence asking to try again, which a form
+    shows as its error. Nothing is half done: the core's transaction rolled back. `work` is
+    everything the act needs from the database (who the sender is, the core's answer)."""
+    try:
+        return await work()
+    except Exception as exc:
+        if not database_away(exc):
+            raise
+        log.warning("%s refused: the database is away (%s)", what, type(exc).__name__)
+        return [Outgoing(Reply(COULD_NOT_SAVE, private=True))]
+
+
 # Delivery
 
 
@@ -224,10 +306,12 @@ async def deliver(
     retrier: Retrier,
     keep: Callable[[Outgoing, str], Awaitable[None]],
     what: str,
+    asked: Callable[[BaseException], float | None] | None = None,
 ) -> None:
     """Send each reply with `send`. One that fails with one of `failures` is tried again in
-    the background while the failure looks `passing`, then given to `keep` (the sweeps);
-    a lasting refusal goes to `keep` at once. Every channel delivers this way."""
+    the background while the failure looks `passing` (after the pause `asked` reads from the
+    failure, a Retry-After, when it is longer than the retrier's own), then given to `keep`
+    (the sweeps); a lasting refusal goes to `keep` at once. Every channel delivers this way."""
     for out in outgoing:
 
         async def attempt(out: Outgoing = out) -> None:
@@ -241,8 +325,17 @@ async def deliver(
         except failures as exc:
             why = describe(exc)
             log.error("%s failed: %s", what, why)
-            if passing(exc):
-                retrier.later(what, attempt, retry_on=passing, give_up=fall_back, why=why)
+            if passing(exc):  # again after the pause the platform asked for, if it did
+                first = asked(exc) if asked is not None else None
+                retrier.later(
+                    what,
+                    attempt,
+                    retry_on=passing,
+                    give_up=fall_back,
+                    why=why,
+                    asked=asked,
+                    first_wait=first,
+                )
             else:
                 await fall_back(why)
 

@@ -14,6 +14,10 @@ cost and never for a message the model would fire on. The scores of the last few
 are remembered, so a message looked at by a channel's fast path, its listener and the core
 runs the model once.
 
+An organisation may also ask a language model for a second opinion on the messages the
+model is least sure of (``second_opinion``, off by default): channels then await
+``detect_async``, which is ``detect`` plus that call, bounded in time.
+
 Who speaks matters too (``Speaker``): an external user gets no offer, and IT staff talking
 about IT's own work ("IT here: we're replacing the core switches") are not a signal.
 """
@@ -30,6 +34,7 @@ from typing import Any, TextIO
 
 from handlers.signals import model as _model
 from handlers.signals import prefilter as _prefilter
+from handlers.signals import second_opinion as _second_opinion
 from handlers.signals.first_pass import _merged_index
 from handlers.signals.rules import (
     EXCERPT_CHARS,
@@ -49,8 +54,10 @@ __all__ = [
     "SignalCues",
     "Speaker",
     "configure",
+    "configure_second_opinion",
     "default_cues",
     "detect",
+    "detect_async",
     "probabilities",
     "run_jsonl",
 ]
@@ -207,6 +214,59 @@ def detect(
         kinds=tuple(kinds),
         score=score,
     )
+
+
+# --- the optional second opinion ----------------------------------------------------------
+
+_second = _second_opinion.SecondOpinion()
+
+
+def configure_second_opinion(
+    settings: _second_opinion.SecondOpinionSettings | None,
+    summaries: Mapping[str, str] | None = None,
+    *,
+    advisor: _second_opinion.Advisor | None = None,
+) -> None:
+    """Ask a language model about borderline messages from now on (``settings`` enabled and
+    the ``openai`` extra installed), or stop asking (``None`` or disabled settings).
+
+    ``summaries`` are the kinds' one-line descriptions (kind -> the playbook's summary);
+    ``advisor`` replaces the OpenAI client (tests).
+    """
+    global _second
+    settings = settings or _second_opinion.SecondOpinionSettings()
+    if advisor is not None:
+        _second = _second_opinion.SecondOpinion(settings, advisor)
+    else:
+        _second = _second_opinion.build(settings, summaries or {})
+
+
+async def detect_async(
+    text: str,
+    cues: Mapping[str, SignalCues] | None = None,
+    *,
+    speaker: Speaker | None = None,
+    threshold: float | None = None,
+) -> Signal | None:
+    """``detect``, with the configured second opinion on a borderline message.
+
+    With no second opinion configured this is ``detect`` exactly, and nothing leaves the
+    process. Otherwise a message whose best score lies in the uncertain band is sent (its
+    excerpt only) to the language model, whose readable answer given within the timeout
+    replaces the local verdict; on a timeout, an error or an unreadable answer the local
+    verdict stands. Messages from external users and IT's own announcements are never sent.
+    """
+    local = detect(text, cues, speaker=speaker, threshold=threshold)
+    second = _second
+    if second.advisor is None or not isinstance(text, str) or not text.strip():
+        return local
+    if speaker is not None and (speaker.external or it_speaking_for_it(text, speaker)):
+        return local
+    low = second.settings.band[0]
+    scores = _scores_within_reach(current_model(), text, cues, low)
+    if scores is None or not second.wants(max(scores.values(), default=0.0)):
+        return local
+    return await second.reconsider(text, local, scores)
 
 
 # --- the `liaison-bot detect` command -----------------------------------------------------

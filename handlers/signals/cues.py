@@ -32,6 +32,9 @@ class Signal:
     excerpt: str  # the message, whitespace-collapsed, at most 280 characters
     kinds: tuple[str, ...] = ()  # every kind the message is a signal of, most likely first
     score: float = -1.0  # the calibrated probability of ``kind`` (the rules: their score)
+    # From the optional second opinion (``second_opinion``), to prefill the intake.
+    title: str = ""  # a short title of the initiative, or ""
+    date: str | None = None  # its date as YYYY-MM-DD, when the message names one
 
     def __post_init__(self) -> None:
         if not self.kinds:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from bot.channels.interactions import MAX_ITEMS, act_form, read_json, submission
+from bot.channels.interactions import MAX_ITEMS, act_form, read_json, submission, unseal
 from bot.channels.shell import render_text
 from bot.channels.slack import render_blocks, render_modal
 from bot.channels.teams import render_card, render_form_card
@@ -95,7 +95,8 @@ def draw_block_kit(reply: Reply) -> Drawn:
             texts += [e["text"] for e in block["elements"]]
         if block["type"] == "actions":
             for button in block["elements"]:
-                choices.append((button["action_id"].split("#", 1)[0], read_json(button["value"])))
+                action = button["action_id"].split("#", 1)[0]
+                choices.append((action, read_json(unseal(button["value"], action))))
 
     def heading(text: str) -> bool:
         line = _line(texts, text)
@@ -151,7 +152,8 @@ def draw_adaptive_card(reply: Reply) -> Drawn:
         return block_of(text).get("color") == "Attention"
 
     choices = [
-        (a["verb"], read_json(a["data"].get("value", ""))) for a in card_actions(card)
+        (a["verb"], read_json(unseal(a["data"].get("value"), a["verb"])))
+        for a in card_actions(card)
     ]  # fmt: skip
     return Drawn(choices, [text_of(b) for b in blocks], heading, struck, warning)
 
@@ -245,10 +247,10 @@ def test_every_form_field_reaches_the_form_and_submits_as_one_action(form: Form)
     modal = render_modal(form)
     assert modal["title"]["text"] == form.title[:24] and modal["callback_id"] == form.id
     assert [b["block_id"] for b in modal["blocks"]] == keys
-    assert modal["private_metadata"] == form.state
+    assert unseal(modal["private_metadata"], form.id) == form.state
 
     card = render_form_card(form)
     assert card["body"][0]["text"] == form.title
     assert list(card_inputs(card)) == [f"f:{k}" for k in keys]
     submit = card_actions(card)[0]
-    assert submit["verb"] == action.id and submit["data"]["state"] == form.state
+    assert submit["verb"] == action.id and unseal(submit["data"]["state"], form.id) == form.state

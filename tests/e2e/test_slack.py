@@ -24,6 +24,7 @@ from sqlmodel import Session, SQLModel, select
 
 from bot.bootstrap import App, bootstrap
 from bot.channels import slack as slack_channel
+from bot.channels.interactions import seal
 from bot.config import load_settings
 from bot.server import build_web_app
 from storage.models import Commitment, CommitmentEvent, Cycle, Initiative, Ledger
@@ -31,6 +32,7 @@ from tests.conftest import EXAMPLE_CONFIG, ROOT
 from tests.fakes import FakeSlack
 from tests.fakes import slack_requests as sr
 from tests.fakes.slack_api import STARTUP_METHODS, Call
+from tests.sealed import sealed_document
 from tests.serving import cli, free_port, wait_until_healthy
 
 TOKEN = "xoxb-test"
@@ -350,7 +352,7 @@ async def test_a_signal_gets_an_offer_in_its_thread(srv: Server) -> None:
     assert "Finance" in text and "network" in text and "phones" in text
     labels = [b["text"]["text"] for b in buttons(offer.payload["blocks"])]
     assert labels == ["Plan it with IT", "Not now", "IT isn't needed"]
-    value = json.loads(button(offer.payload["blocks"], "offer.plan")["value"])
+    value = sealed_document(button(offer.payload["blocks"], "offer.plan")["value"])
     assert value["unit"] == "finance" and value["kind"] == "office_move"
     (link,) = ok(srv.fake, "chat.getPermalink")
     assert (link.payload["channel"], link.payload["message_ts"]) == ("C0FINANCE1", event["ts"])
@@ -513,7 +515,7 @@ async def test_the_whole_intake_in_a_modal_through_to_the_database_and_the_dms(
 
 async def test_the_buttons_on_a_commitment_dm(srv: Server) -> None:
     _, _, dm = await plan_move(srv)
-    ids = [json.loads(b["value"])["id"] for b in buttons(dm.payload["blocks"])[::3]]
+    ids = [sealed_document(b["value"])["id"] for b in buttons(dm.payload["blocks"])[::3]]
     respond = srv.fake.response_url("sam")
     sams_dm, pats_dm = srv.fake.dm_channel(SAM), srv.fake.dm_channel(PAT)
 
@@ -558,7 +560,7 @@ async def test_the_buttons_on_a_commitment_dm(srv: Server) -> None:
     await srv.slash("", user=SAM, key="list")
     (listing,) = await srv.fake.wait_for("response_url", count=1)
     blocked = button(listing.payload["blocks"], "commitment.blocked")
-    assert json.loads(blocked["value"])["id"] == ids[0]
+    assert sealed_document(blocked["value"])["id"] == ids[0]
     payload = sr.block_action_payload(
         blocked["action_id"],
         blocked["value"],
@@ -695,7 +697,7 @@ async def test_the_cycle_questionnaire_button_opens_its_modal(srv: Server) -> No
     from handlers.nudges import cycle_form
 
     cycle_date = dt.date.today() + dt.timedelta(days=90)  # the server runs on the real clock
-    state = cycle_form("finance", "Finance", cycle_date).state
+    state = seal(cycle_form("finance", "Finance", cycle_date).state, "cycle.open")
     dm = {"ts": sr.new_ts(), "text": "It's input-cycle time for Finance."}
     dm["blocks"] = [
         {
@@ -962,6 +964,8 @@ async def test_an_offer_slack_refuses_for_long_is_kept_and_sent_later_as_a_dm(sr
     """Past the client's own retries and the channel's retries in the background, the offer
     is not lost: the next sweep DMs it."""
     srv.app.slack.retrier.delays = (0.1, 0.2)  # the background retries, made short
+    breaker = srv.app.slack.client.breaker  # and the pauses of Slack's shared back-off
+    breaker.first_pause = breaker.pause = 0.1
     srv.fake.fail("chat.postMessage", status=500, retry_after=None, times=1000)
     event = sr.message_event(MOVE)
     assert (await srv.event(event))[0] == 200
@@ -969,8 +973,9 @@ async def test_an_offer_slack_refuses_for_long_is_kept_and_sent_later_as_a_dm(sr
     while not srv.all(Ledger) or not any(r.kind == "deferred" for r in srv.all(Ledger)):
         assert time.monotonic() < deadline, srv.fake.summary()
         await asyncio.sleep(0.1)
-    # The client tried each call 3 times; the channel sent it twice more before keeping it.
-    assert len(srv.fake.calls_to("chat.postMessage")) == 3 * 3
+    # The client tried each call up to 3 times; the channel sent it twice more before keeping
+    # it (fewer calls when the shared breaker held them back).
+    assert 3 <= len(srv.fake.calls_to("chat.postMessage")) <= 3 * 3
     srv.fake.reset()  # Slack is back
     # The next sweep, on the server's own (real) clock, past the claim's lease.
     sweep_at = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)

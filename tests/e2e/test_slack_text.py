@@ -11,6 +11,7 @@ import pytest
 
 from storage.models import Commitment, Initiative
 from tests.e2e.test_slack import (
+    KIM,
     PAT,
     SAM,
     TOKEN,
@@ -73,3 +74,13 @@ async def test_a_command_reads_people_and_text_as_slack_sends_them(srv: Server) 
     shown = text_of(dm.payload)
     assert "R&amp;D &lt;budget&gt;" in shown and "&amp;amp;" not in shown
     assert ok(srv.fake, "users.info", user=SAM)  # the mention named Sam
+
+
+async def test_a_second_person_in_a_commitment_is_stored_by_name_not_markup(srv: Server) -> None:
+    """ "ask @sam to brief @kim": Sam is asked; Kim is named in what Sam owes, as "@kim"."""
+    status, _ = await srv.slash(f"ask <@{SAM}> to brief <@{KIM}> on the move by Friday")
+    assert status == 200
+    dm = (await posted(srv.fake, srv.fake.dm_channel(SAM)))[-1]
+    (commitment,) = srv.all(Commitment)
+    assert commitment.what == "brief @kim on the move"
+    assert "<@" not in text_of(dm.payload) and "@kim" in text_of(dm.payload)

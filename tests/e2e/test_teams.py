@@ -36,6 +36,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from bot.bootstrap import bootstrap
+from bot.channels.interactions import unseal
 from bot.channels.teams import (
     MESSAGE_ACTIONS,
     RetryPolicy,
@@ -82,6 +83,7 @@ from tests.fakes.teams_connector import (
     submit_message,
     task_card,
 )
+from tests.sealed import sealed_document
 
 APP_ID = "11111111-2222-4333-8444-555555555555"
 
@@ -275,7 +277,15 @@ async def test_mention_in_a_channel_and_private_answers_go_to_the_1on1_chat(bot,
         mentions=[ALEX],
     )
     await bot.post(ask)
-    assert "Asked @alex.newcomer" in connector.messages()[-1].text
+    in_thread = [c for c in connector.messages() if c.conversation_id.startswith(CHANNEL_ID)]
+    # People are real mentions: <at>Name</at> in the text, and an entity naming their id.
+    assert "Asked <at>Alex Newcomer</at>" in in_thread[-1].text
+    assert "@alex.newcomer" not in in_thread[-1].text
+    assert in_thread[-1].mentions[ALEX.aad] == "<at>Alex Newcomer</at>"
+    assert in_thread[-1].mentions[KIM.aad] == "<at>Kim Nguyen</at>"
+    # Alex never talked to the bot: a 1:1 chat is opened for them, and the request reaches them.
+    [to_alex] = connector.messages(connector.created[-1])
+    assert "asks you for" in to_alex.text and "community room" in to_alex.text
     with bot.session() as session:
         item = session.exec(select(Commitment)).one()
         owner = session.get(Person, item.owner_id)
@@ -422,6 +432,9 @@ async def test_action_execute_refreshes_commitment_cards(bot, connector):
     )
 
     assert "Got it" in card_text(accepted) and "promised" in card_text(accepted)
+    # The refreshed card names people as real mentions, with the entities Teams needs.
+    mentioned = {e["mentioned"]["id"]: e["text"] for e in accepted["msteams"]["entities"]}
+    assert mentioned[PAT.aad] == "<at>Pat Lee</at>" and "<at>Pat Lee</at>" in card_text(accepted)
     with bot.session() as session:
         assert session.exec(select(Commitment)).one().state == "promised"
     # Pat hears about it in their 1:1 chat, with the requester's buttons.
@@ -782,7 +795,7 @@ def test_render_card_shows_text_facts_items_and_buttons():
     assert "**You owe** (1)" in lines
     done, plan = card_actions(card)  # the item's button, then the card's own
     assert plan["verb"] == "offer.plan" and plan["style"] == "positive"
-    assert json.loads(plan["data"]["value"]) == {"kind": "office_move"}
+    assert sealed_document(plan["data"]["value"]) == {"kind": "office_move"}
     assert plan["data"]["act"] == "offer.plan"
     assert done["verb"] == "commitment.report_done"
     item = card["body"][-1]
@@ -828,7 +841,8 @@ def test_render_form_card_has_the_right_inputs_and_errors_next_to_fields():
     assert "Other." in card_text(card)
     save, cancel = card["actions"]
     assert save["verb"] == "intake.submit" and save["data"]["form"] == "intake"
-    assert save["data"]["state"] == form.state and save["data"]["multi"] == ["roles"]
+    assert unseal(save["data"]["state"], "intake") == form.state
+    assert save["data"]["multi"] == ["roles"]
     assert cancel["verb"] == "form.cancel" and cancel["associatedInputs"] == "none"
 
 

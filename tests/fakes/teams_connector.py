@@ -9,9 +9,13 @@ here, exactly as it would to Teams. Every request is recorded (``calls``) with i
 - members:   ``GET /v3/conversations/{id}/members/{userId}``         (kind "member")
 - updates:   ``PUT /v3/conversations/{id}/activities/{activityId}``  (kind "update")
 
-Members come from a directory (user id -> roster entry with email and userPrincipalName).
+Members come from a directory (user id -> roster entry with email and userPrincipalName); a 1:1
+chat is opened with a member's id or Azure AD object id, and needs the tenant, as in Teams.
 ``fail_next()`` makes the next N calls answer 429 (with Retry-After), 412, 502 or 504, the way
-Teams throttles. The module also builds the activities Teams would post to the bot.
+Teams throttles. As the real connector does, it refuses an activity over ``size_limit`` (28 KB
+of JSON) with 413, answers 403 for a person who removed the app (``uninstall``) and 404 for one
+who left the organisation (``remove_user``). The module also builds the activities Teams would
+post to the bot.
 """
 
 from __future__ import annotations
@@ -32,8 +36,11 @@ BOT = {"id": "28:it-liaison-bot", "name": "IT Liaison"}
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 TEAM_ID = "19:riverton-team@thread.tacv2"
 CHANNEL_ID = "19:finance-general@thread.tacv2"
+SIZE_LIMIT = 28 * 1024  # bytes of activity JSON Teams takes in one message
 ERROR_CODES = {
+    403: "Forbidden",
     404: "NotFound",
+    413: "MessageSizeTooBig",
     412: "PreconditionFailed",
     429: "Throttled",
     502: "BadGateway",
@@ -116,6 +123,18 @@ class Call:
         return None
 
     @property
+    def mentions(self) -> dict[str, str]:
+        """The people this activity mentions (the message's entities and its card's), by id,
+        with the markup Teams highlights; a mention Teams would show must appear in the text."""
+        entities = list((self.body or {}).get("entities") or [])
+        entities += ((self.card or {}).get("msteams") or {}).get("entities") or []
+        found = {}
+        for entity in entities:
+            if entity.get("type") == "mention" and entity.get("text") in self.text:
+                found[entity["mentioned"]["id"]] = entity["text"]
+        return found
+
+    @property
     def text(self) -> str:
         """Everything a person would read: the message text and the card's text."""
         parts = [(self.body or {}).get("text") or ""]
@@ -140,6 +159,11 @@ class FakeConnector:
         self.calls: list[Call] = []
         self.activities: dict[str, dict[str, Any]] = {}  # activity id -> latest body
         self.created: list[str] = []  # conversation ids opened with POST /v3/conversations
+        self.size_limit = SIZE_LIMIT
+        self.uninstalled: set[str] = set()  # user ids (and AAD ids) who removed the app
+        self.gone: set[str] = set()  # user ids (and AAD ids) no longer in the organisation
+        self.closed: set[str] = set()  # conversations the app was removed from
+        self._owners: dict[str, str] = {}  # 1:1 conversation id -> its user's id
         self.service_url = ""
         self._failures: list[_Failure] = []
         self._ids = itertools.count(1)
@@ -190,6 +214,19 @@ class FakeConnector:
         """Answer the next `count` calls of these kinds with `status` (429, 412, 502, 504)."""
         self._failures.append(_Failure(status, retry_after, count, frozenset(kinds)))
 
+    def uninstall(self, user: TeamsUser) -> None:
+        """The person removed the app: their 1:1 chat answers 403, as does opening a new one."""
+        self.uninstalled |= {user.id, user.aad}
+
+    def remove_user(self, user: TeamsUser) -> None:
+        """The person left the organisation: their chats answer 404, and so does the roster."""
+        self.gone |= {user.id, user.aad}
+        self.directory.pop(user.id, None)
+
+    def close_conversation(self, conversation_id: str) -> None:
+        """The app was removed from a team or group chat: sending there answers 403."""
+        self.closed.add(conversation_id.split(";", 1)[0])
+
     def clear_failures(self) -> None:
         """Forget the failures not yet served."""
         self._failures.clear()
@@ -238,8 +275,19 @@ class FakeConnector:
         members = (body or {}).get("members") or []
         if not members or not isinstance(members[0], dict) or not members[0].get("id"):
             return await self._answer("create", request, body, 400, _error(400, "No members"))
-        conversation_id = f"a:1on1-{members[0]['id'].split(':')[-1]}-{next(self._ids)}"
+        if not _tenant_in(body):
+            error = _error(400, "Tenant id is required to create a conversation in Teams")
+            return await self._answer("create", request, body, 400, error)
+        member = self._user_id(members[0]["id"])
+        if member in self.gone:
+            error = _error(404, "User not found in the tenant")
+            return await self._answer("create", request, body, 404, error)
+        if member in self.uninstalled:
+            error = {"error": {"code": "BotNotInConversationRoster", "message": "Forbidden"}}
+            return await self._answer("create", request, body, 403, error)
+        conversation_id = f"a:1on1-{member.split(':')[-1]}-{next(self._ids)}"
         self.created.append(conversation_id)
+        self._owners[conversation_id] = member
         answer = {"id": conversation_id, "serviceUrl": self.service_url}
         return await self._answer("create", request, body, 201, answer, conv=conversation_id)
 
@@ -256,6 +304,9 @@ class FakeConnector:
         failed = await self._failed(kind, request, body, conv=conv, aid=aid)
         if failed:
             return failed
+        refused = await self._refused(kind, request, body, conv=conv, aid=aid)
+        if refused:
+            return refused
         if not isinstance(body, dict) or body.get("type") not in ("message", "typing"):
             error = _error(400, "Not an activity")
             return await self._answer(kind, request, body, 400, error, conv=conv, aid=aid)
@@ -269,6 +320,9 @@ class FakeConnector:
         failed = await self._failed("update", request, body, conv=conv, aid=aid)
         if failed:
             return failed
+        refused = await self._refused("update", request, body, conv=conv, aid=aid)
+        if refused:
+            return refused
         if aid not in self.activities:
             error = _error(404, f"Activity {aid} not found")
             return await self._answer("update", request, body, 404, error, conv=conv, aid=aid)
@@ -288,6 +342,41 @@ class FakeConnector:
         return await self._answer("unknown", request, body, 404, _error(404, "No such route"))
 
     # Plumbing
+
+    def _user_id(self, member_id: str) -> str:
+        """A member's Bot Framework id, given that id or their Azure AD object id."""
+        for entry in self.directory.values():
+            if member_id in (entry["id"], entry["aadObjectId"]):
+                return entry["id"]
+        return member_id
+
+    def _owner(self, conversation_id: str) -> set[str]:
+        """Whose 1:1 chat this is (their ids), or nobody's."""
+        owner = self._owners.get(conversation_id)
+        if owner is None and conversation_id.startswith("a:personal-"):
+            owner = conversation_id.removeprefix("a:personal-")
+        if owner is None:
+            return set()
+        return {owner, self._user_id(owner)}
+
+    async def _refused(
+        self, kind: str, request: web.Request, body: Any, *, conv: str, aid: str | None
+    ) -> web.Response | None:
+        """What the real connector refuses: an activity over the size limit (413), a chat
+        whose person removed the app or the app removed from it (403), a person gone (404)."""
+        size = len(json.dumps(body, separators=(",", ":")).encode("utf-8"))
+        owner = self._owner(conv)
+        status, code = None, ""
+        if owner & self.gone:
+            status, code = 404, "ConversationNotFound"
+        elif owner & self.uninstalled or conv.split(";", 1)[0] in self.closed:
+            status, code = 403, "BotNotInConversationRoster"
+        elif size > self.size_limit:
+            status, code = 413, "MessageSizeTooBig"
+        if status is None:
+            return None
+        error = {"error": {"code": code, "message": f"Refused ({size} bytes)"}}
+        return await self._answer(kind, request, body, status, error, conv=conv, aid=aid)
 
     async def _failed(
         self, kind: str, request: web.Request, body: Any, *, conv=None, aid=None
@@ -349,6 +438,15 @@ async def _body(request: web.Request) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+
+
+def _tenant_in(body: Any) -> str | None:
+    """The tenant a create-conversation request names (tenantId or channelData.tenant.id)."""
+    if not isinstance(body, dict):
+        return None
+    data = body.get("channelData") if isinstance(body.get("channelData"), dict) else {}
+    tenant = data.get("tenant") if isinstance(data.get("tenant"), dict) else {}
+    return body.get("tenantId") or tenant.get("id")
 
 
 def _error(status: int, message: str) -> dict[str, Any]:
@@ -556,6 +654,26 @@ def members_added(
         }
         activity = _base(service_url, "conversationUpdate", user, conversation, data)
     activity["membersAdded"] = members
+    return activity
+
+
+def installation_update(
+    service_url: str, user: TeamsUser, action: str = "remove", *, scope: str = "personal"
+) -> dict[str, Any]:
+    """installationUpdate: the app added ("add") or removed ("remove") by `user`, for
+    themselves (scope "personal") or for a team (scope "team")."""
+    if scope == "personal":
+        activity = _base(service_url, "installationUpdate", user, _personal(user))
+    else:
+        conversation = {
+            "id": CHANNEL_ID,
+            "conversationType": "channel",
+            "isGroup": True,
+            "tenantId": TENANT,
+        }
+        data = _channel_data(CHANNEL_ID, TEAM_ID)
+        activity = _base(service_url, "installationUpdate", user, conversation, data)
+    activity["action"] = action
     return activity
 
 

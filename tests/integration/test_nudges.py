@@ -277,6 +277,8 @@ def test_the_cycle_briefing_and_questionnaire(liaison, sweeper, outbox):
     (briefing,) = [r for r in outbox.to(liaison, "sam") if r.kind == "briefing"]
     texts = [i.text for i in briefing.items]
     assert "Mon 1 Mar 2027" in briefing.text and "6 months: New payroll system in spring" in texts
+    at = texts.index("Promise-keeping since 01 Sep 2026")  # the unit's figures since the last cycle
+    assert texts[at + 1] == "On time: nothing fell due"
     sweep(sweeper, local(2027, 2, 16, 9, 30))
     assert len([r for r in outbox.to(liaison, "sam") if r.kind == "briefing"]) == 1
     sweep(sweeper, local(2027, 3, 1, 9, 30))

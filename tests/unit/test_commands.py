@@ -340,3 +340,14 @@ def test_act_ids_round_trip(number: int, typed: str, hash_sign: bool) -> None:
     assert isinstance(act, Act)
     assert act.commitment_id == number
     assert act.act in ACT_NAMES
+
+
+def test_mentions_written_as_markup_are_replaced_by_a_name_and_typed_ones_kept():
+    from handlers.commands import replace_mentions
+
+    def name(mention):
+        return f"@{mention.handle or mention.external_id or mention.display}"
+
+    text = "brief <@U0KIM> and <@U0SAM|sam> with <at>Pat Lee</at>, cc @lee"
+    assert replace_mentions(text, name) == "brief @U0KIM and @sam with @Pat Lee, cc @lee"
+    assert replace_mentions("unclosed <@U1 and <at>x", name) == "unclosed <@U1 and <at>x"

@@ -162,6 +162,20 @@ def test_a_config_file_named_on_purpose_must_exist(tmp_path):
     assert load_settings({}, dotenv_path=None).config_path == "./liaison.toml"  # may be absent
 
 
+def test_client_state_is_signed_with_its_own_secret_or_one_each_replica_shares():
+    env = {"SLACK_BOT_TOKEN": "xoxb-fake", "SLACK_SIGNING_SECRET": "signing"}
+    assert load_settings(env, dotenv_path=None).state_signing_secret() == "signing"
+    own = load_settings({**env, "LIAISON_STATE_SECRET": "own"}, dotenv_path=None)
+    assert own.state_signing_secret() == "own" and "own" in own.secrets()
+    teams = {
+        "MICROSOFT_APP_ID": "app",
+        "MICROSOFT_APP_PASSWORD": "pw",
+        "MICROSOFT_APP_TENANT_ID": "t",
+    }
+    assert load_settings(teams, dotenv_path=None).state_signing_secret() == "pw"
+    assert load_settings({}, dotenv_path=None).state_signing_secret() is None
+
+
 OAUTH = {"SLACK_CLIENT_ID": "1111.2222", "SLACK_CLIENT_SECRET": "oauth-secret"}
 
 

@@ -117,3 +117,62 @@ def test_both_channels_cache_senders_in_a_bounded_cache() -> None:
     teams = TeamsChannel(None, None)  # type: ignore[arg-type]
     for cache in (slack.users, teams._senders, teams._remembered):
         assert isinstance(cache, interactions.TTLCache) and cache.size <= 5000
+
+
+# Client state is sealed
+
+
+@pytest.fixture
+def state_secret():
+    """Sign with a known secret for the test, and with the process's own key afterwards."""
+    interactions.use_state_secret("one secret")
+    yield
+    interactions.use_state_secret(None)
+
+
+def test_sealed_state_comes_back_as_it_was_sent(state_secret) -> None:
+    for text in ('{"id":4}', "", '{"excerpt":"R&D <b> \\u00e9 \U0001f600"}'):
+        assert (
+            interactions.unseal(interactions.seal(text, "commitment.promise"), "commitment.promise")
+            == text
+        )
+
+
+def test_changed_unsigned_or_borrowed_state_is_refused(state_secret) -> None:
+    sealed = interactions.seal('{"unit":"finance","kind":"office_move"}', "offer.plan")
+    prefix, mac, text = sealed.split(".", 2)
+    refused = [
+        f"{prefix}.{mac}.{text.replace('finance', 'hr')}",  # changed, old signature
+        text,  # unsigned
+        f"{prefix}.{mac[:-1]}A.{text}" if not mac.endswith("A") else f"{prefix}.{mac[:-1]}B.{text}",
+        f"{prefix}.{mac}",  # cut short
+        "",
+        None,
+        42,
+        {"unit": "finance"},
+    ]
+    assert [interactions.unseal(v, "offer.plan") for v in refused] == [None] * len(refused)
+    assert interactions.unseal(sealed, "offer.dismiss") is None  # made for another button
+
+
+def test_state_sealed_under_one_secret_is_refused_under_another() -> None:
+    interactions.use_state_secret("one secret")
+    sealed = interactions.seal('{"id":4}', "commitment.promise")
+    try:
+        interactions.use_state_secret("one secret")  # another replica, or after a restart
+        assert interactions.unseal(sealed, "commitment.promise") == '{"id":4}'
+        interactions.use_state_secret("another secret")
+        assert interactions.unseal(sealed, "commitment.promise") is None
+        interactions.use_state_secret(None)  # no secret: a key of this process only
+        assert interactions.unseal(sealed, "commitment.promise") is None
+    finally:
+        interactions.use_state_secret(None)
+
+
+def test_every_renderer_seals_buttons_and_forms(state_secret) -> None:
+    form = act_form("counter", 4, {"ch": "C1"})
+    modal = render_modal(form)
+    card = render_form_card(form)
+    assert modal["private_metadata"] != form.state
+    assert interactions.unseal(modal["private_metadata"], "act") == form.state
+    assert interactions.unseal(card["actions"][0]["data"]["state"], "act") == form.state

@@ -70,6 +70,7 @@ TEXT_FUNCTIONS: dict[str, Callable[[str], object]] = {
     "clean_text": clean_text,
     "find_mentions": commands.find_mentions,
     "strip_mentions": commands.strip_mentions,
+    "replace_mentions": lambda text: commands.replace_mentions(text, lambda m: "@x"),
     "parse_commitments_command": _quietly(
         commands.parse_commitments_command, commands.CommandError
     ),

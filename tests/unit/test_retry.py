@@ -106,3 +106,80 @@ def test_each_piece_of_work_ends_exactly_once_done_or_fallen_back(outcomes, trie
         assert work.fell_back == []
     else:
         assert work.fell_back == [f"{padded[stop_at].__name__}: try {work.tries}"]
+
+
+# ---------------------------------------------------------------------- the shared breaker
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_breaker_opens_after_repeated_failures_and_closes_on_a_success(caplog):
+    clock, changes = Clock(), []
+    breaker = retry.Breaker("slack", threshold=3, pause=1.0, clock=clock)
+    breaker.on_change = lambda platform, is_open: changes.append((platform, is_open))
+    breaker.failed()
+    breaker.failed()
+    assert not breaker.is_open and breaker.remaining() == 0
+    breaker.failed()
+    assert breaker.is_open and breaker.remaining() == 1.0
+    breaker.failed()  # a send that went before the pause: nothing more
+    assert breaker.remaining() == 1.0
+    clock.now += 1.0
+    breaker.failed()  # the probe after the pause failed too: twice as long
+    assert breaker.remaining() == 2.0
+    clock.now += 2.0
+    breaker.succeeded()
+    assert not breaker.is_open and changes == [("slack", True), ("slack", False)]
+    assert [r.getMessage()[:28] for r in caplog.records] == [
+        "slack: circuit breaker open ",
+        "slack: circuit breaker close",
+    ]
+
+
+def test_a_429_opens_the_breaker_for_the_pause_it_asked_for_at_once():
+    clock = Clock()
+    breaker = retry.Breaker("teams", clock=clock)
+    breaker.failed(retry_after=7.5)
+    assert breaker.is_open and breaker.remaining() == 7.5
+
+
+async def test_while_open_every_sender_waits_and_one_probe_goes_first():
+    breaker = retry.Breaker("slack", threshold=1, pause=0.2)
+    breaker.failed()
+    went: list[float] = []
+    start = time.monotonic()
+
+    async def sender() -> None:
+        await breaker.wait()
+        went.append(time.monotonic() - start)
+
+    tasks = [asyncio.ensure_future(sender()) for _ in range(5)]
+    await asyncio.sleep(0.4)
+    assert len(went) == 1 and went[0] >= 0.2  # the probe, after the pause; the rest wait
+    breaker.succeeded()
+    await asyncio.wait_for(asyncio.gather(*tasks), 2)
+    assert len(went) == 5
+
+
+async def test_the_background_retrier_honours_the_pause_a_failure_asked_for():
+    retrier = Retrier(delays=(0.01, 0.01, 0.01))
+    work = Work([Passing, None])
+    start = time.monotonic()
+    retrier.later(
+        "work",
+        work.attempt,
+        retry_on=passing,
+        give_up=work.give_up,
+        why="429",
+        asked=lambda exc: 0.3,
+        first_wait=0.3,
+    )
+    await asyncio.wait_for(asyncio.gather(*retrier.waiting), 5)
+    assert work.tries == 2 and not work.fell_back
+    assert time.monotonic() - start >= 0.6  # 0.3 s before each try, not 0.01 s

@@ -16,12 +16,11 @@ from bot.channels.slack.delivery import CHANNEL, SlackChannel, SlackOutbox
 from bot.channels.slack.health import SlackHealth
 from bot.channels.slack.manifest import bot_scopes
 from bot.channels.slack.oauth import oauth_flow, oauth_routes, register_uninstalls
-from bot.channels.slack.retry_handlers import retry_handlers
 from bot.channels.slack.transport import slack_context, slack_route
 from bot.channels.slack.workspaces import WorkspaceClient, remember_workspace
 from bot.config import Settings
 from bot.lifecycle import InFlight
-from bot.retry import Retrier
+from bot.retry import Breaker, Retrier
 from handlers.core import Liaison
 
 
@@ -37,7 +36,7 @@ def build_slack(
 ) -> SlackChannel:
     """The Bolt app with every listener registered, and its retrying Web API client: one
     workspace's token, or (with `oauth`) Bolt's install flow and the installations it keeps."""
-    client = WorkspaceClient(token=token, base_url=api_url, retry_handlers=retry_handlers())
+    client = WorkspaceClient(token=token, base_url=api_url, breaker=Breaker(CHANNEL))
     flow = installations = None
     if oauth is not None:
         flow, installations = oauth_flow(
@@ -99,6 +98,11 @@ class SlackEntry:
     @property
     def retrier(self) -> Retrier:
         return self.adapter.retrier
+
+    @property
+    def breaker(self) -> Breaker:
+        """Slack's one back-off, shared by every Web API call of this process."""
+        return self.adapter.client.breaker
 
     def outbox(self) -> SlackOutbox:
         return SlackOutbox(self.adapter)

@@ -2,7 +2,8 @@
 
 No I/O: the same reply (and the same people known for it, see people.py) always gives the
 same blocks, which the contract test in tests/contract compares with the other channels'
-renderers.
+renderers. Button values and a modal's private_metadata go out sealed
+(bot.channels.interactions.seal).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from bot.channels.interactions import (
     MAX_ITEMS,
     clip,
+    seal,
 )
 from bot.channels.slack.people import mentions_for
 from handlers.messages import (
@@ -62,7 +64,7 @@ def _buttons(choices: tuple[Choice, ...], block_id: str | None = None) -> dict:
             "type": "button",
             "text": {"type": "plain_text", "text": clipped(choice.label, 75), "emoji": True},
             "action_id": f"{choice.action}#{index}",
-            "value": choice.value[:2000] or "{}",
+            "value": seal(choice.value, choice.action)[:2000],
         }
         if choice.style:
             button["style"] = choice.style
@@ -185,7 +187,7 @@ def render_modal(form: Form) -> dict:
         "title": {"type": "plain_text", "text": clipped(form.title, 24)},
         "submit": {"type": "plain_text", "text": clipped(form.submit_label, 24)},
         "close": {"type": "plain_text", "text": "Cancel"},
-        "private_metadata": form.state[:3000],
+        "private_metadata": seal(form.state, form.id)[:3000],
         "blocks": [_input_block(f) for f in form.fields][:100],
     }
 

@@ -40,6 +40,7 @@ from bot.channels.slack.directory import (
     workspace_team,
 )
 from bot.channels.slack.people import with_people
+from bot.channels.slack.retry_handlers import asked_wait_of
 from bot.channels.slack.workspaces import (
     NotInstalled,
     current_team,
@@ -104,11 +105,9 @@ class SlackChannel:
 
     async def own_team(self) -> str | None:
         """This workspace's team id (with many, the current request's; see `workspace_team`)."""
-        if self.installations is not None:
-            return current_team()
-        if self.team_id is None:
+        if self.team_id is None and self.installations is None:
             self.team_id = await workspace_team(self.client)
-        return self.team_id
+        return self.team_id if self.installations is None else current_team()
 
     async def close(self) -> None:
         await self.retrier.stop()  # what still waits gets its last try and its fallback
@@ -189,6 +188,7 @@ class SlackChannel:
             retrier=self.retrier,
             keep=keep,
             what=f"slack reply to {channel or user_id}",
+            asked=asked_wait_of,
         )
 
     async def send_one(

@@ -1,4 +1,5 @@
-"""slack_sdk's retry handlers, on bot/retry's one Retry-After parser and backoff."""
+"""slack_sdk's retry handlers, on bot/retry's one Retry-After parser and backoff, and the Web
+API client that every Slack send goes through behind the platform's one circuit breaker."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.retry import backoff, retry_after_seconds, with_jitter
+from bot.retry import Breaker, backoff, retry_after_seconds, with_jitter
 
 
 def _asked_wait(response: HttpResponse | None) -> float:
@@ -88,9 +90,82 @@ class Backoff(RetryIntervalCalculator):
         return backoff(current_attempt, self.base, self.cap)
 
 
-def retry_handlers() -> list[AsyncRetryHandler]:
-    return [
-        RateLimitRetry(max_retry_count=3),
-        ServerErrorRetry(max_retry_count=2, interval_calculator=Backoff()),
-        AsyncConnectionErrorRetryHandler(max_retry_count=2, interval_calculator=Backoff()),
+class BreakerWatch(AsyncRetryHandler):
+    """Tells the breaker how each answer went (every answer passes the retry handlers); never
+    retries by itself, so the handlers after it decide that."""
+
+    def __init__(self, breaker: Breaker) -> None:
+        super().__init__(max_retry_count=1_000_000)
+        self.breaker = breaker
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if error is not None:
+            self.breaker.failed()  # the network
+        elif response is not None and response.status_code == 429:
+            self.breaker.failed(_asked_wait(response))
+        elif response is not None and response.status_code >= 500:
+            self.breaker.failed()
+        elif response is not None:
+            self.breaker.succeeded()
+        return False
+
+
+class SharedBackoffClient(AsyncWebClient):
+    """The Web API client: each call, and each retry of it, waits while the breaker is open,
+    so a Slack outage is met by one paced probe rather than every sender's retries."""
+
+    def __init__(self, *args, breaker: Breaker, **kwargs) -> None:
+        kwargs["retry_handlers"] = retry_handlers(breaker)
+        super().__init__(*args, **kwargs)
+        self.breaker = breaker
+
+    async def api_call(self, api_method: str, **kwargs):  # type: ignore[override]
+        await self.breaker.wait()
+        return await super().api_call(api_method, **kwargs)
+
+
+class _Shared:
+    """Mixed into a retry handler: after its own pause, wait for the shared breaker too."""
+
+    breaker: Breaker | None = None
+
+    async def prepare_for_next_attempt_async(self, **kwargs) -> None:
+        await super().prepare_for_next_attempt_async(**kwargs)  # type: ignore[misc]
+        if self.breaker is not None:
+            await self.breaker.wait()
+
+
+class SharedRateLimitRetry(_Shared, RateLimitRetry):
+    pass
+
+
+class SharedServerErrorRetry(_Shared, ServerErrorRetry):
+    pass
+
+
+class SharedConnectionErrorRetry(_Shared, AsyncConnectionErrorRetryHandler):
+    pass
+
+
+def retry_handlers(breaker: Breaker | None = None) -> list[AsyncRetryHandler]:
+    handlers: list = [
+        SharedRateLimitRetry(max_retry_count=3),
+        SharedServerErrorRetry(max_retry_count=2, interval_calculator=Backoff()),
+        SharedConnectionErrorRetry(max_retry_count=2, interval_calculator=Backoff()),
     ]
+    for handler in handlers:
+        handler.breaker = breaker
+    return [BreakerWatch(breaker), *handlers] if breaker is not None else handlers
+
+
+def asked_wait_of(exc: BaseException) -> float | None:
+    """The pause a failed Web API call asked for (its Retry-After), if it said."""
+    response = getattr(exc, "response", None)
+    return retry_after_seconds(getattr(response, "headers", None))

@@ -17,8 +17,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any
 
-from slack_sdk.web.async_client import AsyncWebClient
-
+from bot.channels.slack.retry_handlers import SharedBackoffClient
 from handlers.messages import Sender
 
 log = logging.getLogger("liaison.slack")
@@ -41,7 +40,7 @@ class NotInstalled(Exception):
     """No installation reaches that workspace any more (uninstalled, or its tokens revoked)."""
 
 
-class WorkspaceClient(AsyncWebClient):
+class WorkspaceClient(SharedBackoffClient):
     """The Web API client whose token is the current workspace's, or its own (one workspace)."""
 
     @property  # type: ignore[override]

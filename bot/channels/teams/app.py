@@ -19,7 +19,7 @@ from bot.channels.teams.transport import teams_route
 from bot.channels.teams.turns import TeamsTurns
 from bot.config import Settings
 from bot.lifecycle import InFlight
-from bot.retry import Retrier
+from bot.retry import Breaker, Retrier
 from handlers.core import Liaison
 
 
@@ -69,6 +69,10 @@ class TeamsEntry:
     @property
     def retrier(self) -> Retrier:
         return self.adapter.retrier
+
+    @property
+    def breaker(self) -> Breaker:
+        return self.adapter.breaker
 
     def outbox(self) -> TeamsOutbox:
         return TeamsOutbox(self.adapter)

@@ -14,6 +14,7 @@ from botbuilder.schema import (
 from bot.channels.teams.activities import is_personal_activity
 from bot.channels.teams.cards import invoke_body
 from bot.channels.teams.delivery import own_the_retries
+from bot.channels.teams.reach import forget_on_removal
 from bot.channels.teams.turns import TeamsTurns
 
 
@@ -40,6 +41,9 @@ class TeamsBot(ActivityHandler):
 
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:
         await self.turns.welcome(turn_context)
+
+    async def on_installation_update_remove(self, turn_context: TurnContext) -> None:
+        await forget_on_removal(self.turns.teams, turn_context)
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         activity = turn_context.activity

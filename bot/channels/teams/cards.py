@@ -1,11 +1,13 @@
 """Pure rendering: a Reply or a Form as an Adaptive Card (or a dialog's task module).
 
 No I/O and no state, like bot/channels/slack/blockkit.py; the contract test in tests/contract
-compares the three renderers.
+compares the three renderers. A button's value and a form's state go out sealed
+(bot.channels.interactions.seal).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import replace
 from typing import Any
@@ -14,13 +16,13 @@ from bot.channels.interactions import (
     MAX_ITEMS,
     clip,
     read_json,
+    seal,
 )
 from handlers.messages import (
     Choice,
     Form,
     FormField,
     Item,
-    Outgoing,
     Reply,
 )
 
@@ -40,6 +42,14 @@ MAX_TEXT = 4000
 
 
 WORKING = "Working on it… I'll post the result here in a moment."
+
+
+# Teams refuses a message over about 28 KB of JSON (HTTP 413). A card may take 26 KB of it,
+# leaving room for the activity around it (conversation, sender, ids, summary).
+CARD_BUDGET = 26 * 1024
+
+
+FALLBACK_TEXT = 400  # characters of plain text a client that cannot draw the card shows instead
 
 
 def invoke_body(card: dict) -> dict:
@@ -90,17 +100,44 @@ def _escaped(node: Any) -> Any:
 
 
 def _card(body: list[dict], actions: list[dict] | None = None) -> dict:
+    """A card in the version Teams renders (1.5), with `fallbackText` for a client that cannot
+    draw it, and each Action.Execute falling back to an Action.Submit of the same data for a
+    client before 1.4 (older mobile apps), which the bot reads the same way."""
     body = _escaped(body)
     card: dict[str, Any] = {
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "version": CARD_VERSION,
+        "fallbackText": clip(_plain(body), FALLBACK_TEXT),
         "msteams": {"width": "Full"},
         "body": body,
     }
     if actions:
         card["actions"] = actions
     return card
+
+
+def _plain(body: list[dict]) -> str:
+    """The first lines of a card's text, without markdown, for `fallbackText`."""
+    lines: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for child in node:
+                walk(child)
+        elif isinstance(node, dict):
+            if node.get("type") == "TextBlock" and isinstance(node.get("text"), str):
+                lines.append(re.sub(r"[*\\]", "", node["text"]).strip())
+            walk(node.get("items"))
+
+    walk(body)
+    text = "\n".join(line for line in lines if line)
+    return text[: FALLBACK_TEXT * 2] or "A card from IT Liaison."
+
+
+def card_size(card: dict) -> int:
+    """Bytes of a card as JSON on the wire, which is what Teams' size limit counts."""
+    return len(json.dumps(card, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
 
 def note_card(text: str) -> dict:
@@ -141,9 +178,7 @@ def _item_blocks(item: Item) -> list[dict]:
 
 
 def _action(choice: Choice) -> dict:
-    data: dict[str, Any] = {"act": choice.action}
-    if choice.value:
-        data["value"] = choice.value
+    data: dict[str, Any] = {"act": choice.action, "value": seal(choice.value, choice.action)}
     action: dict[str, Any] = {
         "type": "Action.Execute",
         "title": clip(choice.label, 80),
@@ -152,7 +187,14 @@ def _action(choice: Choice) -> dict:
     }
     if choice.style:
         action["style"] = "positive" if choice.style == "primary" else "destructive"
-    return action
+    return with_submit_fallback(action)
+
+
+def with_submit_fallback(action: dict) -> dict:
+    """An Action.Execute with an Action.Submit of the same title and data as its fallback, for
+    clients that cannot render Universal Actions (Adaptive Cards before 1.4)."""
+    fallback = {"type": "Action.Submit", "title": action["title"], "data": action["data"]}
+    return {**action, "fallback": fallback}
 
 
 def _action_sets(choices: tuple[Choice, ...], size: int = 5) -> list[dict]:
@@ -163,9 +205,70 @@ def _action_sets(choices: tuple[Choice, ...], size: int = 5) -> list[dict]:
 
 
 def render_card(reply: Reply) -> dict:
-    """A reply as an Adaptive Card: text, facts, items with their buttons, choices."""
+    """A reply as one Adaptive Card: text, facts, its first items with their buttons (and how
+    many more there are), choices. `render_cards` gives every item, in cards that fit."""
     if reply.form is not None:  # the form itself, not a button that would open it
         return render_form_card(reply.form, reply.errors or None, intro=reply.text)
+    return render_page(reply, 0, min(len(reply.items), MAX_ITEMS), more=True)
+
+
+def render_cards(reply: Reply, budget: int = CARD_BUDGET) -> list[dict]:
+    """A reply as the cards that carry all of it, each within Teams' size limit: a long list
+    (a digest of 80 items) goes in parts, every item in one of them."""
+    if reply.form is not None:
+        return [render_card(reply)]
+    return [render_page(reply, start, end) for start, end in pages(reply, budget)]
+
+
+def pages(reply: Reply, budget: int = CARD_BUDGET) -> list[tuple[int, int]]:
+    """The item ranges [start, end) of the cards a reply needs: at most MAX_ITEMS items each,
+    and as many as fit in `budget` bytes (at least one)."""
+    count = len(reply.items)
+    if count == 0:
+        return [(0, 0)]
+    ranges, start = [], 0
+    while start < count:
+        end = start + 1
+        while (
+            end < count
+            and end - start < MAX_ITEMS
+            and card_size(render_page(reply, start, end + 1)) <= budget
+        ):
+            end += 1
+        ranges.append((start, end))
+        start = end
+    return ranges
+
+
+def render_page(reply: Reply, start: int, end: int, *, more: bool = False) -> dict:
+    """The card for items [start, end) of a reply: the first carries the text, warnings and
+    facts, later ones say which items they continue with; the last carries the choices. With
+    `more`, a card that stops early says how many items it leaves out."""
+    count = len(reply.items)
+    if start == 0:
+        body = _header(reply)
+    else:
+        body = [
+            {
+                "type": "TextBlock",
+                "text": f"…continued: items {start + 1}–{end} of {count}",
+                "isSubtle": True,
+                "wrap": True,
+            }
+        ]
+    for item in reply.items[start:end]:
+        parts = _item_blocks(item) + _action_sets(item.choices)
+        body.append({"type": "Container", "separator": True, "spacing": "Small", "items": parts})
+    if more and end < count:
+        body.append({"type": "TextBlock", "text": f"…and {count - end} more.", "isSubtle": True})
+    elif not more and end < count:
+        return _card(body)
+    if len(reply.choices) <= MAX_CARD_ACTIONS:
+        return _card(body, [_action(c) for c in reply.choices])
+    return _card(body + _action_sets(reply.choices))
+
+
+def _header(reply: Reply) -> list[dict]:
     body = _text_blocks(reply.text)
     for warning in reply.warnings:
         body.append(_warning_block(warning))
@@ -179,15 +282,7 @@ def render_card(reply: Reply) -> dict:
             for label, value in reply.facts[:MAX_FACTS]
         ]
         body.append({"type": "FactSet", "facts": facts})
-    for item in reply.items[:MAX_ITEMS]:
-        parts = _item_blocks(item) + _action_sets(item.choices)
-        body.append({"type": "Container", "separator": True, "spacing": "Small", "items": parts})
-    if len(reply.items) > MAX_ITEMS:
-        more = len(reply.items) - MAX_ITEMS
-        body.append({"type": "TextBlock", "text": f"…and {more} more.", "isSubtle": True})
-    if len(reply.choices) <= MAX_CARD_ACTIONS:
-        return _card(body, [_action(c) for c in reply.choices])
-    return _card(body + _action_sets(reply.choices))
+    return body
 
 
 def render_form_card(
@@ -243,63 +338,32 @@ def render_form_card(
         verb = f"commitment.{read_json(form.state).get('act') or 'new_date'}"
     else:
         verb = f"{form.id}.submit"
-    data: dict[str, Any] = {"act": verb, "form": form.id, "state": form.state}
+    data: dict[str, Any] = {"act": verb, "form": form.id, "state": seal(form.state, form.id)}
     multi = [f.key for f in form.fields if f.kind == "roles"]
     if multi:
         data["multi"] = multi
     actions = [
-        {
-            "type": "Action.Execute",
-            "title": clip(form.submit_label, 40),
-            "verb": verb,
-            "style": "positive",
-            "data": data,
-            "associatedInputs": "auto",
-        },
-        {
-            "type": "Action.Execute",
-            "title": "Cancel",
-            "verb": "form.cancel",
-            "data": {"act": "form.cancel"},
-            "associatedInputs": "none",
-        },
+        with_submit_fallback(
+            {
+                "type": "Action.Execute",
+                "title": clip(form.submit_label, 40),
+                "verb": verb,
+                "style": "positive",
+                "data": data,
+                "associatedInputs": "auto",
+            }
+        ),
+        with_submit_fallback(
+            {
+                "type": "Action.Execute",
+                "title": "Cancel",
+                "verb": "form.cancel",
+                "data": {"act": "form.cancel"},
+                "associatedInputs": "none",
+            }
+        ),
     ]
     return _card(body, actions)
-
-
-def task_form(
-    form: Form, errors: dict[str, str] | None = None, values: dict[str, Any] | None = None
-) -> dict:
-    """A form in a dialog (a task module): its card submits with Action.Submit, which is what
-    dialogs take, and the dialog's own close button cancels."""
-    card = render_form_card(form, errors, values)
-    submit = card["actions"][0]
-    card["actions"] = [
-        {
-            "type": "Action.Submit",
-            "title": submit["title"],
-            "style": "positive",
-            "data": submit["data"],
-        }
-    ]
-    attachment = {"contentType": CARD_TYPE, "content": card}
-    size = "large" if len(form.fields) > 4 else "medium"
-    return {
-        "task": {
-            "type": "continue",
-            "value": {
-                "title": clip(form.title, 64),
-                "height": size,
-                "width": "medium",
-                "card": attachment,
-            },
-        }
-    }
-
-
-def task_message(text: str) -> dict:
-    """A short note in the dialog, which then closes."""
-    return {"task": {"type": "message", "value": clip(text, 1000)}}
 
 
 def _input(field_: FormField) -> dict:
@@ -333,14 +397,3 @@ def _input(field_: FormField) -> dict:
         if initial:
             element["value"] = initial[:3000]
     return element
-
-
-def split_replies(outgoing: list[Outgoing]) -> tuple[dict | None, list[Outgoing]]:
-    """The first reply to this conversation becomes the refreshed card; the rest are sent."""
-    card, rest = None, []
-    for out in outgoing:
-        if card is None and out.to_person is None:
-            card = render_card(out.reply)
-        else:
-            rest.append(out)
-    return card, rest

@@ -15,7 +15,6 @@ from typing import Any
 from aiohttp import web
 from botbuilder.core import (
     ActivityHandler,
-    BotAdapter,
     TurnContext,
 )
 from botbuilder.core.teams import TeamsInfo
@@ -25,35 +24,38 @@ from botbuilder.integration.aiohttp import (
 from botbuilder.schema import (
     Activity,
     ActivityTypes,
-    Attachment,
     ChannelAccount,
-    ConversationAccount,
-    ConversationParameters,
-    ConversationReference,
     ErrorResponseException,
 )
 
 from bot.channels.interactions import (
     Destination,
     TTLCache,
-    clip,
     destination,
     keep_for_later,
 )
 from bot.channels.interactions import deliver as deliver_each
+from bot.channels.teams import reach
 from bot.channels.teams.activities import (
     describe,
     is_personal_activity,
     is_personal_reference,
     read_reference,
-    reference_tenant,
     retry_after_of,
     status_of,
     teams_sender,
 )
-from bot.channels.teams.cards import CARD_TYPE, is_plain, markdown, render_card
+from bot.channels.teams.cards import is_plain, markdown, pages, render_card, render_page
+from bot.channels.teams.reach import (  # noqa: F401  (imported from here by the other modules)
+    CHANNEL,
+    DEFAULT_SERVICE_URL,
+    Unreachable,
+    card_activity,
+    own_the_retries,
+    text_activity,
+)
 from bot.lifecycle import InFlight
-from bot.retry import Retrier, RetryPolicy
+from bot.retry import Breaker, Retrier, RetryPolicy
 from handlers.core import Liaison
 from handlers.messages import (
     Inbound,
@@ -65,9 +67,6 @@ from schedules.outbox import DeliveryError
 from storage.models import Address
 
 log = logging.getLogger("liaison.teams")
-
-
-CHANNEL = "teams"
 
 
 INVOKE_BUDGET = 4.0  # seconds: an adaptiveCard/action invoke must be answered within 5
@@ -90,8 +89,10 @@ class TeamsChannel:
     tenant_id: str | None = None
     invoke_budget: float = INVOKE_BUDGET
     turn_budget: float = TURN_BUDGET
+    service_url: str = DEFAULT_SERVICE_URL  # for 1:1 chats with people never seen in Teams
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     retrier: Retrier = field(default_factory=Retrier)  # messages that found the database away
+    breaker: Breaker = field(default_factory=lambda: Breaker(CHANNEL))  # one shared back-off
     in_flight: InFlight = field(default_factory=InFlight)  # work that outlives its request
     bot: ActivityHandler | None = field(default=None, init=False)  # set by build_teams
     _senders: TTLCache[str, Sender] = field(
@@ -164,16 +165,30 @@ class TeamsChannel:
     # Sending
 
     def activity_for(self, reply: Reply) -> Activity:
-        """A plain message for one line of text, an Adaptive Card for everything else."""
+        """A plain message for one line of text, an Adaptive Card for everything else (its
+        first part: `send_reply` sends all of a long one)."""
         if is_plain(reply):
             return Activity(
                 type=ActivityTypes.message, text=markdown(reply.text), text_format="markdown"
             )
-        return card_activity(render_card(reply), summary=reply.text)
+        if reply.form is not None:
+            return card_activity(render_card(reply), summary=reply.text)
+        start, end = pages(reply)[0]
+        return card_activity(render_page(reply, start, end, more=True), summary=reply.text)
 
     async def send(self, turn_context: TurnContext, activity: Activity) -> None:
         """A message into the conversation of this turn."""
         await self.with_retry(lambda: turn_context.send_activity(activity), "reply")
+
+    async def send_reply(
+        self, post: Callable[[Activity], Awaitable[Any]], reply: Reply, what: str = "reply"
+    ) -> None:
+        """Send a whole reply with `post`, in parts that fit Teams' size limit."""
+        await reach.send_reply(self, post, reply, what)
+
+    async def send_to_address(self, address: Address, reply: Reply) -> None:
+        """A proactive message to one address (reach.send_to_address), or DeliveryError."""
+        await reach.send_to_address(self, address, reply)
 
     async def deliver(self, turn_context: TurnContext, outgoing: list[Outgoing]) -> None:
         """Replies into this conversation; DMs to other people; private answers asked for in
@@ -185,11 +200,15 @@ class TeamsChannel:
             nonlocal told_private
             where = destination(out, private_place=personal)
             if where is Destination.PERSON:
-                await self.send_to_person(out.to_person, out.reply, refused=DeliveryError)
+                try:
+                    await self.send_to_person(out.to_person, out.reply, refused=DeliveryError)
+                except Unreachable:
+                    await self._cannot_reach(turn_context, out.to_person)
+                    raise  # kept for the sweeps, which try the person's other channels
             elif where is Destination.PRIVATE:
                 told_private = await self._private(turn_context, out.reply, told_private)
             else:
-                await self.send(turn_context, self.activity_for(out.reply))
+                await self.send_reply(turn_context.send_activity, out.reply)
 
         async def asker() -> int | None:
             return await asyncio.to_thread(self.core.register, await self.sender(turn_context))
@@ -208,6 +227,18 @@ class TeamsChannel:
             keep=keep,
             what="teams send",
         )
+
+    async def _cannot_reach(self, turn_context: TurnContext, person_id: int) -> None:
+        """Tell the asker, in this conversation, that their message did not reach someone."""
+        try:
+            handle = await asyncio.to_thread(self.core.handle_of, person_id)
+            note = (
+                f"I can't reach @{handle} in Teams: they haven't installed the app for "
+                "themselves, or have left. I'll keep the message and try their other channels."
+            )
+            await self.send(turn_context, text_activity(note))
+        except Exception as exc:
+            log.warning("teams: could not tell the asker about person %s: %s", person_id, exc)
 
     async def _private(self, turn_context: TurnContext, reply: Reply, told: bool) -> bool:
         """Send a private answer to the asker's 1:1 chat; say so in the thread once."""
@@ -231,8 +262,10 @@ class TeamsChannel:
         be sent (no Teams address, or Teams refused it after the retries). With `refused`,
         a refusal raises instead, so the caller can keep the message for later."""
         address = await asyncio.to_thread(self.core.address_of, person_id, CHANNEL)
-        if address is None or not address.reference:
-            log.info("teams: person %s has no Teams conversation reference; not sent", person_id)
+        if address is None:
+            log.info("teams: person %s has no Teams address; not sent", person_id)
+            if refused is not None:
+                raise refused(f"teams: person {person_id} has no Teams address")
             return False
         try:
             await self.send_to_address(address, reply)
@@ -243,83 +276,27 @@ class TeamsChannel:
             return False
         return True
 
-    async def send_to_address(self, address: Address, reply: Reply) -> None:
-        """Send through a stored conversation reference (opening the 1:1 chat first when
-        only a channel's is known), or raise DeliveryError."""
-        reference = read_reference(address.reference) if address.reference else None
-        if reference is None or not reference.service_url or reference.user is None:
-            raise DeliveryError(f"teams: no usable conversation reference for {address.id}")
-        try:
-            if not is_personal_reference(reference):
-                tenant = address.tenant or reference_tenant(reference) or self.tenant_id
-                reference = await self.with_retry(
-                    lambda: self._open_personal(reference, tenant), "create conversation"
-                )
-                text = json.dumps(reference.serialize(), sort_keys=True, separators=(",", ":"))
-                sender = Sender(CHANNEL, address.external_id, tenant=tenant)
-                await asyncio.to_thread(self.core.remember_reference, sender, text)
-            activity = self.activity_for(reply)
-            await self.with_retry(lambda: self._continue(reference, activity), "proactive send")
-        except Exception as exc:
-            raise DeliveryError(f"teams: {describe(exc)}") from exc
-
-    async def _continue(self, reference: ConversationReference, activity: Activity) -> None:
-        async def send(turn_context: TurnContext) -> None:
-            own_the_retries(turn_context)
-            # A new message, not a reply to the adapter's synthetic continuation event.
-            turn_context.activity.id = None
-            await turn_context.send_activity(activity)
-
-        await self.adapter.continue_conversation(reference, send, bot_app_id=self.app_id)
-
-    async def _open_personal(
-        self, reference: ConversationReference, tenant: str | None
-    ) -> ConversationReference:
-        params = ConversationParameters(
-            is_group=False,
-            bot=reference.bot,
-            members=[ChannelAccount(id=reference.user.id)],
-            tenant_id=tenant,
-            channel_data={"tenant": {"id": tenant}} if tenant else None,
-        )
-        created: dict[str, str] = {}
-
-        async def opened(turn_context: TurnContext) -> None:
-            created["id"] = turn_context.activity.conversation.id
-
-        await self.adapter.create_conversation(
-            self.app_id,
-            opened,
-            params,
-            channel_id=reference.channel_id or "msteams",
-            service_url=reference.service_url,
-        )
-        return ConversationReference(
-            channel_id=reference.channel_id or "msteams",
-            service_url=reference.service_url,
-            bot=reference.bot,
-            user=reference.user,
-            locale=reference.locale,
-            conversation=ConversationAccount(
-                id=created["id"], conversation_type="personal", tenant_id=tenant
-            ),
-        )
-
     async def with_retry(self, attempt: Callable[[], Awaitable[Any]], what: str) -> Any:
         """Run one Bot Framework call, backing off on 429, 412, 502 and 504."""
         tries = 0
         while True:
+            await self.breaker.wait()  # shared with every other send to Teams
             try:
-                return await attempt()
+                result = await attempt()
             except ErrorResponseException as exc:
                 status = status_of(exc)
-                retryable = status in RETRY_STATUSES
+                retryable = status in RETRY_STATUSES or (status or 0) >= 500
+                if retryable:
+                    self.breaker.failed(retry_after_of(exc) if status == 429 else None)
                 wait = self.retry.delay(tries, retry_after_of(exc)) if retryable else None
                 if wait is None:
                     raise
                 log.info("teams: %s got HTTP %s; retrying in %.2fs", what, status, wait)
                 tries += 1
                 await asyncio.sleep(wait)
+            else:
+                self.breaker.succeeded()
+                return result
 
 
 class TeamsOutbox:
@@ -332,24 +309,3 @@ class TeamsOutbox:
 
     async def send(self, address: Address, reply: Reply) -> None:
         await self.teams.send_to_address(address, reply)
-
-
-def own_the_retries(turn_context: TurnContext) -> None:
-    """Leave retrying on HTTP status to `with_retry`: the connector's HTTP client would retry
-    some statuses itself (PUT and GET on 5xx), which would multiply the attempts and waits."""
-    client = turn_context.turn_state.get(BotAdapter.BOT_CONNECTOR_CLIENT_KEY)
-    policy = getattr(getattr(getattr(client, "config", None), "retry_policy", None), "policy", None)
-    if policy is not None:
-        policy.status_forcelist = frozenset()
-
-
-def card_activity(card: dict, summary: str | None = None) -> Activity:
-    return Activity(
-        type=ActivityTypes.message,
-        attachments=[Attachment(content_type=CARD_TYPE, content=card)],
-        summary=clip(summary, 200) if summary else None,
-    )
-
-
-def text_activity(text: str) -> Activity:
-    return Activity(type=ActivityTypes.message, text=text, text_format="markdown")

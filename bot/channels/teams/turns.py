@@ -17,6 +17,8 @@ from botbuilder.core import (
 from bot.channels.interactions import (
     ACT_FORM,
     FORM_IDS,
+    OUT_OF_DATE,
+    answer_now,
     field_errors,
     form_for_button,
     intake_data,
@@ -24,6 +26,7 @@ from bot.channels.interactions import (
     rebuild_form,
     submission,
     trusted_intake_state,
+    unseal,
 )
 from bot.channels.teams.activities import (
     conversation_key,
@@ -42,11 +45,10 @@ from bot.channels.teams.cards import (
     WORKING,
     note_card,
     render_form_card,
-    split_replies,
-    task_form,
-    task_message,
 )
 from bot.channels.teams.delivery import TeamsChannel, card_activity, text_activity
+from bot.channels.teams.dialogs import split_replies, task_form, task_message
+from bot.channels.teams.reach import card_with_mentions, update_for_everyone
 from bot.retry import once_the_database_answers
 from handlers.messages import (
     Action,
@@ -81,6 +83,16 @@ TEAM_GREETING = (
     "new staff, an event, a data project), @mention me with the news and I'll offer to plan it "
     "with IT. Chat with me directly and type **help** to see what else I can do."
 )
+
+
+@dataclass
+class CardAnswer:
+    """What a pressed card becomes, the other replies to deliver, and whether the press acted
+    (the card changes for everyone) or only opened or cancelled a form (for the presser)."""
+
+    card: dict | None
+    rest: list[Outgoing]
+    acted: bool = True
 
 
 @dataclass
@@ -155,10 +167,10 @@ class TeamsTurns:
                     text_activity("I didn't recognise that button. It may be from an old card."),
                 )
             return
-        card, rest = await self.card_action(turn_context, verb, data)
-        if card is not None:
-            await self.replace_card(turn_context, card)
-        await self.teams.deliver(turn_context, rest)
+        answer = await self.card_action(turn_context, verb, data)
+        if answer.card is not None:
+            await self.replace_card(turn_context, answer.card)
+        await self.teams.deliver(turn_context, answer.rest)
 
     async def on_execute(self, turn_context: TurnContext, action: dict) -> dict:
         """An Action.Execute: answer with a refreshed card within Teams' 5 seconds."""
@@ -167,25 +179,31 @@ class TeamsTurns:
         verb = verb or (data.get("act") if isinstance(data.get("act"), str) else "")
         work = asyncio.ensure_future(self.card_action(turn_context, verb, data))
         try:
-            card, rest = await asyncio.wait_for(asyncio.shield(work), self.teams.invoke_budget)
+            answer = await asyncio.wait_for(asyncio.shield(work), self.teams.invoke_budget)
         except TimeoutError:
             self.teams.keep(self._finish_late(turn_context, work))
             return note_card(WORKING)
         except Exception:
             log.exception("teams: card action %s failed", verb)
             return note_card("Sorry, that didn't work. Nothing was changed; please try again.")
-        if rest:
-            self.teams.keep(self.teams.deliver(turn_context, rest))
-        return card or note_card("Done.")
+        if answer.rest:
+            self.teams.keep(self.teams.deliver(turn_context, answer.rest))
+        card = await card_with_mentions(self.teams, answer.card or note_card("Done."))
+        if answer.acted and not is_personal_activity(turn_context.activity):
+            # The invoke's answer refreshes the card for the presser only: in a channel or
+            # group chat, everyone else (and every phone) would keep the old, live buttons.
+            await update_for_everyone(self.teams, turn_context, card)
+        return card
 
     async def _finish_late(self, turn_context: TurnContext, work: asyncio.Future) -> None:
-        card, rest = await work
-        if card is not None:
-            await self.replace_card(turn_context, card)
-        await self.teams.deliver(turn_context, rest)
+        answer = await work
+        if answer.card is not None:
+            await self.replace_card(turn_context, answer.card)
+        await self.teams.deliver(turn_context, answer.rest)
 
     async def replace_card(self, turn_context: TurnContext, card: dict) -> None:
         """Show the result in place of the card that was clicked (or below it)."""
+        card = await card_with_mentions(self.teams, card)
         activity = card_activity(card)
         card_id = turn_context.activity.reply_to_id
         if card_id:
@@ -200,47 +218,53 @@ class TeamsTurns:
             activity = card_activity(card)
         await self.teams.send(turn_context, activity)
 
-    async def card_action(
-        self, turn_context: TurnContext, verb: str, data: dict
-    ) -> tuple[dict | None, list[Outgoing]]:
+    async def card_action(self, turn_context: TurnContext, verb: str, data: dict) -> CardAnswer:
         """A button or a form: the refreshed card, and the other replies to deliver."""
         activity = turn_context.activity
-        value = data.get("value") if isinstance(data.get("value"), str) else ""
         if verb == "form.cancel":
-            return note_card("OK, nothing was saved."), []
+            return CardAnswer(note_card("OK, nothing was saved."), [], acted=False)
         if data.get("form") in FORM_IDS:
             return await self.submit_form(turn_context, verb, data)
+        value = unseal(data.get("value"), verb)
+        if value is None:  # changed on the way, or from before the key changed: nothing happens
+            log.warning("teams: refused a button %s whose value is not ours", verb[:80])
+            return CardAnswer(note_card(OUT_OF_DATE), [], acted=False)
         button = read_json(value)
         if verb == "offer.plan":
             button.setdefault("conv", conversation_key(activity))
             button.setdefault("mid", activity.reply_to_id)
         opens = form_for_button(self.teams.core, verb, button)
         if isinstance(opens, Reply):
-            return note_card(opens.text), []
+            return CardAnswer(note_card(opens.text), [], acted=False)
         if opens is not None:
-            return render_form_card(opens), []
-        sender = await self.teams.sender(turn_context)
-        inbound = Inbound(
-            sender,
-            conversation_key(activity),
-            action=Action(verb, value),
-            is_direct=True,
-            delivery_id=activity.id,  # a replayed press acts once
-        )
-        return split_replies(await self.teams.answer(inbound))
+            return CardAnswer(render_form_card(opens), [], acted=False)
 
-    async def submit_form(
-        self, turn_context: TurnContext, verb: str, data: dict
-    ) -> tuple[dict | None, list[Outgoing]]:
+        async def work() -> list[Outgoing]:
+            inbound = Inbound(
+                await self.teams.sender(turn_context),
+                conversation_key(activity),
+                action=Action(verb, value),
+                is_direct=True,
+                delivery_id=activity.id,  # a replayed press acts once
+            )
+            return await self.teams.answer(inbound)
+
+        return CardAnswer(*split_replies(await answer_now(f"teams button {verb}", work)))
+
+    async def submit_form(self, turn_context: TurnContext, verb: str, data: dict) -> CardAnswer:
         judged = await self.judge_form(turn_context, verb, data)
         if judged.errors:
-            return render_form_card(judged.form, judged.errors, judged.values), []
-        return split_replies(judged.outgoing)
+            form_again = render_form_card(judged.form, judged.errors, judged.values)
+            return CardAnswer(form_again, [], acted=False)
+        return CardAnswer(*split_replies(judged.outgoing))
 
     async def judge_form(self, turn_context: TurnContext, verb: str, data: dict) -> Judged:
         """Hand a submitted form to the core: its answer, or the form again with the errors."""
         form_id = data["form"]
-        state_text = data.get("state") if isinstance(data.get("state"), str) else ""
+        state_text = unseal(data.get("state"), form_id)
+        if state_text is None:  # changed on the way, or from before the key changed
+            log.warning("teams: refused a form %s whose state is not ours", form_id)
+            return Judged([Outgoing(Reply(OUT_OF_DATE, private=True))])
         state = read_json(state_text)
         values = form_values(data)
         if form_id == ACT_FORM and not verb.startswith("commitment."):
@@ -252,11 +276,16 @@ class TeamsTurns:
             link = teams_message_link(conversation, mid, tenant) if isinstance(mid, str) else None
             state = trusted_intake_state(state, link if mid else None)
         action = submission(form_id, state, values)
-        sender = await self.teams.sender(turn_context)
         activity_id = turn_context.activity.id
-        outgoing = await self.teams.answer(
-            Inbound(sender, conversation, action=action, is_direct=True, delivery_id=activity_id)
-        )
+
+        async def work() -> list[Outgoing]:
+            sender = await self.teams.sender(turn_context)
+            inbound = Inbound(
+                sender, conversation, action=action, is_direct=True, delivery_id=activity_id
+            )
+            return await self.teams.answer(inbound)
+
+        outgoing = await answer_now(f"teams form {form_id}", work)
         errors = field_errors(outgoing)
         form = rebuild_form(self.teams.core, form_id, state_text) if errors else None
         if form is not None:

@@ -4,14 +4,18 @@ core act on it and report where it was pressed.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.channels.interactions import (
+    OUT_OF_DATE,
+    answer_now,
     form_for_button,
     read_json,
+    unseal,
 )
 from bot.channels.slack.blockkit import info_modal, render_blocks, section
 from bot.channels.slack.delivery import SlackChannel
@@ -22,6 +26,8 @@ from handlers.messages import (
     Reply,
     ReplyKind,
 )
+
+log = logging.getLogger("liaison.slack")
 
 
 def register(app: AsyncApp, slack: SlackChannel) -> None:
@@ -37,11 +43,16 @@ def register(app: AsyncApp, slack: SlackChannel) -> None:
 async def on_action(slack: SlackChannel, body: dict, action: dict) -> None:
     """A button: open the modal it stands for, or let the core act on it."""
     action_id = (action.get("action_id") or "").split("#", 1)[0]
-    value = action.get("value") or ""
-    data = read_json(value)
     user_id = body["user"]["id"]
     container = body.get("container") or {}
     channel_id = (body.get("channel") or {}).get("id") or container.get("channel_id")
+    value = unseal(action.get("value"), action_id)
+    if value is None:  # changed on the way, or from before the key changed: nothing happens
+        log.warning("slack: refused a button %s whose value is not ours", action_id[:80])
+        refusal = Outgoing(Reply(OUT_OF_DATE, private=True))
+        await slack.deliver([refusal], channel=channel_id or user_id, user_id=user_id)
+        return
+    data = read_json(value)
     message = body.get("message") or {}
     trigger = body.get("trigger_id") or ""
     if action_id == "offer.plan":
@@ -61,16 +72,19 @@ async def on_action(slack: SlackChannel, body: dict, action: dict) -> None:
     if action_id == "home.initiative":
         await show_details(slack, trigger, user_id, action_id, value)
         return
-    sender = await slack.sender(user_id)
     pressed = f"{action.get('action_ts') or trigger}:{action_id}"  # one per press
-    inbound = Inbound(
-        sender,
-        channel_id or "",
-        action=Action(action_id, value),
-        is_direct=True,
-        delivery_id=pressed if (action.get("action_ts") or trigger) else None,
-    )
-    replies = await slack.answer(inbound)
+
+    async def work() -> list[Outgoing]:
+        inbound = Inbound(
+            await slack.sender(user_id),
+            channel_id or "",
+            action=Action(action_id, value),
+            is_direct=True,
+            delivery_id=pressed if (action.get("action_ts") or trigger) else None,
+        )
+        return await slack.answer(inbound)
+
+    replies = await answer_now(f"slack button {action_id}", work)
     dismissed = any(r.reply.kind == ReplyKind.DISMISSED for r in replies)
     if dismissed and channel_id and message.get("ts"):
         await slack.update_offer(

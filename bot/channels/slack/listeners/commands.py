@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bot.channels.interactions import answer_now
 from bot.channels.slack.delivery import SlackChannel
 from bot.channels.slack.manifest import COMMAND
 from bot.channels.slack.text import readable_text
@@ -24,16 +25,20 @@ def register(app: AsyncApp, slack: SlackChannel) -> None:
         await ack()
         user_id = command["user_id"]
         text = readable_text(command.get("text") or "")
-        await slack.know_mentioned(text)
-        sender = await slack.sender(user_id)
-        inbound = Inbound(
-            sender,
-            command.get("channel_id", ""),
-            text=f"commitments {text}",
-            is_direct=True,
-            delivery_id=command.get("trigger_id") or None,  # one per invocation: replays act once
-        )
-        replies = await slack.answer(inbound)
+
+        async def work() -> list[Outgoing]:
+            await slack.know_mentioned(text)
+            sender = await slack.sender(user_id)
+            inbound = Inbound(
+                sender,
+                command.get("channel_id", ""),
+                text=f"commitments {text}",
+                is_direct=True,
+                delivery_id=command.get("trigger_id") or None,  # one per invocation
+            )
+            return await slack.answer(inbound)
+
+        replies = await answer_now(f"slack command from {user_id}", work)
         await slack.deliver(
             [_private(r) for r in replies], channel=None, user_id=user_id, respond=respond
         )

@@ -14,9 +14,12 @@ from slack_sdk.errors import SlackApiError
 
 from bot.channels.interactions import (
     ACT_FORM,
+    OUT_OF_DATE,
+    answer_now,
     field_errors,
     read_json,
     trusted_intake_state,
+    unseal,
 )
 from bot.channels.interactions import submission as submitted_action
 from bot.channels.slack.blockkit import (
@@ -60,9 +63,19 @@ async def submit_view(slack: SlackChannel, ack: AsyncAck, body: dict, view: dict
     """Validate in the core; answer field errors inside the modal, or close it and report."""
     user_id = body["user"]["id"]
     callback = view.get("callback_id") or ""
-    state = read_json(view.get("private_metadata") or "")
+    state_text = unseal(view.get("private_metadata"), callback)
+    if state_text is None:  # changed on the way, or from before the key changed
+        log.warning("slack: refused a form %s whose state is not ours", callback[:80])
+        await ack(response_action="update", view=info_modal(title_of(view), [section(OUT_OF_DATE)]))
+        return
+    state = read_json(state_text)
     values = read_values(view)
-    work = asyncio.ensure_future(submission(slack, user_id, callback, state, dict(values)))
+    work = asyncio.ensure_future(
+        answer_now(
+            f"slack form {callback}",
+            lambda: submission(slack, user_id, callback, state, dict(values)),
+        )
+    )
     try:
         replies = await asyncio.wait_for(asyncio.shield(work), SUBMIT_BUDGET)
     except TimeoutError:

@@ -1,0 +1,155 @@
+"""Listings answer from SQL: each section has its own count and its own next page, what the
+viewer may not see is left out by the query, and `stuck` costs the same few statements at any
+size of the table."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import event
+from sqlmodel import select
+
+from handlers import commitments
+from handlers.messages import section_size
+from storage.db import session_scope
+from storage.models import Commitment, Person
+from tests.integration.test_conversation import choice, press, say
+
+
+def people(bot) -> dict[str, int]:
+    say(bot, "dana", "help")  # every sender is known by the time they list anything
+    with session_scope(bot.engine) as session:
+        return {p.handle: p.id for p in session.exec(select(Person)).all()}
+
+
+def add(bot, owner: int, requester: int, n: int, **columns) -> None:
+    """`n` open commitments, straight into the table (the protocol is tested elsewhere)."""
+    now = bot.clock()
+    fields = {"state": "promised", "created_at": now, "updated_at": now, "last_activity_at": now}
+    fields.update(columns)
+    with session_scope(bot.engine) as session:
+        for i in range(n):
+            due = fields.get("due")
+            row = {**fields, "due": due + dt.timedelta(days=i) if due else None}
+            session.add(Commitment(what=f"item {i}", owner_id=owner, requester_id=requester, **row))
+
+
+def lines(outgoing) -> list[str]:
+    return [i.text for o in outgoing for i in o.reply.items]
+
+
+def test_you_owe_does_not_crowd_out_owed_to_you(liaison, clock):
+    ids = people(liaison)
+    today = clock().date()
+    add(liaison, ids["pat"], ids["lee"], 25, due=today + dt.timedelta(days=3))
+    add(liaison, ids["lee"], ids["pat"], 3, due=today + dt.timedelta(days=3))
+    shown = say(liaison, "pat", "commitments mine")
+    text = lines(shown)
+    size = section_size(2)
+    assert "You owe (25)" in text and "Owed to you (3)" in text
+    owed_to = text[text.index("Owed to you (3)") + 1 :]
+    assert len(owed_to) == 3 and all("@lee for @pat" in line for line in owed_to)
+    owe = text[1 : text.index("Owed to you (3)")]
+    assert len(owe) == size + 1 and owe[-1].startswith(f"{size + 1}–{2 * size} of 25")
+    assert "commitments mine page 2" in owe[-1]
+    # Its button pages that section alone, on from where the first page stopped.
+    following = lines(press(liaison, "pat", choice(shown, f"Next {size}")))
+    assert following[0] == "You owe (25)"
+    assert [line.split(" ")[2] for line in following[1 : size + 1]] == [
+        f"{i}" for i in range(size, 2 * size)
+    ]
+    page3 = lines(say(liaison, "pat", "commitments mine page 4"))
+    assert page3[0] == "You owe (25)" and page3[1].startswith("#") and " item 24 " in page3[1]
+    assert len(page3) == 3  # the last of 25, its section's heading, and no more lines
+
+
+def test_a_page_past_the_end_says_so(liaison, clock):
+    ids = people(liaison)
+    add(liaison, ids["pat"], ids["pat"], 2)
+    out = say(liaison, "pat", "commitments mine page 3")
+    assert out[0].reply.text == "Your open commitments: there is no page 3; 2 in all."
+
+
+def test_stuck_counts_only_what_the_viewer_may_see(liaison, clock):
+    ids = people(liaison)
+    old = clock() - dt.timedelta(days=30)
+    add(liaison, ids["pat"], ids["lee"], 30, last_activity_at=old)  # no unit: pat's and lee's
+    add(liaison, ids["kim"], ids["lee"], 5, last_activity_at=old, unit_id="finance")
+    size = section_size(1)
+    admin = lines(say(liaison, "dana", "commitments stuck"))
+    assert admin[-1].startswith(f"{size + 1}–35 of 35 next")
+    liaison_sees = lines(say(liaison, "sam", "commitments stuck"))  # sam is finance's liaison
+    assert len(liaison_sees) == 5 and all("@kim for @lee" in line for line in liaison_sees)
+    kim = lines(say(liaison, "kim", "commitments stuck"))
+    assert len(kim) == 5
+    pat = lines(say(liaison, "pat", "commitments stuck"))
+    assert pat[-1].startswith(f"{size + 1}–30 of 30 next")
+
+
+def test_stuck_pages_agree_with_the_sweeps_reading_across_time_zones(liaison, clock, org):
+    ids = people(liaison)
+    now = clock()
+    quiet = dt.timedelta(days=org.thresholds.stale_days)
+    # Due dates around everyone's today (some zones are a day ahead or behind), quiet items
+    # due near the end of the quiet week, and requests near the unanswered threshold.
+    for days in range(-3, 4):
+        due = now.date() + dt.timedelta(days=days)
+        for owner in ("kim", "pat", "lee"):
+            add(liaison, ids[owner], ids["sam"], 1, due=due, unit_id="parks")
+            add(
+                liaison,
+                ids[owner],
+                ids["sam"],
+                1,
+                due=due + quiet,
+                last_activity_at=now - quiet * 2,
+            )
+    for hours in range(0, 24 * 8, 7):
+        add(
+            liaison,
+            ids["kim"],
+            ids["lee"],
+            1,
+            state="requested",
+            last_activity_at=now - dt.timedelta(hours=hours),
+        )
+    with session_scope(liaison.engine) as session:
+        everything = commitments.stuck(session, org, now)
+        pages, offset = [], 0
+        while True:
+            page = commitments.stuck_page(session, org, now, limit=7, offset=offset)
+            assert page.total == len(everything)
+            if not page.items:
+                break
+            pages += [(row.id, page.reasons[row.id]) for row in page.items]
+            offset += 7
+    assert len(everything) > 20
+    assert pages == [(row.id, why) for row, why in everything]
+
+
+def test_stuck_costs_a_few_statements_at_any_size(engine, org, clock):
+    from handlers.core import Liaison
+    from handlers.playbooks import load_catalogue
+
+    bot = Liaison(engine=engine, org=org, catalogue=load_catalogue(org), clock=clock)
+    bot.sync()
+    ids = people(bot)
+    old = clock() - dt.timedelta(days=30)
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+
+    def cost() -> int:
+        statements.clear()
+        out = say(bot, "dana", "commitments stuck")
+        assert len(out[0].reply.items) == section_size(1) + 1
+        return len(statements)
+
+    add(bot, ids["pat"], ids["lee"], 30, last_activity_at=old, due=old.date())
+    small = cost()
+    with session_scope(bot.engine) as session:  # many people, each owing a few stuck items
+        for i in range(300):
+            session.add(Person(handle=f"p{i}", display_name=f"P {i}", timezone="Asia/Tokyo"))
+    many = [p for h, p in people(bot).items() if h.startswith("p") and h[1:].isdigit()]
+    for owner in many:
+        add(bot, owner, ids["lee"], 3, last_activity_at=old, due=old.date() - dt.timedelta(days=1))
+    assert cost() == small <= 12
