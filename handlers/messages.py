@@ -46,6 +46,11 @@ class ActionId(StrEnum):
     FORM_CANCEL = "form.cancel"
     LIST_MORE = "list.more"  # the next page of one section of a listing
     SIMILAR_LINK = "similar.link"
+    ESCALATION_NUDGE = "escalation.nudge"
+    ESCALATION_TAKE = "escalation.take"
+    ESCALATION_KNOWN = "escalation.known"
+    ESCALATION_REASSIGN = "escalation.reassign"  # opens the reassign form (a channel does)
+    REASSIGN_SUBMIT = "reassign.submit"
 
 
 COMMITMENT_ACT_PREFIX = "commitment."  # a button acting on one commitment: "commitment.<act>"

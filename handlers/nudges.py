@@ -24,6 +24,7 @@ from handlers.briefings import (  # noqa: F401  (re-exported: their old home was
     next_cycle,
     unit_months,
 )
+from handlers.escalations import escalation_choices
 from handlers.messages import (
     MAX_ITEMS,
     Item,
@@ -203,7 +204,8 @@ def escalations(
             Item(
                 f"{commitments.describe(session, item, today)} · {reason} "
                 f"for {_stuck_for(item, reason, window.now)} · {counts[item.id]} nudges "
-                "unanswered"
+                "unanswered",
+                choices=escalation_choices(item.id),
             )
             for item, reason in entries[:MAX_DIGEST_ITEMS]
         )

@@ -12,7 +12,17 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from handlers import acts, cycles, offers, planning, reports, signin, similar, views
+from handlers import (
+    acts,
+    cycles,
+    escalations,
+    offers,
+    planning,
+    reports,
+    signin,
+    similar,
+    views,
+)
 from handlers.commands import (
     Act,
     Ask,
@@ -31,7 +41,12 @@ Handler = Callable[[Turn, Any], list[Outgoing]]
 
 
 def commitments_command(turn: Turn, rest: str) -> list[Outgoing]:
-    """`commitments ...`: parse it, then hand the command to COMMANDS by its type."""
+    """`commitments ...`: parse it, then hand the command to COMMANDS by its type. The other
+    top-level words typed after it (`/commitments plan`, `history 12`, `home`: a slash command
+    always starts with "commitments") are those words' own commands."""
+    inner = " ".join(rest.split())
+    if inner.split(" ", 1)[0].lower() in BEHIND_THE_SLASH:
+        return dispatch_text(turn, inner)
     try:
         command = parse_commitments_command(rest)
     except CommandError as exc:
@@ -56,6 +71,8 @@ TEXT_COMMANDS: dict[str, Handler] = {
     "history": views.history,
     "plan": planning.plan,
 }
+# Top-level words that also work after `commitments` (as Slack's /commitments sends them).
+BEHIND_THE_SLASH = frozenset({"home", *TEXT_COMMANDS} - {"commitments"})
 # A parsed `commitments ...` command, by its type.
 COMMANDS: dict[type[Command], Handler] = {
     Help: views.commands_help,
@@ -91,11 +108,17 @@ ACTIONS: dict[str, Handler] = {
     ActionId.CYCLE_SUBMIT: cycles.submit,
     ActionId.LIST_MORE: views.more,
     ActionId.SIMILAR_LINK: similar.link_button,
+    ActionId.ESCALATION_NUDGE: escalations.nudge_again,
+    ActionId.ESCALATION_TAKE: escalations.take_over,
+    ActionId.ESCALATION_KNOWN: escalations.mark_known,
+    ActionId.REASSIGN_SUBMIT: escalations.reassign,
 }
 # Ids with a variable tail: `commitment.<act>`, one per act in handlers.protocol.
 ACTION_PREFIXES: dict[str, Handler] = {COMMITMENT_ACT_PREFIX: acts.act_from_button}
 # Ids the channels answer themselves (they open a form), so the core never sees them.
-CHANNEL_ACTIONS = frozenset({ActionId.CYCLE_OPEN, ActionId.FORM_CANCEL})
+CHANNEL_ACTIONS = frozenset(
+    {ActionId.CYCLE_OPEN, ActionId.FORM_CANCEL, ActionId.ESCALATION_REASSIGN}
+)
 
 # Linear on any text: no part of a mention may contain "<", so no scan runs past the next tag.
 LEADING_MENTIONS = re.compile(

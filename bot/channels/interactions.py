@@ -38,6 +38,7 @@ from bot.retry import Retrier
 from handlers.commitments import ACT_INPUTS
 from handlers.commitments import act_form as table_act_form
 from handlers.core import Liaison
+from handlers.escalations import REASSIGN_FORM, reassign_form
 from handlers.messages import (  # noqa: F401  (MAX_ITEMS: the channels read it here)
     COMMITMENT_ACT_PREFIX,
     MAX_ITEMS,
@@ -171,6 +172,8 @@ def form_for_button(
     if action_id == ActionId.CYCLE_OPEN:
         form = core.cycle_form(data)
         return form if form is not None else Reply(STALE_QUESTIONNAIRE, private=True)
+    if action_id == ActionId.ESCALATION_REASSIGN:
+        return reassign_form(data.get("id"))
     if action_id.startswith(COMMITMENT_ACT_PREFIX):
         act = action_id.removeprefix(COMMITMENT_ACT_PREFIX)
         needs = act_input(act)
@@ -188,6 +191,8 @@ def rebuild_form(core: Liaison, form_id: str, state_text: str) -> Form | None:
         return core.commitment_form("", state_text)
     if form_id == "cycle":
         return core.cycle_form(state)
+    if form_id == REASSIGN_FORM:
+        return reassign_form(state.get("id"))
     if form_id == ACT_FORM:
         act = str(state.get("act") or "new_date")
         if act_input(act) is None:

@@ -617,7 +617,7 @@ async def test_every_commitments_form(srv: Server) -> None:
     assert "You owe" in text_of(mine.payload) and "Owed to you" in text_of(mine.payload)
     assert buttons(mine.payload["blocks"])  # a button row per line
     sams = await ask(f"<@{SAM}|sam>")
-    assert "Open commitments of @sam" in sams.payload["text"]
+    assert f"Open commitments of <@{SAM}>" in sams.payload["text"]
     assert "Network drops" in text_of(sams.payload)
     assert "Stuck commitments" in (await ask("stuck", user=SAM)).payload["text"]
     assert "Overdue commitments" in (await ask("overdue")).payload["text"]
@@ -626,16 +626,19 @@ async def test_every_commitments_form(srv: Server) -> None:
     assert "Phones" in text_of(unit.payload)
     initiative = await ask("initiative 1")
     assert "Initiative #1: Move to the Elm Street building" in initiative.payload["text"]
-    assert "R: it @sam" in text_of(initiative.payload)
+    assert f"R: it <@{SAM}>" in text_of(initiative.payload)
     cycle = await ask("cycle")
     assert "Next input cycles" in cycle.payload["text"] and "Parks" in text_of(cycle.payload)
     assert "didn't understand" in (await ask("frobnicate")).payload["text"]
     nobody = await ask("<@U0NEWBIE|newbie>")
-    assert "@newbie" in nobody.payload["text"] and "nothing open" in nobody.payload["text"]
+    assert "<@U0NEWBIE>" in nobody.payload["text"] and "nothing open" in nobody.payload["text"]
 
     # ask @person <what> by <when>: the owner gets a DM with buttons.
     asked = await ask(f"ask <@{KIM}|kim> send the floor plan by {in_days(10)}")
-    assert "Asked @kim" in asked.payload["text"] and "send the floor plan" in asked.payload["text"]
+    assert (
+        f"Asked <@{KIM}>" in asked.payload["text"]
+        and "send the floor plan" in asked.payload["text"]
+    )
     (dm,) = await posted(srv.fake, srv.fake.dm_channel(KIM))
     assert "asks you for" in dm.payload["text"]
     labels = [b["text"]["text"] for b in buttons(dm.payload["blocks"])]
@@ -749,7 +752,7 @@ async def test_app_home_shows_commitments_initiatives_and_a_liaisons_stuck_items
     assert "Your open commitments" in seen and "You owe" in seen and "Network drops" in seen
     assert "Your initiatives" in seen
     stuck = seen[seen.index("Stuck in your units") :]
-    assert "label the boxes" in stuck and "@kim for @pat" in stuck and "overdue" in stuck
+    assert "label the boxes" in stuck and f"<@{KIM}> for <@{PAT}>" in stuck and "overdue" in stuck
     block_ids = [b["block_id"] for b in home.payload["view"]["blocks"] if "block_id" in b]
     assert len(block_ids) == len(set(block_ids))
 
@@ -833,7 +836,7 @@ async def test_everything_is_acknowledged_in_time_while_the_database_is_slow(
     offers = await posted(srv.fake, "C0FINANCE1", 3)
     assert any("software purchase" in c.payload["text"] for c in offers)
     (answer,) = await srv.fake.wait_for("response_url")
-    assert "Asked @sam" in answer.payload["text"]
+    assert f"Asked <@{SAM}>" in answer.payload["text"]
 
 
 async def test_a_rate_limited_reply_waits_for_retry_after_and_arrives_once(srv: Server) -> None:
@@ -884,7 +887,10 @@ def test_the_manifest_declares_everything_the_adapter_uses() -> None:
     (command,) = features["slash_commands"]
     assert command["command"] == slack_channel.COMMAND and command["should_escape"] is True
     shortcuts = {s["callback_id"]: s["type"] for s in features["shortcuts"]}
-    assert shortcuts == {name: "message" for name in slack_channel.SHORTCUTS}
+    assert shortcuts == {
+        **{name: "message" for name in slack_channel.SHORTCUTS},
+        **{name: "global" for name in slack_channel.GLOBAL_SHORTCUTS},
+    }
     assert features["app_home"]["home_tab_enabled"] is True
     assert features["app_home"]["messages_tab_enabled"] is True
     events = settings["event_subscriptions"]["bot_events"]

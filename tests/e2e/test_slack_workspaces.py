@@ -25,7 +25,7 @@ from bot.bootstrap import App, bootstrap
 from bot.config import load_settings
 from bot.server import build_web_app
 from handlers.messages import Reply
-from storage.models import Address, Ledger
+from storage.models import Address, Ledger, Person
 from storage.slack_installations import SlackInstallations, SlackOAuthStates
 from tests.conftest import EXAMPLE_CONFIG
 from tests.fakes import slack_requests as sr
@@ -210,10 +210,13 @@ async def test_a_dm_to_someone_of_another_workspace_uses_that_workspaces_token(s
 async def test_an_enterprise_grid_org_wide_install_answers_every_workspace_of_the_org(
     srv, fake
 ) -> None:
+    wen = _user("wen", "T0GRID2")  # of the second workspace, met in the first
+    wen["profile"]["email"] = "wen@grid.example"
+    wen["enterprise_user"] = {"enterprise_id": "E0ORG", "teams": ["T0GRID2"]}
     org = Workspace(
         "T0GRID1",
         "Grid",
-        users={"U0GIA": _user("gia", "T0GRID1"), "W0GUS": _user("gus", "T0GRID2")},
+        users={"U0GIA": _user("gia", "T0GRID1"), "W0GUS": _user("gus", "T0GRID2"), "W0WEN": wen},
         channels={"C0GRID1": "grid-one", "C0GRID2": "grid-two"},
         enterprise_id="E0ORG",
         org_wide=True,
@@ -229,6 +232,10 @@ async def test_an_enterprise_grid_org_wide_install_answers_every_workspace_of_th
     assert {c.headers["authorization"] for c in offers} == {f"Bearer {token}"}
     await srv.mine(org, "W0GUS", team="T0GRID2")
     assert srv.address("W0GUS").enterprise == "E0ORG"
+    await srv.mine(org, "W0WEN", team="T0GRID1")
+    with Session(srv.app.engine) as session:  # one of the org, not an outsider: email kept
+        person = session.get(Person, srv.address("W0WEN").person_id)
+        assert person.email == "wen@grid.example"
     fake.reset()
     await srv.app.outboxes["slack"].send(srv.address("W0GUS"), Reply("Your digest"))
     (dm,) = await fake.wait_for("chat.postMessage")

@@ -63,6 +63,7 @@ class FakeSlackWorkspaces(FakeSlack):
         self._caller: _Token | None = None  # the token of the request being answered
         self._basic: tuple[str, str] | None = None  # client credentials sent as Basic auth
         self._bot_token_revoked = False
+        self.not_a_member_of: set[str] = set()  # channels the single-token bot is not in
         self.rotation_seconds = 43200  # how long a rotating token lives (Slack: 12 hours)
         self._handlers["oauth.v2.access"] = self._oauth_v2_access
 
@@ -189,6 +190,10 @@ class FakeSlackWorkspaces(FakeSlack):
     def _dispatch(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
         caller = self._caller
         if caller is None:
+            channel = str(payload.get("channel") or "")
+            posting = method in ("chat.postMessage", "chat.postEphemeral")
+            if posting and channel in self.not_a_member_of:
+                return _error("not_in_channel")
             return super()._dispatch(method, payload)
         refused = self._outside(caller.workspace, method, payload)
         return _error(refused) if refused else self._as(caller.workspace, method, payload)

@@ -36,6 +36,10 @@ TEXTS = [
     ("history", ReplyKind.INFO, "Which commitment?"),
     ("plan", ReplyKind.INTAKE, "Let's plan it."),
     ("plan a spaceship", ReplyKind.INFO, "I don't have a playbook for 'spaceship'"),
+    # Behind Slack's /commitments, the top-level words are their own commands.
+    ("commitments history 1", ReplyKind.HISTORY, "#1 move the printers"),
+    ("commitments home", ReplyKind.LIST, "Your open commitments:"),
+    ("commitments plan", ReplyKind.INTAKE, "Let's plan it."),
     ("I'll send the floor plans by Friday", ReplyKind.PROMISE_OFFER, "Want me to keep track"),
     ("good morning", ReplyKind.INFO, "I'm here to help plan things"),
 ]

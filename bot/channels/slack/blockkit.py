@@ -1,8 +1,9 @@
 """Pure rendering: a Reply or a Form as Block Kit (messages, the App Home, modals).
 
-No I/O and no state: the same reply always gives the same blocks, which the contract test
-in tests/contract compares with the other channels' renderers. Button values and a modal's
-private_metadata go out sealed (bot.channels.interactions.seal).
+No I/O: the same reply (and the same people known for it, see people.py) always gives the
+same blocks, which the contract test in tests/contract compares with the other channels'
+renderers. Button values and a modal's private_metadata go out sealed
+(bot.channels.interactions.seal).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from bot.channels.interactions import (
     clip,
     seal,
 )
+from bot.channels.slack.people import mentions_for
 from handlers.messages import (
     Choice,
     Form,
@@ -39,13 +41,13 @@ def escape(text: str) -> str:
 def fallback_text(reply: Reply) -> str:
     """The plain text Slack shows in notifications and to screen readers."""
     warnings = "".join(f"\n⚠ {w}" for w in reply.warnings)
-    return clipped(escape(reply.text + warnings), 3000)
+    return clipped(mentions_for(escape(reply.text + warnings)), 3000)
 
 
 def item_text(item: Item) -> str:
     """One list line in mrkdwn: a heading bold, a line no longer current struck through. (The
     core's older markup, `*heading*` and `~dropped~`, is mrkdwn already and passes as it is.)"""
-    text = escape(item.text)
+    text = mentions_for(escape(item.text))
     if item.struck:
         text = f"~{text}~"
     return f"*{text}*" if item.heading else text
@@ -76,12 +78,15 @@ def _buttons(choices: tuple[Choice, ...], block_id: str | None = None) -> dict:
 def render_blocks(reply: Reply, prefix: str = "") -> list[dict]:
     """A reply as Block Kit: its text, its facts, one line per item with that item's buttons,
     then the reply's own buttons."""
-    blocks: list[dict] = [section(escape(reply.text))]
+    blocks: list[dict] = [section(mentions_for(escape(reply.text)))]
     for warning in reply.warnings:
         blocks.append(section(f"⚠ *{escape(warning)}*"))
     if reply.facts:
         fields = [
-            {"type": "mrkdwn", "text": clipped(f"*{escape(label)}*\n{escape(value)}", 2000)}
+            {
+                "type": "mrkdwn",
+                "text": clipped(f"*{escape(label)}*\n{mentions_for(escape(value))}", 2000),
+            }
             for label, value in reply.facts[:10]
         ]
         blocks.append({"type": "section", "fields": fields})

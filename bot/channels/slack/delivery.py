@@ -38,6 +38,7 @@ from bot.channels.slack.directory import (
     slack_sender,
     workspace_team,
 )
+from bot.channels.slack.people import with_people
 from bot.channels.slack.retry_handlers import asked_wait_of
 from bot.channels.slack.workspaces import (
     NotInstalled,
@@ -102,11 +103,9 @@ class SlackChannel:
 
     async def own_team(self) -> str | None:
         """This workspace's team id (with many, the current request's; see `workspace_team`)."""
-        if self.installations is not None:
-            return current_team()
-        if self.team_id is None:
+        if self.team_id is None and self.installations is None:
             self.team_id = await workspace_team(self.client)
-        return self.team_id
+        return self.team_id if self.installations is None else current_team()
 
     async def close(self) -> None:
         await self.retrier.stop()  # what still waits gets its last try and its fallback
@@ -118,7 +117,7 @@ class SlackChannel:
     # Inbound plumbing
 
     async def answer(self, inbound: Inbound) -> list[Outgoing]:
-        return await asyncio.to_thread(self.core.handle, inbound)
+        return await with_people(self.core, await asyncio.to_thread(self.core.handle, inbound))
 
     async def sender(self, user_id: str, team: str | None = None) -> Sender:
         """Who a Slack user is (name, email, time zone, and whether they are from another
@@ -342,6 +341,7 @@ class SlackOutbox:
     async def send(self, address, reply: Reply) -> None:
         from schedules.outbox import DeliveryError
 
+        await with_people(self.slack.core, [Outgoing(reply)])  # its people as real mentions
         try:
             await self.slack.dm_address(address, fallback_text(reply), render_blocks(reply))
         except NotInstalled as exc:  # kept in the ledger; no call reaches Slack

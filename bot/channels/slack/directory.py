@@ -10,6 +10,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.channels.slack.workspaces import current_enterprise
 from handlers.messages import Sender
 from handlers.org import Organisation
 
@@ -37,6 +38,9 @@ def slack_sender(
         return Sender(channel, user_id, external=bool(own and team and team != own))
     profile = info.get("profile") or {}
     home = info.get("team_id") or team
+    # On Enterprise Grid, another workspace of the same organisation is not another org.
+    org = (info.get("enterprise_user") or {}).get("enterprise_id")
+    same_org = bool(org) and org == current_enterprise()
     return Sender(
         channel,
         user_id,
@@ -44,7 +48,8 @@ def slack_sender(
         email=profile.get("email") or None,
         timezone=info.get("tz") or None,
         tenant=home or None,
-        external=bool(own and home and home != own) or bool(info.get("is_stranger")),
+        external=bool(own and home and home != own and not same_org)
+        or bool(info.get("is_stranger")),
     )
 
 

@@ -8,13 +8,23 @@ from __future__ import annotations
 COMMAND = "/commitments"
 
 
-SHORTCUTS = ("plan_with_it", "track_commitment")
+SHORTCUTS = ("plan_with_it", "track_commitment")  # message shortcuts (a message's "...")
 
 
-EVENTS = ("message", "app_mention", "app_home_opened")
+GLOBAL_SHORTCUTS = ("plan_with_it_global",)  # the lightning bolt / search: "Plan with IT"
 
 
-VIEWS = ("intake", "commitment", "act", "cycle")
+EVENTS = (
+    "message",
+    "app_mention",
+    "app_home_opened",
+    "member_joined_channel",
+    "app_uninstalled",
+    "tokens_revoked",
+)
+
+
+VIEWS = ("intake", "commitment", "act", "cycle", "reassign")
 
 
 # The manifest's bot events, and the scope each needs (None: the event needs none).
@@ -25,6 +35,9 @@ BOT_EVENTS = {
     "message.groups": "groups:history",
     "message.im": "im:history",
     "message.mpim": "mpim:history",
+    "member_joined_channel": "channels:read",  # the bot added to a channel: says what it does
+    "app_uninstalled": None,  # the installation goes (multi-workspace mode)
+    "tokens_revoked": None,
 }
 
 

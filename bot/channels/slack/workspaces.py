@@ -71,6 +71,11 @@ def current_team() -> str | None:
     return current.team_id if current is not None else None
 
 
+def current_enterprise() -> str | None:
+    current = CURRENT.get()
+    return current.enterprise_id if current is not None else None
+
+
 def in_workspace(sender: Sender) -> Sender:
     """A sender with the installation the current request came through (kept with their
     address, so that sends to them use its token); as it is with one token."""

@@ -7,9 +7,17 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.channels.slack.delivery import SlackChannel
-from bot.channels.slack.listeners import actions, commands, errors, events, shortcuts, views
+from bot.channels.slack.listeners import (
+    actions,
+    commands,
+    errors,
+    events,
+    joins,
+    shortcuts,
+    views,
+)
 
-LISTENERS = (events, commands, actions, shortcuts, views, errors)
+LISTENERS = (events, joins, commands, actions, shortcuts, views, errors)
 
 
 def register(app: AsyncApp, slack: SlackChannel) -> None:

@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.channels.interactions import LONG_TEXT
 from bot.channels.slack.delivery import SlackChannel, permalink
+from bot.channels.slack.listeners.joins import first_dm, with_welcome
 from bot.channels.slack.text import readable_text
 from bot.retry import once_the_database_answers
 from bot.spool import inbound_from_record, inbound_record
@@ -57,7 +58,8 @@ def register(app: AsyncApp, slack: SlackChannel) -> None:
             return
         event_id = body.get("event_id")
         if event.get("channel_type") == "im":
-            await on_person_message(slack, event, direct=True, event_id=event_id)
+            welcome = await first_dm(slack, event["user"])
+            await on_person_message(slack, event, direct=True, event_id=event_id, welcome=welcome)
             return
         text = readable_text(event.get("text") or "")
         if bot_user_id and f"<@{bot_user_id}>" in text:
@@ -92,6 +94,7 @@ async def on_person_message(
     direct: bool,
     signal: bool = False,
     event_id: str | None = None,
+    welcome: bool = False,
 ) -> None:
     """A DM, a mention or a channel message with a signal: ask the core, answer in place."""
     channel_id, ts, user = event.get("channel", ""), event.get("ts") or "", event["user"]
@@ -117,6 +120,8 @@ async def on_person_message(
 
     async def answer() -> None:
         replies = await slack.answer(inbound)
+        if welcome:
+            replies = with_welcome(replies)
         log.info(
             "slack event",
             extra={

@@ -1,6 +1,7 @@
-"""Message shortcuts: "Plan it with IT" opens the intake form, "Track as commitment" the
-commitment form, both filled in from the message. views.open goes first: a trigger_id lives
-three seconds.
+"""Shortcuts: on a message, "Plan it with IT" opens the intake form and "Track as commitment"
+the commitment form, both filled in from the message; the global "Plan with IT" (the
+shortcuts menu) opens an empty intake form. views.open goes first: a trigger_id lives three
+seconds.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.channels.interactions import intake_data, intake_for
 from bot.channels.slack.delivery import SlackChannel
-from bot.channels.slack.manifest import SHORTCUTS
+from bot.channels.slack.manifest import GLOBAL_SHORTCUTS, SHORTCUTS
 from bot.channels.slack.modals import open_form
 from bot.channels.slack.text import readable_text
 from handlers.messages import Outgoing, Reply
@@ -43,4 +44,16 @@ def register(app: AsyncApp, slack: SlackChannel) -> None:
         user_id = (shortcut.get("user") or {}).get("id") or ""
         state = json.dumps({"conv": channel_id, "mid": message.get("ts")})
         form = slack.core.commitment_form(readable_text(message.get("text") or ""), state=state)
+        await open_form(slack, shortcut["trigger_id"], form, user_id=user_id)  # a DM if it can't
+
+    @app.shortcut(GLOBAL_SHORTCUTS[0])
+    @slack.in_flight.tracked
+    async def on_global_plan(ack: AsyncAck, shortcut: dict) -> None:
+        await ack()
+        user_id = (shortcut.get("user") or {}).get("id") or ""
+        data = intake_data(slack.core, "", None, None)  # nothing to read: the form asks it all
+        form = intake_for(slack.core, await slack.sender(user_id), data)
+        if isinstance(form, Reply):  # someone from another organisation plans nothing here
+            await slack.deliver([Outgoing(form)], channel=None, user_id=user_id)
+            return
         await open_form(slack, shortcut["trigger_id"], form, user_id=user_id)  # a DM if it can't
