@@ -36,7 +36,15 @@ from handlers.messages import (
 )
 from handlers.org import Organisation
 from handlers.owed import OwedMessage
-from handlers.people import name_of, person_for, sync_organisation
+from handlers.people import (
+    chat_names,
+    forget_address,
+    forget_references,
+    name_of,
+    person_for,
+    some_reference,
+    sync_organisation,
+)
 from handlers.playbooks import Catalogue
 from handlers.promises import find_promise, may_hold_promise
 from handlers.signals import Signal, Speaker, detect, it_speaking_for_it
@@ -196,61 +204,24 @@ class Liaison:
     def some_reference(
         self, channel: str, tenant: str | None = None
     ) -> tuple[str, str | None] | None:
-        """Any stored conversation reference on a channel (one of this tenant's first), and
-        its tenant: where the connector is, and the bot's own account there, for reaching
-        someone new."""
+        """Any stored conversation reference on a channel, and its tenant (people.py)."""
         with session_scope(self.engine) as session:
-            query = select(Address.reference, Address.tenant).where(
-                Address.channel == channel, Address.reference.is_not(None)
-            )
-            found = None
-            if tenant:
-                found = session.exec(query.where(Address.tenant == tenant).limit(1)).first()
-            found = found or session.exec(query.order_by(Address.updated_at.desc())).first()
-            return (found[0], found[1]) if found else None
+            return some_reference(session, channel, tenant)
 
     def chat_names(self, channel: str, handles: set[str]) -> dict[str, tuple[str, str]]:
-        """For each of these handles reachable on a channel: their id there and their name,
-        so the channel can show them as a real mention."""
-        if not handles:
-            return {}
+        """Each handle's id on a channel and name, to show them as a mention (people.py)."""
         with session_scope(self.engine) as session:
-            rows = session.exec(
-                select(Person.handle, Person.display_name, Address.external_id)
-                .join(Address, Address.person_id == Person.id)
-                .where(Person.handle.in_(sorted(handles)[:200]), Address.channel == channel)
-            ).all()
-        return {handle: (external_id, name or handle) for handle, name, external_id in rows}
+            return chat_names(session, channel, handles)
 
     def forget_address(self, channel: str, external_id: str) -> bool:
-        """The platform says this address is gone for the bot (the app removed, the person
-        left): delete it, so nothing is sent there and the person's other channels are used.
-        Talking to the bot again, or the next config sync, brings it back."""
+        """An address the platform says is gone for the bot is deleted (people.py)."""
         with session_scope(self.engine) as session:
-            address = session.exec(
-                select(Address).where(
-                    Address.channel == channel, Address.external_id == external_id
-                )
-            ).first()
-            if address is None:
-                return False
-            session.delete(address)
-            return True
+            return forget_address(session, channel, external_id)
 
     def forget_references(self, channel: str, conversation_id: str) -> int:
-        """The bot was removed from a team or chat: forget the references that lead into it
-        (the people keep their addresses, reached through a new 1:1 chat); how many."""
-        needle = f'"id":"{conversation_id}'
+        """The references into a conversation the bot was removed from go (people.py)."""
         with session_scope(self.engine) as session:
-            addresses = session.exec(
-                select(Address).where(
-                    Address.channel == channel, Address.reference.contains(needle, autoescape=True)
-                )
-            ).all()
-            for address in addresses:
-                address.reference = None
-                session.add(address)
-            return len(addresses)
+            return forget_references(session, channel, conversation_id)
 
     def first_time(self, key: str) -> bool:
         """True the first time a key is seen, ever, on any replica (e.g. greeting a new user)."""

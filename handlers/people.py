@@ -217,3 +217,62 @@ def name_of(session: Session, person_id: int | None) -> str:
         return "—"
     person = session.get(Person, person_id)
     return f"@{person.handle}" if person else "someone"
+
+
+# Addresses the channels learn are gone, and what they need to reach someone new.
+
+
+def some_reference(
+    session: Session, channel: str, tenant: str | None = None
+) -> tuple[str, str | None] | None:
+    """Any stored conversation reference on a channel (one of this tenant's first), and its
+    tenant: where the connector is, and the bot's own account there, for reaching someone new."""
+    query = select(Address.reference, Address.tenant).where(
+        Address.channel == channel, Address.reference.is_not(None)
+    )
+    found = None
+    if tenant:
+        found = session.exec(query.where(Address.tenant == tenant).limit(1)).first()
+    found = found or session.exec(query.order_by(Address.updated_at.desc())).first()
+    return (found[0], found[1]) if found else None
+
+
+def chat_names(session: Session, channel: str, handles: set[str]) -> dict[str, tuple[str, str]]:
+    """For each of these handles reachable on a channel: their id there and their name, so the
+    channel can show them as a real mention."""
+    if not handles:
+        return {}
+    rows = session.exec(
+        select(Person.handle, Person.display_name, Address.external_id)
+        .join(Address, Address.person_id == Person.id)
+        .where(Person.handle.in_(sorted(handles)[:200]), Address.channel == channel)
+    ).all()
+    return {handle: (external_id, name or handle) for handle, name, external_id in rows}
+
+
+def forget_address(session: Session, channel: str, external_id: str) -> bool:
+    """The platform says this address is gone for the bot (the app removed, the person left):
+    delete it, so nothing is sent there and the person's other channels are used. Talking to
+    the bot again, or the next config sync, brings it back."""
+    address = session.exec(
+        select(Address).where(Address.channel == channel, Address.external_id == external_id)
+    ).first()
+    if address is None:
+        return False
+    session.delete(address)
+    return True
+
+
+def forget_references(session: Session, channel: str, conversation_id: str) -> int:
+    """The bot was removed from a team or chat: forget the references that lead into it (the
+    people keep their addresses, reached through a new 1:1 chat); how many."""
+    needle = f'"id":"{conversation_id}'
+    addresses = session.exec(
+        select(Address).where(
+            Address.channel == channel, Address.reference.contains(needle, autoescape=True)
+        )
+    ).all()
+    for address in addresses:
+        address.reference = None
+        session.add(address)
+    return len(addresses)

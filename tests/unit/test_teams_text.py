@@ -63,3 +63,40 @@ def test_a_persons_text_in_a_card_cannot_become_a_disguised_link() -> None:
         assert any("Approve the budget" in t for t in shown)
         assert all("](" not in t.replace("\\](", "") for t in shown), shown
     assert "**\\[Approve the budget\\](https://evil.example)**" in _texts(render_card(reply))[0]
+
+
+def test_people_become_mentions_and_nothing_else_does() -> None:
+    from bot.channels.teams.mentions import handles_in, mention_card, mention_text
+    from handlers.messages import Item, Reply
+
+    people = {"pat": ("aad-pat", "Pat Lee"), "alex.newcomer": ("aad-alex", "Alex <Newcomer>")}
+    used: dict[str, dict] = {}
+    text = mention_text(
+        "Asked @alex.newcomer for @pat. Mail pat@riverton.example; @kim isn't on Teams.",
+        people,
+        used,
+    )
+
+    assert text == (
+        "Asked <at>Alex Newcomer</at> for <at>Pat Lee</at>. Mail pat@riverton.example; "
+        "@kim isn't on Teams."
+    )
+    assert used == {
+        "aad-alex": {
+            "type": "mention",
+            "text": "<at>Alex Newcomer</at>",
+            "mentioned": {"id": "aad-alex", "name": "Alex <Newcomer>"},
+        },
+        "aad-pat": {
+            "type": "mention",
+            "text": "<at>Pat Lee</at>",
+            "mentioned": {"id": "aad-pat", "name": "Pat Lee"},
+        },
+    }
+    reply = Reply("For @pat:", items=(Item("#3 from @kim."),), facts=(("Owner", "@sam"),))
+    assert handles_in(reply) == {"pat", "kim", "sam"}
+    card = {"type": "AdaptiveCard", "body": [{"type": "TextBlock", "text": "Over to @pat"}]}
+    mentioned = mention_card(card, people)
+    assert mentioned["body"][0]["text"] == "Over to <at>Pat Lee</at>"
+    assert [e["mentioned"]["id"] for e in mentioned["msteams"]["entities"]] == ["aad-pat"]
+    assert card["body"][0]["text"] == "Over to @pat"  # the card given is left as it was

@@ -11,7 +11,9 @@ in the conversation.
 
 Where things are: app.py builds the adapter and the bot; transport.py is the HTTP route;
 bot.py routes each kind of activity; turns.py says what each turn means; activities.py reads
-activities; delivery.py sends; cards.py renders (pure).
+activities; delivery.py sends; reach.py sends in parts within Teams' size limit, opens 1:1
+chats, updates shared cards for everyone and forgets addresses Teams refuses (403/404);
+cards.py, dialogs.py and mentions.py render (pure).
 """
 
 from bot.channels.interactions import FORM_IDS
