@@ -27,6 +27,7 @@ from storage.models import (
     Commitment,
     CommitmentEvent,
     Initiative,
+    InitiativeEvent,
     InitiativeLink,
     InitiativeStatus,
     IntakeSession,
@@ -252,6 +253,7 @@ def apply_retention(session: Session, closed_days: int, now: dt.datetime) -> Ret
         )
         chunk = [i for i in chunk if i not in still_open]
         session.exec(delete(RoleAssignment).where(RoleAssignment.initiative_id.in_(chunk)))
+        session.exec(delete(InitiativeEvent).where(InitiativeEvent.initiative_id.in_(chunk)))
         session.exec(
             delete(InitiativeLink).where(
                 InitiativeLink.first_id.in_(chunk) | InitiativeLink.second_id.in_(chunk)

@@ -12,7 +12,17 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from handlers import acts, cycles, offers, planning, reports, signin, similar, views
+from handlers import (
+    acts,
+    cycles,
+    initiatives,
+    offers,
+    planning,
+    reports,
+    signin,
+    similar,
+    views,
+)
 from handlers.commands import (
     Act,
     Ask,
@@ -71,6 +81,8 @@ QUERIES: dict[str, Handler] = {
     "stuck": views.stuck,
     "overdue": views.overdue,
     "initiative": views.initiative_query,
+    "initiatives": initiatives.listing,
+    "initiative_edit": initiatives.edit,
     "cycle": views.cycles,
     "calendar": views.calendar_link,
     "report": reports.report,

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from sqlalchemy import Row
 from sqlmodel import select
 
-from handlers import calendar, commitments, cycle_status, similar
+from handlers import calendar, commitments, cycle_status, initiatives, similar
 from handlers.commands import HELP_TEXT, Query
 from handlers.dates import describe_date
 from handlers.messages import ActionId, Choice, Item, Outgoing, Reply, ReplyKind
@@ -233,6 +233,7 @@ def initiative(turn: Turn, initiative_id: int) -> list[Outgoing]:
         if commitments.can_see(org, me, c):
             items.append(Item(turn.describe(c), turn.buttons(c, me.id)))
     items += similar.linked_items(turn.session, org, found.id)
+    items += initiatives.history_items(turn, found.id)
     kind = catalogue[found.kind].title if found.kind in catalogue else found.kind
     facts = [("Kind", kind)]
     if found.unit_id:

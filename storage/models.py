@@ -290,3 +290,15 @@ class InitiativeLink(SQLModel, table=True):
     second_agreed_by: int | None = Field(default=None, foreign_key="person.id")
     created_at: dt.datetime = Field(default_factory=utcnow)
     linked_at: dt.datetime | None = None
+
+
+class InitiativeEvent(SQLModel, table=True):
+    """One change to a saved initiative (its title, date or owner): who, when, before, after."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    initiative_id: int = Field(foreign_key="initiative.id", index=True)
+    actor_id: int | None = Field(default=None, foreign_key="person.id")
+    field: str = Field(max_length=32)
+    before: str | None = Field(default=None, max_length=300)
+    after: str | None = Field(default=None, max_length=300)
+    at: dt.datetime = Field(default_factory=utcnow)
