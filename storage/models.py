@@ -171,7 +171,16 @@ class Nudge(SQLModel, table=True):
 
 
 class CommitmentEvent(SQLModel, table=True):
-    """One act in a commitment's history: who did what, when, and from which channel."""
+    """One act in a commitment's history: who did what, when, and from which channel.
+
+    Two indexes serve the promise-keeping figures (handlers.figures): a commitment's last
+    event into a state is an index-only lookup, and one act in a period a range scan.
+    """
+
+    __table_args__ = (
+        Index("ix_commitmentevent_commitment_state_at", "commitment_id", "to_state", "at"),
+        Index("ix_commitmentevent_act_at", "act", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     commitment_id: int = Field(foreign_key="commitment.id", index=True)

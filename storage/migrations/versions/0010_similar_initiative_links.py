@@ -7,7 +7,8 @@ Create Date: 2026-12-06 04:10:00
 When an initiative is saved, the bot looks for the same need in other units and tells both
 units' liaisons. A pair is kept once (first_id < second_id); each side's liaison agrees, and
 the pair is linked when both have. An initiative's title, date and owner can be edited
-afterwards; each change is an initiativeevent row.
+afterwards; each change is an initiativeevent row. Two indexes on the history serve the
+promise-keeping figures.
 """
 
 from collections.abc import Sequence
@@ -60,7 +61,20 @@ def upgrade() -> None:
         batch_op.create_index("ix_initiativeevent_initiative_id", ["initiative_id"], unique=False)
 
 
+    # The promise-keeping figures: a commitment's last event into a state, one act in a period.
+    with op.batch_alter_table("commitmentevent", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_commitmentevent_commitment_state_at",
+            ["commitment_id", "to_state", "at"],
+            unique=False,
+        )
+        batch_op.create_index("ix_commitmentevent_act_at", ["act", "at"], unique=False)
+
+
 def downgrade() -> None:
+    with op.batch_alter_table("commitmentevent", schema=None) as batch_op:
+        batch_op.drop_index("ix_commitmentevent_act_at")
+        batch_op.drop_index("ix_commitmentevent_commitment_state_at")
     with op.batch_alter_table("initiativeevent", schema=None) as batch_op:
         batch_op.drop_index("ix_initiativeevent_initiative_id")
     op.drop_table("initiativeevent")
