@@ -34,6 +34,9 @@ See commitments
   overdue                 only the overdue ones
   unit Finance            everything for one unit
   initiative 12           the commitments of initiative #12
+  initiatives Finance     open initiatives (of a unit, or all you may see)
+  initiative 12 owner @kim
+                          change its title, date or owner (history kept)
   cycle                   your units' planning conversations (input cycles)
   calendar                a private calendar link with your due dates and cycles
   stuck page 2            the next page of a list (of mine, @pat, stuck...)
@@ -240,6 +243,8 @@ def parse_commitments_command(text: str) -> Command:
         return _parse_unit(rest)
     if keyword in ("report", "reports", "figures"):
         return Query("report", arg=rest)
+    if keyword == "initiatives" and _commitment_number(rest.partition(" ")[0]) is None:
+        return Query("initiatives", arg=rest or None)
     if keyword in ("initiative", "initiatives"):
         return _parse_initiative(rest)
     if keyword == "ask":
@@ -266,6 +271,9 @@ def _parse_unit(rest: str) -> Query:
 
 
 def _parse_initiative(rest: str) -> Query:
+    first, _, change = rest.partition(" ")
+    if change.strip() and _commitment_number(first) is not None:
+        return Query("initiative_edit", arg=rest)  # "initiative 3 owner @kim"
     number = _commitment_number(rest)
     if number is None:
         raise CommandError(

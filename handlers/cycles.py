@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from sqlmodel import select
 
-from handlers import offers
+from handlers import cycle_followup, offers
 from handlers.messages import Outgoing
 from handlers.turn import Turn, say
 from storage.models import Cycle, Unit
@@ -43,10 +43,14 @@ def submit(turn: Turn, data: dict) -> list[Outgoing]:
             for number, kind in enumerate(signal.kinds if signal else ()):  # every kind named
                 mid = f"cycle-{cycle.id}-{field}-{index}" + (f"-{number}" if number else "")
                 found.append((mid, replace(signal, kind=kind)))
+    told = _tell_liaison(turn, unit, answers, [signal for _, signal in found])
     if not found:
-        return say(
-            f"Thanks! I've kept your answers for {unit.name}'s cycle. I didn't spot anything "
-            "with an IT side; your liaison will read them all the same."
+        return (
+            say(
+                f"Thanks! I've kept your answers for {unit.name}'s cycle. I didn't spot anything "
+                "with an IT side; your liaison will read them all the same."
+            )
+            + told
         )
     out = say(
         f"Thanks! I spotted {len(found)} thing{'s' if len(found) > 1 else ''} where IT can "
@@ -54,7 +58,20 @@ def submit(turn: Turn, data: dict) -> list[Outgoing]:
     )
     for mid, signal in found:
         out += offers.offer(turn, signal, unit_id=unit.id, message_id=mid)
-    return out
+    return out + told
+
+
+def _tell_liaison(turn: Turn, unit: Unit, answers: dict[str, str], spotted: list) -> list[Outgoing]:
+    """The unit's liaison hears that the look-ahead was answered, and what was spotted."""
+    if not unit.liaison_id or unit.liaison_id == turn.person.id:
+        return []
+    titles = turn.bot.catalogue
+    names = [
+        f"{titles[s.kind].title.lower() if s.kind in titles else s.kind}: “{s.excerpt}”"
+        for s in spotted
+    ]
+    note = cycle_followup.answered_note(turn.session, unit, turn.person, answers, names)
+    return [Outgoing(note, to_person=unit.liaison_id)]
 
 
 def _save(turn: Turn, unit: Unit, day: dt.date, answers: dict[str, str]) -> Cycle:

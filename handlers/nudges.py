@@ -24,6 +24,7 @@ from handlers.briefings import (  # noqa: F401  (re-exported: their old home was
     next_cycle,
     unit_months,
 )
+from handlers.cycle_followup import follow_ups
 from handlers.escalations import escalation_choices
 from handlers.messages import (
     MAX_ITEMS,
@@ -317,4 +318,4 @@ def claim(session: Session, due: OwedMessage, now: dt.datetime) -> bool:
 # Every rule the sweeps run, in order: (session, org, send window, stuck items) -> what is owed.
 # A new kind of nudge is one function here and one entry in this list.
 NudgeRule = Callable[[Session, Organisation, SendWindow, list[tuple[Row, str]]], list[OwedMessage]]
-NUDGE_RULES: list[NudgeRule] = [digests, escalations, cycle_messages]
+NUDGE_RULES: list[NudgeRule] = [digests, escalations, cycle_messages, follow_ups]

@@ -93,6 +93,9 @@ class Thresholds(_Strict):
     briefing_days_ahead: int = Field(default=14, ge=1, le=90)
     due_soon_days: int = Field(default=2, ge=0, le=30)
     intake_expiry_hours: int = Field(default=24, ge=1, le=24 * 30)  # an unfinished plan lapses
+    # An unanswered look-ahead: the lead is reminded after this many business days, and the
+    # liaison told after as many again.
+    cycle_reminder_business_days: int = Field(default=5, ge=1, le=60)
 
 
 class Schedule(_Strict):

@@ -20,7 +20,17 @@ from handlers.org import Organisation
 
 # The ledger kinds that are messages owed to someone: only these are retried or recovered by
 # the sweeps. Other claims (an offer per message, a replayed press) may carry a payload too.
-OWED_KINDS = frozenset({"digest", "escalation", "briefing", "questionnaire", "deferred"})
+OWED_KINDS = frozenset(
+    {
+        "digest",
+        "escalation",
+        "briefing",
+        "questionnaire",
+        "deferred",
+        "cycle_reminder",  # handlers.cycle_followup
+        "cycle_unanswered",
+    }
+)
 
 
 @dataclass(frozen=True)

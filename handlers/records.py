@@ -27,6 +27,7 @@ from storage.models import (
     Commitment,
     CommitmentEvent,
     Initiative,
+    InitiativeEvent,
     InitiativeLink,
     InitiativeStatus,
     IntakeSession,
@@ -140,7 +141,7 @@ def export_tables(
     if org is not None and now is not None and today is not None:
         period = parse_period("last 6 months", today)
         tables[FIGURES] = [
-            figures.export_row(figures.compute(session, scope, period, now, today))
+            export_row(figures.compute(session, scope, period, now, today))
             for scope in figures.overall(org, session)
         ]
     return tables
@@ -148,11 +149,60 @@ def export_tables(
 
 FIGURES = "figures"
 
+FIGURE_COLUMNS = (
+    "scope",
+    "period_start",
+    "period_end",
+    "due",
+    "on_time",
+    "on_time_rate",
+    "days_late_median",
+    "days_late_p90",
+    "date_changes",
+    "commitments_moved",
+    "answer_hours_median",
+    "answer_hours_p90",
+    "unanswered",
+    "blocked_days_median",
+    "blocked_days_p90",
+    "open_under_week",
+    "open_1_4_weeks",
+    "open_1_3_months",
+    "open_over_3_months",
+)
+
+
+def export_row(found: figures.Figures) -> dict[str, object]:
+    rate = found.on_time_rate
+    values = [
+        found.scope.label,
+        found.period.start.isoformat(),
+        found.period.end.isoformat(),
+        found.due,
+        found.kept,
+        "" if rate is None else round(rate, 3),
+        _blank(found.late.median),
+        _blank(found.late.p90),
+        found.date_changes,
+        found.moved_items,
+        _blank(found.answer_hours.median),
+        _blank(found.answer_hours.p90),
+        found.unanswered,
+        _blank(found.stuck_days.median),
+        _blank(found.stuck_days.p90),
+        *(n for _, n in found.open_ages),
+    ]
+    return dict(zip(FIGURE_COLUMNS, values, strict=True))
+
+
+def _blank(value: int | None) -> object:
+    return "" if value is None else value
+
 
 def columns_of(table: str) -> list[str]:
     """The columns of an exported table, in order."""
     if table == FIGURES:
-        return list(figures.EXPORT_COLUMNS)
+        return list(FIGURE_COLUMNS)
     return [column for column, _ in EXPORTED[table][1]]
 
 
@@ -252,6 +302,7 @@ def apply_retention(session: Session, closed_days: int, now: dt.datetime) -> Ret
         )
         chunk = [i for i in chunk if i not in still_open]
         session.exec(delete(RoleAssignment).where(RoleAssignment.initiative_id.in_(chunk)))
+        session.exec(delete(InitiativeEvent).where(InitiativeEvent.initiative_id.in_(chunk)))
         session.exec(
             delete(InitiativeLink).where(
                 InitiativeLink.first_id.in_(chunk) | InitiativeLink.second_id.in_(chunk)

@@ -2,9 +2,9 @@
 
 When an initiative is saved, the open (or recently closed) initiatives of *other* units of the
 same kind are scored against it: the text (title, the message it came from, the product named)
-as TF-IDF vectors of character n-grams, fitted on the organisation's own initiatives with
-numpy; a product or vendor name both mention; and target dates close together. A pair scoring
-at least `THRESHOLD` (chosen on bench/similar_pairs.jsonl, where precision matters more than
+as sparse TF-IDF vectors of character n-grams, fitted on the organisation's own initiatives;
+a product or vendor name both mention; and target dates close together. A pair scoring at
+least `THRESHOLD` (chosen on bench/similar_pairs.jsonl, where precision matters more than
 recall) is kept once, and each unit's liaison is told with a "Link them" button.
 
 Privacy: until both liaisons agree, a liaison is told only what they may already see. Of the
@@ -23,7 +23,6 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
 from sqlmodel import Session, or_, select
 
 from handlers import commitments
@@ -90,21 +89,31 @@ def _grams(text: str) -> Counter[str]:
     return counts
 
 
-def tfidf(texts: Sequence[str]) -> np.ndarray:
-    """One L2-normalised row per text: sublinear term frequency times smoothed IDF."""
+def tfidf(texts: Sequence[str], corpus: Sequence[str] = ()) -> list[dict[str, float]]:
+    """One L2-normalised sparse vector (n-gram -> weight) per text: sublinear term frequency
+    times smoothed IDF, the document frequencies counted over `texts` and `corpus`. Sparse,
+    so hundreds of initiatives cost kilobytes, not a dense matrix of every n-gram."""
     grams = [_grams(t) for t in texts]
-    vocabulary: dict[str, int] = {}
+    df: Counter[str] = Counter()
     for counts in grams:
-        for gram in counts:
-            vocabulary.setdefault(gram, len(vocabulary))
-    matrix = np.zeros((len(texts), max(len(vocabulary), 1)))
-    for row, counts in enumerate(grams):
-        for gram, n in counts.items():
-            matrix[row, vocabulary[gram]] = 1 + math.log(n)
-    df = (matrix > 0).sum(axis=0)
-    matrix *= np.log((1 + len(texts)) / (1 + df)) + 1
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return matrix / np.where(norms == 0, 1, norms)
+        df.update(counts.keys())
+    for text in corpus:
+        df.update(_grams(text).keys())
+    total = len(texts) + len(corpus)
+    vectors = []
+    for counts in grams:
+        weights = {
+            g: (1 + math.log(n)) * (math.log((1 + total) / (1 + df[g])) + 1)
+            for g, n in counts.items()
+        }
+        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+        vectors.append({g: w / norm for g, w in weights.items()})
+    return vectors
+
+
+def cosine(a: dict[str, float], b: dict[str, float]) -> float:
+    small, large = (a, b) if len(a) <= len(b) else (b, a)
+    return sum(w * large.get(g, 0.0) for g, w in small.items())
 
 
 def score(a: Need, b: Need, text_similarity: float) -> float:
@@ -123,9 +132,8 @@ def score_all(new: Need, others: Sequence[Need], corpus: Sequence[str] = ()) -> 
     """The score of `new` against each of `others`; IDF is fitted on them and `corpus`."""
     if not others:
         return []
-    vectors = tfidf([new.text, *(o.text for o in others), *corpus])
-    cosines = vectors[1 : 1 + len(others)] @ vectors[0]
-    return [score(new, other, float(c)) for other, c in zip(others, cosines, strict=True)]
+    first, *rest = tfidf([new.text, *(o.text for o in others)], corpus)
+    return [score(new, other, cosine(first, v)) for other, v in zip(others, rest, strict=True)]
 
 
 # --- finding, telling, linking ---------------------------------------------------------------

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from sqlmodel import select
 
-from handlers import calendar, commitments, nudges, similar
+from handlers import calendar, commitments, cycle_status, initiatives, similar
 from handlers.commands import HELP_TEXT, Query
 from handlers.dates import describe_date
 from handlers.messages import ActionId, Choice, Item, Outgoing, Reply, ReplyKind, section_size
@@ -199,20 +199,32 @@ def calendar_link(turn: Turn, command: Query) -> list[Outgoing]:
 
 
 def cycles(turn: Turn, command: Query | None = None) -> list[Outgoing]:
+    """Each unit's input cycle: when, with whom, where it stands (handlers.cycle_status), and
+    the initiatives it produced (named only to those who oversee the unit or lead it)."""
     units = turn.session.exec(select(Unit).order_by(Unit.name)).all()
     if not units:
         return say("No units are configured yet, so there are no input cycles.", private=True)
     items = []
     for found in units:
         today = turn.bot.today_for(None, found.id)
-        upcoming = nudges.next_cycle(found, today)
-        items.append(
-            Item(
-                f"{found.name}: {describe_date(upcoming, today)} "
-                f"with {name_of(turn.session, found.liaison_id)}"
-            )
+        status = cycle_status.status(turn.session, turn.bot.org, found.id, today)
+        when = describe_date(status.day, today) if status.day else "none planned"
+        follow = (" · lead reminded" if status.reminded else "") + (
+            " · liaison told" if status.liaison_told else ""
         )
-    reply = Reply("Next input cycles:", items=tuple(items), private=True, kind=ReplyKind.LIST)
+        text = (
+            f"{found.name}: {when} with {name_of(turn.session, found.liaison_id)} · "
+            f"{status.stage}{follow}"
+        )
+        if status.initiatives:
+            sees = found.lead_id == turn.person.id or commitments.can_oversee(
+                turn.bot.org, turn.person, found.id
+            )
+            named = ", ".join(f"#{i} {t}" for i, t in status.initiatives)
+            count = len(status.initiatives)
+            text += f" · produced {named}" if sees else f" · produced {count} initiative(s)"
+        items.append(Item(text))
+    reply = Reply("Input cycles:", items=tuple(items), private=True, kind=ReplyKind.LIST)
     return [Outgoing(reply)]
 
 
@@ -343,6 +355,7 @@ def initiative(turn: Turn, initiative_id: int) -> list[Outgoing]:
         if commitments.can_see(org, me, c):
             items.append(Item(turn.describe(c), turn.buttons(c, me.id)))
     items += similar.linked_items(turn.session, org, found.id)
+    items += initiatives.history_items(turn, found.id)
     kind = catalogue[found.kind].title if found.kind in catalogue else found.kind
     facts = [("Kind", kind)]
     if found.unit_id:

@@ -186,7 +186,16 @@ class Nudge(SQLModel, table=True):
 
 
 class CommitmentEvent(SQLModel, table=True):
-    """One act in a commitment's history: who did what, when, and from which channel."""
+    """One act in a commitment's history: who did what, when, and from which channel.
+
+    Two indexes serve the promise-keeping figures (handlers.figures): a commitment's last
+    event into a state is an index-only lookup, and one act in a period a range scan.
+    """
+
+    __table_args__ = (
+        Index("ix_commitmentevent_commitment_state_at", "commitment_id", "to_state", "at"),
+        Index("ix_commitmentevent_act_at", "act", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     commitment_id: int = Field(foreign_key="commitment.id", index=True)
@@ -305,6 +314,18 @@ class InitiativeLink(SQLModel, table=True):
     second_agreed_by: int | None = Field(default=None, foreign_key="person.id")
     created_at: dt.datetime = Field(default_factory=utcnow)
     linked_at: dt.datetime | None = None
+
+
+class InitiativeEvent(SQLModel, table=True):
+    """One change to a saved initiative (its title, date or owner): who, when, before, after."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    initiative_id: int = Field(foreign_key="initiative.id", index=True)
+    actor_id: int | None = Field(default=None, foreign_key="person.id")
+    field: str = Field(max_length=32)
+    before: str | None = Field(default=None, max_length=300)
+    after: str | None = Field(default=None, max_length=300)
+    at: dt.datetime = Field(default_factory=utcnow)
 
 
 from storage import slack_installations  # noqa: E402,F401  (registers Slack's OAuth tables)

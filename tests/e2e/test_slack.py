@@ -628,7 +628,7 @@ async def test_every_commitments_form(srv: Server) -> None:
     assert "Initiative #1: Move to the Elm Street building" in initiative.payload["text"]
     assert f"R: it <@{SAM}>" in text_of(initiative.payload)
     cycle = await ask("cycle")
-    assert "Next input cycles" in cycle.payload["text"] and "Parks" in text_of(cycle.payload)
+    assert "Input cycles" in cycle.payload["text"] and "Parks" in text_of(cycle.payload)
     assert "didn't understand" in (await ask("frobnicate")).payload["text"]
     nobody = await ask("<@U0NEWBIE|newbie>")
     assert "<@U0NEWBIE>" in nobody.payload["text"] and "nothing open" in nobody.payload["text"]

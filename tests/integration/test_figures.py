@@ -148,8 +148,8 @@ def test_the_export_has_the_figures_of_each_unit_it_and_the_business(history):
     rows = {row["scope"]: row for row in tables["figures"]}
     assert set(rows) == {"Finance", "Parks and Recreation", "IT", "Business"}
     assert (rows["Finance"]["due"], rows["Finance"]["on_time"]) == (3, 1)
-    assert list(rows["IT"]) == list(figures.EXPORT_COLUMNS)
-    assert records.columns_of("figures") == list(figures.EXPORT_COLUMNS)
+    assert list(rows["IT"]) == list(records.FIGURE_COLUMNS)
+    assert records.columns_of("figures") == list(records.FIGURE_COLUMNS)
 
 
 def ask(bot, text: str, who: str):

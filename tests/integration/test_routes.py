@@ -26,7 +26,7 @@ TEXTS = [
     ("commitments @sam", ReplyKind.LIST, "Open commitments of @sam:"),
     ("commitments @nobody", ReplyKind.INFO, "I don't know that person yet"),
     ("commitments initiative 99", ReplyKind.INFO, "I can't find initiative #99"),
-    ("commitments cycle", ReplyKind.LIST, "Next input cycles:"),
+    ("commitments cycle", ReplyKind.LIST, "Input cycles:"),
     ("commitments calendar", ReplyKind.INFO, "Your private calendar link"),
     ("commitments frobnicate", ReplyKind.INFO, "I didn't understand 'frobnicate'"),
     ("commitments done 1", ReplyKind.ACK, "Got it."),

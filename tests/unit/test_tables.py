@@ -131,7 +131,12 @@ def test_help_names_every_text_command_and_query() -> None:
     for word in (w for w, handler in texts.items() if handler is not views.bot_help):
         assert f"• {word}" in BOT_HELP
     for scope in routes.QUERIES:
-        shown = {"person": "@pat", "initiative": "initiative 12", "unit": "unit Finance"}
+        shown = {
+            "person": "@pat",
+            "initiative": "initiative 12",
+            "unit": "unit Finance",
+            "initiative_edit": "initiative 12 owner @kim",
+        }
         assert shown.get(scope, scope) in HELP_TEXT
 
 
