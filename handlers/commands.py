@@ -181,18 +181,15 @@ def find_mentions(text: str) -> list[Mention]:
     return list(found)
 
 
-_MARKUP_MENTION_RE = re.compile(f"{_SLACK_USER}|{_TEAMS_AT}", re.DOTALL)
-
-
 def replace_mentions(text: str, name: Callable[[Mention], str]) -> str:
     """`text` with each mention written as a channel's markup (Slack's `<@U123>`, Teams'
     `<at>Name</at>`) replaced by `name(mention)`; typed @handles are words already."""
 
     def replaced(match: re.Match[str]) -> str:
-        mention = _mention_from(match)
+        mention = None if match["typed"] else _mention_from(match)
         return name(mention) if mention is not None else match[0]
 
-    return _MARKUP_MENTION_RE.sub(replaced, text)
+    return _MENTION_RE.sub(replaced, text)
 
 
 def strip_mentions(text: str) -> str:
