@@ -174,6 +174,16 @@ def _platt(raw: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
     return float(a), float(b)
 
 
+def _raw_exact(model: Model, found: Mapping[str, float]) -> np.ndarray:
+    """``Model.raw`` in float64 with numpy's own sums rather than a BLAS product, whose
+    last bits may depend on memory alignment: calibration then gives the same bytes on
+    every run (``make train`` is reproducible)."""
+    rows = [model.index[name] for name in found if name in model.index]
+    values = np.array([found[name] for name in found if name in model.index], dtype=np.float64)
+    weights = model.weights[rows].astype(np.float64)
+    return model.bias.astype(np.float64) + (values[:, None] * weights).sum(axis=0)
+
+
 def fit(
     train: Sequence[Example],
     calibrate: Sequence[Example],
@@ -236,7 +246,7 @@ def fit(
         np.tile(np.array([1.0, 0.0], dtype=np.float32), (len(kinds), 1)),
     )
     if calibrate:
-        raw = np.array([model.raw(features(example.text, cues)) for example in calibrate])
+        raw = np.array([_raw_exact(model, features(example.text, cues)) for example in calibrate])
         gold = np.array(
             [[kind in example.kinds for kind in kinds] for example in calibrate], dtype=float
         )
