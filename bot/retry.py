@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import datetime as dt
 import email.utils
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,6 +91,21 @@ class RetryPolicy:
         return backoff(attempt, self.base_delay, self.max_delay)
 
 
+WAIT: contextvars.ContextVar[float] = contextvars.ContextVar("breaker_wait", default=WAIT_LIMIT)
+
+
+@contextlib.contextmanager
+def waiting_at_most(seconds: float) -> Iterator[None]:
+    """Sends made inside wait at most `seconds` for an open breaker: the sweeps pass 0, so a
+    sweep during an outage records its messages as failed at once (the next sweep retries
+    them) instead of waiting for each one."""
+    token = WAIT.set(seconds)
+    try:
+        yield
+    finally:
+        WAIT.reset(token)
+
+
 class BreakerOpen(TimeoutError):
     """A send held back by an open circuit breaker for longer than its caller waits: a
     passing failure, like a timeout."""
@@ -129,14 +145,14 @@ class Breaker:
         """Seconds every sender still waits (0 when the breaker lets sends through)."""
         return max(0.0, self.open_until - self.clock()) if self.is_open else 0.0
 
-    async def wait(self, limit: float = WAIT_LIMIT) -> None:
+    async def wait(self, limit: float | None = None) -> None:
         """Wait until a send may go: at once while closed; while open, until the pause is over,
         and then only one sender goes first (the probe) while the others wait for its answer
         (or `PROBE_SECONDS`, should it never come). A sender that has waited `limit` seconds
         gets `BreakerOpen` (a passing failure): a reply is then retried in the background or
         kept for the sweeps, and a sweep records it as failed for its next run, rather than
         hang while the platform is down."""
-        deadline = self.clock() + limit
+        deadline = self.clock() + (WAIT.get() if limit is None else limit)
         while self.is_open:
             left = self.remaining()
             if self.clock() + min(left, 0.05) > deadline:

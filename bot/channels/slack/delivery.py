@@ -40,7 +40,7 @@ from bot.channels.slack.directory import (
 )
 from bot.channels.slack.retry_handlers import asked_wait_of
 from bot.lifecycle import InFlight
-from bot.retry import Retrier
+from bot.retry import Retrier, waiting_at_most
 from handlers.core import Liaison
 from handlers.messages import (
     Action,
@@ -331,7 +331,8 @@ class SlackOutbox:
         from schedules.outbox import DeliveryError
 
         try:
-            await self.slack.dm_address(address, fallback_text(reply), render_blocks(reply))
+            with waiting_at_most(0.0):  # Slack failing: recorded as failed now, retried later
+                await self.slack.dm_address(address, fallback_text(reply), render_blocks(reply))
         except SlackApiError as exc:
             raise DeliveryError(f"slack: {slack_error(exc)}") from exc  # a 5xx page is no JSON
         except Exception as exc:  # a network failure after the client's own retries

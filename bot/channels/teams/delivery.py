@@ -53,7 +53,7 @@ from bot.channels.teams.activities import (
 )
 from bot.channels.teams.cards import CARD_TYPE, is_plain, markdown, render_card
 from bot.lifecycle import InFlight
-from bot.retry import Breaker, Retrier, RetryPolicy
+from bot.retry import Breaker, Retrier, RetryPolicy, waiting_at_most
 from handlers.core import Liaison
 from handlers.messages import (
     Inbound,
@@ -339,7 +339,8 @@ class TeamsOutbox:
         self.teams = teams
 
     async def send(self, address: Address, reply: Reply) -> None:
-        await self.teams.send_to_address(address, reply)
+        with waiting_at_most(0.0):  # Teams failing: recorded as failed now, retried later
+            await self.teams.send_to_address(address, reply)
 
 
 def own_the_retries(turn_context: TurnContext) -> None:
