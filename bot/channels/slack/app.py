@@ -47,6 +47,7 @@ def build_slack(
         attaching_function_token_enabled=False,
     )
     channel = SlackChannel(core, app, client, in_flight=in_flight or InFlight())
+    channel.retrier.breaker = client.breaker  # Slack back: the waiting retries go at once
     if signing_secret and not socket_mode:
         channel.verifier = SignatureVerifier(signing_secret)
     listeners.register(app, channel)
