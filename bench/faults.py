@@ -29,6 +29,7 @@ import asyncio
 import datetime as dt
 import json
 import signal
+import sqlite3
 import sys
 import tempfile
 import time
@@ -271,16 +272,19 @@ async def slack_down(args, tmp: Path) -> Result:
             for c in fake.calls_to("chat.postMessage")
             if c.ok
         )
-        log = server.tail()
+        log = server.log.read_text(encoding="utf-8", errors="replace")
+    with sqlite3.connect(tmp / "down.db") as db:
+        (kept,) = db.execute("SELECT count(*) FROM ledger WHERE kind = 'deferred'").fetchone()
     opened = log.count("circuit breaker open")
-    lost = len(wanted - set(got))
+    missing = len(wanted - set(got))
     doubled = sum(1 for n in got.values() if n > 1)
     line = (
         f"slack-down {args.slack_down:g} s: {len(events)} signals; {during} posts reached "
-        f"Slack while it was down; breaker opened {opened}x; offers lost {lost} "
-        f"(kept for the sweeps as DMs instead, see the log), doubled {doubled}"
+        f"Slack while it was down; breaker opened {opened}x; offered in their thread "
+        f"{len(wanted) - missing}, kept for the sweeps (a DM) {kept}, lost "
+        f"{max(0, missing - kept)}, doubled {doubled}"
     )
-    return line, doubled == 0
+    return line, doubled == 0 and missing <= kept
 
 
 FAULT_USERS = {

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import datetime as dt
 import email.utils
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,6 +91,21 @@ class RetryPolicy:
         return backoff(attempt, self.base_delay, self.max_delay)
 
 
+WAIT: contextvars.ContextVar[float] = contextvars.ContextVar("breaker_wait", default=WAIT_LIMIT)
+
+
+@contextlib.contextmanager
+def waiting_at_most(seconds: float) -> Iterator[None]:
+    """Sends made inside wait at most `seconds` for an open breaker: the sweeps pass 0, so a
+    sweep during an outage records its messages as failed at once (the next sweep retries
+    them) instead of waiting for each one."""
+    token = WAIT.set(seconds)
+    try:
+        yield
+    finally:
+        WAIT.reset(token)
+
+
 class BreakerOpen(TimeoutError):
     """A send held back by an open circuit breaker for longer than its caller waits: a
     passing failure, like a timeout."""
@@ -123,20 +139,27 @@ class Breaker:
         self.open_until = 0.0
         self.is_open = False
         self.probe_at: float | None = None  # when the probe after a pause went
+        self._closed: asyncio.Event | None = None  # set on closing, for the retrier
         self.on_change: Callable[[str, bool], None] = lambda platform, is_open: None
+
+    def closing(self) -> asyncio.Event:
+        """An event set when the breaker next closes (made on the running loop)."""
+        if self._closed is None:
+            self._closed = asyncio.Event()
+        return self._closed
 
     def remaining(self) -> float:
         """Seconds every sender still waits (0 when the breaker lets sends through)."""
         return max(0.0, self.open_until - self.clock()) if self.is_open else 0.0
 
-    async def wait(self, limit: float = WAIT_LIMIT) -> None:
+    async def wait(self, limit: float | None = None) -> None:
         """Wait until a send may go: at once while closed; while open, until the pause is over,
         and then only one sender goes first (the probe) while the others wait for its answer
         (or `PROBE_SECONDS`, should it never come). A sender that has waited `limit` seconds
         gets `BreakerOpen` (a passing failure): a reply is then retried in the background or
         kept for the sweeps, and a sweep records it as failed for its next run, rather than
         hang while the platform is down."""
-        deadline = self.clock() + limit
+        deadline = self.clock() + (WAIT.get() if limit is None else limit)
         while self.is_open:
             left = self.remaining()
             if self.clock() + min(left, 0.05) > deadline:
@@ -180,6 +203,9 @@ class Breaker:
         self.failures, self.pause, self.probe_at = 0, self.first_pause, None
         if self.is_open:
             self.is_open, self.open_until = False, 0.0
+            if self._closed is not None:  # wake what waits for the platform, once
+                self._closed.set()
+                self._closed = None
             log.warning("%s: circuit breaker closed: sends go through again", self.platform)
             self.on_change(self.platform, False)
 
@@ -203,6 +229,7 @@ class Retrier:
         self.waiting: set[asyncio.Task] = set()
         self._stopping: asyncio.Event | None = None
         self.spool: Any = None  # a bot.spool.Spool: where events go past the bound
+        self.breaker: Breaker | None = None  # the platform's: its closing ends every pause
 
     @property
     def stopping(self) -> asyncio.Event:
@@ -235,9 +262,8 @@ class Retrier:
 
     async def _run(self, job: Job, why: str, asked: float | None = None) -> None:
         for number, delay in enumerate(self.delays, start=1):
-            if not self.stopping.is_set():
-                with contextlib.suppress(TimeoutError):  # the service's Retry-After, if longer
-                    await asyncio.wait_for(self.stopping.wait(), max(delay, asked or 0.0))
+            if not self.stopping.is_set():  # the service's Retry-After, if longer
+                await self._pause(max(delay, asked or 0.0))
             try:
                 await job.attempt()
             except Exception as exc:
@@ -255,6 +281,18 @@ class Retrier:
                 return
         log.warning("%s: still failing (%s); falling back", job.what, why)
         await job.give_up(why)
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait `seconds`, or less: until a shutdown, or until the platform's breaker closes
+        (the platform is back, so what waits for it goes now rather than minutes later)."""
+        wakers = [asyncio.ensure_future(self.stopping.wait())]
+        if self.breaker is not None and self.breaker.is_open:
+            wakers.append(asyncio.ensure_future(self.breaker.closing().wait()))
+        try:
+            await asyncio.wait(wakers, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waker in wakers:
+                waker.cancel()
 
     async def stop(self, timeout: float = 10.0) -> None:
         """End the pauses: one last try each, then the fallbacks; wait up to `timeout`."""

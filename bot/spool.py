@@ -15,7 +15,6 @@ at ERROR, and the metric `liaison_events_dropped_total{channel}`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -118,9 +117,11 @@ class Spool:
     async def run(self) -> None:
         """Drain every few seconds while there is something to drain (the server runs this)."""
         while True:
-            with contextlib.suppress(Exception):
+            try:
                 if self.waiting():
                     await self.drain()
+            except Exception:
+                log.exception("spool: the drain failed; trying again in %.0f s", DRAIN_EVERY)
             await asyncio.sleep(DRAIN_EVERY)
 
 

@@ -183,3 +183,17 @@ async def test_the_background_retrier_honours_the_pause_a_failure_asked_for():
     await asyncio.wait_for(asyncio.gather(*retrier.waiting), 5)
     assert work.tries == 2 and not work.fell_back
     assert time.monotonic() - start >= 0.6  # 0.3 s before each try, not 0.01 s
+
+
+async def test_when_the_breaker_closes_the_waiting_retries_go_at_once():
+    breaker = retry.Breaker("slack", threshold=1, pause=0.05)
+    retrier = Retrier(delays=(0.01, 30.0))
+    retrier.breaker = breaker
+    work = Work([Passing, None])
+    breaker.failed()  # the platform is failing
+    retrier.later("work", work.attempt, retry_on=passing, give_up=work.give_up, why="500")
+    await asyncio.sleep(0.3)
+    assert work.tries == 1  # the next try would be 30 s away...
+    breaker.succeeded()  # ...but the platform is back
+    await asyncio.wait_for(asyncio.gather(*retrier.waiting), 2)
+    assert work.tries == 2 and not work.fell_back

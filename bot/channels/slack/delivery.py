@@ -47,7 +47,7 @@ from bot.channels.slack.workspaces import (
     reaching,
 )
 from bot.lifecycle import InFlight
-from bot.retry import Retrier
+from bot.retry import Retrier, waiting_at_most
 from handlers.core import Liaison
 from handlers.messages import (
     Action,
@@ -343,7 +343,8 @@ class SlackOutbox:
 
         await with_people(self.slack.core, [Outgoing(reply)])  # its people as real mentions
         try:
-            await self.slack.dm_address(address, fallback_text(reply), render_blocks(reply))
+            with waiting_at_most(0.0):  # Slack failing: recorded as failed now, retried later
+                await self.slack.dm_address(address, fallback_text(reply), render_blocks(reply))
         except NotInstalled as exc:  # kept in the ledger; no call reaches Slack
             raise DeliveryError(f"slack: {exc}") from exc
         except SlackApiError as exc:

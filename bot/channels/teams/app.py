@@ -55,6 +55,7 @@ def build_teams(
     adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
     in_flight = in_flight or InFlight()
     channel = TeamsChannel(core, adapter, app_id, tenant_id or None, in_flight=in_flight)
+    channel.retrier.breaker = channel.breaker  # Teams back: the waiting retries go at once
     channel.bot = TeamsBot(TeamsTurns(channel))
     return channel
 

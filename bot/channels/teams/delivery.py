@@ -55,7 +55,7 @@ from bot.channels.teams.reach import (  # noqa: F401  (imported from here by the
     text_activity,
 )
 from bot.lifecycle import InFlight
-from bot.retry import Breaker, Retrier, RetryPolicy
+from bot.retry import Breaker, Retrier, RetryPolicy, waiting_at_most
 from handlers.core import Liaison
 from handlers.messages import (
     Inbound,
@@ -309,4 +309,5 @@ class TeamsOutbox:
         self.teams = teams
 
     async def send(self, address: Address, reply: Reply) -> None:
-        await self.teams.send_to_address(address, reply)
+        with waiting_at_most(0.0):  # Teams failing: recorded as failed now, retried later
+            await self.teams.send_to_address(address, reply)
