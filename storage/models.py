@@ -134,7 +134,7 @@ OPEN_STATES = (
 
 # The WHERE of the partial indexes on open commitments, with the states written out: a query
 # must say the same (handlers.commitment_queries.OPEN) for SQLite to use them.
-OPEN_SQL = "state IN ({})".format(", ".join(f"'{state.value}'" for state in OPEN_STATES))
+OPEN_SQL = "state IN ('requested', 'countered', 'promised', 'done_reported')"  # OPEN_STATES
 OPEN_ONLY = {"sqlite_where": text(OPEN_SQL), "postgresql_where": text(OPEN_SQL)}
 
 

@@ -156,3 +156,15 @@ def test_stuck_costs_a_few_statements_at_any_size(engine, org, clock):
     for owner in many:
         add(bot, owner, ids["lee"], 3, last_activity_at=old, due=old.date() - dt.timedelta(days=1))
     assert cost() == small <= 12
+
+
+def test_the_partial_indexes_and_the_queries_say_open_the_same_way() -> None:
+    from pathlib import Path
+
+    from storage.models import OPEN_SQL, OPEN_STATES
+
+    states = ", ".join(f"'{state.value}'" for state in OPEN_STATES)
+    assert f"state IN ({states})" == OPEN_SQL
+    migration = Path(__file__).resolve().parents[2] / "storage" / "migrations" / "versions"
+    [found] = migration.glob("0008_*.py")
+    assert f'OPEN_SQL = "{OPEN_SQL}"' in found.read_text(encoding="utf-8")
