@@ -38,7 +38,7 @@ from bot.retry import Retrier
 from handlers.commitments import ACT_INPUTS
 from handlers.commitments import act_form as table_act_form
 from handlers.core import Liaison
-from handlers.escalations import REASSIGN_FORM, reassign_form
+from handlers.escalations import reassign_form
 from handlers.messages import (  # noqa: F401  (MAX_ITEMS: the channels read it here)
     COMMITMENT_ACT_PREFIX,
     MAX_ITEMS,
@@ -191,8 +191,6 @@ def rebuild_form(core: Liaison, form_id: str, state_text: str) -> Form | None:
         return core.commitment_form("", state_text)
     if form_id == "cycle":
         return core.cycle_form(state)
-    if form_id == REASSIGN_FORM:
-        return reassign_form(state.get("id"))
     if form_id == ACT_FORM:
         act = str(state.get("act") or "new_date")
         if act_input(act) is None:

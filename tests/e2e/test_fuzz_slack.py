@@ -325,6 +325,7 @@ FORM_FIELDS = {
     "commitment": ("what", "owner", "due"),
     "act": ("due", "note"),
     "cycle": ("six_months", "twelve_months"),
+    "reassign": ("owner",),
 }
 FUTURE = st.dates(dt.date.today() + dt.timedelta(days=1), dt.date(2035, 12, 31))
 

@@ -148,12 +148,7 @@ class SlackChannel:
 
     def first_delivery(self, key: tuple[str, str]) -> bool:
         """True the first time this process handles a message (Slack may deliver it again)."""
-        if key in self.handled:
-            return False
-        self.handled[key] = None
-        while len(self.handled) > 10_000:
-            self.handled.popitem(last=False)
-        return True
+        return first_seen(self.handled, key)
 
     # Delivery
 
@@ -351,6 +346,16 @@ class SlackOutbox:
             raise DeliveryError(f"slack: {slack_error(exc)}") from exc  # a 5xx page is no JSON
         except Exception as exc:  # a network failure after the client's own retries
             raise DeliveryError(f"slack: {type(exc).__name__}") from exc
+
+
+def first_seen(seen: OrderedDict, key: tuple[str, str], limit: int = 10_000) -> bool:
+    """True the first time `key` is seen; the oldest keys go beyond `limit`."""
+    if key in seen:
+        return False
+    seen[key] = None
+    while len(seen) > limit:
+        seen.popitem(last=False)
+    return True
 
 
 def _failure(exc: BaseException) -> str:
