@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from handlers import commitments
+from handlers import commitments, similar
 from handlers.dates import describe_date
 from handlers.messages import ActionId, Choice, Outgoing, Reply, ReplyKind
 from handlers.promises import Promise
@@ -69,7 +69,11 @@ def offer(
     facts = (("Roles IT often plays", roles),)
     reply = Reply(text, choices=choices, facts=facts, kind=ReplyKind.OFFER)
     turn.events.append("funnel.offered")
-    return [Outgoing(reply, meta={"signal": signal})]
+    # The same need planned in another unit: this unit's liaison hears of it (handlers.similar).
+    heads_up = similar.on_offer(
+        turn.session, turn.bot.org, signal.kind, signal.excerpt, unit_id, turn.now()
+    )
+    return [Outgoing(reply, meta={"signal": signal}), *heads_up]
 
 
 def offer_to_track(turn: Turn, promise: Promise) -> list[Outgoing]:
