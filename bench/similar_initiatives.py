@@ -59,7 +59,7 @@ def main() -> int:
     pairs = [json.loads(line) for line in Path(args.pairs).read_text().splitlines() if line]
     scored = scores(pairs)
     print(f"{len(pairs)} pairs, {sum(s for _, s in scored)} labelled the same need")
-    for threshold in (0.30, 0.35, 0.40, similar.THRESHOLD, 0.50, 0.55, 0.60):
+    for threshold in sorted({0.30, 0.35, 0.40, 0.45, similar.THRESHOLD, 0.50, 0.55, 0.60}):
         precision, recall, flagged = at(threshold, scored)
         mark = "  <- shipped" if threshold == similar.THRESHOLD else ""
         print(

@@ -10,7 +10,7 @@ import dataclasses
 import datetime as dt
 import json
 
-from handlers import commitments
+from handlers import commitments, similar
 from handlers.dates import describe_date
 from handlers.messages import ActionId, Choice, Outgoing, Reply, ReplyKind, reply_to_dict
 from handlers.promises import Promise
@@ -79,7 +79,11 @@ def offer(
         if not _claim_until_sent(turn, key, "offer", said, reply, meta):
             return []
     turn.events.append("funnel.offered")
-    return [Outgoing(reply, meta=meta)]
+    # The same need planned in another unit: this unit's liaison hears of it (handlers.similar).
+    heads_up = similar.on_offer(
+        turn.session, turn.bot.org, signal.kind, signal.excerpt, unit_id, turn.now()
+    )
+    return [Outgoing(reply, meta=meta), *heads_up]
 
 
 def offer_to_track(turn: Turn, promise: Promise) -> list[Outgoing]:

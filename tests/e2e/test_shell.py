@@ -119,6 +119,7 @@ def test_export_and_forget_from_the_command_line(tmp_path):
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "commitments.csv",
+        "figures.csv",  # promise-keeping figures of the last 6 months
         "history.csv",
         "initiatives.csv",
         "rasci.csv",

@@ -195,3 +195,20 @@ def test_the_labelled_pairs_keep_their_precision():
     scored = scores([json.loads(line) for line in lines])
     precision, recall, flagged = at(similar.THRESHOLD, scored)
     assert flagged >= 10 and precision >= 0.95 and recall >= 0.7
+
+
+def test_a_signal_like_another_units_plan_gives_its_liaison_a_heads_up(split_liaisons):
+    bot = split_liaisons
+    submit(bot, "pat", "finance", "software_purchase", "Buy a shift scheduling tool",
+           "2027-03-01", "When I Work")  # fmt: skip
+    said = "We want to buy a shift scheduling tool"
+    inbound = Inbound(Sender("shell", "kim", name="kim"), "#parks", text=said, message_id="m1")
+    out = bot.handle(inbound)
+    assert out[0].reply.kind == "offer"
+    with session_scope(bot.engine) as session:
+        lee = session.get(Unit, "parks").liaison_id
+    (heads_up,) = [o.reply.text for o in out if o.to_person == lee]
+    assert heads_up.startswith(f"Heads-up: someone in Parks and Recreation just mentioned “{said}”")
+    assert "a software purchase Finance is planning, aimed at March 2027" in heads_up
+    assert "Buy a shift scheduling tool" not in heads_up  # @lee does not oversee Finance
+    assert bot.handle(inbound) == []  # the same message again: no offer, no second heads-up
