@@ -64,7 +64,9 @@ def schedule(
         draw = rng.random()
         path = "chatter" if draw < 0.95 else "signal" if draw < 0.99 else "slash"
         found.append((n / rate, path, request(body_for(path, n), port)))
-    stuck = sr.slash_body("/commitments", "stuck", user_id=LIAISON)
+    stuck = sr.slash_body(
+        "/commitments", "stuck", user_id=LIAISON, response_url=slack_ack.RESPONSE_URL[0]
+    )
     found += [(t * every, "stuck", request(stuck, port)) for t in range(int(seconds / every))]
     return sorted(found, key=lambda row: row[0])
 
@@ -119,6 +121,7 @@ async def measure(args) -> int:
         engine.dispose()
         async with contextlib.AsyncExitStack() as stack:
             fake = await stack.enter_async_context(FakeSlack(bot_token=TOKEN, users=USERS))
+            slack_ack.RESPONSE_URL[0] = fake.response_url()
             server = await stack.enter_async_context(server_process("ours", fake.base_url, workdir))
             warm = schedule(args.rate, 2, args.every, server.port)
             await run(server.port, warm)

@@ -172,6 +172,7 @@ USERS = {  # the people writing: Slack knows them, so users.info answers once fo
     }
     for n in range(50)
 }
+RESPONSE_URL = [None]  # the fake Slack's response_url, once it runs
 PATHS = ("chatter", "signal", "dm", "slash", "button")
 
 
@@ -191,8 +192,9 @@ def body_for(path: str, n: int) -> str:
         )
         return sr.event_body(event)
     if path == "slash":
-        return sr.slash_body("/commitments", "mine", user_id=user)
-    return sr.interaction_body(sr.block_action_payload("home.open", "", user_id=user))
+        return sr.slash_body("/commitments", "mine", user_id=user, response_url=RESPONSE_URL[0])
+    payload = sr.block_action_payload("home.open", "", user_id=user, response_url=RESPONSE_URL[0])
+    return sr.interaction_body(payload)
 
 
 def signed_requests(count: int, port: int, path: str = "chatter") -> list[bytes]:
@@ -326,6 +328,7 @@ async def measure(args) -> int:
         contextlib.AsyncExitStack() as stack,
     ):
         workdir = stack.enter_context(tempfile.TemporaryDirectory())
+        RESPONSE_URL[0] = fake.response_url()
         servers = {}
         for kind in ("ours", "bolt"):
             profile = f"{args.profile}/{kind}.prof" if args.profile else None
