@@ -136,8 +136,9 @@ def _plain(body: list[dict]) -> str:
 
 
 def card_size(card: dict) -> int:
-    """Bytes of a card as JSON on the wire, which is what Teams' size limit counts."""
-    return len(json.dumps(card, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    """Bytes of a card as JSON on the wire, which is what Teams' size limit counts. The
+    connector client escapes every non-ASCII character (6 bytes for "…"), so count it so."""
+    return len(json.dumps(card, separators=(",", ":")).encode("ascii"))
 
 
 def note_card(text: str) -> dict:
