@@ -66,7 +66,11 @@ def test_only_bot_config_reads_the_environment():
     assert offenders == []
 
 
-SHARED_CHANNEL_MODULES = {"interactions", "http"}  # the channel-neutral rules every channel follows
+SHARED_CHANNEL_MODULES = {
+    "interactions",
+    "http",
+    "sealing",
+}  # the channel-neutral rules every channel follows
 
 
 def test_channel_modules_do_not_import_each_other():

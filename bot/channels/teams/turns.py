@@ -107,6 +107,18 @@ class Judged:
     values: dict[str, Any] = field(default_factory=dict)
 
 
+async def name_mentioned(teams: TeamsChannel, turn_context: TurnContext, text: str) -> str:
+    """In a command, "ask <at>Alex Newcomer</at> ..." names someone the core may not know
+    yet: register them from the roster (with their email), as Slack does for a mentioned
+    user, and write them as the @handle commands understand."""
+    for account, markup in mentioned_people(turn_context.activity):
+        person = await teams.sender(turn_context, account)
+        person_id = await asyncio.to_thread(teams.core.register, person)
+        handle = await asyncio.to_thread(teams.core.handle_of, person_id)
+        text = text.replace(markup, f"@{handle}")
+    return text
+
+
 class TeamsTurns:
     """What a Teams turn means: a message, a button (Action.Execute or Action.Submit), a
     message action's dialog, a welcome. Each is translated for the core (the shared rules are
@@ -136,7 +148,7 @@ class TeamsTurns:
         if direct:
             await self.teams.remember(turn_context, sender)
         if direct and text.lower().startswith("commitments"):
-            text = await self.name_mentioned(turn_context, text)
+            text = await name_mentioned(self.teams, turn_context, text)
         inbound = Inbound(
             sender,
             conversation_key(activity),
@@ -153,17 +165,6 @@ class TeamsTurns:
             await self.teams.deliver(turn_context, await self.teams.answer(inbound))
 
         await once_the_database_answers(self.teams.retrier, f"teams message {activity.id}", answer)
-
-    async def name_mentioned(self, turn_context: TurnContext, text: str) -> str:
-        """In a command, "ask <at>Alex Newcomer</at> ..." names someone the core may not know
-        yet: register them from the roster (with their email), as Slack does for a mentioned
-        user, and write them as the @handle commands understand."""
-        for account, markup in mentioned_people(turn_context.activity):
-            person = await self.teams.sender(turn_context, account)
-            person_id = await asyncio.to_thread(self.teams.core.register, person)
-            handle = await asyncio.to_thread(self.teams.core.handle_of, person_id)
-            text = text.replace(markup, f"@{handle}")
-        return text
 
     async def on_submit(self, turn_context: TurnContext, data: dict) -> None:
         """An Action.Submit: a message whose value carries our action id and data."""
