@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -117,20 +118,21 @@ def _card(body: list[dict], actions: list[dict] | None = None) -> dict:
     return card
 
 
+def text_blocks(node: Any) -> Iterator[str]:
+    """The text of every TextBlock in a card, its body or any part of it, in order."""
+    if isinstance(node, list):
+        for child in node:
+            yield from text_blocks(child)
+    elif isinstance(node, dict):
+        if node.get("type") == "TextBlock" and isinstance(node.get("text"), str):
+            yield node["text"]
+        for key in ("body", "items", "columns"):
+            yield from text_blocks(node.get(key))
+
+
 def _plain(body: list[dict]) -> str:
     """The first lines of a card's text, without markdown, for `fallbackText`."""
-    lines: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, list):
-            for child in node:
-                walk(child)
-        elif isinstance(node, dict):
-            if node.get("type") == "TextBlock" and isinstance(node.get("text"), str):
-                lines.append(re.sub(r"[*\\]", "", node["text"]).strip())
-            walk(node.get("items"))
-
-    walk(body)
+    lines = (re.sub(r"[*\\]", "", text).strip() for text in text_blocks(body))
     text = "\n".join(line for line in lines if line)
     return text[: FALLBACK_TEXT * 2] or "A card from IT Liaison."
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.channels.teams.cards import text_blocks
 from handlers.messages import Reply
 
 # A handle as the core writes it (handlers.people.unique_handle), not the domain of an email.
@@ -21,22 +22,11 @@ def handles_in(reply: Reply) -> set[str]:
 
 def handles_in_card(card: dict) -> set[str]:
     """Every @handle a card's TextBlocks name."""
-    found: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, list):
-            for child in node:
-                walk(child)
-        elif isinstance(node, dict):
-            if node.get("type") == "TextBlock" and isinstance(node.get("text"), str):
-                found.update(
-                    m.group(1).rstrip("._-").lower() for m in HANDLE.finditer(node["text"])
-                )
-            for key in ("body", "items", "columns"):
-                walk(node.get(key))
-
-    walk(card)
-    return found
+    return {
+        m.group(1).rstrip("._-").lower()
+        for text in text_blocks(card)
+        for m in HANDLE.finditer(text)
+    }
 
 
 def _markup(name: str) -> str:
