@@ -4,6 +4,8 @@ channels (from bot.channels.REGISTRY) -> outboxes -> sweeper."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -72,6 +74,9 @@ def bootstrap(
     )
     if settings.dashboard_secret:
         liaison.dashboard_secret = settings.dashboard_secret.encode()
+    elif settings.state_signing_secret():  # a secret every replica shares, for another purpose
+        shared = settings.state_signing_secret().encode()
+        liaison.dashboard_secret = hmac.new(shared, b"dashboard links", hashlib.sha256).digest()
     if migrate:
         liaison.sync()
     in_flight = InFlight()

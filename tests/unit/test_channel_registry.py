@@ -55,3 +55,17 @@ def test_slack_is_built_and_mounted_when_configured(tmp_path: Path) -> None:
         assert channel.adapter.in_flight is app.in_flight  # one registry for the shutdown
     assert routes(app) == {"/slack/events", "/api/messages"}
     app.engine.dispose()
+
+
+def test_dashboard_links_are_signed_with_a_key_every_replica_shares(tmp_path: Path) -> None:
+    """With no DASHBOARD_SECRET, two replicas with the same Slack signing secret sign the
+    dashboard's links alike (derived for that purpose only); with nothing shared, each
+    process has its own key."""
+    slack = {"slack_bot_token": "xoxb-test", "slack_signing_secret": "s3cret"}
+    one, two = (bootstrap(settings(tmp_path / n, **slack)) for n in ("a", "b"))
+    assert one.liaison.dashboard_secret == two.liaison.dashboard_secret
+    assert one.liaison.dashboard_secret not in (b"s3cret", b"")
+    lone, other = (bootstrap(settings(tmp_path / n)) for n in ("c", "d"))
+    assert lone.liaison.dashboard_secret != other.liaison.dashboard_secret
+    for app in (one, two, lone, other):
+        app.engine.dispose()
