@@ -189,7 +189,7 @@ class SecondOpinion:
         try:
             async with asyncio.timeout(self.settings.timeout):
                 opinion = await self.advisor.ask(excerpt)
-        except Exception as exc:  # any failure of an optional helper falls back, never raises
+        except Exception as exc:  # an optional service that fails never fails detection
             log.warning(
                 "second opinion unavailable, the local model decides",
                 extra={"error": type(exc).__name__},
