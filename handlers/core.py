@@ -47,7 +47,15 @@ from handlers.people import (
 )
 from handlers.playbooks import Catalogue
 from handlers.promises import find_promise, may_hold_promise
-from handlers.signals import Signal, Speaker, detect, it_speaking_for_it
+from handlers.signals import (
+    Signal,
+    Speaker,
+    borderline,
+    detect,
+    detect_consulting,
+    it_speaking_for_it,
+    second_opinion_on,
+)
 from handlers.turn import Turn
 from handlers.views import BOT_HELP  # noqa: F401  (old name)
 from storage import ledger
@@ -260,19 +268,31 @@ class Liaison:
         with session_scope(self.engine) as session:
             return name_of(session, person_id).lstrip("@")
 
-    def detect(self, text: str, speaker: Speaker | None = None) -> Signal | None:
-        """The signal in a message, read once per message: a channel's fast path, its
-        listener and the core each ask, and all but the first find the answer in `_recent`.
-        Who is speaking is applied on top (`signals.detect` turns the same speakers away)."""
+    def detect(
+        self, text: str, speaker: Speaker | None = None, *, consult: bool = False
+    ) -> Signal | None:
+        """The signal in a message, read once (`_recent`) however many places ask; who is
+        speaking applied on top. With `consult` (the core, off the event loop), a configured
+        second opinion reads a borderline message (`signals.detect_consulting`)."""
         text = strip_mentions(text)
         if speaker is not None and (speaker.external or it_speaking_for_it(text, speaker)):
             return None
+        if consult and second_opinion_on():
+            return detect_consulting(text, self._cues, speaker=speaker)
         return self._recent.get(("signal", text), lambda: detect(text, self._cues))
 
     def may_answer(self, text: str) -> bool:
         """Whether a channel message not addressed to the bot may get an answer: a signal to
         offer for planning, or a promise ("I'll send it by Friday") to offer to track."""
-        return self.detect(text) is not None or self.finds_promise(text)
+        return self.worth_reading(text) or self.finds_promise(text)
+
+    def worth_reading(self, text: str) -> bool:
+        """Whether to read a channel message for a plan: a signal, or a borderline message
+        for a configured second opinion."""
+        plain = strip_mentions(text)
+        return self.detect(text) is not None or (
+            second_opinion_on() and borderline(plain, self._cues)
+        )
 
     def finds_promise(self, text: str) -> bool:
         """Whether the text holds a promise with a date (most chat fails the cheap look)."""

@@ -171,7 +171,7 @@ def free_text(turn: Turn, text: str) -> list[Outgoing]:
     if open_one is not None:
         turn.known_as(person)
         return planning.answer(turn, open_one, text)
-    signal = turn.bot.detect(text, speaker=turn.speaker(person))
+    signal = turn.bot.detect(text, speaker=turn.speaker(person), consult=True)
     if signal is not None:
         return offers.offer(turn, signal)
     plain = strip_mentions(text)

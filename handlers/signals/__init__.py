@@ -24,9 +24,11 @@ about IT's own work ("IT here: we're replacing the core switches") are not a sig
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,13 +55,16 @@ __all__ = [
     "Signal",
     "SignalCues",
     "Speaker",
+    "borderline",
     "configure",
     "configure_second_opinion",
     "default_cues",
     "detect",
     "detect_async",
+    "detect_consulting",
     "probabilities",
     "run_jsonl",
+    "second_opinion_on",
 ]
 
 log = logging.getLogger(__name__)
@@ -267,6 +272,65 @@ async def detect_async(
     if scores is None or not second.wants(max(scores.values(), default=0.0)):
         return local
     return await second.reconsider(text, local, scores)
+
+
+def second_opinion_on() -> bool:
+    """Whether a second opinion is configured (and its client could be built)."""
+    return _second.advisor is not None
+
+
+def borderline(text: str, cues: Mapping[str, SignalCues] | None = None) -> bool:
+    """Whether the configured second opinion would be asked about this message (its best
+    score lies in the uncertain band); False when none is configured."""
+    second = _second
+    if second.advisor is None or not isinstance(text, str) or not text.strip():
+        return False
+    scores = _scores_within_reach(current_model(), text, cues, second.settings.band[0])
+    return scores is not None and second.wants(max(scores.values(), default=0.0))
+
+
+def detect_consulting(
+    text: str,
+    cues: Mapping[str, SignalCues] | None = None,
+    *,
+    speaker: Speaker | None = None,
+) -> Signal | None:
+    """``detect_async`` for the core, which answers a message in a worker thread: the
+    question goes on the second opinion's own event loop and this thread waits at most its
+    timeout (and a little). Called on a running event loop, it never blocks it: the local
+    verdict stands."""
+    if _second.advisor is None:
+        return detect(text, cues, speaker=speaker)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        return detect(text, cues, speaker=speaker)
+    future = asyncio.run_coroutine_threadsafe(
+        detect_async(text, cues, speaker=speaker), _advice_loop()
+    )
+    try:
+        return future.result(timeout=_second.settings.timeout + 1.0)
+    except Exception:
+        future.cancel()
+        log.warning("signals: the second opinion did not answer in time; the local model decides")
+        return detect(text, cues, speaker=speaker)
+
+
+_loop_lock = threading.Lock()
+_loop: asyncio.AbstractEventLoop | None = None
+
+
+def _advice_loop() -> asyncio.AbstractEventLoop:
+    """The event loop the second opinion's client lives on, in a daemon thread of its own,
+    so that its connection pool outlives each question."""
+    global _loop
+    with _loop_lock:
+        if _loop is None or _loop.is_closed():
+            _loop = asyncio.new_event_loop()
+            threading.Thread(target=_loop.run_forever, name="second-opinion", daemon=True).start()
+        return _loop
 
 
 # --- the `liaison-bot detect` command -----------------------------------------------------

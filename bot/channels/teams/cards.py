@@ -1,8 +1,7 @@
 """Pure rendering: a Reply or a Form as an Adaptive Card (or a dialog's task module).
 
-No I/O and no state, like bot/channels/slack/blockkit.py; the contract test in tests/contract
-compares the three renderers. A button's value and a form's state go out sealed
-(bot.channels.interactions.seal).
+No I/O and no state, like bot/channels/slack/blockkit.py (the contract test in tests/contract
+compares the renderers). Button values and form state go out sealed (bot.channels.sealing).
 """
 
 from __future__ import annotations
@@ -138,8 +137,7 @@ def _plain(body: list[dict]) -> str:
 
 
 def card_size(card: dict) -> int:
-    """Bytes of a card as JSON on the wire, which is what Teams' size limit counts. The
-    connector client escapes every non-ASCII character (6 bytes for "…"), so count it so."""
+    """Bytes of a card as JSON on the wire (non-ASCII escaped, as the connector sends it)."""
     return len(json.dumps(card, separators=(",", ":")).encode("ascii"))
 
 

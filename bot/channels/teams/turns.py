@@ -137,11 +137,10 @@ class TeamsTurns:
         text, mentioned = strip_bot_mention(activity)
         personal = is_personal_activity(activity)
         direct = personal or mentioned
-        detect = self.teams.core.detect  # a long text is read off the loop; the core keeps it
-        if (
-            not direct
-            and (await asyncio.to_thread(detect, text) if len(text) > LONG_TEXT else detect(text))
-            is None
+        if not direct and not (
+            await asyncio.to_thread(self.teams.core.worth_reading, text)
+            if len(text) > LONG_TEXT  # a long text is read off the loop; the core keeps it
+            else self.teams.core.worth_reading(text)
         ):
             return  # everyday chat: nothing stored, nothing said
         sender = await self.teams.sender(turn_context)

@@ -42,12 +42,11 @@ def is_person_message(event: dict, bot_user_id: str | None) -> bool:
 def register(app: AsyncApp, slack: SlackChannel) -> None:
     """Messages, mentions and the App Home being opened."""
     track = slack.in_flight.tracked  # shutdown waits for what runs after the ack
-    detect = slack.core.detect
 
     def _read(text: str) -> tuple[bool, bool]:
         """Whether it holds a signal, and whether the bot may answer it (a signal or a
         promise); the core finds the same reading again (`Liaison.detect`)."""
-        signal = detect(text) is not None
+        signal = slack.core.worth_reading(text)
         return signal, signal or slack.core.finds_promise(text)
 
     @app.event("message")
@@ -75,7 +74,7 @@ def register(app: AsyncApp, slack: SlackChannel) -> None:
     @track
     async def on_mention(event: dict, context: dict, body: dict) -> None:
         if is_person_message(event, context.get("bot_user_id")):
-            signal = detect(readable_text(event.get("text") or "")) is not None
+            signal = slack.core.worth_reading(readable_text(event.get("text") or ""))
             await on_person_message(
                 slack, event, direct=True, signal=signal, event_id=body.get("event_id")
             )
