@@ -112,9 +112,24 @@ class BreakerWatch(AsyncRetryHandler):
             self.breaker.failed(_asked_wait(response))
         elif response is not None and response.status_code >= 500:
             self.breaker.failed()
-        elif response is not None:
-            self.breaker.succeeded()
+        elif response is not None and request.url.rsplit("/", 1)[-1] in SENDS:
+            self.breaker.succeeded()  # a send went through (a lookup answering proves less)
         return False
+
+
+# The calls whose success shows that sending works again: Slack can fail posts while it still
+# answers lookups (users.info, chat.getPermalink), which must not close the breaker.
+SENDS = frozenset(
+    {
+        "chat.postMessage",
+        "chat.postEphemeral",
+        "chat.update",
+        "conversations.open",
+        "views.open",
+        "views.update",
+        "views.publish",
+    }
+)
 
 
 class SharedBackoffClient(AsyncWebClient):
