@@ -256,7 +256,7 @@ async def slack_down(args, tmp: Path) -> Result:
         posts = [a for a in fake.arrivals if a.method == "chat.postMessage"]
         during = len([a for a in posts if a.at < began + args.slack_down])
         wanted = {thread_of(e) for e in events}
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 180  # the retries' pauses reach a minute
         while time.monotonic() < deadline:
             got = Counter(
                 (c.response["channel"], c.payload.get("thread_ts"))

@@ -161,17 +161,15 @@ class Breaker:
         hang while the platform is down."""
         deadline = self.clock() + (WAIT.get() if limit is None else limit)
         while self.is_open:
-            left = self.remaining()
-            if self.clock() + min(left, 0.05) > deadline:
-                raise BreakerOpen(f"{self.platform} is failing: every send is held back")
-            if left > 0:
-                await asyncio.sleep(with_jitter(min(left, max(deadline - self.clock(), 0.0))))
-                continue
-            now = self.clock()
-            if self.probe_at is None or now - self.probe_at > PROBE_SECONDS:
-                self.probe_at = now
+            left, now = self.remaining(), self.clock()
+            free = self.probe_at is None or now - self.probe_at > PROBE_SECONDS
+            if left <= 0 and (free or now >= deadline):  # one that will not wait probes too
+                self.probe_at = now  # this sender is the probe
                 return
-            await asyncio.sleep(with_jitter(0.05))
+            pause = with_jitter(left) if left > 0 else 0.05  # the pause, or the probe's answer
+            if now + pause > deadline:
+                raise BreakerOpen(f"{self.platform} is failing: every send is held back")
+            await asyncio.sleep(pause)
 
     def failed(self, retry_after: float | None = None) -> None:
         """The platform refused a send for a passing reason (429, 5xx, the network)."""

@@ -977,6 +977,7 @@ async def test_an_offer_slack_refuses_for_long_is_kept_and_sent_later_as_a_dm(sr
     # it (fewer calls when the shared breaker held them back).
     assert 3 <= len(srv.fake.calls_to("chat.postMessage")) <= 3 * 3
     srv.fake.reset()  # Slack is back
+    await asyncio.sleep(breaker.remaining() + 0.1)  # and the breaker's last pause is over
     # The next sweep, on the server's own (real) clock, past the claim's lease.
     sweep_at = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
     lines = await srv.app.sweeper.run(sweep_at)

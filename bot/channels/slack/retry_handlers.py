@@ -112,9 +112,24 @@ class BreakerWatch(AsyncRetryHandler):
             self.breaker.failed(_asked_wait(response))
         elif response is not None and response.status_code >= 500:
             self.breaker.failed()
-        elif response is not None:
-            self.breaker.succeeded()
+        elif response is not None and request.url.rsplit("/", 1)[-1] in SENDS:
+            self.breaker.succeeded()  # a send went through (a lookup answering proves less)
         return False
+
+
+# The calls whose success shows that sending works again: Slack can fail posts while it still
+# answers lookups (users.info, chat.getPermalink), which must not close the breaker.
+SENDS = frozenset(
+    {
+        "chat.postMessage",
+        "chat.postEphemeral",
+        "chat.update",
+        "conversations.open",
+        "views.open",
+        "views.update",
+        "views.publish",
+    }
+)
 
 
 class SharedBackoffClient(AsyncWebClient):
@@ -127,7 +142,8 @@ class SharedBackoffClient(AsyncWebClient):
         self.breaker = breaker
 
     async def api_call(self, api_method: str, **kwargs):  # type: ignore[override]
-        await self.breaker.wait()
+        if api_method in SENDS:  # a lookup (users.info) is not held back: fallbacks need it
+            await self.breaker.wait()
         return await super().api_call(api_method, **kwargs)
 
 
@@ -138,7 +154,9 @@ class _Shared:
 
     async def prepare_for_next_attempt_async(self, **kwargs) -> None:
         await super().prepare_for_next_attempt_async(**kwargs)  # type: ignore[misc]
-        if self.breaker is not None:
+        request = kwargs.get("request")
+        sends = request is not None and request.url.rsplit("/", 1)[-1] in SENDS
+        if self.breaker is not None and sends:
             await self.breaker.wait()
 
 
