@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.channels.interactions import COULD_NOT_SAVE
+from bot.channels.interactions import COULD_NOT_SAVE, seal
 from storage.db import make_engine
 from tests.e2e.test_slack import PAT, SAM, TOKEN, USERS, Server, serve, text_of
 from tests.fakes import FakeSlack
@@ -61,7 +61,7 @@ async def test_a_button_during_an_outage_is_refused_in_words_to_the_presser(srv:
     message = {"ts": sr.new_ts(), "text": "Order the scanners", "blocks": []}
     press = sr.block_action_payload(
         "commitment.done",
-        json.dumps({"id": 1}),
+        seal(json.dumps({"id": 1}), "commitment.done"),  # as the bot drew it
         user_id=PAT,
         message=message,
         response_url=srv.fake.response_url("button"),
@@ -80,7 +80,10 @@ async def test_a_form_during_an_outage_stays_open_with_the_sentence(srv: Server)
         "due": {"due": sr.date_value(None)},
     }
     blocks = [{"type": "input", "block_id": key} for key in values]
-    form = sr.view_submission_payload("commitment", values, user_id=PAT, blocks=blocks)
+    state = seal("", "commitment")  # the form as the bot opened it
+    form = sr.view_submission_payload(
+        "commitment", values, user_id=PAT, blocks=blocks, private_metadata=state
+    )
     with DatabaseAway(srv):
         status, body = await srv.interact(form)
     assert status == 200

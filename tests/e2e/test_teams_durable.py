@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bot.channels.interactions import COULD_NOT_SAVE
+from bot.channels.interactions import COULD_NOT_SAVE, seal
 from bot.config import Settings
 from storage.db import make_engine
 from tests.conftest import EXAMPLE_CONFIG
@@ -32,7 +32,7 @@ async def test_a_card_button_during_an_outage_is_refused_in_words(tmp_path: Path
                     connector.service_url,
                     PAT,
                     "commitment.done",
-                    {"value": json.dumps({"id": 1})},
+                    {"value": seal(json.dumps({"id": 1}), "commitment.done")},
                     reply_to_id="1:card",
                 )
                 status, body = await bot.post(press)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from handlers.messages import Action, Inbound, Sender
 
 MOVE = "We're moving to a new building in ten months"
-AGAIN = "Reminder: the move to the new building is in ten months"
+AGAIN = "Reminder: we are moving to the new building in ten months"
 
 
 def said(bot, text: str, message_id: str, thread: str | None = None, who: str = "pat"):
