@@ -145,13 +145,13 @@ class Liaison:
     def intake_form(self, data: dict) -> Form:
         """The intake as one form, from an offer's or a shortcut's data. Touches no database."""
         self.on_event("funnel.started", "form")
-        excerpt = data.get("excerpt")
+        excerpt, title = data.get("excerpt"), data.get("title")  # title: a second opinion's
         return intake.form(
             self.catalogue,
             self.org,
             kind=data.get("kind"),
             unit_id=data.get("unit"),
-            suggested_title=intake.suggest_title(excerpt) if excerpt else None,
+            suggested_title=title or (intake.suggest_title(excerpt) if excerpt else None),
             state=json.dumps(data, separators=(",", ":")),
         )
 

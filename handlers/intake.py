@@ -108,8 +108,10 @@ def start(
     unit_id: str | None = None,
     excerpt: str | None = None,
     link: str | None = None,
+    title: str | None = None,
 ) -> tuple[IntakeSession, bool]:
     """Open an intake, or return the one this source already opened (never a duplicate).
+    `title` (a second opinion's reading of the message) is suggested before the excerpt's.
 
     Returns the intake and whether it is new.
     """
@@ -125,7 +127,9 @@ def start(
         data["kind"] = kind
     if unit_id and unit_id in ctx.org.units:
         data["unit"] = unit_id
-    if excerpt:
+    if isinstance(title, str) and title.strip():
+        data["suggested_title"] = " ".join(title.split())[:120]
+    elif excerpt:
         data["suggested_title"] = suggest_title(excerpt)
     intake = IntakeSession(
         source_key=source_key[:300],

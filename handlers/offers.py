@@ -55,6 +55,8 @@ def offer(
         "mid": message_id,
         "conv": inbound.conversation,
     }
+    if signal.title:
+        value["title"] = signal.title[:120]  # a second opinion's title, suggested in the intake
     if thread and thread != message_id:
         value["th"] = thread  # a reply in a thread: the thread the answer closes
     label = {"kind": signal.kind, "excerpt": signal.excerpt}  # each answer is a label

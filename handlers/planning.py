@@ -71,6 +71,7 @@ def start_from_offer(turn: Turn, data: dict) -> list[Outgoing]:
         unit_id=data.get("unit"),
         excerpt=data.get("excerpt"),
         link=data.get("link"),
+        title=data.get("title"),
     )
     offers.close_thread(turn, {"conv": turn.inbound.conversation, **data})  # planned here
     if found.status == IntakeStatus.DONE:

@@ -141,6 +141,7 @@ TEXT_FIELDS = (
     "mid",
     "conv",
     "what",
+    "title",
 )
 
 

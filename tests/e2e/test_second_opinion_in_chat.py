@@ -13,7 +13,7 @@ import pytest
 from handlers import signals
 from tests.e2e.test_second_opinion import FIRES, QUIET, SUMMARIES, around, ask
 from tests.fakes.openai_api import FakeOpenAI
-from tests.integration.test_conversation import say
+from tests.integration.test_conversation import choice, press, say
 
 YES = {"signal": True, "kinds": ["software_purchase"], "title": "A booking tool", "date": None}
 
@@ -35,6 +35,10 @@ async def test_a_borderline_channel_message_is_offered_as_the_second_opinion_rea
     assert offer.reply.kind == "offer"
     assert "software purchase" in offer.reply.text.lower()
     assert len(fake.requests) == 1
+    # Its title is the one the intake suggests (the person keeps or changes it).
+    asked = await asyncio.to_thread(press, liaison, "pat", choice([offer], "Plan it"), "finance")
+    shown = " ".join(o.reply.text + " ".join(c.label for c in o.reply.choices) for o in asked)
+    assert "A booking tool" in shown
 
 
 async def test_a_second_opinion_that_says_no_keeps_the_channel_quiet(liaison):
@@ -51,8 +55,7 @@ async def test_a_late_second_opinion_leaves_the_local_verdict_within_the_budget(
         [offer] = await asyncio.to_thread(say, liaison, "pat", FIRES, "finance")
         elapsed = time.perf_counter() - start
     assert offer.reply.kind == "offer"  # the local model's "yes" stands
-    assert elapsed < 2.5  # the timeout and a little, not the server's 3 s
-    assert len(fake.requests) == 1
+    assert 0.25 <= elapsed < 2.5  # it was asked and waited for: the timeout, not the 3 s
 
 
 async def test_on_the_event_loop_it_is_never_waited_for():
