@@ -1,0 +1,193 @@
+"""Outbound webhooks: an act on a commitment (or an initiative saved, an escalation sent)
+becomes a delivery the sweeps post once, signed, to a receiver on 127.0.0.1; a 5xx is retried by
+the next sweep, a 410 is not retried; with nothing configured nothing is owed or sent."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+
+import pytest
+from sqlmodel import select
+
+from handlers import commitments, webhooks
+from handlers.messages import Reply
+from handlers.owed import OwedMessage
+from handlers.people import by_handle
+from handlers.webhook_config import WebhooksConfig
+from schedules.sweep import Sweeper
+from schedules.webhooks import WebhookSender
+from storage.db import session_scope
+from storage.models import Ledger, LedgerStatus
+from tests.fakes.webhook_receiver import WebhookReceiver
+
+SECRET = b"a secret only the receiver and the bot share"
+
+
+def configured(org, url: str):
+    urls = {event: url for event in ("commitment.changed", "escalation", "initiative.saved")}
+    return dataclasses.replace(org, webhooks=WebhooksConfig(urls=urls))
+
+
+def accept_a_request(engine, org, now: dt.datetime) -> int:
+    """pat asks sam for something and sam promises it: one `commitment.changed`, when configured."""
+    with session_scope(engine) as session:
+        item = commitments.create(
+            session,
+            requester=by_handle(session, "pat"),
+            owner=by_handle(session, "sam"),
+            what="Move the printers",
+            due=now.date() + dt.timedelta(days=7),
+            channel="shell",
+            now=now,
+        )
+        commitments.apply(
+            session, org, item.id, by_handle(session, "sam"), "promise", channel="shell", now=now
+        )
+        return item.id
+
+
+def rows(engine) -> list[Ledger]:
+    with session_scope(engine) as session:
+        return list(session.exec(select(Ledger).where(Ledger.kind == webhooks.KIND)).all())
+
+
+def test_an_act_is_delivered_once_signed_even_when_the_sweep_runs_twice(liaison, clock):
+    async def scenario():
+        async with WebhookReceiver(SECRET) as receiver:
+            org = configured(liaison.org, receiver.url)
+            cid = accept_a_request(liaison.engine, org, clock())
+            sender = WebhookSender(liaison.engine, SECRET, timeout=5)
+            first = await sender.deliver(clock())
+            second = await sender.deliver(clock() + dt.timedelta(minutes=5))
+            return cid, receiver, first, second
+
+    cid, receiver, first, second = asyncio.run(scenario())
+    assert list(first.values()) == ["sent"] and second == {}
+    assert receiver.attempts == 1 and receiver.bad_signatures == 0
+    [body] = receiver.received
+    assert body["event"] == "commitment.changed" and body["schema"] == 1
+    assert body["data"]["commitment"]["id"] == cid and body["data"]["act"] == "promise"
+    assert body["data"]["actor"] == "sam" and body["id"] in first
+    [row] = rows(liaison.engine)
+    assert (row.status, row.attempts) == (LedgerStatus.SENT, 1)
+
+
+def test_two_sweeps_at_once_post_each_delivery_once(liaison, clock):
+    async def scenario():
+        async with WebhookReceiver(SECRET) as receiver:
+            org = configured(liaison.org, receiver.url)
+            for n in range(5):
+                accept_a_request(liaison.engine, org, clock() + dt.timedelta(seconds=n))
+            a, b = (WebhookSender(liaison.engine, SECRET, timeout=5) for _ in range(2))
+            await asyncio.gather(a.deliver(clock()), b.deliver(clock()))
+            return receiver
+
+    receiver = asyncio.run(scenario())
+    ids = [body["id"] for body in receiver.received]
+    assert len(ids) == 5 and len(set(ids)) == 5 and receiver.attempts == 5
+
+
+def test_a_500_is_retried_by_the_next_sweep_and_delivered_once(liaison, clock):
+    async def scenario():
+        async with WebhookReceiver(SECRET) as receiver:
+            receiver.answers = [500]
+            org = configured(liaison.org, receiver.url)
+            accept_a_request(liaison.engine, org, clock())
+            sender = WebhookSender(liaison.engine, SECRET, timeout=5)
+            first = await sender.deliver(clock())
+            failed = rows(liaison.engine)
+            second = await sender.deliver(clock() + dt.timedelta(minutes=5))
+            third = await sender.deliver(clock() + dt.timedelta(minutes=10))
+            return receiver, first, failed, second, third
+
+    receiver, first, failed, second, third = asyncio.run(scenario())
+    assert list(first.values()) == ["failed"]
+    assert [(r.status, r.attempts, r.error) for r in failed] == [("failed", 1, "HTTP 500")]
+    assert list(second.values()) == ["sent"] and third == {}
+    assert receiver.attempts == 2 and len(receiver.received) == 1
+    [row] = rows(liaison.engine)
+    assert (row.status, row.attempts) == (LedgerStatus.SENT, 2)
+
+
+def test_a_410_is_recorded_as_rejected_and_not_retried(liaison, clock):
+    async def scenario():
+        async with WebhookReceiver(SECRET) as receiver:
+            receiver.answers = [410]
+            org = configured(liaison.org, receiver.url)
+            accept_a_request(liaison.engine, org, clock())
+            sender = WebhookSender(liaison.engine, SECRET, timeout=5)
+            first = await sender.deliver(clock())
+            later = await sender.deliver(clock() + dt.timedelta(hours=1))
+            return receiver, first, later
+
+    receiver, first, later = asyncio.run(scenario())
+    assert list(first.values()) == [webhooks.REJECTED] and later == {}
+    assert receiver.attempts == 1 and receiver.received == []
+    [row] = rows(liaison.engine)
+    assert (row.status, row.attempts, row.error) == ("rejected", 1, "HTTP 410")
+
+
+def test_a_receiver_that_does_not_answer_is_retried(liaison, clock):
+    async def scenario():
+        async with WebhookReceiver(SECRET) as receiver:
+            org = configured(liaison.org, receiver.url)
+        # The receiver is gone: nothing listens on its port any more.
+        accept_a_request(liaison.engine, org, clock())
+        sender = WebhookSender(liaison.engine, SECRET, timeout=2)
+        return await sender.deliver(clock())
+
+    assert list(asyncio.run(scenario()).values()) == ["failed"]
+    [row] = rows(liaison.engine)
+    assert (row.status, row.attempts) == (LedgerStatus.FAILED, 1)
+
+
+def test_nothing_is_owed_or_sent_when_no_webhook_is_configured(liaison, clock):
+    async def scenario():
+        async with WebhookReceiver(SECRET) as receiver:
+            assert liaison.org.webhooks.urls == {}
+            accept_a_request(liaison.engine, liaison.org, clock())
+            done = await WebhookSender(liaison.engine, SECRET, timeout=5).deliver(clock())
+            return receiver, done
+
+    receiver, done = asyncio.run(scenario())
+    assert done == {} and receiver.attempts == 0 and rows(liaison.engine) == []
+
+
+def test_the_sweep_posts_an_escalation_it_sent(liaison, clock):
+    class Outbox:
+        channel = "shell"
+
+        async def send(self, address, reply) -> None:
+            pass
+
+    async def scenario():
+        async with WebhookReceiver(SECRET) as receiver:
+            org = configured(liaison.org, receiver.url)
+            sweeper = Sweeper(liaison.engine, org, {"shell": Outbox()}, clock)
+            sweeper.webhooks = WebhookSender(liaison.engine, SECRET, timeout=5)
+            with session_scope(liaison.engine) as session:
+                lee = by_handle(session, "lee").id
+            escalation = OwedMessage("escalation:test:1", "escalation", lee, Reply("#7 is stuck"))
+            sweeper._record([(escalation, "sent", None)], clock())
+            await sweeper.run(clock())
+            return receiver, lee
+
+    receiver, lee = asyncio.run(scenario())
+    [body] = receiver.received
+    assert body["event"] == "escalation"
+    assert body["data"] == {
+        "key": "escalation:test:1",
+        "recipient_id": lee,
+        "commitment_ids": [],
+        "text": "#7 is stuck",
+    }
+
+
+def test_the_config_refuses_an_unknown_event_or_a_url_without_a_scheme():
+    with pytest.raises(ValueError, match="unknown event"):
+        WebhooksConfig(urls={"commitment.deleted": "https://example.org/h"})
+    with pytest.raises(ValueError, match="https://"):
+        WebhooksConfig(urls={"escalation": "example.org/h"})
+    assert WebhooksConfig().urls == {} and WebhooksConfig().secret_env == "LIAISON_WEBHOOK_SECRET"
