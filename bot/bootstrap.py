@@ -19,13 +19,13 @@ from bot.config import Settings, SettingsError, secret_named
 from bot.lifecycle import InFlight
 from bot.observability import Metrics
 from bot.spool import Spool
+from bot.webhooks import WebhookSender
 from handlers import signals
 from handlers.core import Liaison
 from handlers.org import Organisation, load_organisation
 from handlers.playbooks import Catalogue, load_catalogue
 from schedules.outbox import Outbox
 from schedules.sweep import Sweeper
-from schedules.webhooks import WebhookSender
 from storage.db import make_engine, upgrade
 from storage.models import utcnow
 

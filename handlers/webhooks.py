@@ -1,8 +1,8 @@
 """Outbound webhooks: an event the core records (an initiative saved, a commitment changed, an
 escalation sent) becomes a ledger row, in the same transaction, for each event the organisation
-configured a URL for (`[webhooks]`, handlers.webhook_config). The sweeps post it
-(schedules.webhooks): claimed, posted, confirmed, so each is delivered once; the body is kept in
-the row, so a retry posts the very same bytes. The JSON schema is docs/webhooks.md.
+configured a URL for (`[webhooks]`, handlers.webhook_config). Each sweep posts them
+(bot.webhooks): claimed, posted, confirmed, so each is delivered once; the body is kept in the
+row, so a retry posts the very same bytes. The JSON schema is docs/webhooks.md.
 """
 
 from __future__ import annotations

@@ -66,7 +66,7 @@ class Sweeper:
         self.engine, self.org, self.outboxes, self.clock = engine, org, dict(outboxes), clock
         self._lock = asyncio.Lock()
         self.on_line: Callable[[SweepLine], None] = lambda line: None  # e.g. metrics
-        self.webhooks = None  # a schedules.webhooks.WebhookSender, when webhooks are configured
+        self.webhooks = None  # a bot.webhooks.WebhookSender, when webhooks are configured
 
     async def run(
         self, now: dt.datetime | None = None, *, dry_run: bool = False

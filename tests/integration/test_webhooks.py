@@ -11,13 +11,13 @@ import datetime as dt
 import pytest
 from sqlmodel import select
 
+from bot.webhooks import WebhookSender
 from handlers import commitments, webhooks
 from handlers.messages import Reply
 from handlers.owed import OwedMessage
 from handlers.people import by_handle
 from handlers.webhook_config import WebhooksConfig
 from schedules.sweep import Sweeper
-from schedules.webhooks import WebhookSender
 from storage.db import session_scope
 from storage.models import Ledger, LedgerStatus
 from tests.fakes.webhook_receiver import WebhookReceiver

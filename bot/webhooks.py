@@ -1,4 +1,4 @@
-"""Post the webhook deliveries the core owes (handlers.webhooks), once each.
+"""Post, from each sweep, the webhook deliveries the core owes (handlers.webhooks), once each.
 
 Each sweep takes the rows owed (queued, failed, or claimed by a sweeper that died, older than
 the lease) with one conditional UPDATE (storage.ledger.take), so two sweeps or two replicas
