@@ -7,13 +7,18 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import json
+from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
+from bot.config import secret_named
 from bot.webhooks import WebhookSender
 from handlers import commitments, webhooks
+from handlers.config_files import ConfigError
 from handlers.messages import Reply
+from handlers.org import load_organisation
 from handlers.owed import OwedMessage
 from handlers.people import by_handle
 from handlers.webhook_config import WebhooksConfig
@@ -191,3 +196,33 @@ def test_the_config_refuses_an_unknown_event_or_a_url_without_a_scheme():
     with pytest.raises(ValueError, match="https://"):
         WebhooksConfig(urls={"escalation": "example.org/h"})
     assert WebhooksConfig().urls == {} and WebhooksConfig().secret_env == "LIAISON_WEBHOOK_SECRET"
+
+
+def test_the_body_has_the_fields_the_json_schema_requires(liaison, clock):
+    schema = json.loads((Path(__file__).parents[2] / "docs/webhook.schema.json").read_text())
+    org = configured(liaison.org, "https://receiver.example.org/hook")
+    accept_a_request(liaison.engine, org, clock())
+    [row] = rows(liaison.engine)
+    body = json.loads(json.loads(row.payload)["body"])
+    assert set(body) == set(schema["properties"]) == set(schema["required"])
+    rules = {c["if"]["properties"]["event"]["const"]: c["then"] for c in schema["allOf"]}
+    assert set(body["data"]) == set(rules[body["event"]]["properties"]["data"]["required"])
+    commitment = schema["$defs"]["commitment"]
+    assert set(body["data"]["commitment"]) == set(commitment["required"])
+    assert body["data"]["commitment"]["state"] == "promised" and body["occurred_at"].endswith("Z")
+
+
+def test_the_organisation_toml_reads_webhooks_and_the_secret_comes_from_its_variable(tmp_path):
+    config = tmp_path / "liaison.toml"
+    config.write_text(
+        '[organisation]\nname = "X"\n[webhooks]\nsecret_env = "HOOK_KEY"\n'
+        '[webhooks.urls]\n"escalation" = "https://example.org/h"\n'
+    )
+    org = load_organisation(config)
+    assert org.webhooks.url_for("escalation") == "https://example.org/h"
+    assert org.webhooks.url_for("commitment.changed") is None
+    assert secret_named("HOOK_KEY", {"HOOK_KEY": " s3 "}, dotenv_path=None) == "s3"
+    assert secret_named("HOOK_KEY", {}, dotenv_path=None) is None
+    config.write_text('[webhooks.urls]\n"escalation" = "ftp://example.org/h"\n')
+    with pytest.raises(ConfigError, match="https://"):
+        load_organisation(config)
