@@ -226,3 +226,23 @@ def test_the_organisation_toml_reads_webhooks_and_the_secret_comes_from_its_vari
     config.write_text('[webhooks.urls]\n"escalation" = "ftp://example.org/h"\n')
     with pytest.raises(ConfigError, match="https://"):
         load_organisation(config)
+
+
+def test_an_initiative_saved_at_the_end_of_its_intake_is_posted(liaison, clock):
+    from tests.integration.test_similar import submit
+
+    async def scenario():
+        async with WebhookReceiver(SECRET) as receiver:
+            liaison.org = configured(liaison.org, receiver.url)
+            await asyncio.to_thread(
+                submit, liaison, "pat", "finance", "software_purchase", "New CRM", "2027-03-01"
+            )
+            await WebhookSender(liaison.engine, SECRET, timeout=5).deliver(clock())
+            return receiver
+
+    receiver = asyncio.run(scenario())
+    [saved] = [b for b in receiver.received if b["event"] == "initiative.saved"]
+    initiative = saved["data"]["initiative"]
+    assert (initiative["title"], initiative["unit"]) == ("New CRM", "finance")
+    assert initiative["kind"] == "software_purchase" and initiative["target_date"] == "2027-03-01"
+    assert receiver.bad_signatures == 0
