@@ -246,3 +246,17 @@ def test_an_initiative_saved_at_the_end_of_its_intake_is_posted(liaison, clock):
     assert (initiative["title"], initiative["unit"]) == ("New CRM", "finance")
     assert initiative["kind"] == "software_purchase" and initiative["target_date"] == "2027-03-01"
     assert receiver.bad_signatures == 0
+
+
+def test_the_bot_refuses_to_start_with_webhooks_but_no_secret(liaison, monkeypatch, tmp_path):
+    from bot.bootstrap import _webhooks
+    from bot.config import SettingsError
+
+    monkeypatch.chdir(tmp_path)  # no .env here
+    monkeypatch.delenv("LIAISON_WEBHOOK_SECRET", raising=False)
+    org = configured(liaison.org, "https://example.org/hook")
+    with pytest.raises(SettingsError, match="LIAISON_WEBHOOK_SECRET"):
+        _webhooks(liaison.engine, org)
+    assert _webhooks(liaison.engine, liaison.org) is None  # nothing configured, nothing needed
+    monkeypatch.setenv("LIAISON_WEBHOOK_SECRET", "s3")
+    assert _webhooks(liaison.engine, org).secret == b"s3"
