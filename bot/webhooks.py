@@ -26,7 +26,7 @@ from storage.models import Ledger, LedgerStatus
 log = logging.getLogger("liaison.webhooks")
 LEASE = dt.timedelta(minutes=10)
 MAX_ATTEMPTS = 20
-BATCH = 100
+BATCH = 100  # rows taken and posted at once
 
 
 class WebhookSender:
@@ -38,15 +38,20 @@ class WebhookSender:
         done: dict[str, str] = {}
         timeout = aiohttp.ClientTimeout(total=self.timeout)
         async with aiohttp.ClientSession(timeout=timeout) as http:
+            after: int | None = 0  # rows are taken in id order, a batch at a time, once each
             while True:
-                taken = await asyncio.to_thread(self._take, now, set(done))
-                if not taken:
+                taken, after = await asyncio.to_thread(self._take, now, after)
+                if after is None:
                     return done
+                if not taken:
+                    continue
                 results = await asyncio.gather(*(self._post(http, p, now) for p in taken))
                 await asyncio.to_thread(self._record, results, now)
                 done.update({data["id"]: status for data, status, _ in results})
 
-    def _take(self, now: dt.datetime, tried: set[str]) -> list[dict]:
+    def _take(self, now: dt.datetime, after: int) -> tuple[list[dict], int | None]:
+        """The next batch of rows owed after the id `after`, taken by this sweeper alone; and
+        where the batch after starts (None when none is left)."""
         owed = (
             Ledger.kind == webhooks.KIND,
             Ledger.attempts < MAX_ATTEMPTS,
@@ -56,12 +61,12 @@ class WebhookSender:
             ),
         )
         with session_scope(self.engine) as session:
-            query = select(Ledger.id, Ledger.key).where(*owed).order_by(Ledger.id).limit(BATCH)
-            ids = [i for i, key in session.exec(query).all() if key[8:] not in tried]
+            query = select(Ledger.id).where(Ledger.id > after, *owed).order_by(Ledger.id)
+            ids = list(session.exec(query.limit(BATCH)).all())
         if not ids:
-            return []
+            return [], None
         with session_scope(self.engine) as session:
-            return [json.loads(p) for p in ledger.take(session, ids, owed, now)]
+            return [json.loads(p) for p in ledger.take(session, ids, owed, now)], ids[-1]
 
     async def _post(self, http: aiohttp.ClientSession, data: dict, now: dt.datetime):
         raw = data["body"].encode()

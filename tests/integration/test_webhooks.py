@@ -260,3 +260,27 @@ def test_the_bot_refuses_to_start_with_webhooks_but_no_secret(liaison, monkeypat
     assert _webhooks(liaison.engine, liaison.org) is None  # nothing configured, nothing needed
     monkeypatch.setenv("LIAISON_WEBHOOK_SECRET", "s3")
     assert _webhooks(liaison.engine, org).secret == b"s3"
+
+
+def test_every_failed_delivery_is_retried_in_one_sweep_a_batch_at_a_time(
+    liaison, clock, monkeypatch
+):
+    import bot.webhooks
+
+    monkeypatch.setattr(bot.webhooks, "BATCH", 2)
+
+    async def scenario():
+        async with WebhookReceiver(SECRET) as receiver:
+            receiver.answers = [503] * 5
+            org = configured(liaison.org, receiver.url)
+            for n in range(5):
+                accept_a_request(liaison.engine, org, clock() + dt.timedelta(seconds=n))
+            sender = WebhookSender(liaison.engine, SECRET, timeout=5)
+            first = await sender.deliver(clock())
+            second = await sender.deliver(clock() + dt.timedelta(minutes=5))
+            return receiver, first, second
+
+    receiver, first, second = asyncio.run(scenario())
+    assert list(first.values()) == ["failed"] * 5  # each posted once in the first sweep
+    assert list(second.values()) == ["sent"] * 5 and receiver.attempts == 10
+    assert len({body["id"] for body in receiver.received}) == 5
