@@ -15,10 +15,11 @@ from sqlalchemy import Engine
 
 from bot.channels import Channel, build_channels
 from bot.channels.interactions import use_state_secret
-from bot.config import Settings
+from bot.config import Settings, SettingsError, secret_named
 from bot.lifecycle import InFlight
 from bot.observability import Metrics
 from bot.spool import Spool
+from bot.webhooks import WebhookSender
 from handlers import signals
 from handlers.core import Liaison
 from handlers.org import Organisation, load_organisation
@@ -100,6 +101,7 @@ def bootstrap(
             spool.replayers[name] = replay
     sweeper = Sweeper(engine, org, outboxes, clock)
     sweeper.on_line = metrics.on_line
+    sweeper.webhooks = _webhooks(engine, org)
     metrics.watch_commitments(engine, org, clock)
     app = App(settings, engine, org, catalogue, liaison, sweeper, metrics, outboxes)
     app.channels, app.in_flight, app.spool = channels, in_flight, spool
@@ -107,3 +109,17 @@ def bootstrap(
     app.slack = slack.adapter if slack is not None else None
     app.teams = teams.adapter if teams is not None else None
     return app
+
+
+def _webhooks(engine: Engine, org: Organisation) -> WebhookSender | None:
+    """The sender of the organisation's webhooks, signing with the secret its config names."""
+    config = org.webhooks
+    if not config.urls:
+        return None
+    secret = secret_named(config.secret_env)
+    if secret is None:
+        raise SettingsError(
+            f"[webhooks] in {org.source} sends events, but {config.secret_env} (the HMAC secret "
+            "the receivers check) is not set. Set it in the environment or in .env."
+        )
+    return WebhookSender(engine, secret.encode(), config.timeout_seconds)

@@ -291,3 +291,15 @@ def _check_slack_oauth(s: Settings) -> None:
             "SLACK_SIGNING_SECRET is missing: multi-workspace mode receives events and the "
             "OAuth redirect over HTTP. Copy it from your Slack app's Basic Information page."
         )
+
+
+def secret_named(
+    name: str, environ: Mapping[str, str] | None = None, dotenv_path: str | Path | None = ".env"
+) -> str | None:
+    """A secret whose variable the organisation's config names (the webhooks' HMAC key,
+    `[webhooks] secret_env`): the environment wins over `.env`."""
+    values: dict[str, str] = {}
+    if dotenv_path and Path(dotenv_path).is_file():
+        values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    return (values.get(name) or "").strip() or None

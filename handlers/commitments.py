@@ -16,6 +16,7 @@ import datetime as dt
 from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
+from handlers import webhooks
 from handlers.commitment_queries import (  # noqa: F401  (re-exported: callers read them here)
     CLOSED,
     Page,
@@ -191,6 +192,8 @@ def apply(
         session.exec(delete(Nudge).where(Nudge.commitment_id == item.id))
     session.add(item)
     _record(session, item, actor.id, act, state, channel, before_due, note, now=now)
+    data = webhooks.commitment_data(item, act, state, actor.handle)
+    webhooks.record(session, org, "commitment.changed", data, now)
     return item
 
 

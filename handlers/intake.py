@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from handlers import commitments
+from handlers import commitments, webhooks
 from handlers.dates import describe_date
 from handlers.intake_roles import (  # noqa: F401  (re-exported: the roles step)
     YES,
@@ -257,6 +257,8 @@ def complete(ctx: Context, intake: IntakeSession, actor: Person) -> Outcome:
     intake.status = IntakeStatus.DONE
     intake.initiative_id = initiative.id
     _save(ctx, intake, data)
+    saved = webhooks.initiative_data(initiative, created)
+    webhooks.record(ctx.session, ctx.org, "initiative.saved", saved, ctx.now)
     return Outcome(intake, initiative=initiative, new_commitments=tuple(created), warnings=warnings)
 
 

@@ -22,6 +22,7 @@ from handlers.config_files import (
     read_config_text,
 )
 from handlers.dates import DATE_ORDERS, BusinessDays, holiday_calendar
+from handlers.webhook_config import WebhooksConfig
 
 HANDLE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,119}$")
 UNIT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -199,6 +200,7 @@ class OrgFile(_Strict):
     units: dict[str, UnitConfig] = Field(default_factory=dict)
     playbooks: dict[str, dict[str, Any]] = Field(default_factory=dict)
     teams_app: TeamsAppConfig = Field(default_factory=TeamsAppConfig)
+    webhooks: WebhooksConfig = Field(default_factory=WebhooksConfig)
 
 
 @dataclass(frozen=True)
@@ -228,6 +230,7 @@ class Organisation:
         return {"date_order": self.date_order, "business_days": self.business_days}
 
     detection: Detection = field(default_factory=Detection)
+    webhooks: WebhooksConfig = field(default_factory=WebhooksConfig)  # handlers.webhooks
 
     def is_it(self, handle: str | None, channel_ref: str | None = None) -> bool:
         """Whether someone speaks for IT: an admin, a unit's liaison, in ``it_staff``, or
@@ -339,6 +342,7 @@ def load_organisation(path: str | Path | None) -> Organisation:
         schedule=parsed.schedule,
         retention=parsed.retention,
         detection=parsed.detection,
+        webhooks=parsed.webhooks,
     )
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy import Engine, or_
 from sqlmodel import select
 
-from handlers import nudges, records
+from handlers import nudges, records, webhooks
 from handlers.messages import Sender, reply_from_dict
 from handlers.nudges import Due
 from handlers.org import Organisation
@@ -66,6 +66,7 @@ class Sweeper:
         self.engine, self.org, self.outboxes, self.clock = engine, org, dict(outboxes), clock
         self._lock = asyncio.Lock()
         self.on_line: Callable[[SweepLine], None] = lambda line: None  # e.g. metrics
+        self.webhooks = None  # a bot.webhooks.WebhookSender, when webhooks are configured
 
     async def run(
         self, now: dt.datetime | None = None, *, dry_run: bool = False
@@ -92,6 +93,8 @@ class Sweeper:
                     retries, after = await asyncio.to_thread(self._claim_retries, now, tried, after)
                     lines += await self._deliver(retries, now, {m.key for m in retries})
                 await asyncio.to_thread(self._retention, now)
+                if self.webhooks is not None:
+                    await self.webhooks.deliver(now)
         for line in lines:
             log.info("sweep %s", line)
             self.on_line(line)
@@ -258,6 +261,7 @@ class Sweeper:
                 if status != "sent":
                     ledger.mark_failed(session, message.key, error or status, now)
             nudges.record_sent(session, sent, now)
+            webhooks.escalations_sent(session, self.org, sent, now)
 
 
 def _owed_for(session, payload: str, now: dt.datetime) -> Due | None:
