@@ -160,7 +160,10 @@ async def test_while_open_every_sender_waits_and_one_probe_goes_first():
         went.append(time.monotonic() - start)
 
     tasks = [asyncio.ensure_future(sender()) for _ in range(5)]
-    await asyncio.sleep(0.4)
+    deadline = time.monotonic() + 5  # a loaded machine may be late; never early
+    while not went and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)  # time for any other sender to (wrongly) go too
     assert len(went) == 1 and went[0] >= 0.2  # the probe, after the pause; the rest wait
     breaker.succeeded()
     await asyncio.wait_for(asyncio.gather(*tasks), 2)
