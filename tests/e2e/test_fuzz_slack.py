@@ -455,7 +455,8 @@ def block_actions(draw, response_url: str) -> tuple[dict, list[str]]:
         channel = f"D{user[1:]}" if where == "dm" else draw(CHANNELS)
         message = {
             "ts": new_ts(),
-            "text": draw(core.TEXT),
+            # The bot's own earlier message, which a DM's used buttons are replaced under.
+            "text": "Earlier: " + draw(core.TEXT),
             "blocks": [
                 {"type": "section", "text": {"type": "mrkdwn", "text": "An earlier message"}},
                 {"type": "actions", "block_id": block_id, "elements": []},
@@ -475,6 +476,7 @@ def block_actions(draw, response_url: str) -> tuple[dict, list[str]]:
         payload["container"]["is_ephemeral"] = where == "ephemeral"
         if draw(st.booleans()):
             del payload["response_url"]
+        return payload, [value, action_id, message["text"]]
     return payload, [value, action_id]
 
 
