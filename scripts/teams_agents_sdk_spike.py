@@ -3,8 +3,8 @@ archived botbuilder) against the same fake connector the tests use?
 
 Run it in a separate virtual environment that has the Agents SDK and aiohttp only:
 
-    python3.11 -m venv /tmp/agents && /tmp/agents/bin/pip install microsoft-agents-hosting-aiohttp
-    /tmp/agents/bin/python scripts/teams_agents_sdk_spike.py
+    python3.11 -m venv .venv-agents && .venv-agents/bin/pip install microsoft-agents-hosting-aiohttp
+    .venv-agents/bin/python scripts/teams_agents_sdk_spike.py
 
 It serves POST /api/messages with the SDK's aiohttp CloudAdapter (anonymous, as the
 emulator mode does), then checks the five things bot/channels/teams needs from an SDK, each
