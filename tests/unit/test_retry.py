@@ -164,7 +164,9 @@ async def test_while_open_every_sender_waits_and_one_probe_goes_first():
     while not went and time.monotonic() < deadline:
         await asyncio.sleep(0.01)
     await asyncio.sleep(0.1)  # time for any other sender to (wrongly) go too
-    assert len(went) == 1 and went[0] >= 0.2  # the probe, after the pause; the rest wait
+    # The probe, after the pause (less a timer tick: the pause began before `start`); the
+    # rest wait.
+    assert len(went) == 1 and went[0] >= 0.19
     breaker.succeeded()
     await asyncio.wait_for(asyncio.gather(*tasks), 2)
     assert len(went) == 5
