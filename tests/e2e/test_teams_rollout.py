@@ -20,6 +20,7 @@ import zipfile
 import pytest
 from sqlmodel import select
 
+from bot.channels.interactions import COULD_NOT_SAVE
 from bot.channels.teams import TeamsOutbox
 from bot.channels.teams.cards import render_cards
 from bot.channels.teams.reach import Unreachable
@@ -28,9 +29,10 @@ from handlers.messages import Choice, Item, Reply
 from handlers.people import by_handle
 from schedules.outbox import DeliveryError
 from schedules.sweep import Sweeper
-from storage.db import session_scope
+from storage.db import make_engine, session_scope
 from storage.models import Address, Person
 from tests.conftest import EXAMPLE_CONFIG, ROOT
+from tests.e2e.test_durable_acts import AWAY
 from tests.e2e.test_teams import (  # noqa: F401  (fixtures)
     APP_ID,
     RunningBot,
@@ -191,6 +193,33 @@ async def test_a_button_pressed_in_a_channel_updates_the_card_once_for_everyone_
     titles = {a["title"] for a in card_actions(update.card)}
     assert not titles & {"Not now", "Plan it with IT", "IT isn't needed"}  # no live buttons left
     assert connector.activities[offer.response["id"]]["attachments"][0]["content"] == update.card
+
+
+async def test_a_press_the_database_could_not_take_changes_no_one_elses_card(bot, connector):
+    """ "Couldn't save, try again" is the presser's answer: the card everyone else sees keeps
+    its live buttons, so someone can press again once the database is back."""
+    post = channel_message(connector.service_url, KIM, "we're buying a new CRM for Parks")
+    await bot.post(post)
+    [offer] = connector.messages()
+    verb, data = click(offer.card, "Not now")
+    core = bot.app.liaison
+    real, core.engine = core.engine, make_engine(AWAY)
+    try:
+        status, body = await bot.post(
+            card_invoke(
+                connector.service_url,
+                KIM,
+                verb,
+                data,
+                reply_to_id=offer.response["id"],
+                conversation=dict(post["conversation"]),
+            )
+        )
+    finally:
+        core.engine.dispose()
+        core.engine = real
+    assert status == 200 and COULD_NOT_SAVE in json.dumps(body)
+    assert connector.of("update", ok=None) == []
 
 
 async def test_a_button_that_only_opens_a_form_changes_the_card_for_the_presser_alone(

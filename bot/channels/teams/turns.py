@@ -16,6 +16,7 @@ from botbuilder.core import (
 
 from bot.channels.interactions import (
     ACT_FORM,
+    COULD_NOT_SAVE,
     FORM_IDS,
     LONG_TEXT,
     OUT_OF_DATE,
@@ -259,7 +260,9 @@ class TeamsTurns:
             )
             return await self.teams.answer(inbound)
 
-        return CardAnswer(*split_replies(await answer_now(f"teams button {verb}", work)))
+        replies = await answer_now(f"teams button {verb}", work)
+        refused = any(o.reply.text == COULD_NOT_SAVE for o in replies)  # the presser's alone
+        return CardAnswer(*split_replies(replies), acted=not refused)
 
     async def submit_form(self, turn_context: TurnContext, verb: str, data: dict) -> CardAnswer:
         judged = await self.judge_form(turn_context, verb, data)
