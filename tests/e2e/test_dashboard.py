@@ -38,6 +38,15 @@ FLAGS = [
 ]
 
 
+# The test's own clock: every date below is a number of days from it.
+NOW = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
+LAST_MONTH, THIS_MONTH = f"{NOW.year}-{NOW.month - 1:02d}", f"{NOW.year}-{NOW.month:02d}"
+
+
+def day(offset: int) -> str:
+    return (NOW.date() + dt.timedelta(days=offset)).isoformat()
+
+
 def app_for(tmp_path, public_url: str):
     settings = load_settings(
         {
@@ -48,16 +57,16 @@ def app_for(tmp_path, public_url: str):
         },
         dotenv_path=None,
     )
-    clock = FakeClock(dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC))
+    clock = FakeClock(NOW)
     app = bootstrap(settings, clock=clock)
-    with session_scope(app.engine) as s:  # Finance: Oct 1 of 2 on time, Nov 0 of 1
+    with session_scope(app.engine) as s:  # Finance: last month 1 of 2 on time, this month 0 of 1
         people = {p.handle: p.id for p in s.exec(select(Person)).all()}
         for what, due, done, state in (
-            ("on time", "2026-10-10", "2026-10-09", "accepted"),
-            ("late", "2026-10-20", "2026-10-25", "accepted"),
-            ("open and late", "2026-11-13", None, "promised"),
+            ("on time", day(-44), day(-45), "accepted"),
+            ("late", day(-34), day(-29), "accepted"),
+            ("open and late", day(-10), None, "promised"),
         ):
-            events = [("request", None, "requested", at("2026-10-01"), None, due)]
+            events = [("request", None, "requested", at(day(-53)), None, due)]
             if done:
                 events.append(("report_done", "requested", "done_reported", at(done), due, due))
             add(s, people, what, "sam", "pat", "finance", due, state, events)
@@ -103,8 +112,8 @@ async def test_the_link_signs_in_and_the_cookie_keeps_the_session(tmp_path):
             assert page.headers["Referrer-Policy"] == "no-referrer"
     finance = html.split('data-scope="Finance"', 1)[1].split("</svg>", 1)[0]
     assert re.findall(r'data-month="([\d-]+)" data-rate="(\d+)"', finance) == [
-        ("2026-10", "50"),
-        ("2026-11", "0"),
+        (LAST_MONTH, "50"),
+        (THIS_MONTH, "0"),
     ]
     assert "<script" not in html  # charts are SVG drawn on the server
 
