@@ -306,27 +306,6 @@ def linked_items(session: Session, org: Organisation, initiative_id: int) -> lis
     return out
 
 
-def pending_for(session: Session, org: Organisation, viewer: Person) -> list[InitiativeLink]:
-    """Suggestions still waiting for this viewer's agreement (for their home)."""
-    units = None if viewer.handle in org.admins else set(org.liaison_units(viewer.handle))
-    if units == set():
-        return []
-    rows = session.exec(
-        select(InitiativeLink).where(InitiativeLink.linked_at.is_(None)).order_by(InitiativeLink.id)
-    ).all()
-    out = []
-    for link in rows:
-        first = session.get(Initiative, link.first_id)
-        second = session.get(Initiative, link.second_id)
-        mine = (
-            (units is None or first.unit_id in units) and not link.first_agreed_by,
-            (units is None or second.unit_id in units) and not link.second_agreed_by,
-        )
-        if any(mine):
-            out.append(link)
-    return out
-
-
 def link_button(turn: Turn, data: dict) -> list[Outgoing]:
     """ "Link them": the presser agrees for the side(s) they oversee."""
     text = agree(turn.session, turn.bot.org, turn.person, record_id(data.get("pair")), turn.now())
