@@ -36,6 +36,7 @@ def ask(turn: Turn, command: Ask) -> list[Outgoing]:
             channel=turn.channel,
             unit_id=turn.unit_here(),
             now=turn.now(),
+            org=turn.bot.org,
         )
     except commitments.CommitmentError as exc:
         return say(str(exc), private=True)
@@ -133,6 +134,7 @@ def submit_commitment(turn: Turn, data: dict) -> list[Outgoing]:
             unit_id=turn.unit_here(),
             promised=owner.id == turn.person.id,
             now=turn.now(),
+            org=turn.bot.org,
         )
     except commitments.CommitmentError as exc:
         return form_errors({"what": str(exc)})

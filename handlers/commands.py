@@ -37,6 +37,9 @@ See commitments
   initiatives Finance     open initiatives (of a unit, or all you may see)
   initiative 12 owner @kim
                           change its title, date or owner (history kept)
+  initiative 12 role security consulted @dana
+                          give, change or take a RASCI role ('... role
+                          security none' drops it; history kept)
   cycle                   your units' planning conversations (input cycles)
   calendar                a private calendar link with your due dates and cycles
   stuck page 2            the next page of a list (of mine, @pat, stuck...)

@@ -99,12 +99,15 @@ def create(
     role_key: str | None = None,
     promised: bool = False,
     now: dt.datetime,
+    org: Organisation | None = None,
 ) -> Commitment:
     """Record a request (or, when the owner offers it, a promise) and its first history event.
 
     People mentioned in `what` are stored by name, never as a channel's markup.
     `now` comes from the caller's clock, never the wall clock, so that the first event, the
     activity time and every later "stale" decision agree with the clock that decides them.
+    With the organisation, a `commitment.created` webhook is owed when one is configured
+    (every caller in the bot passes it; tests that build data may not).
     """
     what = " ".join(readable_mentions(session, what, channel).split())
     if not what:
@@ -130,6 +133,9 @@ def create(
     actor = owner if state == State.PROMISED else requester
     act = "promise" if state == State.PROMISED else "request"
     _record(session, item, actor.id, act, None, channel, now=now)
+    if org is not None:
+        data = webhooks.commitment_data(item, act, None, actor.handle)
+        webhooks.record(session, org, "commitment.created", data, now)
     return item
 
 

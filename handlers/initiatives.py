@@ -1,6 +1,8 @@
 """Saved initiatives, listed and edited: `commitments initiatives [unit]`, and
-`commitments initiative 3 title|date|owner <new value>`. Every change is an `InitiativeEvent`
-(who, when, before, after), shown under the initiative by `commitments initiative 3`.
+`commitments initiative 3 title|date|owner <new value>` or `... role <role> <letter> <who>`
+(handlers.initiative_roles). Every change is an `InitiativeEvent` (who, when, before, after),
+shown under the initiative by `commitments initiative 3`, and an `initiative.changed` webhook
+when one is configured.
 
 Who may edit: the initiative's requester and owner, its unit's liaison, and admins (the same
 people who oversee it in chat). Who sees the list: admins every unit's; a liaison their units';
@@ -13,7 +15,7 @@ import re
 
 from sqlmodel import select
 
-from handlers import commitments
+from handlers import commitments, initiative_roles, webhooks
 from handlers.commands import Query, parse_mention
 from handlers.dates import DateParseError, parse_due
 from handlers.messages import ActionId, Choice, Item, Outgoing, Reply, ReplyKind
@@ -22,8 +24,10 @@ from handlers.turn import Turn, say
 from storage.models import Initiative, InitiativeEvent, InitiativeStatus
 
 MAX_LISTED = 20
-FIELDS = ("title", "date", "owner")
-_EDIT = re.compile(r"(?P<id>\d{1,18})\s+(?P<field>title|date|owner)\s*(?P<value>.*)", re.I | re.S)
+FIELDS = ("title", "date", "owner", "role")
+_EDIT = re.compile(
+    r"(?P<id>\d{1,18})\s+(?P<field>title|date|owner|roles?)\b\s*(?P<value>.*)", re.I | re.S
+)
 
 
 def listing(turn: Turn, command: Query) -> list[Outgoing]:
@@ -80,13 +84,16 @@ def edit(turn: Turn, command: Query) -> list[Outgoing]:
     if match is None:
         return say(
             "Change an initiative like 'initiative 3 title New CRM', 'initiative 3 date by "
-            "March 1' or 'initiative 3 owner @kim'.",
+            "March 1', 'initiative 3 owner @kim' or 'initiative 3 role security consulted "
+            "@dana'.",
             private=True,
         )
     found = turn.session.get(Initiative, int(match["id"]))
     if found is None or not may_see(turn, found):
         return say(f"I can't find initiative #{match['id']}.", private=True)
-    field, value = match["field"].lower(), " ".join(match["value"].split())
+    field, value = match["field"].lower().rstrip("s"), " ".join(match["value"].split())
+    if field == "role":
+        return _edit_role(turn, found, value)
     if not value:
         return say(f"What's the new {field}? Add it after '{field}'.", private=True)
     try:
@@ -95,6 +102,34 @@ def edit(turn: Turn, command: Query) -> list[Outgoing]:
         return say(str(exc), private=True)
     if before == after:
         return say(f"#{found.id} already has that {field}.", private=True)
+    record_change(turn, found, field, before, after)
+    return say(f"Changed the {field} of #{found.id}: {before or 'none'} → {after}.")
+
+
+def _edit_role(turn: Turn, found: Initiative, value: str) -> list[Outgoing]:
+    """`initiative 3 role security consulted @dana`: one RASCI cell, kept in the history."""
+    try:
+        change = initiative_roles.change_role(turn, found, value)
+    except ValueError as exc:
+        return say(str(exc), private=True)
+    before = f"{change.title}: {change.before or 'none'}"
+    after = f"{change.title}: {change.after or 'none'}"
+    role = {"key": change.key, "title": change.title, "assignments": list(change.cells)}
+    record_change(turn, found, "role", before, after, role)
+    text = f"Changed the role “{change.title}” of #{found.id}: "
+    text += f"{change.before or 'none'} → {change.after or 'none'}."
+    return say(" ".join((text, *change.notes)))
+
+
+def record_change(
+    turn: Turn,
+    found: Initiative,
+    field: str,
+    before: str,
+    after: str,
+    role: dict | None = None,
+) -> None:
+    """One edit of a saved initiative: its history row and, when configured, its webhook."""
     found.updated_at = turn.now()
     turn.session.add(found)
     turn.session.add(
@@ -102,12 +137,17 @@ def edit(turn: Turn, command: Query) -> list[Outgoing]:
             initiative_id=found.id,
             actor_id=turn.person.id,
             field=field,
-            before=before,
-            after=after,
+            before=_clip(before),
+            after=_clip(after),
             at=turn.now(),
         )
     )
-    return say(f"Changed the {field} of #{found.id}: {before or 'none'} → {after}.")
+    data = webhooks.initiative_change_data(found, field, before, after, turn.person.handle, role)
+    webhooks.record(turn.session, turn.bot.org, "initiative.changed", data, turn.now())
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= 300 else text[:299] + "…"
 
 
 def _apply(turn: Turn, found: Initiative, field: str, value: str) -> tuple[str, str]:

@@ -17,8 +17,9 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from handlers import commitments, webhooks
+from handlers import webhooks
 from handlers.dates import describe_date
+from handlers.initiative_roles import commit_role
 from handlers.intake_roles import (  # noqa: F401  (re-exported: the roles step)
     YES,
     apply_roles_command,
@@ -38,7 +39,6 @@ from handlers.intake_slots import (  # noqa: F401  (re-exported: the intake's qu
     validate,
 )
 from handlers.people import name_of
-from handlers.playbooks import Role
 from storage.models import (
     EXCERPT_LIMIT,
     Initiative,
@@ -252,7 +252,18 @@ def complete(ctx: Context, intake: IntakeSession, actor: Person) -> Outcome:
                     letter=cell["letter"],
                 )
             )
-        created += _commitments_for(ctx, initiative, role, state[role.key]["cells"], owner_id)
+        responsible = [c["person"] for c in state[role.key]["cells"] if c["letter"] == "R"]
+        created += commit_role(
+            ctx.session,
+            initiative,
+            role,
+            [person_id for person_id in responsible if person_id],
+            requester=ctx.session.get(Person, owner_id),  # the promise is to the business owner
+            today=ctx.today,
+            channel=ctx.channel,
+            now=ctx.now,
+            org=ctx.org,
+        )
     warnings = tuple(gaps(ctx, intake))
     intake.status = IntakeStatus.DONE
     intake.initiative_id = initiative.id
@@ -260,35 +271,6 @@ def complete(ctx: Context, intake: IntakeSession, actor: Person) -> Outcome:
     saved = webhooks.initiative_data(initiative, created)
     webhooks.record(ctx.session, ctx.org, "initiative.saved", saved, ctx.now)
     return Outcome(intake, initiative=initiative, new_commitments=tuple(created), warnings=warnings)
-
-
-def _commitments_for(
-    ctx: Context, initiative: Initiative, role: Role, cells: list[dict], owner_id: int
-) -> list[int]:
-    # The promise is made to the business owner of the initiative.
-    requester = ctx.session.get(Person, owner_id)
-    due = None
-    if initiative.target_date:
-        due = max(initiative.target_date - dt.timedelta(days=role.lead_days), ctx.today)
-    created = []
-    for cell in cells:
-        if cell["letter"] != "R" or not cell["person"]:
-            continue
-        owner = ctx.session.get(Person, cell["person"])
-        item = commitments.create(
-            ctx.session,
-            requester=requester,
-            owner=owner,
-            what=f"{role.title} for “{initiative.title}”",
-            due=due,
-            channel=ctx.channel,
-            unit_id=initiative.unit_id,
-            initiative_id=initiative.id,
-            role_key=role.key,
-            now=ctx.now,
-        )
-        created.append(item.id)
-    return created
 
 
 def summary_facts(ctx: Context, intake: IntakeSession) -> list[tuple[str, str]]:

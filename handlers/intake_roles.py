@@ -141,7 +141,7 @@ def roles_view(ctx: Context, intake: IntakeSession) -> list[tuple[int, str, bool
         parts = []
         for letter in LETTERS:
             who = [
-                _party_label(c["party"], c["person"], ctx.session)
+                party_label(c["party"], c["person"], ctx.session)
                 for c in cells
                 if c["letter"] == letter
             ]
@@ -151,7 +151,7 @@ def roles_view(ctx: Context, intake: IntakeSession) -> list[tuple[int, str, bool
     return rows
 
 
-def _party_label(party: str, person_id: int | None, session: Session) -> str:
+def party_label(party: str, person_id: int | None, session: Session) -> str:
     label = {"it": "IT", "business": "business", "vendor": "vendor"}.get(party, party)
     return f"{label} {name_of(session, person_id)}" if person_id else label
 

@@ -144,6 +144,7 @@ def track_promise(turn: Turn, data: dict) -> list[Outgoing]:
         unit_id=turn.bot.org.unit_for_channel(conv) if conv else turn.unit_here(),
         promised=True,
         now=turn.now(),
+        org=turn.bot.org,
     )
     turn.events.append("promise.tracked")
     text = f"Tracking it: {turn.describe(item)}. I'll nudge you if it gets stuck."

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from sqlmodel import select
 
-from handlers import calendar, commitments, cycle_status, initiatives, similar
+from handlers import calendar, commitments, cycle_status, initiative_roles, initiatives, similar
 from handlers.commands import HELP_TEXT, Query
 from handlers.dates import describe_date
 from handlers.messages import ActionId, Choice, Item, Outgoing, Reply, ReplyKind, section_size
@@ -339,18 +339,7 @@ def initiative(turn: Turn, initiative_id: int) -> list[Outgoing]:
     me, org, catalogue = turn.person, turn.bot.org, turn.bot.catalogue
     if found is None or not may_see_initiative(turn, found, me):
         return say(f"I can't find initiative #{initiative_id}.", private=True)
-    rows = turn.session.exec(
-        select(RoleAssignment)
-        .where(RoleAssignment.initiative_id == found.id)
-        .order_by(RoleAssignment.id)
-    ).all()
-    roles: dict[str, list[str]] = {}
-    titles: dict[str, str] = {}
-    for row in rows:
-        titles[row.role_key] = row.role_title
-        named = f" {name_of(turn.session, row.person_id)}" if row.person_id else ""
-        roles.setdefault(row.role_key, []).append(f"{row.letter}: {row.party}{named}")
-    items = [Item(f"{titles[k]} — {' · '.join(v)}") for k, v in roles.items()]
+    items = [Item(line) for line in initiative_roles.role_lines(turn.session, found.id)]
     for c in commitments.for_initiative(turn.session, found.id):
         if commitments.can_see(org, me, c):
             items.append(Item(turn.describe(c), turn.buttons(c, me.id)))

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-EVENTS = ("initiative.saved", "commitment.changed", "escalation")
+EVENTS = (
+    "initiative.saved",
+    "initiative.changed",
+    "commitment.created",
+    "commitment.changed",
+    "escalation",
+)
 
 
 class WebhooksConfig(BaseModel):

@@ -84,18 +84,34 @@ def commitment_data(item, act: str, from_state, actor_handle: str | None) -> dic
     }
 
 
-def initiative_data(initiative, commitment_ids: list[int]) -> dict[str, Any]:
+def _initiative(initiative) -> dict[str, Any]:
     return {
-        "initiative": {
-            "id": initiative.id,
-            "kind": initiative.kind,
-            "title": initiative.title,
-            "unit": initiative.unit_id,
-            "target_date": initiative.target_date.isoformat() if initiative.target_date else None,
-            "owner_id": initiative.owner_id,
-            "requester_id": initiative.requester_id,
-        },
-        "commitment_ids": list(commitment_ids),
+        "id": initiative.id,
+        "kind": initiative.kind,
+        "title": initiative.title,
+        "unit": initiative.unit_id,
+        "target_date": initiative.target_date.isoformat() if initiative.target_date else None,
+        "owner_id": initiative.owner_id,
+        "requester_id": initiative.requester_id,
+    }
+
+
+def initiative_data(initiative, commitment_ids: list[int]) -> dict[str, Any]:
+    return {"initiative": _initiative(initiative), "commitment_ids": list(commitment_ids)}
+
+
+def initiative_change_data(
+    initiative, field: str, before: str, after: str, actor_handle: str | None, role: dict | None
+) -> dict[str, Any]:
+    """An edit of a saved initiative: the initiative as after it, what changed and who did it;
+    for a role, the role's RASCI cells after (`assignments`: letter, party, person_id)."""
+    return {
+        "initiative": _initiative(initiative),
+        "field": field,
+        "before": before or None,
+        "after": after or None,
+        "actor": actor_handle,
+        "role": role,
     }
 
 
