@@ -102,6 +102,8 @@ def bootstrap(
     sweeper = Sweeper(engine, org, outboxes, clock)
     sweeper.on_line = metrics.on_line
     sweeper.webhooks = _webhooks(engine, org)
+    if sweeper.webhooks is not None:
+        sweeper.webhooks.on_outcome = metrics.on_webhook
     metrics.watch_commitments(engine, org, clock)
     app = App(settings, engine, org, catalogue, liaison, sweeper, metrics, outboxes)
     app.channels, app.in_flight, app.spool = channels, in_flight, spool

@@ -175,6 +175,12 @@ class Metrics:
             ["platform"],
             registry=self.registry,
         )
+        self.webhooks = Counter(
+            "liaison_webhook_deliveries",
+            "Webhook attempts by event and outcome (sent, failed, rejected, abandoned).",
+            ["event", "outcome"],
+            registry=self.registry,
+        )
         self.up.set(1)
 
     def watch_commitments(self, engine, org, clock) -> None:
@@ -191,6 +197,9 @@ class Metrics:
         self.breaker_open.labels(platform).set(1 if is_open else 0)
         if is_open:
             self.breaker_opened.labels(platform).inc()
+
+    def on_webhook(self, event: str, outcome: str) -> None:
+        self.webhooks.labels(event, outcome).inc()
 
     def on_event(self, event: str, channel: str) -> None:
         """The core's events: 'acted.<reply kind>', 'funnel.<stage>', 'promise.<stage>'."""

@@ -22,7 +22,9 @@ from storage import ledger
 from storage.models import Ledger
 
 KIND = "webhook"  # the ledger kind of a delivery owed
-QUEUED, REJECTED = "queued", "rejected"  # ledger statuses of their own (beside LedgerStatus)
+# Ledger statuses of their own (beside LedgerStatus): owed and not yet taken; refused by the
+# receiver for good; given up after the bounded number of attempts.
+QUEUED, REJECTED, ABANDONED = "queued", "rejected", "abandoned"
 SCHEMA_VERSION = 1
 
 

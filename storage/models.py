@@ -263,6 +263,7 @@ class Ledger(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow)
     updated_at: dt.datetime = Field(default_factory=utcnow)
     sent_at: dt.datetime | None = None
+    retry_at: dt.datetime | None = None  # a failed delivery goes again no sooner (webhooks)
 
 
 class Cycle(SQLModel, table=True):

@@ -1,6 +1,6 @@
 """A webhook receiver on 127.0.0.1, as Jira or Power Automate would run one: it checks the
 signature of the raw body the way docs/webhooks.md tells a receiver to, and answers with the
-statuses a test scripts (then 200)."""
+statuses a test scripts (then 200), each with the headers it scripts (a Retry-After)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from aiohttp import web
 class WebhookReceiver:
     def __init__(self, secret: bytes) -> None:
         self.secret = secret
-        self.answers: list[int] = []  # statuses to answer with, in order; then 200
+        # statuses to answer with, in order, each maybe with headers: 503 or (503, {...}); then 200
+        self.answers: list[int | tuple[int, dict[str, str]]] = []
         self.received: list[dict] = []  # bodies whose signature checked out, answered 2xx
         self.attempts = 0
         self.bad_signatures = 0
@@ -32,12 +33,13 @@ class WebhookReceiver:
         ):
             self.bad_signatures += 1
             return web.Response(status=401)
-        status = self.answers.pop(0) if self.answers else 200
+        answer = self.answers.pop(0) if self.answers else 200
+        status, headers = answer if isinstance(answer, tuple) else (answer, {})
         if status < 300:
             body = json.loads(raw)
             assert body["id"] == request.headers["X-Liaison-Delivery"]
             self.received.append(body)
-        return web.Response(status=status)
+        return web.Response(status=status, headers=headers)
 
     async def __aenter__(self) -> WebhookReceiver:
         app = web.Application()
