@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 
 from handlers import commitments
 from handlers.intake_roles import LETTER_WORDS, LETTERS, party_label
+from handlers.org import Organisation
 from handlers.people import name_of, resolve_person
 from handlers.playbooks import PARTIES, Role
 from storage.models import OPEN_STATES, Initiative, Person, RoleAssignment
@@ -57,7 +58,7 @@ def commit_role(
     today: dt.date,
     channel: str,
     now: dt.datetime,
-    org=None,
+    org: Organisation,
 ) -> list[int]:
     """The commitments the Responsible people of a role make on an initiative: to its
     business owner, due the role's lead days before the target date (never before today)."""
