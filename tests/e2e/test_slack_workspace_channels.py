@@ -6,14 +6,21 @@ the install), one warning per unknown name per workspace, and an offer in worksp
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.e2e.test_slack_workspaces import MOVE, _until, _user, fake, serve  # noqa: F401
+from tests.e2e.test_slack_workspaces import CLIENT_ID, CLIENT_SECRET, MOVE, _until, _user, serve
 from tests.fakes import slack_requests as sr
-from tests.fakes.slack_workspaces import Workspace, workspace_event
+from tests.fakes.slack_workspaces import FakeSlackWorkspaces, Workspace, workspace_event
 
 PARKS = "Parks and Recreation"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlackWorkspaces]:
+    async with FakeSlackWorkspaces(client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as server:
+        yield server
 
 
 def alpha() -> Workspace:
