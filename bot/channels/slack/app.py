@@ -13,7 +13,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.channels.slack import listeners
 from bot.channels.slack.delivery import CHANNEL, SlackChannel, SlackOutbox
-from bot.channels.slack.health import SlackHealth
+from bot.channels.slack.health import InstallationsHealth, SlackHealth
 from bot.channels.slack.listeners import events
 from bot.channels.slack.manifest import bot_scopes
 from bot.channels.slack.named import NamedChannels, named_context, resolve_on_install
@@ -93,7 +93,8 @@ class SlackEntry:
 
     adapter: SlackChannel
     app_token: str | None = None  # Socket Mode's app-level token
-    health: SlackHealth | None = None  # the token and Socket Mode; None with many workspaces
+    # The token (each installation's, with many workspaces) and Socket Mode.
+    health: SlackHealth | InstallationsHealth | None = None
     name: ClassVar[str] = CHANNEL
 
     async def readiness(self) -> str:
@@ -153,5 +154,9 @@ def slack_from_settings(
         in_flight=in_flight,
         oauth=oauth,
     )
-    health = None if oauth is not None else SlackHealth(adapter.client)
+    health: SlackHealth | InstallationsHealth = (
+        SlackHealth(adapter.client)
+        if oauth is None
+        else InstallationsHealth(adapter.client, adapter.installations)
+    )
     return SlackEntry(adapter, settings.slack_app_token, health)
