@@ -286,10 +286,12 @@ def _check_slack_oauth(s: Settings) -> None:
             "for one workspace, or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (without "
             "SLACK_BOT_TOKEN) to let many workspaces install the app through /slack/install."
         )
-    if s.slack_multi_workspace and not s.slack_signing_secret:
+    if s.slack_multi_workspace and not (s.slack_signing_secret or s.slack_app_token):
         raise SettingsError(
-            "SLACK_SIGNING_SECRET is missing: multi-workspace mode receives events and the "
-            "OAuth redirect over HTTP. Copy it from your Slack app's Basic Information page."
+            "SLACK_SIGNING_SECRET is missing: multi-workspace mode receives events over HTTP "
+            "unless SLACK_APP_TOKEN (xapp-...) turns on Socket Mode. Copy the signing secret "
+            "from your Slack app's Basic Information page, or set SLACK_APP_TOKEN; the install "
+            "pages (/slack/install, /slack/oauth_redirect) are served over HTTP either way."
         )
 
 

@@ -78,6 +78,7 @@ class ReplyKind(StrEnum):
     DIGEST = "digest"
     DEFERRED = "deferred"
     DISMISSED = "dismissed"  # an offer marked "IT isn't needed" for everyone
+    REFUSED = "refused"  # an act not taken now (the database away): nothing changed, try again
 
 
 @dataclass(frozen=True)

@@ -80,3 +80,18 @@ SlackOAuthStates = Table(
     Column("state", String(200), nullable=False),
     Column("expire_at", DateTime, nullable=False),
 )
+
+
+def installed_workspaces(engine, client_id: str) -> list[tuple[str | None, str | None, bool]]:
+    """(enterprise id, team id, org-wide) of every installation with a bot, one each: what
+    the app is installed in now (an uninstall deletes its rows)."""
+    from sqlalchemy import select
+
+    query = (
+        select(SlackBots.c.enterprise_id, SlackBots.c.team_id, SlackBots.c.is_enterprise_install)
+        .where(SlackBots.c.client_id == client_id, SlackBots.c.bot_token.is_not(None))
+        .distinct()
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    return sorted({(e, t, bool(o)) for e, t, o in rows}, key=lambda r: (r[0] or "", r[1] or ""))

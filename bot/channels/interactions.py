@@ -220,7 +220,7 @@ async def answer_now(what: str, work: Callable[[], Awaitable[list[Outgoing]]]) -
         if not database_away(exc):
             raise
         log.warning("%s refused: the database is away (%s)", what, type(exc).__name__)
-        return [Outgoing(Reply(COULD_NOT_SAVE, private=True))]
+        return [Outgoing(Reply(COULD_NOT_SAVE, private=True, kind=ReplyKind.REFUSED))]
 
 
 # Delivery

@@ -84,3 +84,20 @@ async def test_a_slack_connect_user_is_refused_at_the_start_of_an_intake(srv: Se
     (dm,) = await posted(srv.fake, srv.fake.dm_channel(PARTNER))
     assert "for people in this organisation" in dm.payload["text"]
     assert ok(srv.fake, "views.open") == [] and srv.count(Initiative) == 0
+
+
+async def test_an_outsider_is_refused_in_the_modal_when_users_info_is_slow(srv: Server) -> None:
+    """users.info slower than the trigger lives: the modal opens first, showing nothing of a
+    unit, and says no once the partner is known to be from another organisation."""
+    srv.fake.trigger_ttl = 1.0
+    srv.fake.latency["users.info"] = 1.5
+    shortcut = sr.shortcut_payload("plan_with_it", message={"text": MOVE}, user_id=PARTNER)
+    assert (await srv.interact(shortcut))[0] == 200
+    (opened,) = await srv.fake.wait_for("views.open")
+    (update,) = await srv.fake.wait_for("views.update", timeout=5.0)
+    assert "for people in this organisation" in str(update.payload["view"])
+    units = [unit.name for unit in srv.app.liaison.org.units.values()]
+    assert units and "Finance" in " ".join(units)
+    shown = str(opened.payload["view"]) + str(update.payload["view"])
+    assert not [name for name in units if name in shown]
+    assert "submit" not in update.payload["view"] and srv.count(Initiative) == 0

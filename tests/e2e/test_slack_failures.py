@@ -17,16 +17,19 @@ import pytest
 
 from bot.channels.slack.listeners.errors import FAILED
 from bot.channels.slack.modals import FORM_NOT_OPENED
+from storage.models import Initiative
 from tests.e2e.test_slack import (
     PAT,
     TOKEN,
     USERS,
     Server,
     click,
+    in_days,
     offer_for,
     ok,
     posted,
     serve,
+    submission,
 )
 from tests.fakes import FakeSlack
 from tests.fakes import slack_requests as sr
@@ -106,3 +109,32 @@ async def test_a_handler_that_fails_after_its_ack_is_logged_and_the_person_told(
     assert told.payload["text"] == FAILED
     assert "slack: command /commitments failed for U0PAT" in caplog.text
     assert "the core fell over" in caplog.text
+
+
+async def test_a_slow_users_info_does_not_spend_the_shortcuts_trigger(srv: Server) -> None:
+    """users.info takes longer than the trigger lives: the modal opens first (checking who
+    pressed, showing no unit), then becomes the intake form, which saves as usual."""
+    srv.fake.trigger_ttl = 1.0
+    srv.fake.latency["users.info"] = 1.5
+    message = {"text": "We're moving to a new building in ten months", "user": PAT}
+    shortcut = sr.shortcut_payload("plan_with_it", message=message, user_id=PAT)
+    assert (await srv.interact(shortcut))[0] == 200
+    (opened,) = await srv.fake.wait_for("views.open")
+    first = opened.payload["view"]
+    assert [b["type"] for b in first["blocks"]] == ["section"]  # no input, no unit yet
+    assert "Finance" not in str(first) and "submit" not in first
+    (update,) = await srv.fake.wait_for("views.update", timeout=5.0)
+    assert update.payload["view_id"] == opened.response["view"]["id"]
+    assert update.payload["view"]["callback_id"] == "intake"
+    (info,) = ok(srv.fake, "users.info")
+    assert opened.at - info.at < 1.0  # views.open did not wait for users.info's answer
+    values = {
+        "kind": sr.option_value("office_move"),
+        "unit": sr.option_value("finance"),
+        "title": sr.text_value("Move to the Elm Street office"),
+        "target_date": sr.date_value(in_days(200)),
+        "owner": sr.user_value(PAT),
+    }
+    assert await srv.interact(submission(update, values)) == (200, "")
+    (initiative,) = srv.all(Initiative)
+    assert (initiative.kind, initiative.unit_id) == ("office_move", "finance")

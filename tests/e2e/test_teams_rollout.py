@@ -222,6 +222,40 @@ async def test_a_press_the_database_could_not_take_changes_no_one_elses_card(bot
     assert connector.of("update", ok=None) == []
 
 
+async def test_a_refused_press_is_told_apart_by_its_kind_not_its_sentence(
+    bot, connector, monkeypatch
+) -> None:
+    """The refusal is a reply kind: reworded (or translated), it still leaves everyone
+    else's card with its live buttons."""
+    import bot.channels.interactions as interactions
+
+    reworded = "The database is resting; press again in a minute. Nothing changed."
+    monkeypatch.setattr(interactions, "COULD_NOT_SAVE", reworded)
+    post = channel_message(connector.service_url, KIM, "we're buying a new CRM for Parks")
+    await bot.post(post)
+    [offer] = connector.messages()
+    verb, data = click(offer.card, "Not now")
+    core = bot.app.liaison
+    real, core.engine = core.engine, make_engine(AWAY)
+    try:
+        status, body = await bot.post(
+            card_invoke(
+                connector.service_url,
+                KIM,
+                verb,
+                data,
+                reply_to_id=offer.response["id"],
+                conversation=dict(post["conversation"]),
+            )
+        )
+    finally:
+        core.engine.dispose()
+        core.engine = real
+    assert status == 200 and reworded in json.dumps(body)
+    assert COULD_NOT_SAVE not in json.dumps(body)
+    assert connector.of("update", ok=None) == []
+
+
 async def test_a_button_that_only_opens_a_form_changes_the_card_for_the_presser_alone(
     bot, connector
 ):

@@ -122,6 +122,8 @@ class FakeSlack:
         self.bot_token = bot_token
         # Seconds a trigger_id may open a view (Slack: 3); None accepts any trigger_id.
         self.trigger_ttl: float | None = None
+        # Seconds a method takes to answer (a slow users.info on a cold cache, say).
+        self.latency: dict[str, float] = {}
         self._expired_urls: dict[str, str] = {}  # response_url key -> Slack's error
         self.channels: dict[str, str] = dict(DEFAULT_CHANNELS if channels is None else channels)
         self.users: dict[str, dict] = {uid: copy.deepcopy(u) for uid, u in (users or {}).items()}
@@ -389,6 +391,8 @@ class FakeSlack:
                 Call(method, {"_raw": exc.raw}, headers, at, 200, body, request.path)
             )
             return web.json_response(body)
+        if self.latency.get(method):
+            await asyncio.sleep(self.latency[method])
 
         failure = self._take_failure(method)
         if failure is not None:

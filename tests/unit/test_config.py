@@ -204,3 +204,8 @@ def test_slack_client_credentials_turn_on_multi_workspace_mode():
 def test_half_filled_oauth_settings_say_what_to_do(env, words):
     with pytest.raises(SettingsError, match=words):
         load_settings(env, dotenv_path=None)
+
+
+def test_multi_workspace_in_socket_mode_needs_no_signing_secret():
+    settings = load_settings({**OAUTH, "SLACK_APP_TOKEN": "xapp-1-A0-1-x"}, dotenv_path=None)
+    assert settings.slack_multi_workspace and settings.slack_signing_secret is None

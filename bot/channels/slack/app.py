@@ -13,9 +13,10 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.channels.slack import listeners
 from bot.channels.slack.delivery import CHANNEL, SlackChannel, SlackOutbox
-from bot.channels.slack.health import SlackHealth
+from bot.channels.slack.health import InstallationsHealth, SlackHealth
 from bot.channels.slack.listeners import events
 from bot.channels.slack.manifest import bot_scopes
+from bot.channels.slack.named import NamedChannels, named_context, resolve_on_install
 from bot.channels.slack.oauth import oauth_flow, oauth_routes, register_uninstalls
 from bot.channels.slack.transport import slack_context, slack_route
 from bot.channels.slack.workspaces import WorkspaceClient, remember_workspace
@@ -68,6 +69,8 @@ def build_slack(
     if signing_secret and not socket_mode:
         channel.verifier = SignatureVerifier(signing_secret)
     if installations is not None:
+        installations.named = NamedChannels(installations)
+        resolve_on_install(flow, installations.named, client, core.org)
         app.use(remember_workspace)
         register_uninstalls(app, installations)
     listeners.register(app, channel)
@@ -90,7 +93,8 @@ class SlackEntry:
 
     adapter: SlackChannel
     app_token: str | None = None  # Socket Mode's app-level token
-    health: SlackHealth | None = None  # the token and Socket Mode; None with many workspaces
+    # The token (each installation's, with many workspaces) and Socket Mode.
+    health: SlackHealth | InstallationsHealth | None = None
     name: ClassVar[str] = CHANNEL
 
     async def readiness(self) -> str:
@@ -121,6 +125,8 @@ class SlackEntry:
         if self.adapter.app.oauth_flow is not None:
             oauth_routes(web_app, self.adapter.app.oauth_flow)
         web_app.cleanup_ctx.append(slack_context(self.adapter, self.app_token, self.health))
+        if self.adapter.installations is not None:  # each workspace's #name channels
+            web_app.cleanup_ctx.append(named_context(self.adapter))
 
 
 def slack_from_settings(
@@ -148,5 +154,9 @@ def slack_from_settings(
         in_flight=in_flight,
         oauth=oauth,
     )
-    health = None if oauth is not None else SlackHealth(adapter.client)
+    health: SlackHealth | InstallationsHealth = (
+        SlackHealth(adapter.client)
+        if oauth is None
+        else InstallationsHealth(adapter.client, adapter.installations)
+    )
     return SlackEntry(adapter, settings.slack_app_token, health)

@@ -53,15 +53,24 @@ def slack_sender(
     )
 
 
-async def find_channel_ids(client: AsyncWebClient, org: Organisation) -> None:
+async def find_channel_ids(
+    client: AsyncWebClient,
+    org: Organisation,
+    *,
+    workspace: str | None = None,
+    warned: set[tuple[str | None, str, str]] | None = None,
+) -> bool:
     """Slack events carry channel ids, never names: read each `#name` in the units' channel
     lists as its id (conversations.list, page by page), so the organisation's one matcher
-    finds the unit. A name that no channel has is logged, one line per unit and name."""
+    finds the unit. A name that no channel has is logged, one line per unit and name (and, in
+    multi-workspace mode, per `workspace`, once: `warned` keeps what was said). False when
+    Slack could not be asked."""
     wanted = org.channel_names_wanted()
     if not wanted:
-        return
+        return True
     found: dict[str, str] = {}
     cursor = None
+    where = f"workspace {workspace}: " if workspace else ""
     try:
         while True:
             page = await client.conversations_list(
@@ -79,20 +88,26 @@ async def find_channel_ids(client: AsyncWebClient, org: Organisation) -> None:
                 break
     except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
         failure = slack_error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
-        log.warning("channel names not resolved (%s): #names in the config won't match", failure)
-        return
+        log.warning(
+            "%schannel names not resolved (%s): #names in the config won't match", where, failure
+        )
+        return False
     for name, units in wanted.items():
         for unit in units:
             if name in found:
                 org.name_channel(found[name], name)
-                log.info("unit %s: channel #%s is %s", unit, name, found[name])
-            else:
+                log.info("%sunit %s: channel #%s is %s", where, unit, name, found[name])
+            elif warned is None or (workspace, unit, name) not in warned:
+                if warned is not None:
+                    warned.add((workspace, unit, name))
                 log.warning(
-                    "unit %s: no Slack channel is named #%s; messages there won't be the "
+                    "%sunit %s: no Slack channel is named #%s; messages there won't be the "
                     "unit's (use the channel id, or fix the name)",
+                    where,
                     unit,
                     name,
                 )
+    return True
 
 
 def slack_error(exc: SlackApiError) -> str:

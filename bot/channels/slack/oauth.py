@@ -102,6 +102,7 @@ class Installations:
     def __init__(self, store: ThreadedInstallations, rotator: AsyncTokenRotator) -> None:
         self.store = store
         self.rotator = rotator
+        self.named: Any = None  # named.NamedChannels: each workspace's `#name` channels
 
     async def workspace_of(
         self, team_id: str | None, enterprise_id: str | None

@@ -15,7 +15,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from bot.channels.http import parse_json, read_body
 from bot.channels.interactions import LONG_TEXT
 from bot.channels.slack.delivery import SlackChannel
-from bot.channels.slack.health import SlackHealth
+from bot.channels.slack.health import InstallationsHealth, SlackHealth
 from bot.channels.slack.text import readable_text
 from bot.channels.slack.workspaces import CURRENT
 
@@ -97,7 +97,9 @@ def _chatter_text(body: str) -> str | None:
 
 
 def slack_context(
-    channel: SlackChannel, app_token: str | None = None, health: SlackHealth | None = None
+    channel: SlackChannel,
+    app_token: str | None = None,
+    health: SlackHealth | InstallationsHealth | None = None,
 ):
     """An aiohttp cleanup context: the shared HTTP session and, with an app-level token,
     Socket Mode on the server's own event loop, for the server's lifetime. With one token,

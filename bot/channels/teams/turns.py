@@ -16,7 +16,6 @@ from botbuilder.core import (
 
 from bot.channels.interactions import (
     ACT_FORM,
-    COULD_NOT_SAVE,
     FORM_IDS,
     LONG_TEXT,
     OUT_OF_DATE,
@@ -59,6 +58,7 @@ from handlers.messages import (
     Inbound,
     Outgoing,
     Reply,
+    ReplyKind,
 )
 
 log = logging.getLogger("liaison.teams")
@@ -261,7 +261,7 @@ class TeamsTurns:
             return await self.teams.answer(inbound)
 
         replies = await answer_now(f"teams button {verb}", work)
-        refused = any(o.reply.text == COULD_NOT_SAVE for o in replies)  # the presser's alone
+        refused = any(o.reply.kind == ReplyKind.REFUSED for o in replies)  # the presser's alone
         return CardAnswer(*split_replies(replies), acted=not refused)
 
     async def submit_form(self, turn_context: TurnContext, verb: str, data: dict) -> CardAnswer:

@@ -14,18 +14,21 @@ from bot.channels.interactions import (
     OUT_OF_DATE,
     answer_now,
     form_for_button,
+    intake_for,
     read_json,
     unseal,
 )
 from bot.channels.slack.blockkit import info_modal, render_blocks, section
 from bot.channels.slack.delivery import SlackChannel
-from bot.channels.slack.modals import open_form, open_view
+from bot.channels.slack.modals import open_for_presser, open_form, open_view
 from handlers.messages import (
     Action,
+    Form,
     Inbound,
     Outgoing,
     Reply,
     ReplyKind,
+    Sender,
 )
 
 log = logging.getLogger("liaison.slack")
@@ -63,8 +66,14 @@ async def on_action(slack: SlackChannel, body: dict, action: dict) -> None:
         if channel_id and message.get("ts"):
             data["offer"] = message["ts"]
     where = _where(body, action)
-    presser = await slack.sender(user_id) if action_id == "offer.plan" else None
-    opens = form_for_button(slack.core, action_id, data, where, presser)
+    if action_id == "offer.plan":  # who pressed is checked beside views.open, not before it
+
+        def decide(sender: Sender) -> Form | Reply:
+            return intake_for(slack.core, sender, data)
+
+        await open_for_presser(slack, trigger, user_id, decide, channel=channel_id)
+        return
+    opens = form_for_button(slack.core, action_id, data, where)
     if isinstance(opens, Reply):
         await slack.deliver([Outgoing(opens)], channel=channel_id or user_id, user_id=user_id)
         return

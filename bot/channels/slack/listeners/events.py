@@ -12,6 +12,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.channels.interactions import LONG_TEXT
 from bot.channels.slack.delivery import SlackChannel, permalink
 from bot.channels.slack.listeners.joins import first_dm, with_welcome
+from bot.channels.slack.named import channels_named_here
 from bot.channels.slack.text import readable_text
 from bot.retry import once_the_database_answers
 from bot.spool import inbound_from_record, inbound_record
@@ -101,9 +102,10 @@ async def on_person_message(
         return  # Slack delivered it again (a retry); the core's ledger guards other replicas
     in_im = event.get("channel_type") == "im"
     want_link = signal and not in_im and bool(ts)
-    sender, link = await asyncio.gather(
+    sender, link, _ = await asyncio.gather(
         slack.sender(user, event.get("user_team")),
         permalink(slack, channel_id, ts) if want_link else _none(),
+        channels_named_here(slack),  # many workspaces: this one's #names, the first time
     )
     thread = event.get("thread_ts") or (None if in_im else ts or None)
     inbound = Inbound(

@@ -1,7 +1,7 @@
 """Shortcuts: on a message, "Plan it with IT" opens the intake form and "Track as commitment"
 the commitment form, both filled in from the message; the global "Plan with IT" (the
 shortcuts menu) opens an empty intake form. views.open goes first: a trigger_id lives three
-seconds.
+seconds, so who pressed is checked beside it (modals.open_for_presser), not before it.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.channels.interactions import intake_data, intake_for
 from bot.channels.slack.delivery import SlackChannel
 from bot.channels.slack.manifest import GLOBAL_SHORTCUTS, SHORTCUTS
-from bot.channels.slack.modals import open_form
+from bot.channels.slack.modals import open_for_presser, open_form
 from bot.channels.slack.text import readable_text
-from handlers.messages import Outgoing, Reply
+from handlers.messages import Form, Reply, Sender
 
 
 def register(app: AsyncApp, slack: SlackChannel) -> None:
@@ -27,13 +27,13 @@ def register(app: AsyncApp, slack: SlackChannel) -> None:
         channel_id = (shortcut.get("channel") or {}).get("id")
         user_id = (shortcut.get("user") or {}).get("id") or ""
         mid = message.get("ts") or shortcut.get("action_ts")
-        data = intake_data(slack.core, readable_text(message.get("text") or ""), channel_id, mid)
+        text = readable_text(message.get("text") or "")
+
+        def decide(sender: Sender) -> Form | Reply:  # an outsider is refused: no form, no unit
+            return intake_for(slack.core, sender, intake_data(slack.core, text, channel_id, mid))
+
         # The permalink is fetched when the form comes back: views.open goes first.
-        form = intake_for(slack.core, await slack.sender(user_id), data)
-        if isinstance(form, Reply):  # someone from another organisation plans nothing here
-            await slack.deliver([Outgoing(form)], channel=None, user_id=user_id)
-            return
-        await open_form(slack, shortcut["trigger_id"], form, user_id=user_id)  # a DM if it can't
+        await open_for_presser(slack, shortcut["trigger_id"], user_id, decide)  # a DM if it can't
 
     @app.shortcut(SHORTCUTS[1])
     @slack.in_flight.tracked
@@ -51,9 +51,8 @@ def register(app: AsyncApp, slack: SlackChannel) -> None:
     async def on_global_plan(ack: AsyncAck, shortcut: dict) -> None:
         await ack()
         user_id = (shortcut.get("user") or {}).get("id") or ""
-        data = intake_data(slack.core, "", None, None)  # nothing to read: the form asks it all
-        form = intake_for(slack.core, await slack.sender(user_id), data)
-        if isinstance(form, Reply):  # someone from another organisation plans nothing here
-            await slack.deliver([Outgoing(form)], channel=None, user_id=user_id)
-            return
-        await open_form(slack, shortcut["trigger_id"], form, user_id=user_id)  # a DM if it can't
+
+        def decide(sender: Sender) -> Form | Reply:  # nothing to read: the form asks it all
+            return intake_for(slack.core, sender, intake_data(slack.core, "", None, None))
+
+        await open_for_presser(slack, shortcut["trigger_id"], user_id, decide)  # a DM if it can't
