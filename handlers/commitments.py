@@ -5,8 +5,8 @@ release and new dates on the side. Every act is a history event. Only the owner,
 the unit's liaison or an admin may act; anyone else gets a plain refusal and nothing changes.
 
 The acts themselves are declared once, in handlers.protocol (`ACT_TABLE`); the reads (mine,
-stuck, overdue...) live in handlers.commitment_queries. Both are re-exported here, so callers
-keep one name for "commitments".
+overdue...) live in handlers.commitment_queries, the stuck ones in handlers.stuck_queries.
+All are re-exported here, so callers keep one name for "commitments".
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from handlers import webhooks
 from handlers.commitment_queries import (  # noqa: F401  (re-exported: callers read them here)
     CLOSED,
+    Key,
     Page,
     for_initiative,
     for_unit,
@@ -33,10 +34,6 @@ from handlers.commitment_queries import (  # noqa: F401  (re-exported: callers r
     owed_to,
     owed_to_where,
     page,
-    stuck,
-    stuck_counts,
-    stuck_page,
-    stuck_reason,
     unit_where,
     visible_to,
     whose_move,
@@ -63,6 +60,12 @@ from handlers.protocol import (  # noqa: F401  (re-exported: callers read them h
     act_form,
     buttons,
     missing_input,
+)
+from handlers.stuck_queries import (  # noqa: F401  (re-exported: callers read them here)
+    stuck,
+    stuck_counts,
+    stuck_page,
+    stuck_reason,
 )
 from storage.models import Commitment, CommitmentEvent, Nudge, Person, Unit
 

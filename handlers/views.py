@@ -8,13 +8,14 @@ words and buttons lead here.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from sqlmodel import select
 
 from handlers import calendar, commitments, cycle_status, initiative_roles, initiatives, similar
 from handlers.commands import HELP_TEXT, Query
 from handlers.dates import describe_date
+from handlers.listings import Fetch, Listing, Section, listing, place
 from handlers.messages import ActionId, Choice, Item, Outgoing, Reply, ReplyKind, section_size
 from handlers.people import name_of, resolve_person
 from handlers.turn import Turn, record_id, say
@@ -42,23 +43,9 @@ def commands_help(turn: Turn, command: object = None) -> list[Outgoing]:
 
 # Queries ("commitments mine", "commitments stuck"...), keyed in routes.QUERIES by scope.
 # Each is a listing of sections; each section pages on its own ("Next 8" carries its scope,
-# its section and where to start; "commitments mine page 2" turns every section's page).
-
-
-@dataclass(frozen=True)
-class Section:
-    key: str  # which section of its listing a "next" button asks for
-    heading: str  # "" for a listing of one section
-    fetch: Callable[[int, int], commitments.Page]  # (limit, offset) -> a page of it
-
-
-@dataclass(frozen=True)
-class Listing:
-    scope: str  # the `commitments <scope>` it answers, carried by its "next" buttons
-    arg: str  # what the scope needs to be asked again: a person's id, a unit's key
-    typed: str  # the command to type for the next page
-    title: str
-    sections: list[Section]
+# its section, how many came before and the place of the last one shown, so the next page
+# starts right after it even when items closed meanwhile; "commitments mine page 2" turns
+# every section's page, by count).
 
 
 def mine(turn: Turn, command: Query | None = None) -> list[Outgoing]:
@@ -133,22 +120,22 @@ def _overdue(turn: Turn, arg: str = "") -> Listing:
     return Listing("overdue", "", "overdue", "Overdue commitments", [section])
 
 
-def _open(turn: Turn, where: list, visible: bool = True) -> Callable[[int, int], commitments.Page]:
+def _open(turn: Turn, where: list, visible: bool = True) -> Fetch:
     """Open commitments matching `where` that the viewer may see, a page at a time."""
     if visible:
         where = [*where, commitments.visible_to(turn.bot.org, turn.person)]
-    return lambda limit, offset: commitments.page(turn.session, where, limit, offset)
+    return lambda limit, offset, after: commitments.page(turn.session, where, limit, offset, after)
 
 
-def _stuck_in(turn: Turn, units: list[str] | None) -> Callable[[int, int], commitments.Page]:
+def _stuck_in(turn: Turn, units: list[str] | None) -> Fetch:
     where = [commitments.visible_to(turn.bot.org, turn.person)]
     if units is not None:
         where += commitments.unit_where(units)
 
-    def fetch(limit: int, offset: int) -> commitments.Page:
+    def fetch(limit: int, offset: int, after: commitments.Key | None) -> commitments.Page:
         org, now = turn.bot.org, turn.now()
         return commitments.stuck_page(
-            turn.session, org, now, limit=limit, offset=offset, where=where
+            turn.session, org, now, limit=limit, offset=offset, where=where, after=after
         )
 
     return fetch
@@ -180,7 +167,8 @@ def more(turn: Turn, data: dict) -> list[Outgoing]:
         return say("That list has changed. Ask for it again.", private=True)
     size = section_size(len(found.sections))
     start = record_id(data.get("o"))
-    return listing(turn, replace(found, sections=sections), start // size + 1, size)
+    after = place(data.get("k"))
+    return listing(turn, replace(found, sections=sections), start // size + 1, size, after)
 
 
 def initiative_query(turn: Turn, command: Query) -> list[Outgoing]:
@@ -256,55 +244,6 @@ def home(turn: Turn, data: object = None) -> list[Outgoing]:
     if org.liaison_units(me.handle):
         out += listing(turn, _stuck_here(turn))
     return out
-
-
-def listing(turn: Turn, found: Listing, page: int = 1, size: int | None = None) -> list[Outgoing]:
-    """A listing, a page of each section: each section with its count, its items (each with
-    the viewer's buttons, and why it is stuck where it is) and a line to its next page. The
-    queries leave out what the viewer may not see, and an empty list says the same thing
-    whatever was left out."""
-    me = turn.person
-    size = size or section_size(len(found.sections))
-    offset = (page - 1) * size
-    pages = [(section, section.fetch(size, offset)) for section in found.sections]
-    shown = [c for _, p in pages for c in p.items]
-    commitments.load_people(
-        turn.session, {c.owner_id for c in shown} | {c.requester_id for c in shown}
-    )
-    items: list[Item] = []
-    for section, got in pages:
-        if section.heading:
-            items.append(Item(f"{section.heading} ({got.counted})", heading=True))
-        for c in got.items:
-            why = got.reasons.get(c.id)
-            text = turn.describe(c) + (f" · {why}" if why else "")
-            items.append(Item(text, turn.buttons(c, me.id)))
-        if got.rest:
-            items.append(_next(found, section, got, page, size))
-    total = sum(got.total for _, got in pages)
-    if total == 0:
-        # The same words whether or not there are items the viewer may not see, so that an
-        # empty answer reveals nothing about other people's commitments.
-        return say(f"{found.title}: nothing open that you can see.", private=True)
-    if not shown:
-        counted = pages[0][1].counted if len(pages) == 1 else f"{total:,}"
-        return say(f"{found.title}: there is no page {page}; {counted} in all.", private=True)
-    return [
-        Outgoing(Reply(f"{found.title}:", items=tuple(items), private=True, kind=ReplyKind.LIST))
-    ]
-
-
-def _next(found: Listing, section: Section, got: commitments.Page, page: int, size: int) -> Item:
-    start = got.offset + len(got.items)
-    label = f"Next {min(size, got.rest)}"
-    choice = Choice.of(
-        label, ActionId.LIST_MORE, q=found.scope, a=found.arg, s=section.key, o=start
-    )
-    text = (
-        f"{start + 1}–{start + min(size, got.rest)} of {got.counted} next: "
-        f"type 'commitments {found.typed} page {page + 1}'"
-    )
-    return Item(text, (choice,))
 
 
 def history(turn: Turn, rest: str) -> list[Outgoing]:

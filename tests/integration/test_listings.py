@@ -5,9 +5,11 @@ size of the table."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
+from dataclasses import replace
 
-from sqlalchemy import event
+from sqlalchemy import event, update
 from sqlmodel import select
 
 from handlers import commitments
@@ -128,6 +130,65 @@ def test_stuck_pages_agree_with_the_sweeps_reading_across_time_zones(liaison, cl
     assert len(everything) > 20
     assert pages == [(row.id, why) for row, why in everything]
     assert counts == Counter(row.unit_id for row, _ in everything)
+
+
+def shown_ids(outgoing) -> list[int]:
+    return [int(m[1]) for line in lines(outgoing) if (m := re.match(r"#(\d+) ", line))]
+
+
+def close(bot, item_id: int) -> None:
+    with session_scope(bot.engine) as session:
+        session.execute(update(Commitment).where(Commitment.id == item_id).values(state="accepted"))
+
+
+def walk(bot, who: str, typed: str, owner: int | None = None) -> tuple[list[int], list[int]]:
+    """Every page of a listing by its "Next" buttons, closing the first item of each page
+    once it is shown (a promise kept while someone reads the list): the ids shown, in order,
+    and the ids the first page's order had."""
+    out = say(bot, who, typed)
+    first_order = _all_open_in_order(bot, owner)
+    seen: list[int] = []
+    while True:
+        page = shown_ids(out)
+        assert page, lines(out)
+        seen += page
+        close(bot, page[0])
+        try:
+            button = choice(out, "Next")
+        except AssertionError:
+            return seen, first_order
+        out = press(bot, who, button)
+
+
+def _all_open_in_order(bot, owner: int | None) -> list[int]:
+    with session_scope(bot.engine) as session:
+        rows = session.exec(select(Commitment).where(Commitment.state == "promised")).all()
+        rows = [c for c in rows if owner is None or c.owner_id == owner]
+        return [c.id for c in sorted(rows, key=lambda c: (c.due is None, c.due, c.id))]
+
+
+def test_next_pages_neither_repeat_nor_skip_when_items_close_meanwhile(liaison, clock):
+    ids = people(liaison)
+    old = clock() - dt.timedelta(days=30)
+    # Stale items, dated (a few sharing a due date) and undated: a page crosses from one to
+    # the other, and items close between the pages.
+    add(liaison, ids["pat"], ids["lee"], 25, last_activity_at=old, due=old.date())
+    add(liaison, ids["kim"], ids["lee"], 3, last_activity_at=old, due=old.date())
+    add(liaison, ids["pat"], ids["lee"], 20, last_activity_at=old)
+    seen, expected = walk(liaison, "dana", "commitments stuck")
+    assert len(expected) == 48 and len(seen) > 2 * section_size(1)
+    assert seen == expected  # every item once, in order, though one closed before each page
+    mine, expected = walk(liaison, "pat", "commitments mine", ids["pat"])
+    assert mine == expected and len(expected) == 48 - 3 - 3  # not kim's; three closed above
+
+
+def test_a_next_button_with_a_mangled_place_pages_by_count(liaison, clock):
+    ids = people(liaison)
+    add(liaison, ids["pat"], ids["lee"], 20, due=clock().date())
+    out = say(liaison, "pat", "commitments mine")
+    button = choice(out, "Next")
+    mangled = replace(button, value=button.value.replace('"k":"', '"k":"x'))
+    assert shown_ids(press(liaison, "pat", mangled)) == shown_ids(press(liaison, "pat", button))
 
 
 def test_stuck_costs_a_few_statements_at_any_size(engine, org, clock):
