@@ -125,8 +125,9 @@ async def test_a_slack_modal_with_forged_private_metadata_saves_nothing(srv: Ser
     assert await srv.interact(submission(form, MOVE_VALUES)) == (200, "")
     await srv.fake.wait_for("chat.postMessage", count=2)
     (initiative,) = srv.all(Initiative)
-    permalinks = [c.response["permalink"] for c in ok(srv.fake, "chat.getPermalink")]
-    assert initiative.unit_id == "finance" and initiative.source_link in permalinks
+    said = offer.payload["thread_ts"].replace(".", "")  # the message the offer answers
+    permalink = f"https://fake.slack.test/archives/C0FINANCE1/p{said}"
+    assert initiative.unit_id == "finance" and initiative.source_link == permalink
 
 
 async def test_an_act_modal_with_a_forged_answer_place_is_refused(srv: Server) -> None:

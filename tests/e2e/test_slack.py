@@ -31,7 +31,7 @@ from storage.models import Commitment, CommitmentEvent, Cycle, Initiative, Ledge
 from tests.conftest import EXAMPLE_CONFIG, ROOT
 from tests.fakes import FakeSlack
 from tests.fakes import slack_requests as sr
-from tests.fakes.slack_api import STARTUP_METHODS, Call
+from tests.fakes.slack_api import PERMALINK_HOST, STARTUP_METHODS, Call
 from tests.sealed import sealed_document
 from tests.serving import cli, free_port, wait_until_healthy
 
@@ -354,9 +354,10 @@ async def test_a_signal_gets_an_offer_in_its_thread(srv: Server) -> None:
     assert labels == ["Plan it with IT", "Not now", "IT isn't needed"]
     value = sealed_document(button(offer.payload["blocks"], "offer.plan")["value"])
     assert value["unit"] == "finance" and value["kind"] == "office_move"
-    (link,) = ok(srv.fake, "chat.getPermalink")
-    assert (link.payload["channel"], link.payload["message_ts"]) == ("C0FINANCE1", event["ts"])
-    assert value["link"] == link.response["permalink"]
+    # The link is Slack's permalink, made from the workspace's address (auth.test's url) as
+    # chat.getPermalink makes it, with no Web API call per signal.
+    assert value["link"] == f"{PERMALINK_HOST}/archives/C0FINANCE1/p{event['ts'].replace('.', '')}"
+    assert ok(srv.fake, "chat.getPermalink") == []
     # An offer stores nothing: the signal travels in the button.
     assert srv.count(Initiative) == 0
 
@@ -987,6 +988,19 @@ async def test_an_offer_slack_refuses_for_long_is_kept_and_sent_later_as_a_dm(sr
     labels = [b["text"]["text"] for b in buttons(dm.payload["blocks"])]
     assert labels[0] == "Plan it with IT"
     assert await srv.app.sweeper.run(sweep_at + dt.timedelta(minutes=15)) == []
+
+
+async def test_a_signal_in_a_thread_links_to_the_reply_in_its_thread(srv: Server) -> None:
+    """The link an offer carries is made as chat.getPermalink makes it for a reply: the
+    reply's ts, and its thread and channel as the query."""
+    parent = sr.new_ts()
+    event, offer = await offer_for(srv, thread_ts=parent)
+    value = sealed_document(button(offer.payload["blocks"], "offer.plan")["value"])
+    reply = event["ts"].replace(".", "")
+    assert value["link"] == (
+        f"{PERMALINK_HOST}/archives/C0FINANCE1/p{reply}?thread_ts={parent}&cid=C0FINANCE1"
+    )
+    assert offer.payload["thread_ts"] == parent and ok(srv.fake, "chat.getPermalink") == []
 
 
 async def test_a_promise_in_a_channel_is_offered_to_its_author_alone(srv: Server) -> None:

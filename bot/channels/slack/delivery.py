@@ -36,7 +36,7 @@ from bot.channels.slack.directory import (
     find_channel_ids,
     slack_error,
     slack_sender,
-    workspace_team,
+    workspace_identity,
 )
 from bot.channels.slack.people import with_people
 from bot.channels.slack.retry_handlers import asked_wait_of
@@ -87,6 +87,7 @@ class SlackChannel:
     retrier: Retrier = field(default_factory=Retrier)  # work a passing outage interrupted
     in_flight: InFlight = field(default_factory=InFlight)  # listener runs shutdown waits for
     team_id: str | None = None  # this workspace (auth.test at start): anyone else's is outside
+    team_url: str | None = None  # its address (auth.test's "url"): permalinks are made from it
     installations: Any = None  # multi-workspace mode: oauth.Installations; None for one token
 
     # Lifecycle
@@ -102,9 +103,10 @@ class SlackChannel:
             await find_channel_ids(self.client, self.core.org)
 
     async def own_team(self) -> str | None:
-        """This workspace's team id (with many, the current request's; see `workspace_team`)."""
+        """This workspace's team id (with many, the current request's; see `current_team`)."""
         if self.team_id is None and self.installations is None:
-            self.team_id = await workspace_team(self.client)
+            self.team_id, url = await workspace_identity(self.client)
+            self.team_url = self.team_url or url
         return self.team_id if self.installations is None else current_team()
 
     async def close(self) -> None:
@@ -374,11 +376,26 @@ def passing_failure(exc: BaseException) -> bool:
     return isinstance(exc, aiohttp.ClientError | TimeoutError)
 
 
-async def permalink(slack: SlackChannel, channel: str | None, ts: str | None) -> str | None:
+async def permalink(
+    slack: SlackChannel, channel: str | None, ts: str | None, thread_ts: str | None = None
+) -> str | None:
+    """A message's permalink: made from the workspace's address as Slack makes it, with no
+    Web API call, when auth.test gave one (one workspace); else asked (chat.getPermalink)."""
     if not ts or not channel:
         return None
+    if slack.team_url and slack.installations is None and TS.match(ts):
+        return derived_permalink(slack.team_url, channel, ts, thread_ts)
     try:
         return (await slack.client.chat_getPermalink(channel=channel, message_ts=ts))["permalink"]
     except SlackApiError as exc:
         log.info("no permalink for %s/%s: %s", channel, ts, slack_error(exc))
         return None
+
+
+def derived_permalink(team_url: str, channel: str, ts: str, thread_ts: str | None = None) -> str:
+    """Slack's permalink of a message: the workspace's address, the channel, and the ts
+    without its dot; a reply in a thread also names its thread (as chat.getPermalink does)."""
+    link = f"{team_url.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"
+    if thread_ts and thread_ts != ts:
+        link += f"?thread_ts={thread_ts}&cid={channel}"
+    return link

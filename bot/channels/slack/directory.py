@@ -17,14 +17,16 @@ from handlers.org import Organisation
 log = logging.getLogger("liaison.slack")
 
 
-async def workspace_team(client: AsyncWebClient) -> str | None:
-    """This workspace's team id (auth.test), or None while Slack does not answer."""
+async def workspace_identity(client: AsyncWebClient) -> tuple[str | None, str | None]:
+    """This workspace's team id and its address ("https://<domain>.slack.com/"), from
+    auth.test; (None, None) while Slack does not answer."""
     try:
-        return (await client.auth_test()).get("team_id") or None
+        answer = await client.auth_test()
+        return answer.get("team_id") or None, answer.get("url") or None
     except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
         failure = slack_error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
         log.warning("auth.test failed (%s): can't tell yet who is from outside", failure)
-        return None
+        return None, None
 
 
 def slack_sender(

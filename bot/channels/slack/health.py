@@ -65,6 +65,7 @@ class SlackHealth:
     clock: Callable[[], float] = time.monotonic
     token: str = "not checked yet"  # "ok", or what is wrong
     team_id: str | None = None
+    team_url: str | None = None  # "https://<domain>.slack.com/", for permalinks
     socket: Any = None  # the AsyncSocketModeHandler while the server runs in Socket Mode
     _checked: float = field(default=float("-inf"))
 
@@ -75,6 +76,7 @@ class SlackHealth:
         try:
             answer = await self.client.auth_test()
             self.token, self.team_id = "ok", answer.get("team_id") or None
+            self.team_url = answer.get("url") or self.team_url
         except SlackApiError as exc:
             status = getattr(exc.response, "status_code", 0) or 0
             error = slack_error(exc)

@@ -109,6 +109,7 @@ def slack_context(
         if health is not None:
             await health.check_token()
             channel.team_id = channel.team_id or health.team_id  # auth.test asked once
+            channel.team_url = channel.team_url or health.team_url
         await channel.start()
         handler = None
         try:

@@ -104,7 +104,7 @@ async def on_person_message(
     want_link = signal and not in_im and bool(ts)
     sender, link, _ = await asyncio.gather(
         slack.sender(user, event.get("user_team")),
-        permalink(slack, channel_id, ts) if want_link else _none(),
+        permalink(slack, channel_id, ts, event.get("thread_ts")) if want_link else _none(),
         channels_named_here(slack),  # many workspaces: this one's #names, the first time
     )
     thread = event.get("thread_ts") or (None if in_im else ts or None)

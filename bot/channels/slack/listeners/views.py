@@ -116,7 +116,9 @@ async def submission(
     conv, mid = str(state.get("conv") or ""), str(state.get("mid") or "")
     if callback == "intake":  # the source link is Slack's for this message, never the client's
         real = conv[:1] in ("C", "G") and TS.match(mid)
-        state = trusted_intake_state(state, await permalink(slack, conv, mid) if real else None)
+        thread = str(state.get("th") or "") or None
+        link = await permalink(slack, conv, mid, thread) if real else None
+        state = trusted_intake_state(state, link)
     sender = await slack.sender(user_id)
     action = submitted_action(callback, state, values)
     return await slack.answer(Inbound(sender, conv, action=action, is_direct=True))
