@@ -279,11 +279,13 @@ def initiative(turn: Turn, initiative_id: int) -> list[Outgoing]:
     if found is None or not may_see_initiative(turn, found, me):
         return say(f"I can't find initiative #{initiative_id}.", private=True)
     items = [Item(line) for line in initiative_roles.role_lines(turn.session, found.id)]
+    # Links and changes before the commitments: a channel shows the first MAX_ITEMS lines, and
+    # the commitments are also listed elsewhere (mine, unit), these only here.
+    items += similar.linked_items(turn.session, org, found.id)
+    items += initiatives.history_items(turn, found.id)
     for c in commitments.for_initiative(turn.session, found.id):
         if commitments.can_see(org, me, c):
             items.append(Item(turn.describe(c), turn.buttons(c, me.id)))
-    items += similar.linked_items(turn.session, org, found.id)
-    items += initiatives.history_items(turn, found.id)
     kind = catalogue[found.kind].title if found.kind in catalogue else found.kind
     facts = [("Kind", kind)]
     if found.unit_id:

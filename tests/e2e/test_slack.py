@@ -628,6 +628,9 @@ async def test_every_commitments_form(srv: Server) -> None:
     initiative = await ask("initiative 1")
     assert "Initiative #1: Move to the Elm Street building" in initiative.payload["text"]
     assert f"R: IT <@{SAM}>" in text_of(initiative.payload)
+    role = await ask(f"initiative 1 role network consulted <@{KIM}|kim>", user=SAM)
+    assert role.payload["text"].startswith("Changed the role “Network drops and Wi-Fi survey”")
+    assert role.payload["text"].endswith(f"C: business <@{KIM}>.")
     cycle = await ask("cycle")
     assert "Input cycles" in cycle.payload["text"] and "Parks" in text_of(cycle.payload)
     assert "didn't understand" in (await ask("frobnicate")).payload["text"]
