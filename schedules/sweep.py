@@ -25,7 +25,7 @@ from handlers.nudges import Due
 from handlers.org import Organisation
 from handlers.owed import OWED_KINDS
 from handlers.people import person_for
-from schedules.outbox import DeliveryError, Outbox
+from schedules.outbox import SENDING, DeliveryError, Outbox
 from storage import ledger
 from storage.db import session_scope
 from storage.models import Address, Ledger, LedgerStatus, Person, utcnow
@@ -113,6 +113,7 @@ class Sweeper:
             if address is None:
                 return message, "unreachable", "no reachable address"
             async with gate:
+                SENDING.set(message.key)  # this task's own context: parts are recorded under it
                 try:
                     await self.outboxes[address.channel].send(address, message.reply)
                 except DeliveryError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -135,3 +136,33 @@ def mark_failed(session: Session, key: str, error: str, now: dt.datetime | None 
         row.status, row.error, row.updated_at = LedgerStatus.FAILED, error[:500], now or utcnow()
         row.attempts += 1
         session.add(row)
+
+
+# A message sent in several parts (a Teams digest over the size limit): each part delivered is
+# recorded under the message's key, so a retry sends only the parts that did not arrive.
+
+PART_KIND = "part"
+
+
+def part_key(key: str, index: int, count: int) -> str:
+    """The ledger key of part `index` (from 0) of `count` of the message `key`."""
+    base = key if len(key) <= 250 else hashlib.sha256(key.encode()).hexdigest()
+    return f"part {index + 1}/{count} of {base}"
+
+
+def parts_sent(session: Session, key: str, count: int) -> set[int]:
+    """Which parts (by index) of the message `key`, cut in `count`, were delivered."""
+    keys = {part_key(key, index, count): index for index in range(count)}
+    rows = session.exec(
+        select(Ledger.key).where(Ledger.key.in_(list(keys)), Ledger.status == LedgerStatus.SENT)
+    ).all()
+    return {keys[row] for row in rows}
+
+
+def mark_part_sent(
+    session: Session, key: str, index: int, count: int, now: dt.datetime | None = None
+) -> None:
+    """Part `index` of `count` of the message `key` was delivered."""
+    part = part_key(key, index, count)
+    claim(session, part, PART_KIND, now=now)
+    mark_sent(session, part, now)

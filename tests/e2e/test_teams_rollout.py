@@ -9,6 +9,7 @@ The bot and its fixtures are test_teams.py's: bootstrap on SQLite, the Teams rou
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import subprocess
@@ -138,6 +139,37 @@ async def test_a_digest_of_80_stuck_items_reaches_teams_in_parts_each_under_28_k
     assert len(parts) >= 4 and not connector.of("send", ok=False)
     assert all(wire_size(part.body) < LIMIT for part in parts)
     assert items_shown(parts) == set(range(1, 81))
+
+
+async def test_a_digest_whose_later_part_failed_resends_only_the_missing_parts(bot, connector):
+    """The sweeps send a long digest in parts; Teams takes two and then fails. The parts
+    delivered are recorded in the ledger, and the next sweep sends only the others: every item
+    arrives, and none twice."""
+    address = await say_hello(bot, connector, PAT)
+    bot.app.liaison.defer(address.person_id, digest(80), "kept for the sweeps")
+    sweeper = Sweeper(bot.app.engine, bot.app.org, {"teams": TeamsOutbox(bot.teams)})
+    connector.fail_next(50, 502, kinds=("send",), after=2)
+
+    first = [line for line in await sweeper.run() if line.handle == "pat"]
+
+    assert [(line.kind, line.status) for line in first] == [("deferred", "failed")]
+    delivered = connector.messages(personal_conversation(PAT))
+    assert len(delivered) == 2 and connector.of("send", ok=False)
+    shown_first = items_shown(delivered)
+    assert shown_first and min(shown_first) == 1 and max(shown_first) < 80
+    connector.clear_failures()
+    connector.calls.clear()
+    while bot.teams.breaker.remaining() > 0:  # the next sweep comes after Teams' back-off
+        await asyncio.sleep(0.05)
+
+    again = [line for line in await sweeper.run() if line.handle == "pat"]
+
+    assert [(line.kind, line.status) for line in again] == [("deferred", "sent")]
+    resent = connector.messages(personal_conversation(PAT))
+    assert len(resent) >= 2 and not connector.of("send", ok=False)
+    assert items_shown(resent).isdisjoint(shown_first)  # nothing delivered twice
+    assert items_shown(resent) | shown_first == set(range(1, 81))
+    assert [line for line in await sweeper.run() if line.handle == "pat"] == []  # done
 
 
 async def test_a_part_teams_still_finds_too_large_is_split_and_never_sent_again_as_it_was(

@@ -149,6 +149,7 @@ class _Failure:
     retry_after: int | str | None  # seconds, or an HTTP date
     remaining: int
     kinds: frozenset[str]
+    after: int = 0  # calls of these kinds answered as usual first
 
 
 class FakeConnector:
@@ -210,9 +211,11 @@ class FakeConnector:
         *,
         retry_after: int | str | None = None,
         kinds: Iterable[str] = ("reply", "send", "create", "update"),
+        after: int = 0,
     ) -> None:
-        """Answer the next `count` calls of these kinds with `status` (429, 412, 502, 504)."""
-        self._failures.append(_Failure(status, retry_after, count, frozenset(kinds)))
+        """Answer the next `count` calls of these kinds with `status` (429, 412, 502, 504),
+        once `after` more of them were answered as usual (a later part of a message fails)."""
+        self._failures.append(_Failure(status, retry_after, count, frozenset(kinds), after))
 
     def uninstall(self, user: TeamsUser) -> None:
         """The person removed the app: their 1:1 chat answers 403, as does opening a new one."""
@@ -382,6 +385,9 @@ class FakeConnector:
         self, kind: str, request: web.Request, body: Any, *, conv=None, aid=None
     ) -> web.Response | None:
         for failure in self._failures:
+            if failure.remaining > 0 and kind in failure.kinds and failure.after > 0:
+                failure.after -= 1
+                continue
             if failure.remaining > 0 and kind in failure.kinds:
                 failure.remaining -= 1
                 headers = {}

@@ -81,7 +81,11 @@ async def open_for_presser(
     opened = await open_view(
         slack, trigger_id, info_modal(title, [section(CHECKING)]), user_id=user_id, channel=channel
     )
-    opens = decide(await check)
+    try:
+        opens = decide(await check)
+    except Exception:  # the modal is open: it says so, rather than "getting ready" for ever
+        log.exception("slack: could not tell who %s is", user_id)
+        opens = Reply(FORM_FAILED, private=True)
     if opened is None:  # already told the form did not open
         return
     view = info_modal(title, [section(opens.text)]) if isinstance(opens, Reply) else None

@@ -67,28 +67,35 @@ class NamedChannels:
         sync = self.installations.store.sync
         found = await asyncio.to_thread(installed_workspaces, sync.engine, sync.client_id)
         for enterprise_id, team_id, org_wide in found:
-            workspace = await self.installations.workspace_of(
-                None if org_wide else team_id, enterprise_id
-            )
-            if workspace is not None:
-                await self.resolve(client, org, workspace)
+            try:
+                workspace = await self.installations.workspace_of(
+                    None if org_wide else team_id, enterprise_id
+                )
+                if workspace is not None:
+                    await self.resolve(client, org, workspace)
+            except Exception:  # one installation's trouble (a failed token refresh) is its own
+                log.warning("workspace %s: channel names not read", team_id or enterprise_id)
 
     def soon(self, work: Any) -> None:
         """Run `work` (a coroutine) in the background, keeping it referenced until done."""
         task = asyncio.ensure_future(work)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._finished)
 
-    async def settled(self) -> None:
-        """Wait for what runs in the background (tests, and shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+    def _finished(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("channel names not read: %r", task.exception())
 
 
 async def channels_named_here(slack: Any) -> None:
     """Before a message is read in multi-workspace mode: its workspace's `#name` channels."""
-    if slack.installations is not None:
+    if slack.installations is None:
+        return
+    try:
         await slack.installations.named.here(slack.client, slack.core.org)
+    except Exception:  # the message is read all the same, by channel id
+        log.warning("channel names of this workspace not read", exc_info=True)
 
 
 def resolve_on_install(flow: Any, named: NamedChannels, client: Any, org: Any) -> None:
@@ -108,6 +115,7 @@ def resolve_on_install(flow: Any, named: NamedChannels, client: Any, org: Any) -
             )
             key = workspace.team_id or workspace.enterprise_id or ""
             named.done.discard(key)  # installed again: its channels may have changed
+            named.failed.pop(key, None)
             named.soon(named.resolve(client, org, workspace))
         return await default(args)
 

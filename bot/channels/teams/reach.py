@@ -1,5 +1,6 @@
 """Reaching people on Teams: a reply in parts that each fit Teams' size limit (413 is never
-met with the same payload), proactive messages through stored conversation references, 1:1
+met with the same payload; a sweep's message records each part delivered, so a retry sends
+only the parts missing), proactive messages through stored conversation references, 1:1
 chats opened with people the bot never talked to (tenant id plus Azure AD object id), and
 addresses forgotten when Teams says the app was removed or the person left (403/404).
 """
@@ -43,7 +44,9 @@ from bot.channels.teams.mentions import (
     mention_text,
 )
 from handlers.messages import Reply, Sender
-from schedules.outbox import DeliveryError
+from schedules.outbox import SENDING, DeliveryError
+from storage import ledger
+from storage.db import session_scope
 from storage.models import Address
 
 if TYPE_CHECKING:
@@ -89,8 +92,27 @@ async def send_reply(
     if is_plain(reply) or reply.form is not None:
         await teams.with_retry(lambda: post_with_mentions(teams.activity_for(reply)), what)
         return
-    for start, end in pages(reply):
+    ranges = pages(reply)
+    key = SENDING.get() if len(ranges) > 1 else None  # a sweep's message: parts are recorded
+    done = await asyncio.to_thread(parts_delivered, teams.core.engine, key, len(ranges))
+    for index, (start, end) in enumerate(ranges):
+        if index in done:
+            continue  # delivered by an earlier try of this message: not sent twice
         await send_part(teams, post_with_mentions, reply, start, end, what)
+        if key is not None:
+            await asyncio.to_thread(part_delivered, teams.core.engine, key, index, len(ranges))
+
+
+def parts_delivered(engine: Any, key: str | None, count: int) -> set[int]:
+    if key is None:
+        return set()
+    with session_scope(engine) as session:
+        return ledger.parts_sent(session, key, count)
+
+
+def part_delivered(engine: Any, key: str, index: int, count: int) -> None:
+    with session_scope(engine) as session:
+        ledger.mark_part_sent(session, key, index, count)
 
 
 async def card_with_mentions(teams: TeamsChannel, card: dict) -> dict:
