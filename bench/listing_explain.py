@@ -1,4 +1,4 @@
-"""Whether the partial indexes on open commitments (migration 0008) help, on PostgreSQL:
+"""Whether the partial indexes on open commitments (migrations 0008, 0011l) help, on PostgreSQL:
 EXPLAIN (ANALYZE) of the statements a `commitments stuck` and a `unit` listing send, with the
 indexes and then without them, on one table of --size commitments (after ANALYZE).
 
@@ -26,7 +26,13 @@ from handlers.playbooks import load_catalogue
 from storage.db import make_engine, upgrade
 from tests.pg import find_postgres, throwaway_database
 
-INDEXES = ("ix_commitment_open_due", "ix_commitment_open_unit_due", "ix_commitment_open_activity")
+INDEXES = (
+    "ix_commitment_open_due_activity",
+    "ix_commitment_open_unit_activity",
+    "ix_commitment_open_owner_due",
+    "ix_commitment_open_requester_due",
+    "ix_commitment_open_activity",
+)
 ASKS = (("dana", "commitments stuck"), ("sam", "commitments unit finance"))
 
 

@@ -71,10 +71,15 @@ def overseen_units(org: Organisation, person: Person) -> list[str] | None:
     return None if person.handle in org.admins else org.liaison_units(person.handle)
 
 
-def visible_to(org: Organisation, person: Person) -> ColumnElement[bool]:
-    """`commitments.can_see` as a WHERE clause: their own items, and their units' items."""
+def visible_to(
+    org: Organisation, person: Person, within: Iterable[str] | None = None
+) -> ColumnElement[bool]:
+    """`commitments.can_see` as a WHERE clause: their own items, and their units' items.
+    `within`: the units a listing is already limited to; when the person oversees them all,
+    everything in them is visible and the clause says so (nothing for the query to check
+    row by row, so it counts from its unit's index alone)."""
     units = overseen_units(org, person)
-    if units is None:
+    if units is None or (within is not None and set(within) <= set(units)):
         return true()
     mine = or_(Commitment.owner_id == person.id, Commitment.requester_id == person.id)
     return or_(mine, Commitment.unit_id.in_(units)) if units else mine

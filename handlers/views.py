@@ -90,7 +90,7 @@ def _unit(turn: Turn, unit_id: str) -> Listing | None:
     found = turn.bot.org.units.get(unit_id)
     if found is None:
         return None
-    section = Section("", "", _open(turn, commitments.unit_where([unit_id])))
+    section = Section("", "", _open(turn, commitments.unit_where([unit_id]), within=[unit_id]))
     title = f"Open commitments of {found.name}"
     return Listing("unit", unit_id, f"unit {found.name}", title, [section])
 
@@ -120,15 +120,16 @@ def _overdue(turn: Turn, arg: str = "") -> Listing:
     return Listing("overdue", "", "overdue", "Overdue commitments", [section])
 
 
-def _open(turn: Turn, where: list, visible: bool = True) -> Fetch:
-    """Open commitments matching `where` that the viewer may see, a page at a time."""
+def _open(turn: Turn, where: list, visible: bool = True, within: list | None = None) -> Fetch:
+    """Open commitments matching `where` that the viewer may see (`within` those units), a
+    page at a time."""
     if visible:
-        where = [*where, commitments.visible_to(turn.bot.org, turn.person)]
+        where = [*where, commitments.visible_to(turn.bot.org, turn.person, within)]
     return lambda limit, offset, after: commitments.page(turn.session, where, limit, offset, after)
 
 
 def _stuck_in(turn: Turn, units: list[str] | None) -> Fetch:
-    where = [commitments.visible_to(turn.bot.org, turn.person)]
+    where = [commitments.visible_to(turn.bot.org, turn.person, units)]
     if units is not None:
         where += commitments.unit_where(units)
 

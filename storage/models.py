@@ -136,6 +136,7 @@ OPEN_STATES = (
 # must say the same (handlers.commitment_queries.OPEN) for SQLite to use them.
 OPEN_SQL = "state IN ('requested', 'countered', 'promised', 'done_reported')"  # OPEN_STATES
 OPEN_ONLY = {"sqlite_where": text(OPEN_SQL), "postgresql_where": text(OPEN_SQL)}
+OPEN_WALK = ("due", "id", "state", "last_activity_at")  # a stuck listing's order, and its tests
 
 
 class Commitment(SQLModel, table=True):
@@ -149,9 +150,14 @@ class Commitment(SQLModel, table=True):
         Index("ix_commitment_state_due", "state", "due"),
         Index("ix_commitment_state_activity", "state", "last_activity_at"),
         # Open items only (a fraction of the table): listings walk these in the order they
-        # show, soonest due first, and stop at a page (migration 0008).
-        Index("ix_commitment_open_due", "due", "id", **OPEN_ONLY),
-        Index("ix_commitment_open_unit_due", "unit_id", "due", "id", **OPEN_ONLY),
+        # show, soonest due first, and stop at a page; each holds what its listing's WHERE
+        # tests, so the capped counts read no table rows (migrations 0008 and 0011l).
+        Index("ix_commitment_open_due_activity", *OPEN_WALK, **OPEN_ONLY),
+        Index("ix_commitment_open_unit_activity", "unit_id", *OPEN_WALK, **OPEN_ONLY),
+        Index("ix_commitment_open_owner_due", "owner_id", "due", "id", **OPEN_ONLY),
+        Index(
+            "ix_commitment_open_requester_due", "requester_id", "due", "id", "owner_id", **OPEN_ONLY
+        ),
         Index("ix_commitment_open_activity", "last_activity_at", **OPEN_ONLY),
     )
 
