@@ -153,7 +153,7 @@ class Metrics:
         self.up = Gauge("liaison_up", "1 while the bot runs.", registry=self.registry)
         self.spooled = Counter(
             "liaison_spool_events",
-            "Acknowledged events the database could not take: spooled, replayed or dropped.",
+            "Acknowledged events not handled at once: spooled, replayed, dropped or shed.",
             ["channel", "outcome"],
             registry=self.registry,
         )

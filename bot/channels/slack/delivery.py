@@ -26,6 +26,7 @@ from bot.channels.interactions import (
     keep_for_later,
 )
 from bot.channels.interactions import deliver as deliver_each
+from bot.channels.slack.backlog import Backlog
 from bot.channels.slack.blockkit import (
     clipped,
     fallback_text,
@@ -33,6 +34,7 @@ from bot.channels.slack.blockkit import (
     render_home,
 )
 from bot.channels.slack.directory import (
+    derived_permalink,
     find_channel_ids,
     slack_error,
     slack_sender,
@@ -59,16 +61,9 @@ from handlers.messages import (
 
 log = logging.getLogger("liaison.slack")
 
-
 CHANNEL = "slack"
-
-
 USER_CACHE_SECONDS = 3600.0
-
-
 TS = re.compile(r"^\d+\.\d+$")
-
-
 CONVERSATION = re.compile(r"^[CGD][A-Z0-9]+$")
 
 
@@ -89,6 +84,10 @@ class SlackChannel:
     team_id: str | None = None  # this workspace (auth.test at start): anyone else's is outside
     team_url: str | None = None  # its address (auth.test's "url"): permalinks are made from it
     installations: Any = None  # multi-workspace mode: oauth.Installations; None for one token
+    backlog: Backlog = field(init=False)  # the work after acknowledgements (backlog.py)
+
+    def __post_init__(self) -> None:
+        self.backlog = Backlog(self.in_flight)
 
     # Lifecycle
 
@@ -201,9 +200,8 @@ class SlackChannel:
         if where is Destination.PERSON:
             await self.dm(out.to_person, text, blocks)
         elif respond is not None and (out.reply.private or channel is None):
-            answered = await respond(
-                text=text, blocks=blocks, response_type="ephemeral", replace_original=False
-            )
+            message = {"text": text, "blocks": blocks, "response_type": "ephemeral"}
+            answered = await self.respond_once(respond, {**message, "replace_original": False})
             status = getattr(answered, "status_code", 200)
             if status != 200 and user_id:  # the response_url expired or was used up: a DM
                 log.warning("response_url answered %s; answering %s by DM", status, user_id)
@@ -218,6 +216,14 @@ class SlackChannel:
             )
         elif user_id:
             await self.client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
+
+    async def respond_once(self, respond: AsyncRespond, message: dict) -> Any:
+        """Answer on a command's response_url through the pooled session (Bolt's `respond`
+        opens a session, and a connection, per answer)."""
+        url = getattr(respond, "response_url", None)
+        if not url or self.session is None or self.session.closed:
+            return await respond(**message)
+        return await AsyncWebhookClient(url, session=self.session).send_dict(message)
 
     async def keep_for_later(self, out: Outgoing, user_id: str | None, why: str) -> None:
         """A reply Slack would not take, even after retries: the sweeps send it later as a DM,
@@ -390,12 +396,3 @@ async def permalink(
     except SlackApiError as exc:
         log.info("no permalink for %s/%s: %s", channel, ts, slack_error(exc))
         return None
-
-
-def derived_permalink(team_url: str, channel: str, ts: str, thread_ts: str | None = None) -> str:
-    """Slack's permalink of a message: the workspace's address, the channel, and the ts
-    without its dot; a reply in a thread also names its thread (as chat.getPermalink does)."""
-    link = f"{team_url.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"
-    if thread_ts and thread_ts != ts:
-        link += f"?thread_ts={thread_ts}&cid={channel}"
-    return link

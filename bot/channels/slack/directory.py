@@ -118,3 +118,12 @@ def slack_error(exc: SlackApiError) -> str:
     if isinstance(data, dict):
         return str(data.get("error") or "unknown_error")
     return f"http_{getattr(exc.response, 'status_code', '?')}"
+
+
+def derived_permalink(team_url: str, channel: str, ts: str, thread_ts: str | None = None) -> str:
+    """Slack's permalink of a message: the workspace's address, the channel, and the ts
+    without its dot; a reply in a thread also names its thread (as chat.getPermalink does)."""
+    link = f"{team_url.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"
+    if thread_ts and thread_ts != ts:
+        link += f"?thread_ts={thread_ts}&cid={channel}"
+    return link

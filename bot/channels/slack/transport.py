@@ -27,6 +27,7 @@ def slack_route(channel: SlackChannel) -> Callable[[web.Request], Awaitable[web.
     app = channel.app
 
     async def handle(request: web.Request) -> web.Response:
+        channel.backlog.arrived()  # the work after acknowledgements waits for a quiet moment
         # Refuse what cannot be a signed Slack request before anything parses it: the signature
         # is checked on the raw body first, so a forged request costs one HMAC, not a parse.
         stamp = request.headers.get("X-Slack-Request-Timestamp", "")

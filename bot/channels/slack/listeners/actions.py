@@ -18,8 +18,10 @@ from bot.channels.interactions import (
     read_json,
     unseal,
 )
+from bot.channels.slack.backlog import BUSY, shed
 from bot.channels.slack.blockkit import info_modal, render_blocks, section
 from bot.channels.slack.delivery import SlackChannel
+from bot.channels.slack.listeners.errors import failure_reporter
 from bot.channels.slack.modals import open_for_presser, open_form, open_view
 from handlers.messages import (
     Action,
@@ -95,13 +97,21 @@ async def on_action(slack: SlackChannel, body: dict, action: dict) -> None:
         )
         return await slack.answer(inbound)
 
-    replies = await answer_now(f"slack button {action_id}", work)
-    dismissed = any(r.reply.kind == ReplyKind.DISMISSED for r in replies)
-    if dismissed and channel_id and message.get("ts"):
-        await slack.update_offer(
-            channel_id, message["ts"], f"<@{user_id}> said IT isn't needed for this one."
-        )
-    await slack.report(where, user_id, replies, message)
+    async def act() -> None:
+        replies = await answer_now(f"slack button {action_id}", work)
+        dismissed = any(r.reply.kind == ReplyKind.DISMISSED for r in replies)
+        if dismissed and channel_id and message.get("ts"):
+            await slack.update_offer(
+                channel_id, message["ts"], f"<@{user_id}> said IT isn't needed for this one."
+            )
+        await slack.report(where, user_id, replies, message)
+
+    async def overflow() -> None:  # too much work waiting: the presser tries again
+        shed(slack.retrier, f"slack button {action_id}")
+        await slack.report(where, user_id, [Outgoing(Reply(BUSY, private=True))], message)
+
+    # The core's act after the acknowledgements waiting (a form opened above, at once).
+    slack.backlog.submit(act, overflow=overflow, failed=failure_reporter(slack, body))
 
 
 def _where(body: dict, action: dict) -> dict:

@@ -7,12 +7,15 @@ from dataclasses import replace
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.channels.interactions import answer_now
+from bot.channels.slack.backlog import BUSY, shed
 from bot.channels.slack.delivery import SlackChannel
+from bot.channels.slack.listeners.errors import failure_reporter
 from bot.channels.slack.manifest import COMMAND
 from bot.channels.slack.text import readable_text
 from handlers.messages import (
     Inbound,
     Outgoing,
+    Reply,
 )
 
 
@@ -38,10 +41,20 @@ def register(app: AsyncApp, slack: SlackChannel) -> None:
             )
             return await slack.answer(inbound)
 
-        replies = await answer_now(f"slack command from {user_id}", work)
-        await slack.deliver(
-            [_private(r) for r in replies], channel=None, user_id=user_id, respond=respond
-        )
+        async def answer() -> None:
+            replies = await answer_now(f"slack command from {user_id}", work)
+            await deliver(replies)
+
+        async def deliver(replies: list[Outgoing]) -> None:
+            await slack.deliver(
+                [_private(r) for r in replies], channel=None, user_id=user_id, respond=respond
+            )
+
+        async def overflow() -> None:  # too much work waiting: the asker tries again
+            shed(slack.retrier, f"slack command from {user_id}")
+            await deliver([Outgoing(Reply(BUSY, private=True))])
+
+        slack.backlog.submit(answer, overflow=overflow, failed=failure_reporter(slack, command))
 
 
 def _private(out: Outgoing) -> Outgoing:

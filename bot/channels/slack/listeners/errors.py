@@ -29,19 +29,33 @@ FAILED = (
 def register(app: AsyncApp, slack: SlackChannel) -> None:
     @app.error
     async def on_error(error: Exception, body: dict, response: BoltResponse | None) -> Any:
-        what, user_id = describe(body if isinstance(body, dict) else {})
-        log.error("slack: %s failed for %s", what, user_id or "nobody", exc_info=error)
-        if user_id and asked_by_a_person(body):
-            try:
-                await slack.deliver(
-                    [Outgoing(Reply(FAILED, private=True))], channel=None, user_id=user_id
-                )
-            except Exception:  # the failure may be Slack itself: the log is what is left
-                log.exception("slack: could not tell %s about a failure", user_id)
+        await report_failure(slack, body, error)
         if response is not None:  # it failed before its ack: acknowledge, the person was told
             return BoltResponse(status=200, body="")
         await asyncio.sleep(ACK_SEEN_SECONDS)
         return None
+
+
+def failure_reporter(slack: SlackChannel, body: dict):
+    """`report_failure` for work done after the listener returned (`SlackChannel.backlog`)."""
+
+    async def failed(error: BaseException) -> None:
+        await report_failure(slack, body, error)
+
+    return failed
+
+
+async def report_failure(slack: SlackChannel, body: Any, error: BaseException) -> None:
+    """Log a failure with what it was handling; tell the person who asked, by DM."""
+    what, user_id = describe(body if isinstance(body, dict) else {})
+    log.error("slack: %s failed for %s", what, user_id or "nobody", exc_info=error)
+    if user_id and asked_by_a_person(body):
+        try:
+            await slack.deliver(
+                [Outgoing(Reply(FAILED, private=True))], channel=None, user_id=user_id
+            )
+        except Exception:  # the failure may be Slack itself: the log is what is left
+            log.exception("slack: could not tell %s about a failure", user_id)
 
 
 def describe(body: dict) -> tuple[str, str | None]:

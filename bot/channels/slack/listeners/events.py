@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.channels.interactions import LONG_TEXT
 from bot.channels.slack.delivery import SlackChannel, permalink
+from bot.channels.slack.listeners.errors import failure_reporter
 from bot.channels.slack.listeners.joins import first_dm, with_welcome
 from bot.channels.slack.named import channels_named_here
 from bot.channels.slack.text import readable_text
@@ -58,8 +59,7 @@ def register(app: AsyncApp, slack: SlackChannel) -> None:
             return
         event_id = body.get("event_id")
         if event.get("channel_type") == "im":
-            welcome = await first_dm(slack, event["user"])
-            await on_person_message(slack, event, direct=True, event_id=event_id, welcome=welcome)
+            later(slack, body, event, direct=True, event_id=event_id, dm=True)
             return
         text = readable_text(event.get("text") or "")
         if bot_user_id and f"<@{bot_user_id}>" in text:
@@ -69,16 +69,14 @@ def register(app: AsyncApp, slack: SlackChannel) -> None:
         if not promise:
             return  # everyday chat: nothing stored, nothing said, no API call
         # A signal is offered for planning; a promise, to its author only, for tracking.
-        await on_person_message(slack, event, direct=False, signal=signal, event_id=event_id)
+        later(slack, body, event, direct=False, signal=signal, event_id=event_id)
 
     @app.event("app_mention")
     @track
     async def on_mention(event: dict, context: dict, body: dict) -> None:
         if is_person_message(event, context.get("bot_user_id")):
             signal = slack.core.worth_reading(readable_text(event.get("text") or ""))
-            await on_person_message(
-                slack, event, direct=True, signal=signal, event_id=body.get("event_id")
-            )
+            later(slack, body, event, direct=True, signal=signal, event_id=body.get("event_id"))
 
     @app.event("app_home_opened")
     @track
@@ -87,19 +85,45 @@ def register(app: AsyncApp, slack: SlackChannel) -> None:
             await slack.publish_home(event["user"])
 
 
-async def on_person_message(
+def later(
     slack: SlackChannel,
+    body: dict,
     event: dict,
     *,
     direct: bool,
     signal: bool = False,
     event_id: str | None = None,
-    welcome: bool = False,
+    dm: bool = False,
 ) -> None:
-    """A DM, a mention or a channel message with a signal: ask the core, answer in place."""
-    channel_id, ts, user = event.get("channel", ""), event.get("ts") or "", event["user"]
-    if not slack.first_delivery((channel_id, ts)):
+    """`on_person_message`, after the acknowledgements waiting (`SlackChannel.backlog`); with
+    the backlog full, the event is kept in the spool and handled again a few seconds later."""
+    if not slack.first_delivery((event.get("channel", ""), event.get("ts") or "")):
         return  # Slack delivered it again (a retry); the core's ledger guards other replicas
+
+    async def work() -> None:
+        welcome = await first_dm(slack, event["user"]) if dm else False
+        await on_person_message(
+            slack, event, direct=direct, signal=signal, event_id=event_id, welcome=welcome
+        )
+
+    async def overflow() -> None:
+        inbound, thread = await inbound_of(slack, event, signal=signal, direct=direct)
+        record = {"inbound": inbound_record(inbound), "thread": thread, "user": event["user"]}
+        what = f"slack event {event_id or event.get('ts')} (too much work waiting)"
+        if slack.retrier.spool is not None:
+            slack.retrier.spool.keep("slack", record, what)  # logged and counted
+        else:
+            log.error("%s dropped: no spool is set", what)
+
+    slack.backlog.submit(work, overflow=overflow, failed=failure_reporter(slack, body))
+
+
+async def inbound_of(
+    slack: SlackChannel, event: dict, *, signal: bool, direct: bool
+) -> tuple[Inbound, str | None]:
+    """A message event as the core reads it (who wrote it, the link of a signal), and the
+    thread its answer goes in."""
+    channel_id, ts, user = event.get("channel", ""), event.get("ts") or "", event["user"]
     in_im = event.get("channel_type") == "im"
     want_link = signal and not in_im and bool(ts)
     sender, link, _ = await asyncio.gather(
@@ -118,6 +142,21 @@ async def on_person_message(
         confirms_delivery=True,  # slack.deliver confirms an offer's claim once posted
         thread_id=thread,
     )
+    return inbound, thread
+
+
+async def on_person_message(
+    slack: SlackChannel,
+    event: dict,
+    *,
+    direct: bool,
+    signal: bool = False,
+    event_id: str | None = None,
+    welcome: bool = False,
+) -> None:
+    """A DM, a mention or a channel message with a signal: ask the core, answer in place."""
+    channel_id, ts, user = event.get("channel", ""), event.get("ts") or "", event["user"]
+    inbound, thread = await inbound_of(slack, event, signal=signal, direct=direct)
 
     async def answer() -> None:
         replies = await slack.answer(inbound)

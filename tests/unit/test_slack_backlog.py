@@ -1,0 +1,109 @@
+"""The work after Slack acknowledgements: bounded, in order, acknowledgements first, and never
+dropped silently (bot/channels/slack/backlog.py)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.channels.slack.backlog import Backlog
+from bot.lifecycle import InFlight
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def settle(rounds: int = 20) -> None:
+    for _ in range(rounds):
+        await asyncio.sleep(0.002)
+
+
+def recorder(done: list, name: str):
+    async def work() -> None:
+        done.append(name)
+
+    return work
+
+
+def submit(backlog: Backlog, done: list, name: str) -> bool:
+    """Queue a job that records `name` (or, past the bound, "overflow <name>")."""
+    return backlog.submit(
+        recorder(done, name), overflow=recorder(done, f"overflow {name}"), failed=never_fails
+    )
+
+
+async def never_fails(exc: BaseException) -> None:
+    raise AssertionError(f"no job should fail here: {exc!r}")
+
+
+async def test_jobs_wait_while_requests_arrive_and_run_in_order_once_it_is_quiet() -> None:
+    clock = Clock()
+    backlog = Backlog(workers=1, quiet=0.005, longest_deferral=60.0, clock=clock)
+    done: list[str] = []
+    backlog.arrived()
+    for name in ("a", "b", "c"):
+        assert backlog.submit(
+            recorder(done, name), overflow=recorder(done, "!"), failed=never_fails
+        )
+    await settle()
+    assert done == []  # requests came a moment ago (the clock has not moved): acks first
+    clock.now += 0.01  # quiet for longer than `quiet`
+    await settle()
+    assert done == ["a", "b", "c"]
+
+
+async def test_a_job_waits_no_longer_than_the_longest_deferral() -> None:
+    clock = Clock()
+    backlog = Backlog(workers=2, quiet=0.005, longest_deferral=1.0, clock=clock)
+    done: list[str] = []
+    assert submit(backlog, done, "a")
+    clock.now += 0.5
+    backlog.arrived()  # requests keep coming...
+    await settle()
+    assert done == []
+    clock.now += 0.6  # ...but the job has waited its longest
+    backlog.arrived()
+    await settle()
+    assert done == ["a"]
+
+
+async def test_past_the_bound_the_overflow_runs_instead_and_the_queue_stays_bounded() -> None:
+    clock = Clock()
+    in_flight = InFlight()
+    backlog = Backlog(in_flight, limit=2, workers=1, quiet=0.005, longest_deferral=60, clock=clock)
+    done: list[str] = []
+    backlog.arrived()
+    submitted = [
+        backlog.submit(
+            recorder(done, n), overflow=recorder(done, f"overflow {n}"), failed=never_fails
+        )
+        for n in ("a", "b", "c", "d")
+    ]
+    assert submitted == [True, True, False, False]
+    await settle()
+    assert done == ["overflow c", "overflow d"] and len(backlog.jobs) == 2
+    assert len(in_flight.pending()) == 2  # a shutdown waits for the two queued jobs
+    clock.now += 1
+    await settle()
+    assert done[2:] == ["a", "b"] and in_flight.pending() == []
+
+
+async def test_a_failing_job_is_reported_and_the_next_one_still_runs() -> None:
+    backlog = Backlog(workers=1, quiet=0.0)
+    done: list[str] = []
+    failures: list[BaseException] = []
+
+    async def broken() -> None:
+        raise RuntimeError("boom")
+
+    async def failed(exc: BaseException) -> None:
+        failures.append(exc)
+
+    backlog.submit(broken, overflow=recorder(done, "!"), failed=failed)
+    submit(backlog, done, "next")
+    await settle()
+    assert [str(f) for f in failures] == ["boom"] and done == ["next"]
