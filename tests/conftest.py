@@ -15,6 +15,7 @@ from sqlmodel import SQLModel
 from handlers.org import Organisation, load_organisation
 from storage.db import make_engine, upgrade
 from tests.pg import find_postgres, throwaway_database
+from tests.sqlite import migrated_sqlite
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = ROOT / "liaison.example.toml"
@@ -78,8 +79,8 @@ def postgres_url() -> Iterator[str]:
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """The same test body runs on SQLite and on PostgreSQL."""
     if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'test.db'}")
-        upgrade(eng)
+        # A copy of a database migrated once per test process (tests/sqlite.py).
+        eng = make_engine(migrated_sqlite(tmp_path / "test.db"))
     else:
         url = request.getfixturevalue("postgres_url")
         eng = make_engine(url)
