@@ -191,13 +191,18 @@ def stuck_reason(
 
 
 def stuck(
-    session: Session, org: Organisation, now: dt.datetime, units: Iterable[str] | None = None
+    session: Session,
+    org: Organisation,
+    now: dt.datetime,
+    units: Iterable[str] | None = None,
+    people: dict[int, Row] | None = None,
 ) -> list[tuple[Row, str]]:
     """Open commitments that are overdue, unanswered or stale, optionally for some units.
 
     An item is overdue once its due date is before the local today of the person whose move
     it is. The items come back as read-only rows with the commitment's columns (not ORM
     objects): the sweeps read thousands of them, and a row costs a fraction of an entity.
+    `people`, if given, holds people loaded already (`load_people`); those missing are added.
     """
     stale_before = now - dt.timedelta(days=org.thresholds.stale_days)
     # Unanswered needs N business days, which is never less than N calendar days.
@@ -222,12 +227,17 @@ def stuck(
         for item in session.execute(query):
             items[item.id] = item
     ordered = sorted(items.values(), key=lambda c: (c.due is None, c.due or dt.date.min, c.id))
-    people = load_people(session, {whose_move(item) for item in ordered if item.due})
+    movers = {item.id: whose_move(item) for item in ordered if item.due}
+    people = load_people(session, set(movers.values()), people)
+    todays: dict[tuple[int, str | None], dt.date] = {}  # one local date per person and unit
     found = []
     for item in ordered:
-        today = (
-            local_today(org, now, people.get(whose_move(item)), item.unit_id) if item.due else None
-        )
+        today = None
+        if item.due:
+            place = (movers[item.id], item.unit_id)
+            today = todays.get(place)
+            if today is None:
+                today = todays[place] = local_today(org, now, people.get(place[0]), place[1])
         reason = stuck_reason(item, now, org, today)
         if reason:
             found.append((item, reason))
@@ -352,12 +362,16 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def load_people(session: Session, person_ids: Iterable[int]) -> dict[int, Row]:
+def load_people(
+    session: Session, person_ids: Iterable[int], known: dict[int, Row] | None = None
+) -> dict[int, Row]:
     """Many people at once (id, handle, timezone, home unit), a few queries in all; their
-    handles are cached for describing items in this session."""
+    handles are cached for describing items in this session. With `known` (people loaded
+    earlier in the same piece of work), only the others are read, and `known` is returned
+    with them added."""
     handles = session.info.setdefault("handles", {})
-    ids = list(set(person_ids))
-    found: dict[int, Row] = {}
+    found: dict[int, Row] = {} if known is None else known
+    ids = list(set(person_ids) - found.keys())
     columns = select(Person.id, Person.handle, Person.timezone, Person.home_unit)
     for start in range(0, len(ids), 500):
         for person in session.execute(columns.where(Person.id.in_(ids[start : start + 500]))):

@@ -257,9 +257,8 @@ class Sweeper:
         with session_scope(self.engine) as session:
             sent = [m for m, status, _ in results if status == "sent"]
             ledger.mark_many(session, [m.key for m in sent], LedgerStatus.SENT, now=now)
-            for message, status, error in results:
-                if status != "sent":
-                    ledger.mark_failed(session, message.key, error or status, now)
+            failed = [(m.key, error or status) for m, status, error in results if status != "sent"]
+            ledger.mark_failed_many(session, failed, now)
             nudges.record_sent(session, sent, now)
             webhooks.escalations_sent(session, self.org, sent, now)
 
