@@ -202,12 +202,16 @@ def overdue(session: Session, today: dt.date) -> list[Commitment]:
     return list(session.exec(_ordered(query)).all())
 
 
-def load_people(session: Session, person_ids: Iterable[int]) -> dict[int, Row]:
+def load_people(
+    session: Session, person_ids: Iterable[int], known: dict[int, Row] | None = None
+) -> dict[int, Row]:
     """Many people at once (id, handle, timezone, home unit), a few queries in all; their
-    handles are cached for describing items in this session."""
+    handles are cached for describing items in this session. With `known` (people loaded
+    earlier in the same piece of work), only the others are read, and `known` is returned
+    with them added."""
     handles = session.info.setdefault("handles", {})
-    ids = list(set(person_ids))
-    found: dict[int, Row] = {}
+    found: dict[int, Row] = {} if known is None else known
+    ids = list(set(person_ids) - found.keys())
     columns = select(Person.id, Person.handle, Person.timezone, Person.home_unit)
     for start in range(0, len(ids), 500):
         for person in session.execute(columns.where(Person.id.in_(ids[start : start + 500]))):

@@ -51,7 +51,7 @@ MAX_DIGEST_ITEMS = MAX_ITEMS  # a digest shows what every channel can show, and 
 def all_due(session: Session, org: Organisation, now: dt.datetime) -> list[OwedMessage]:
     """Everything owed now that has not been claimed yet."""
     window = SendWindow(session, org, now)
-    stuck = commitments.stuck(session, org, now)  # read once, shared by the rules
+    stuck = commitments.stuck(session, org, now, people=window.people)  # shared by the rules
     found = [due for rule in NUDGE_RULES for due in rule(session, org, window, stuck)]
     return unclaimed(session, found)
 
@@ -77,7 +77,7 @@ def digests(
     stuck: list[tuple[Row, str]] | None = None,
 ) -> list[OwedMessage]:
     if stuck is None:
-        stuck = commitments.stuck(session, org, window.now)
+        stuck = commitments.stuck(session, org, window.now, people=window.people)
     soon_until = window.now.date() + dt.timedelta(days=org.thresholds.due_soon_days + 1)
     soon = session.execute(
         select(*Commitment.__table__.columns).where(
@@ -95,7 +95,9 @@ def digests(
         if item.id not in seen:
             per_person[commitments.whose_move(item)].append((item, "due soon"))
     people = commitments.load_people(
-        session, {p for entries in per_person.values() for c, _ in entries for p in _both(c)}
+        session,
+        {p for entries in per_person.values() for c, _ in entries for p in _both(c)},
+        window.people,
     )
     found = []
     for person_id, entries in per_person.items():
@@ -177,24 +179,28 @@ def escalations(
     the unit's liaison, or the next level (the unit's IT lead, else the admins) when the
     liaison is the owner. The requester is told, once, that their request was raised."""
     if stuck is None:
-        stuck = commitments.stuck(session, org, window.now)
+        stuck = commitments.stuck(session, org, window.now, people=window.people)
     limit = org.thresholds.escalate_after_nudges
     candidates = [(item, reason) for item, reason in stuck if item.unit_id]
     counts = unanswered_nudges(session, [item.id for item, _ in candidates])
     units = {unit.id: unit for unit in session.exec(select(Unit)).all()}
     per_person: dict[int, list[tuple[Row, str]]] = defaultdict(list)
     raised_to: dict[int, list[int]] = {}
+    climbs: dict[tuple[str, int], list[int]] = {}
     for item, reason in candidates:
         unit = units.get(item.unit_id)
         if counts.get(item.id, 0) < limit or unit is None:
             continue
-        targets = _escalate_to(session, org, unit, item.owner_id)
+        climb = (unit.id, item.owner_id)  # one answer per unit and owner, not one per item
+        if climb not in climbs:
+            climbs[climb] = _escalate_to(session, org, unit, item.owner_id)
+        targets = climbs[climb]
         for person_id in targets:
             per_person[person_id].append((item, reason))
         if targets:
             raised_to[item.id] = targets
     involved = {p for entries in per_person.values() for c, _ in entries for p in _both(c)}
-    people = commitments.load_people(session, set(per_person) | involved)
+    people = commitments.load_people(session, set(per_person) | involved, window.people)
     found = []
     for person_id, entries in per_person.items():
         local = window.local(people.get(person_id))
@@ -256,7 +262,7 @@ def _raised_notes(
         local = window.local(requester)
         if not window.send_time(local):
             continue
-        handles = (session.get(Person, p) for p in targets)
+        handles = (people.get(p) or session.get(Person, p) for p in targets)
         names = " and ".join(f"@{p.handle}" for p in handles if p is not None)
         text = (
             f"Your request got no answer after {window.org.thresholds.escalate_after_nudges} "

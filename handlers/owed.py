@@ -75,6 +75,9 @@ class SendWindow:
 
     def __init__(self, session: Session, org: Organisation, now: dt.datetime) -> None:
         self.session, self.org, self.now = session, org, now
+        # People read by the rules of one sweep, by id (commitments.load_people's `known`):
+        # each person is read once however many rules and items name them.
+        self.people: dict = {}
 
     def local(self, person: Placed | None, unit_id: str | None = None) -> dt.datetime:
         return local_now(self.org, self.now, person, unit_id)

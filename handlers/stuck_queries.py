@@ -59,13 +59,18 @@ def stuck_reason(
 
 
 def stuck(
-    session: Session, org: Organisation, now: dt.datetime, units: Iterable[str] | None = None
+    session: Session,
+    org: Organisation,
+    now: dt.datetime,
+    units: Iterable[str] | None = None,
+    people: dict[int, Row] | None = None,
 ) -> list[tuple[Row, str]]:
     """Open commitments that are overdue, unanswered or stale, optionally for some units.
 
     An item is overdue once its due date is before the local today of the person whose move
     it is. The items come back as read-only rows with the commitment's columns (not ORM
     objects): the sweeps read thousands of them, and a row costs a fraction of an entity.
+    `people`, if given, holds people loaded already (`load_people`); those missing are added.
     """
     stale_before = now - dt.timedelta(days=org.thresholds.stale_days)
     # Unanswered needs N business days, which is never less than N calendar days.
@@ -90,12 +95,17 @@ def stuck(
         for item in session.execute(query):
             items[item.id] = item
     ordered = sorted(items.values(), key=lambda c: (c.due is None, c.due or dt.date.min, c.id))
-    people = load_people(session, {whose_move(item) for item in ordered if item.due})
+    movers = {item.id: whose_move(item) for item in ordered if item.due}
+    people = load_people(session, set(movers.values()), people)
+    todays: dict[tuple[int, str | None], dt.date] = {}  # one local date per person and unit
     found = []
     for item in ordered:
-        today = (
-            local_today(org, now, people.get(whose_move(item)), item.unit_id) if item.due else None
-        )
+        today = None
+        if item.due:
+            place = (movers[item.id], item.unit_id)
+            today = todays.get(place)
+            if today is None:
+                today = todays[place] = local_today(org, now, people.get(place[0]), place[1])
         reason = stuck_reason(item, now, org, today)
         if reason:
             found.append((item, reason))

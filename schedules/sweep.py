@@ -9,11 +9,14 @@ retries with FOR UPDATE SKIP LOCKED, so each retry is taken by one replica.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import gc
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
 from sqlalchemy import Engine, or_
@@ -77,7 +80,7 @@ class Sweeper:
         write for the results), and the sends run concurrently, a few at a time.
         """
         now = now or self.clock()
-        async with self._lock:  # ticks in one process never overlap
+        async with self._lock, _collector_paused():  # ticks in one process never overlap
             due = await asyncio.to_thread(self._due, now)
             if dry_run:
                 reach = await asyncio.to_thread(self._reach, {m.person_id for m in due})
@@ -258,11 +261,35 @@ class Sweeper:
         with session_scope(self.engine) as session:
             sent = [m for m, status, _ in results if status == "sent"]
             ledger.mark_many(session, [m.key for m in sent], LedgerStatus.SENT, now=now)
-            for message, status, error in results:
-                if status != "sent":
-                    ledger.mark_failed(session, message.key, error or status, now)
+            failed = [(m.key, error or status) for m, status, error in results if status != "sent"]
+            ledger.mark_failed_many(session, failed, now)
             nudges.record_sent(session, sent, now)
             webhooks.escalations_sent(session, self.org, sent, now)
+
+
+_paused = {"sweeps": 0, "was_on": False}
+_pause_lock = threading.Lock()
+
+
+@contextlib.asynccontextmanager
+async def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while a sweep runs. A sweep builds tens of thousands of
+    objects (rows, digests, buttons) that all live until it ends, so each collection during
+    it walks them and frees nothing: a quarter of a large sweep's CPU time. Reference
+    counting still frees everything as usual; the collector runs again when the last of
+    any overlapping sweeps ends, and only if it was on before."""
+    with _pause_lock:
+        if _paused["sweeps"] == 0:
+            _paused["was_on"] = gc.isenabled()
+            gc.disable()
+        _paused["sweeps"] += 1
+    try:
+        yield
+    finally:
+        with _pause_lock:
+            _paused["sweeps"] -= 1
+            if _paused["sweeps"] == 0 and _paused["was_on"]:
+                gc.enable()
 
 
 def _owed_for(session, payload: str, now: dt.datetime) -> Due | None:

@@ -82,14 +82,47 @@ def claim_many(
 def mark_many(
     session: Session, keys: list[str], status: str, now: dt.datetime | None = None
 ) -> None:
-    """Record the outcome of many sends in one statement per 500 keys."""
+    """Record the outcome of many sends in one statement per 500 keys (built once)."""
     now = now or utcnow()
+    statement = _mark_statement(status == LedgerStatus.SENT)
     for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        values = {"status": status, "updated_at": now, "attempts": Ledger.attempts + 1}
-        if status == LedgerStatus.SENT:
-            values["sent_at"] = now
-        session.connection().execute(update(Ledger).where(Ledger.key.in_(chunk)).values(**values))
+        values = {"keys": keys[start : start + 500], "new_status": str(status), "at": now}
+        session.connection().execute(statement, values)
+
+
+@functools.cache
+def _mark_statement(sent: bool):
+    values = {
+        "status": bindparam("new_status"),
+        "updated_at": bindparam("at"),
+        "attempts": Ledger.attempts + 1,
+    }
+    if sent:
+        values["sent_at"] = bindparam("at")
+    return update(Ledger).where(Ledger.key.in_(bindparam("keys", expanding=True))).values(values)
+
+
+def mark_failed_many(
+    session: Session, failures: list[tuple[str, str]], now: dt.datetime | None = None
+) -> None:
+    """`mark_failed` for many (key, error) at once: one statement, sent as a batch."""
+    if failures:
+        rows = [{"k": key, "why": error[:500], "at": now or utcnow()} for key, error in failures]
+        session.connection().execute(_failed_statement(), rows)
+
+
+@functools.cache
+def _failed_statement():
+    return (
+        update(Ledger)
+        .where(Ledger.key == bindparam("k"))
+        .values(
+            status=LedgerStatus.FAILED.value,
+            error=bindparam("why"),
+            updated_at=bindparam("at"),
+            attempts=Ledger.attempts + 1,
+        )
+    )
 
 
 def take(

@@ -30,6 +30,7 @@ when only the dateparser fallback could read the phrase. How phrases are read:
 """
 
 import datetime
+import functools
 from collections.abc import Iterable
 
 from handlers.dates.business import (
@@ -120,8 +121,10 @@ def parse_due(
     return due
 
 
+@functools.lru_cache(maxsize=4096)
 def describe_date(d: datetime.date, today: datetime.date) -> str:
-    """Show a date so nobody has to count: 'Fri 27 Nov 2026 (in 4 days)'."""
+    """Show a date so nobody has to count: 'Fri 27 Nov 2026 (in 4 days)'. Remembered: a
+    sweep's digests describe thousands of items due on a few dozen dates."""
     return f"{format_day(d)} ({relative(d, today)})"
 
 
