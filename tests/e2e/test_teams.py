@@ -46,6 +46,7 @@ from bot.channels.teams import (
     render_form_card,
     teams_route,
 )
+from bot.channels.teams.host import BOTBUILDER, SDKS, BotbuilderHost
 from bot.config import Settings
 from handlers.messages import Choice, Form, FormField, Item, Reply
 from schedules.outbox import DeliveryError
@@ -112,10 +113,10 @@ class RunningBot:
             app_password=self.app_password,
             app_type="SingleTenant" if self.tenant_id else "MultiTenant",
             tenant_id=self.tenant_id,
+            sdk=self.settings.teams_sdk,
         )
         if self.auth_config is not None:
-            auth = ConfigurationBotFrameworkAuthentication(self.auth_config)
-            self.teams.adapter = CloudAdapter(auth)
+            self.teams.host = signed_by(self.auth_config, self.settings.teams_sdk)
         self.teams.retry = RetryPolicy(attempts=4, base_delay=0.05)
         web_app = web.Application(client_max_size=1024 * 1024)
         web_app.router.add_post("/api/messages", teams_route(self.teams))
@@ -161,12 +162,31 @@ class RunningBot:
             return session.exec(select(func.count()).select_from(model)).one()
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def signed_by(cloud: Any, sdk: str) -> Any:
+    """A host of `sdk` that takes the tokens of `cloud` (a FakeCloud). The Agents SDK's also
+    gets its outgoing tokens locally: there is no Azure app behind the test's app id."""
+    if sdk == BOTBUILDER:
+        return BotbuilderHost(CloudAdapter(ConfigurationBotFrameworkAuthentication(cloud)), APP_ID)
+    from bot.channels.teams.agents import AgentsHost, LocalConnections
+    from bot.channels.teams.channel_tokens import ChannelTokens
+
+    tokens = ChannelTokens(
+        cloud.APP_ID,
+        cloud.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL,
+        cloud.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER,
+    )
+    return AgentsHost(cloud.APP_ID, connections=LocalConnections(), tokens=tokens)
+
+
+@pytest.fixture(params=SDKS)
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Every Teams test that runs the bot runs it on both SDKs (TEAMS_SDK): botbuilder and
+    the Microsoft 365 Agents SDK."""
     return Settings(
         database_url=f"sqlite:///{tmp_path / 'liaison.db'}",
         config_path=str(EXAMPLE_CONFIG),
         teams_emulator=True,
+        teams_sdk=request.param,
     )
 
 
