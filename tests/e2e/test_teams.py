@@ -695,6 +695,9 @@ async def test_a_properly_signed_token_is_taken_and_every_flaw_in_one_is_refused
             status, _ = await secured.post(activity, headers={"Authorization": f"Bearer {token}"})
             assert status == 401, why
         good = {"Authorization": f"Bearer {keys.token(url)}"}
+        # A good token, for a channel its signing key does not endorse (only "msteams").
+        elsewhere = {**activity, "channelId": "directline"}
+        assert (await secured.post(elsewhere, headers=good))[0] == 401
         assert (await secured.post(activity, headers=good))[0] in (200, 201)
         assert connector.calls == []
     finally:
