@@ -10,6 +10,7 @@ the bot sends is recorded there.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import email.utils
 import http.server
@@ -526,7 +527,10 @@ async def test_proactive_messages_survive_a_restart(settings, connector):
     await first.stop()
     connector.calls.clear()
 
-    again = await RunningBot(settings).start()  # a new process on the same database
+    # A new process on the same database, on the other SDK: TEAMS_SDK can be switched either
+    # way, and the conversation references stored by one are used by the other.
+    other = next(sdk for sdk in SDKS if sdk != settings.teams_sdk)
+    again = await RunningBot(dataclasses.replace(settings, teams_sdk=other)).start()
     try:
         reply = Reply(
             "Your floor plan is due on Friday.",
