@@ -28,3 +28,18 @@ def test_each_setting_builds_its_own_host():
     assert agents.host.adapter.on_turn_error is None
     with pytest.raises(ValueError, match="TEAMS_SDK"):
         build_teams(None, app_id="", app_password="", sdk="nope")  # type: ignore[arg-type]
+
+
+def test_the_agents_sdk_gets_outgoing_tokens_from_the_bots_own_tenant():
+    from bot.channels.teams.agents import msal_connections
+
+    app_id = "11111111-2222-4333-8444-555555555555"
+    single = msal_connections(app_id, "secret", "SingleTenant", "tenant-riverton")
+    multi = msal_connections(app_id, "secret", "MultiTenant", None)
+    for connections, tenant in ((single, "tenant-riverton"), (multi, "botframework.com")):
+        config = connections.get_default_connection_configuration()
+        assert (
+            app_id,
+            tenant,
+            "secret",
+        ) == (config.CLIENT_ID, config.TENANT_ID, config.CLIENT_SECRET)

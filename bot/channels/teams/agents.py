@@ -187,7 +187,8 @@ def msal_connections(app_id: str, password: str, app_type: str, tenant_id: str |
     config = AgentAuthConfiguration(
         auth_type=AuthTypes.user_managed_identity if managed else AuthTypes.client_secret,
         client_id=app_id,
-        tenant_id=tenant_id or None,
+        # A multi-tenant bot gets its tokens from the Bot Framework's tenant, as in botbuilder.
+        tenant_id=tenant_id or "botframework.com",
         client_secret=None if managed else password,
         connection_name="SERVICE_CONNECTION",
     )
