@@ -33,6 +33,7 @@ VARIABLES = (
     "MICROSOFT_APP_TYPE",
     "MICROSOFT_APP_TENANT_ID",
     "TEAMS_EMULATOR",
+    "TEAMS_SDK",
     "ADMIN_TOKEN",
     "ADMIN_PORT",
     "DATABASE_WAIT_SECONDS",
@@ -71,6 +72,7 @@ class Settings:
     microsoft_app_type: str = "SingleTenant"  # Azure creates no new multi-tenant bots
     microsoft_app_tenant_id: str | None = None
     teams_emulator: bool = False  # /api/messages without an app id: local development only
+    teams_sdk: str = "botbuilder"  # or "agents": the Microsoft 365 Agents SDK (an optional extra)
     admin_token: str | None = None  # guards /metrics and /readyz on the public port
     admin_port: int | None = None  # or serves them on a port of their own
     database_wait_seconds: float = 60.0  # `serve` waits this long for a database that is away
@@ -170,6 +172,7 @@ def load_settings(
         microsoft_app_type=get("MICROSOFT_APP_TYPE") or "SingleTenant",
         microsoft_app_tenant_id=get("MICROSOFT_APP_TENANT_ID"),
         teams_emulator=(get("TEAMS_EMULATOR") or "").lower() in TRUE_WORDS,
+        teams_sdk=(get("TEAMS_SDK") or "botbuilder").strip().lower(),
         admin_token=get("ADMIN_TOKEN"),
         admin_port=int(admin_port) if admin_port else None,
         database_wait_seconds=_seconds(get("DATABASE_WAIT_SECONDS"), "DATABASE_WAIT_SECONDS", 60),
@@ -248,6 +251,10 @@ def _check(s: Settings) -> None:
     if managed and s.microsoft_app_id and not s.microsoft_app_tenant_id:
         raise SettingsError(
             "MICROSOFT_APP_TENANT_ID is required when MICROSOFT_APP_TYPE=UserAssignedMSI."
+        )
+    if s.teams_sdk not in ("botbuilder", "agents"):
+        raise SettingsError(
+            f"TEAMS_SDK must be botbuilder (the default) or agents, not '{s.teams_sdk}'."
         )
     if s.log_format not in (None, "json", "text"):
         raise SettingsError("LOG_FORMAT must be json or text.")

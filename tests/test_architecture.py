@@ -105,6 +105,38 @@ def test_botbuilder_lives_in_the_teams_package():
     assert users and all(u.startswith("bot/channels/teams/") for u in users), users
 
 
+def test_the_agents_sdk_lives_in_one_module_imported_only_when_chosen():
+    """TEAMS_SDK=agents: the Microsoft 365 Agents SDK is imported by one module, behind the
+    Teams channel's host seam, and only when it is chosen (it is an optional extra)."""
+    users = sorted(
+        str(path.relative_to(ROOT))
+        for package in ("bot", "handlers", "storage", "schedules")
+        for path in python_files(package)
+        if "microsoft_agents" in imports(path)
+    )
+    assert users == ["bot/channels/teams/agents.py"]
+    importers = sorted(
+        str(path.relative_to(ROOT))
+        for path in python_files("bot")
+        if "bot.channels.teams.agents" in path.read_text(encoding="utf-8")
+    )
+    assert importers == ["bot/channels/teams/app.py"]
+    tree = ast.parse((ROOT / importers[0]).read_text(encoding="utf-8"))
+    at_module_level = [
+        node.module
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and (node.module or "").endswith("teams.agents")
+    ]
+    in_functions = [
+        node.module
+        for function in ast.walk(tree)
+        if isinstance(function, ast.FunctionDef)
+        for node in ast.walk(function)
+        if isinstance(node, ast.ImportFrom) and node.module == "bot.channels.teams.agents"
+    ]
+    assert at_module_level == [] and in_functions == ["bot.channels.teams.agents"]
+
+
 def test_slack_sdks_live_in_the_slack_package():
     users = sorted(
         str(path.relative_to(ROOT))

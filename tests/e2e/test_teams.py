@@ -10,6 +10,7 @@ the bot sends is recorded there.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import email.utils
 import http.server
@@ -46,6 +47,7 @@ from bot.channels.teams import (
     render_form_card,
     teams_route,
 )
+from bot.channels.teams.host import BOTBUILDER, SDKS, BotbuilderHost
 from bot.config import Settings
 from handlers.messages import Choice, Form, FormField, Item, Reply
 from schedules.outbox import DeliveryError
@@ -112,10 +114,10 @@ class RunningBot:
             app_password=self.app_password,
             app_type="SingleTenant" if self.tenant_id else "MultiTenant",
             tenant_id=self.tenant_id,
+            sdk=self.settings.teams_sdk,
         )
         if self.auth_config is not None:
-            auth = ConfigurationBotFrameworkAuthentication(self.auth_config)
-            self.teams.adapter = CloudAdapter(auth)
+            self.teams.host = signed_by(self.auth_config, self.settings.teams_sdk)
         self.teams.retry = RetryPolicy(attempts=4, base_delay=0.05)
         web_app = web.Application(client_max_size=1024 * 1024)
         web_app.router.add_post("/api/messages", teams_route(self.teams))
@@ -161,12 +163,31 @@ class RunningBot:
             return session.exec(select(func.count()).select_from(model)).one()
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def signed_by(cloud: Any, sdk: str) -> Any:
+    """A host of `sdk` that takes the tokens of `cloud` (a FakeCloud). The Agents SDK's also
+    gets its outgoing tokens locally: there is no Azure app behind the test's app id."""
+    if sdk == BOTBUILDER:
+        return BotbuilderHost(CloudAdapter(ConfigurationBotFrameworkAuthentication(cloud)), APP_ID)
+    from bot.channels.teams.agents import AgentsHost, LocalConnections
+    from bot.channels.teams.channel_tokens import ChannelTokens
+
+    tokens = ChannelTokens(
+        cloud.APP_ID,
+        cloud.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL,
+        cloud.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER,
+    )
+    return AgentsHost(cloud.APP_ID, connections=LocalConnections(), tokens=tokens)
+
+
+@pytest.fixture(params=SDKS)
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Every Teams test that runs the bot runs it on both SDKs (TEAMS_SDK): botbuilder and
+    the Microsoft 365 Agents SDK."""
     return Settings(
         database_url=f"sqlite:///{tmp_path / 'liaison.db'}",
         config_path=str(EXAMPLE_CONFIG),
         teams_emulator=True,
+        teams_sdk=request.param,
     )
 
 
@@ -506,7 +527,10 @@ async def test_proactive_messages_survive_a_restart(settings, connector):
     await first.stop()
     connector.calls.clear()
 
-    again = await RunningBot(settings).start()  # a new process on the same database
+    # A new process on the same database, on the other SDK: TEAMS_SDK can be switched either
+    # way, and the conversation references stored by one are used by the other.
+    other = next(sdk for sdk in SDKS if sdk != settings.teams_sdk)
+    again = await RunningBot(dataclasses.replace(settings, teams_sdk=other)).start()
     try:
         reply = Reply(
             "Your floor plan is due on Friday.",
@@ -675,6 +699,9 @@ async def test_a_properly_signed_token_is_taken_and_every_flaw_in_one_is_refused
             status, _ = await secured.post(activity, headers={"Authorization": f"Bearer {token}"})
             assert status == 401, why
         good = {"Authorization": f"Bearer {keys.token(url)}"}
+        # A good token, for a channel its signing key does not endorse (only "msteams").
+        elsewhere = {**activity, "channelId": "directline"}
+        assert (await secured.post(elsewhere, headers=good))[0] == 401
         assert (await secured.post(activity, headers=good))[0] in (200, 201)
         assert connector.calls == []
     finally:

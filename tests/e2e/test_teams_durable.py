@@ -7,7 +7,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from bot.channels.interactions import COULD_NOT_SAVE, seal
+from bot.channels.teams.host import SDKS
 from bot.config import Settings
 from storage.db import make_engine
 from tests.conftest import EXAMPLE_CONFIG
@@ -16,11 +19,13 @@ from tests.e2e.test_teams import RunningBot
 from tests.fakes.teams_connector import PAT, FakeConnector, card_invoke
 
 
-async def test_a_card_button_during_an_outage_is_refused_in_words(tmp_path: Path):
+@pytest.mark.parametrize("sdk", SDKS)
+async def test_a_card_button_during_an_outage_is_refused_in_words(tmp_path: Path, sdk: str):
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'liaison.db'}",
         config_path=str(EXAMPLE_CONFIG),
         teams_emulator=True,
+        teams_sdk=sdk,
     )
     async with FakeConnector() as connector:
         bot = await RunningBot(settings).start()

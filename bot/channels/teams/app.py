@@ -1,5 +1,6 @@
-"""Builds the Teams channel: the Bot Framework adapter (CloudAdapter), the channel and its bot;
-Teams as the channel registry sees it."""
+"""Builds the Teams channel: the SDK's adapter behind the `TeamsHost` seam (botbuilder's
+CloudAdapter, or the Agents SDK's with TEAMS_SDK=agents), the channel and its bot; Teams as the
+channel registry sees it."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from botbuilder.integration.aiohttp import (
 
 from bot.channels.teams.bot import TeamsBot
 from bot.channels.teams.delivery import CHANNEL, TeamsChannel, TeamsOutbox
+from bot.channels.teams.host import AGENTS, BOTBUILDER, SDKS, BotbuilderHost, TeamsHost
 from bot.channels.teams.transport import teams_route
 from bot.channels.teams.turns import TeamsTurns
 from bot.config import Settings
@@ -41,23 +43,42 @@ def build_teams(
     app_type: str | None = "MultiTenant",
     tenant_id: str | None = None,
     in_flight: InFlight | None = None,
+    sdk: str = BOTBUILDER,
 ) -> TeamsChannel:
-    """The Bot Framework adapter and the bot. An empty app id runs unauthenticated (local or
-    emulator mode); with an app id, requests without a valid token are refused."""
+    """The SDK's adapter and the bot. An empty app id runs unauthenticated (local or emulator
+    mode); with an app id, requests without a valid token are refused. `sdk` is TEAMS_SDK:
+    "botbuilder" (the default) or "agents" (the Microsoft 365 Agents SDK, an optional extra)."""
     app_id = (app_id or "").strip()
-    if app_id:
-        config = BotConfig(app_id, app_password or "", app_type or "MultiTenant", tenant_id or "")
-    else:
-        config = BotConfig()
     # msrest warns about every field Teams adds that the archived schema doesn't know (the
     # roster's teamsChannelId, an invoke's trigger...): noise, not news.
     logging.getLogger("msrest.serialization").setLevel(logging.ERROR)
-    adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
+    host = teams_host(sdk, app_id, app_password or "", app_type or "MultiTenant", tenant_id)
     in_flight = in_flight or InFlight()
-    channel = TeamsChannel(core, adapter, app_id, tenant_id or None, in_flight=in_flight)
+    channel = TeamsChannel(core, host, app_id, tenant_id or None, in_flight=in_flight)
     channel.retrier.breaker = channel.breaker  # Teams back: the waiting retries go at once
     channel.bot = TeamsBot(TeamsTurns(channel))
     return channel
+
+
+def teams_host(
+    sdk: str, app_id: str, app_password: str, app_type: str, tenant_id: str | None
+) -> TeamsHost:
+    """The adapter of the chosen SDK; the Agents SDK is imported only when it is chosen."""
+    if sdk not in SDKS:
+        raise ValueError(f"TEAMS_SDK must be one of {', '.join(SDKS)}, not '{sdk}'.")
+    if sdk == AGENTS:
+        try:
+            from bot.channels.teams.agents import AgentsHost
+        except ModuleNotFoundError as exc:
+            if not (exc.name or "").startswith("microsoft_agents"):
+                raise
+            raise RuntimeError(
+                "TEAMS_SDK=agents needs the Microsoft 365 Agents SDK: "
+                "pip install 'it-liaison-bot[teams-agents]'"
+            ) from exc
+        return AgentsHost(app_id, app_password, app_type, tenant_id)
+    config = BotConfig(app_id, app_password, app_type, tenant_id or "") if app_id else BotConfig()
+    return BotbuilderHost(CloudAdapter(ConfigurationBotFrameworkAuthentication(config)), app_id)
 
 
 @dataclass
@@ -99,5 +120,6 @@ def teams_from_settings(
         app_type=settings.microsoft_app_type,
         tenant_id=settings.microsoft_app_tenant_id,
         in_flight=in_flight,
+        sdk=settings.teams_sdk,
     )
     return TeamsEntry(adapter)

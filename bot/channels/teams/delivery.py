@@ -17,10 +17,6 @@ from botbuilder.core import (
     ActivityHandler,
     TurnContext,
 )
-from botbuilder.core.teams import TeamsInfo
-from botbuilder.integration.aiohttp import (
-    CloudAdapter,
-)
 from botbuilder.schema import (
     Activity,
     ActivityTypes,
@@ -46,6 +42,7 @@ from bot.channels.teams.activities import (
     teams_sender,
 )
 from bot.channels.teams.cards import is_plain, markdown, pages, render_card, render_page
+from bot.channels.teams.host import TeamsHost
 from bot.channels.teams.reach import (  # noqa: F401  (imported from here by the other modules)
     CHANNEL,
     DEFAULT_SERVICE_URL,
@@ -84,7 +81,7 @@ RETRY_STATUSES = frozenset({412, 429, 502, 504})
 @dataclass(eq=False)
 class TeamsChannel:
     core: Liaison
-    adapter: CloudAdapter
+    host: TeamsHost  # the SDK: botbuilder's or the Agents SDK's adapter (host.py)
     app_id: str = ""
     tenant_id: str | None = None
     invoke_budget: float = INVOKE_BUDGET
@@ -123,6 +120,8 @@ class TeamsChannel:
         pending = self.in_flight.pending()
         if pending:
             await asyncio.wait(pending, timeout=10)
+        if self.host is not None:
+            await self.host.close()
 
     async def sender(
         self, turn_context: TurnContext, account: ChannelAccount | None = None
@@ -137,7 +136,7 @@ class TeamsChannel:
             return cached
         member = None
         try:
-            member = await TeamsInfo.get_member(turn_context, user.id)
+            member = await self.host.get_member(turn_context, user.id)
         except Exception as exc:
             log.info("teams: no roster entry for %s: %s", user.id, describe(exc))
         sender = teams_sender(CHANNEL, activity, user, member, writer=account is None)

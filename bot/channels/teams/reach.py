@@ -258,7 +258,7 @@ async def continue_conversation(
         turn_context.activity.id = None
         await turn_context.send_activity(activity)
 
-    await teams.adapter.continue_conversation(reference, send, bot_app_id=teams.app_id)
+    await teams.host.continue_conversation(reference, send)
 
 
 async def open_personal(
@@ -276,10 +276,9 @@ async def open_personal(
     async def opened(turn_context: TurnContext) -> None:
         created["id"] = turn_context.activity.conversation.id
 
-    await teams.adapter.create_conversation(
-        teams.app_id,
-        opened,
+    await teams.host.create_conversation(
         params,
+        opened,
         channel_id=reference.channel_id or "msteams",
         service_url=reference.service_url,
     )

@@ -68,9 +68,7 @@ def teams_route(channel: TeamsChannel) -> Callable[[web.Request], Awaitable[web.
                 "requests from this machine, with a serviceUrl on localhost.",
             )
         try:
-            auth = await channel.adapter.bot_framework_authentication.authenticate_request(
-                activity, auth_header
-            )
+            auth = await channel.host.authenticate(activity, auth_header)
         except PermissionError:
             return _refuse(401, "Unauthorized.")
         except Exception as exc:  # a malformed token, or the signing keys could not be read
@@ -80,9 +78,7 @@ def teams_route(channel: TeamsChannel) -> Callable[[web.Request], Awaitable[web.
             # Single tenant: an activity from any other tenant is refused before the bot reads
             # it, so nobody outside the organisation is ever linked to a person.
             return _refuse(403, "This bot serves one Microsoft 365 tenant only.")
-        turn = asyncio.ensure_future(
-            channel.adapter.process_activity(auth, activity, channel.bot.on_turn)
-        )
+        turn = asyncio.ensure_future(channel.host.process(auth, activity, channel.bot.on_turn))
         try:
             invoke_response = await asyncio.wait_for(asyncio.shield(turn), channel.turn_budget)
         except TimeoutError:
