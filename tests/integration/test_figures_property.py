@@ -20,6 +20,7 @@ from sqlmodel import delete, select
 
 from handlers import figures
 from handlers.figures import AGE_BUCKETS, LEFT_OUT, Period, Scope
+from handlers.sql_days import hours_between
 from storage.db import session_scope
 from storage.models import OPEN_STATES, Commitment, CommitmentEvent, CommitmentState, Person
 
@@ -55,7 +56,8 @@ act_st = st.builds(
     act=st.sampled_from(ACTS),
     from_state=st.one_of(st.none(), st.sampled_from(STATES)),
     to_state=st.sampled_from(STATES),
-    minutes=st.integers(0, 60 * 24 * 60),
+    # Whole hours too: a float day count once made 3 h come out as 2 on SQLite.
+    minutes=st.one_of(st.integers(0, 60 * 24 * 60), st.integers(0, 24 * 60).map(lambda h: h * 60)),
     due_before=st.one_of(st.none(), st.integers(-5, 40)),
     due_after=st.one_of(st.none(), st.integers(-5, 40)),
 )
@@ -280,3 +282,28 @@ def test_each_figure_is_its_definition_over_the_history(liaison, items, kind, ba
         assert found.stuck_days == want["stuck"]
         assert list(found.open_ages) == want["open"]
         assert figures.on_time_by_month(s, scope, period, today) == want["by_month"]
+
+
+def test_whole_hours_between_two_times_are_exact(liaison):
+    """A float day count once made some 3-hour answers 2 hours on SQLite (not on PostgreSQL)."""
+    now = liaison.clock()
+    wanted = {}
+    with session_scope(liaison.engine) as s:
+        someone = s.exec(select(Person.id)).first()
+        for i in range(300):
+            asked = now - dt.timedelta(days=i % 97, minutes=37 * i)
+            hours = i % 50
+            row = Commitment(
+                what="x",
+                owner_id=someone,
+                requester_id=someone,
+                created_at=asked,
+                answered_at=asked + dt.timedelta(hours=hours),
+            )
+            s.add(row)
+            s.flush()
+            wanted[row.id] = hours
+        query = select(Commitment.id, hours_between(Commitment.created_at, Commitment.answered_at))
+        found = dict(s.execute(query).all())
+    assert len(found) == 300
+    assert found == wanted
