@@ -16,7 +16,8 @@ COUNT(*) of the scope's commitments (one unit's: 100,000 at 1M) and of the whole
 
 Usage: python bench/figures_scale.py [--size 1000000] [--database-url URL]
        python bench/figures_scale.py --sqlite [PATH]      (a file, kept; default a temp file)
-       python bench/figures_scale.py --keep | --filled URL (PostgreSQL: fill once, time again)
+       python bench/figures_scale.py --keep [--resume] | --filled URL
+                                   (PostgreSQL: fill once, or finish a fill cut off; time again)
 """
 
 from __future__ import annotations
@@ -32,11 +33,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from handlers import figures
 from handlers.figures import Period, Scope
-from storage.db import make_engine, upgrade
+from storage.db import make_engine, upgrade, wait_for_database
 from storage.models import Commitment
 from tests.pg import LOCAL_URL, throwaway_database
 
@@ -52,7 +54,7 @@ INSERT INTO unit (id, name, timezone, cycle_months)
   SELECT 'u' || i, 'Unit ' || i, 'UTC', '3,9' FROM generate_series(0, {units} - 1) i;
 INSERT INTO person (id, handle, display_name, created_at)
   SELECT i, 'p' || i, 'Person ' || i, now() FROM generate_series(1, {people}) i;
-CREATE TEMPORARY TABLE plan AS
+CREATE UNLOGGED TABLE plan AS
   SELECT i, 1 + i % {people} AS owner, 1 + (i * 7) % {people} AS requester,
          'u' || (i % {units}) AS unit, DATE '2026-11-23' - (i % 400) + 20 AS due,
          CASE WHEN i % 7 = 0 THEN 'promised' WHEN i % 31 = 1 THEN 'requested'
@@ -63,36 +65,39 @@ CREATE TEMPORARY TABLE plan AS
          TIMESTAMPTZ '2026-11-23 08:00+00' - ((i % 400) || ' days')::interval
            + ((18 + i % 6) || ' days')::interval AS done
   FROM generate_series(1, {size}) i;
+WITH chunk AS (SELECT * FROM plan WHERE i > {{lo}} AND i <= {{hi}})
 INSERT INTO commitment (id, what, owner_id, requester_id, unit_id, due, state, created_at,
                         updated_at, last_activity_at, done_at, answered_at)
   SELECT i, 'item ' || i, owner, requester, unit, due, state, created, now(), now(),
          CASE WHEN state = 'accepted' THEN done END,
          CASE WHEN state <> 'requested' THEN answered END
-  FROM plan;
+  FROM chunk;
+WITH chunk AS (SELECT * FROM plan WHERE i > {{lo}} AND i <= {{hi}})
 INSERT INTO commitmentevent (commitment_id, actor_id, act, from_state, to_state, due_before,
                              due_after, at)
-  SELECT i, requester, 'request', NULL, 'requested', NULL, due, created FROM plan
+  SELECT i, requester, 'request', NULL, 'requested', NULL, due, created FROM chunk
   UNION ALL
   SELECT i, owner, CASE WHEN state = 'declined' THEN 'decline' ELSE 'promise' END,
          'requested', CASE WHEN state = 'declined' THEN 'declined' ELSE 'promised' END,
-         due, due, answered FROM plan WHERE state <> 'requested'
+         due, due, answered FROM chunk WHERE state <> 'requested'
   UNION ALL
   SELECT i, owner, 'report_done', 'promised', 'done_reported', due, due, done
-  FROM plan WHERE state = 'accepted'
+  FROM chunk WHERE state = 'accepted'
   UNION ALL
   SELECT i, requester, 'accept', 'done_reported', 'accepted', due, due,
-         done + interval '1 day' FROM plan WHERE state = 'accepted'
+         done + interval '1 day' FROM chunk WHERE state = 'accepted'
   UNION ALL
   SELECT i, owner, 'new_date', 'promised', 'promised', due - 7, due,
-         created + interval '5 days' FROM plan WHERE i % 11 = 0 AND state <> 'requested'
+         created + interval '5 days' FROM chunk WHERE i % 11 = 0 AND state <> 'requested'
   UNION ALL
   SELECT i, owner, 'blocked', 'promised', 'promised', due, due,
-         created + interval '6 days' FROM plan WHERE i % 13 = 0 AND state <> 'requested'
+         created + interval '6 days' FROM chunk WHERE i % 13 = 0 AND state <> 'requested'
   UNION ALL
   SELECT i, owner, 'note', 'promised', 'promised', due, due,
-         created + ((6 + i % 9) || ' days')::interval FROM plan
+         created + ((6 + i % 9) || ' days')::interval FROM chunk
   WHERE i % 26 = 0 AND state <> 'requested';
 SELECT setval('commitment_id_seq', {size});
+DROP TABLE plan;
 """
 
 SQLITE_FILL = """
@@ -186,6 +191,45 @@ def set_aside(conn, sqlite: bool) -> list[str]:
     return [sql for _, sql in rows] + ["ALTER TABLE commitmentevent ENABLE TRIGGER USER"]
 
 
+CHUNK = 100_000
+
+
+def steps(script: str, size: int) -> list[tuple[str, str]]:
+    """(name, statement) in order; a statement over `chunk` once per CHUNK items."""
+    out = []
+    for n, statement in enumerate(s for s in script.split(";\n") if s.strip()):
+        if "{lo}" not in statement:
+            out.append((f"{n}", statement))
+            continue
+        for lo in range(0, size, CHUNK):
+            hi = min(lo + CHUNK, size)
+            out.append((f"{n}:{lo}", statement.format(lo=lo, hi=hi)))
+    return out
+
+
+def run_steps(url: str, engine, todo: list[tuple[str, str]]) -> None:
+    """Each step in its own transaction, recorded as done with it; a step the server cut off
+    (a restart) is run again once it answers, and a second run of the script carries on."""
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE IF NOT EXISTS bench_step (name text PRIMARY KEY)"))
+    for name, statement in todo:
+        for attempt in range(5):
+            try:
+                with engine.begin() as conn:
+                    done = conn.execute(
+                        text("SELECT 1 FROM bench_step WHERE name = :n"), {"n": name}
+                    ).first()
+                    if not done:
+                        conn.execute(text(statement))
+                        conn.execute(text("INSERT INTO bench_step VALUES (:n)"), {"n": name})
+                break
+            except OperationalError as exc:
+                print(f"  step {name} cut off ({type(exc.orig).__name__}); again", flush=True)
+                wait_for_database(url, 600, lambda *_: None)
+                if attempt == 4:
+                    raise
+
+
 def fill(url: str, size: int) -> None:
     engine = make_engine(url)
     upgrade(engine)
@@ -194,13 +238,31 @@ def fill(url: str, size: int) -> None:
         size=size, units=UNITS, people=PEOPLE, **SQLITE_TIMES
     )
     start = time.perf_counter()
-    with engine.begin() as conn:
-        restore = set_aside(conn, sqlite)
-        for statement in script.split(";\n"):
-            if statement.strip():
+    if sqlite:
+        with engine.begin() as conn:
+            restore = set_aside(conn, sqlite)
+            for statement in script.split(";\n"):
+                if statement.strip():
+                    conn.execute(text(statement))
+            for statement in restore:
                 conn.execute(text(statement))
-        for statement in restore:
-            conn.execute(text(statement))
+    else:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE IF NOT EXISTS bench_restore (n int, statement text)"))
+            if not conn.execute(text("SELECT 1 FROM bench_restore")).first():
+                for n, statement in enumerate(set_aside(conn, sqlite)):
+                    conn.execute(
+                        text("INSERT INTO bench_restore VALUES (:n, :s)"),
+                        {"n": n, "s": statement},
+                    )
+        with engine.connect() as conn:
+            restore = conn.execute(text("SELECT statement FROM bench_restore ORDER BY n"))
+            put_back = [(f"restore {i}", sql) for i, (sql,) in enumerate(restore)]
+        run_steps(url, engine, steps(script, size) + put_back)
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE bench_step"))
+            conn.execute(text("DROP TABLE bench_restore"))
+    with engine.begin() as conn:
         check = CHECK.replace("IS DISTINCT FROM", "IS NOT") if sqlite else CHECK
         wrong = conn.execute(text(check)).scalar()
         if wrong:
@@ -289,6 +351,7 @@ def main() -> int:
     parser.add_argument("--sqlite", nargs="?", const="", help="SQLite, in this file (kept)")
     parser.add_argument("--filled", help="the URL of a database this script filled (--keep)")
     parser.add_argument("--keep", action="store_true", help="fill a database and keep it")
+    parser.add_argument("--resume", action="store_true", help="with --keep: finish a fill")
     args = parser.parse_args()
     if args.filled:
         measure(args.filled)
@@ -308,11 +371,12 @@ def main() -> int:
     if args.keep:
         name = f"liaison_figures_{args.size}"
         url = args.database_url.rsplit("/", 1)[0] + "/" + name
-        admin = make_engine(args.database_url).execution_options(isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
+        if not args.resume:
+            admin = make_engine(args.database_url).execution_options(isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            admin.dispose()
         fill(url, args.size)
         print(f"kept: --filled {url}")
         measure(url)
