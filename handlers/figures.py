@@ -1,10 +1,14 @@
 """Promise-keeping figures: how well commitments are kept, computed from the history table.
 
-Each figure is one SQL query over `commitment` and `commitmentevent`, grouped in the database
-(a count, or a histogram of whole days or hours), so its cost follows the rows in scope and
-the answer is a handful of rows whatever the size of the tables. Medians and 90th percentiles
-are read from those histograms here, which works the same on SQLite and PostgreSQL (SQLite
-has no percentile function).
+Each figure is one SQL query, grouped in the database (a count, or a histogram of whole days
+or hours), so the answer is a handful of rows whatever the size of the tables. What a figure
+needs of an item's history is kept on the item by the database (commitment.done_at and
+answered_at, a trigger on each new history row, migration 0011f), and indexes hold what each
+figure reads for a unit or a person in a period, so a figure reads one range of one index and
+no lookup per item; the acts in a period (blocks, due dates moved) are range scans on the
+history. Medians and 90th percentiles are read from the histograms here (at most one row per
+distinct value), which works the same on SQLite and PostgreSQL (SQLite has no percentile
+function).
 
 What each figure means (for the commitments *owed* by the person, the unit's, IT's or the
 business side's people):
@@ -28,7 +32,8 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, func, literal, select, text
+from sqlalchemy import and_, case, func, literal, select, text, tuple_
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
@@ -116,16 +121,11 @@ def spread(histogram: Iterable[tuple[int, int]]) -> Spread:
 # --- the figures, one query each -------------------------------------------------------------
 
 
-def _last_done() -> ColumnElement:
-    """When its owner last said it was done (a correlated lookup on the history's index)."""
-    return (
-        select(func.max(CommitmentEvent.at))
-        .where(
-            CommitmentEvent.commitment_id == Commitment.id,
-            CommitmentEvent.to_state == CommitmentState.DONE_REPORTED,
-        )
-        .correlate(Commitment)
-        .scalar_subquery()
+def _kept() -> ColumnElement:
+    """Accepted, and its owner last said it was done on or before its due day."""
+    return and_(
+        Commitment.state == CommitmentState.ACCEPTED,
+        time_day_number(Commitment.done_at) <= day_number(Commitment.due),
     )
 
 
@@ -139,11 +139,8 @@ def _due_in(period: Period, today: dt.date) -> list[ColumnElement]:
 
 def on_time(session: Session, scope: Scope, period: Period, today: dt.date) -> tuple[int, int]:
     """(commitments due in the period, of which done by their date and accepted)."""
-    kept = and_(
-        Commitment.state == CommitmentState.ACCEPTED,
-        time_day_number(_last_done()) <= day_number(Commitment.due),
-    )
-    query = select(func.count(), func.coalesce(func.sum(case((kept, 1), else_=0)), 0)).where(
+    kept = case((_kept(), 1), else_=0)
+    query = select(func.count(), func.coalesce(func.sum(kept), 0)).where(
         scope.condition(), *_due_in(period, today)
     )
     due, kept_count = session.execute(query).one()
@@ -153,7 +150,7 @@ def on_time(session: Session, scope: Scope, period: Period, today: dt.date) -> t
 def days_late(session: Session, scope: Scope, period: Period, today: dt.date) -> Spread:
     """How late the late ones were: done day (or today, if still open) minus due day."""
     finished = Commitment.state.in_((CommitmentState.ACCEPTED, CommitmentState.DONE_REPORTED))
-    until = case((finished, time_day_number(_last_done())), else_=day_literal(today))
+    until = case((finished, time_day_number(Commitment.done_at)), else_=day_literal(today))
     late = (until - day_number(Commitment.due)).label("late")
     inner = select(late).where(scope.condition(), *_due_in(period, today)).subquery()
     query = (
@@ -174,8 +171,7 @@ def dates_moved(session: Session, scope: Scope, period: Period) -> tuple[int, in
             scope.condition(),
             CommitmentEvent.at >= _start_of(period.start),
             CommitmentEvent.at < _start_of(period.end),
-            CommitmentEvent.due_before.is_not(None),
-            CommitmentEvent.due_after.is_not(None),
+            # As the partial index on the changes says it (a NULL on either side is no change).
             CommitmentEvent.due_before != CommitmentEvent.due_after,
         )
     )
@@ -185,17 +181,7 @@ def dates_moved(session: Session, scope: Scope, period: Period) -> tuple[int, in
 
 def time_to_answer(session: Session, scope: Scope, period: Period) -> tuple[Spread, int]:
     """(hours from a request to its owner's first answer, requests never answered)."""
-    answered_at = (
-        select(func.min(CommitmentEvent.at))
-        .where(
-            CommitmentEvent.commitment_id == Commitment.id,
-            CommitmentEvent.actor_id == Commitment.owner_id,
-            CommitmentEvent.from_state == CommitmentState.REQUESTED,
-        )
-        .correlate(Commitment)
-        .scalar_subquery()
-    )
-    hours = hours_between(Commitment.created_at, answered_at).label("hours")
+    hours = hours_between(Commitment.created_at, Commitment.answered_at).label("hours")
     inner = (
         select(hours)
         .where(
@@ -214,40 +200,30 @@ def time_to_answer(session: Session, scope: Scope, period: Period) -> tuple[Spre
 def time_stuck(session: Session, scope: Scope, period: Period, now: dt.datetime) -> Spread:
     """Days from each "I'm blocked" in the period to the next act on that item (or now).
 
-    Only the histories of items blocked in the period are read (a range scan on the history's
-    (act, at) index), so the cost follows the blocks, not the history."""
-    blocked = select(CommitmentEvent.commitment_id).where(
-        CommitmentEvent.act == "blocked",
-        CommitmentEvent.at >= _start_of(period.start),
-        CommitmentEvent.at < _start_of(period.end),
-    )
-    following = (
-        func.lead(CommitmentEvent.at)
-        .over(
-            partition_by=CommitmentEvent.commitment_id,
-            order_by=(CommitmentEvent.at, CommitmentEvent.id),
+    The blocks in the period are a range scan on the history's (act, at) index, and the act
+    after each one a lookup on its (commitment_id, at) index, so the cost follows the blocks,
+    not the history."""
+    block, after = aliased(CommitmentEvent), aliased(CommitmentEvent)
+    next_at = (
+        select(func.min(after.at))
+        .where(
+            after.commitment_id == block.commitment_id,
+            tuple_(after.at, after.id) > tuple_(block.at, block.id),
         )
-        .label("next_at")
-    )
-    events = (
-        select(CommitmentEvent.act, CommitmentEvent.at, following)
-        .join(Commitment, Commitment.id == CommitmentEvent.commitment_id)
-        .where(scope.condition(), CommitmentEvent.commitment_id.in_(blocked))
-        .subquery()
+        .correlate(block)
+        .scalar_subquery()
     )
     days = (
-        case(
-            (events.c.next_at.is_(None), day_literal(now.date())),
-            else_=time_day_number(events.c.next_at),
-        )
-        - time_day_number(events.c.at)
+        func.coalesce(time_day_number(next_at), day_literal(now.date())) - time_day_number(block.at)
     ).label("days")
     inner = (
         select(days)
+        .join(Commitment, Commitment.id == block.commitment_id)
         .where(
-            events.c.act == "blocked",
-            events.c.at >= _start_of(period.start),
-            events.c.at < _start_of(period.end),
+            scope.condition(),
+            block.act == "blocked",
+            block.at >= _start_of(period.start),
+            block.at < _start_of(period.end),
         )
         .subquery()
     )
@@ -272,10 +248,7 @@ def on_time_by_month(
     session: Session, scope: Scope, period: Period, today: dt.date
 ) -> list[tuple[str, int, int]]:
     """(month 'YYYY-MM', due that month, kept) for each month of the period with items due."""
-    kept = and_(
-        Commitment.state == CommitmentState.ACCEPTED,
-        time_day_number(_last_done()) <= day_number(Commitment.due),
-    )
+    kept = _kept()
     month = year_month(Commitment.due).label("month")
     inner = select(month, case((kept, 1), else_=0).label("kept")).where(
         scope.condition(), *_due_in(period, today)

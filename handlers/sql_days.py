@@ -64,8 +64,12 @@ class hours_between(FunctionElement):
 
 @compiles(hours_between, "sqlite")
 def _hours_sqlite(element, compiler, **kw) -> str:
+    # In whole milliseconds (julianday's own precision), then hours rounded down as
+    # PostgreSQL's FLOOR does: a fraction of a day times 24 is not exact, and made some
+    # 3-hour spans 2 hours.
     start, end = (compiler.process(c, **kw) for c in element.clauses)
-    return f"CAST((julianday({end}) - julianday({start})) * 24 AS INTEGER)"
+    ms = f"CAST(round((julianday({end}) - julianday({start})) * 86400000) AS INTEGER)"
+    return f"(CASE WHEN {ms} >= 0 THEN {ms} / 3600000 ELSE -((3599999 - {ms}) / 3600000) END)"
 
 
 @compiles(hours_between, "postgresql")

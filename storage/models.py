@@ -144,6 +144,11 @@ class Commitment(SQLModel, table=True):
 
     The (state, due) and (state, last_activity_at) indexes let the sweeps find stuck items by
     range scans, so their cost follows the stuck items and not the size of the table.
+
+    `done_at` and `answered_at` are a digest of the history, kept by the database itself (a
+    trigger on commitmentevent, migration 0011f) for whatever writes the history: the last
+    time the owner said it was done, and the owner's first answer to the request (their first
+    act on it while it was requested). The figures read them instead of a lookup per item.
     """
 
     __table_args__ = (
@@ -159,6 +164,18 @@ class Commitment(SQLModel, table=True):
             "ix_commitment_open_requester_due", "requester_id", "due", "id", "owner_id", **OPEN_ONLY
         ),
         Index("ix_commitment_open_activity", "last_activity_at", **OPEN_ONLY),
+        # The promise-keeping figures (handlers.figures, migration 0011f): a unit's or a
+        # person's commitments due in a period, or asked for in one, read from the index alone.
+        Index("ix_commitment_unit_due_figures", "unit_id", "due", "state", "done_at"),
+        Index("ix_commitment_owner_due_figures", "owner_id", "due", "state", "done_at", "unit_id"),
+        Index(
+            "ix_commitment_unit_asked_figures",
+            *("unit_id", "created_at", "state", "owner_id", "requester_id", "answered_at"),
+        ),
+        Index(
+            "ix_commitment_owner_asked_figures",
+            *("owner_id", "created_at", "state", "requester_id", "answered_at", "unit_id"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -176,6 +193,8 @@ class Commitment(SQLModel, table=True):
     last_activity_at: dt.datetime = Field(default_factory=utcnow, index=True)
     closed_at: dt.datetime | None = Field(default=None, index=True)
     snoozed_until: dt.date | None = None
+    done_at: dt.datetime | None = None
+    answered_at: dt.datetime | None = None
 
 
 class Nudge(SQLModel, table=True):
@@ -191,16 +210,23 @@ class Nudge(SQLModel, table=True):
     sent_at: dt.datetime = Field(default_factory=utcnow)
 
 
+# The WHERE of the partial index on due-date changes: the figure says the same.
+DUE_MOVED_SQL = "due_before <> due_after"
+DUE_MOVED_ONLY = {"sqlite_where": text(DUE_MOVED_SQL), "postgresql_where": text(DUE_MOVED_SQL)}
+
+
 class CommitmentEvent(SQLModel, table=True):
     """One act in a commitment's history: who did what, when, and from which channel.
 
-    Two indexes serve the promise-keeping figures (handlers.figures): a commitment's last
-    event into a state is an index-only lookup, and one act in a period a range scan.
+    Three indexes serve the promise-keeping figures (handlers.figures): one act in a period is
+    a range scan (act, at), the due dates changed in a period another (a partial index on the
+    changes alone), and the act after a given one a lookup (commitment_id, at).
     """
 
     __table_args__ = (
-        Index("ix_commitmentevent_commitment_state_at", "commitment_id", "to_state", "at"),
-        Index("ix_commitmentevent_act_at", "act", "at"),
+        Index("ix_commitmentevent_act_at", "act", "at", "commitment_id"),
+        Index("ix_commitmentevent_commitment_at", "commitment_id", "at", "id"),
+        Index("ix_commitmentevent_due_moved", "at", "commitment_id", **DUE_MOVED_ONLY),
     )
 
     id: int | None = Field(default=None, primary_key=True)
