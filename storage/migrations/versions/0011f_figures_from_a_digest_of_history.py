@@ -1,7 +1,7 @@
 """the promise-keeping figures read a digest of the history and indexes that cover them
 
 Revision ID: 0011f
-Revises: 0010
+Revises: 0011e
 Create Date: 2026-12-06 07:30:00
 
 Each figure was one query, but it looked up each commitment's history (its last "done", its
@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011f"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011e"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """covering partial indexes for the listings, and fresh planner statistics
 
 Revision ID: 0011l
-Revises: 0010
+Revises: 0011f
 Create Date: 2026-12-06 07:30:00
 
 Each listing section reads a page of open commitments in the order it shows them and counts
@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0011l"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011f"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
