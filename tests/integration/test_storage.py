@@ -176,9 +176,14 @@ def test_upgrading_carries_unanswered_nudge_counts_into_the_nudge_log(tmp_path):
     assert "nudges_unanswered" not in columns
     config = Config()  # and back: the counts return to the column
     config.set_main_option("script_location", str(MIGRATIONS))
-    with eng.begin() as conn:
-        config.attributes["connection"] = conn
-        command.downgrade(config, "0004")
+    with eng.connect() as conn:  # as storage.db.upgrade does: a copied table keeps its rows
+        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        conn.commit()
+        with conn.begin():
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0004")
+        conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+        conn.commit()
     with eng.connect() as conn:
         counts = conn.execute(text("SELECT id, nudges_unanswered FROM commitment ORDER BY id"))
         assert counts.all() == [(1, 2), (2, 0), (3, 0)]
