@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
 from typing import Any, TypeVar
@@ -211,6 +212,13 @@ class AgentsHost:
         tokens: ChannelTokens | None = None,
     ) -> None:
         self.app_id = app_id
+        # The SDK logs every refused connector call at ERROR (a 429 included) and, in local
+        # mode, a warning on each turn about the missing app id; the channel logs what matters.
+        logging.getLogger("microsoft_agents.hosting.core.connector").setLevel(logging.CRITICAL)
+        if not app_id:
+            logging.getLogger(
+                "microsoft_agents.hosting.core.connector.client.user_token_client"
+            ).setLevel(logging.ERROR)
         if connections is None:
             connections = (
                 msal_connections(app_id, app_password, app_type, tenant_id)
