@@ -27,6 +27,7 @@ from handlers.webhook_config import WebhooksConfig
 HANDLE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,119}$")
 UNIT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+IT_CHANNELS = "(IT channels)"  # how `channel_names_wanted` names `detection.it_channels`
 
 
 def _timezone(value: str) -> str:
@@ -235,10 +236,8 @@ class Organisation:
     def is_it(self, handle: str | None, channel_ref: str | None = None) -> bool:
         """Whether someone speaks for IT: an admin, a unit's liaison, in ``it_staff``, or
         anyone writing in one of the ``it_channels``."""
-        if channel_ref:
-            wanted = channel_ref.lower().lstrip("#")
-            if any(c.lower().lstrip("#") == wanted for c in self.detection.it_channels):
-                return True
+        if channel_ref and self._names(self.detection.it_channels, channel_ref):
+            return True
         if not handle:
             return False
         handle = handle.lstrip("@").lower()
@@ -260,19 +259,26 @@ class Organisation:
         #name a channel adapter found this id to have (`name_channel`)."""
         if not channel_ref:
             return None
-        wanted = {channel_ref.lower().lstrip("#")}
-        if channel_ref in self.channel_names:
-            wanted.add(self.channel_names[channel_ref].lower().lstrip("#"))
         for key, unit in self.units.items():
-            if any(c.lower().lstrip("#") in wanted for c in unit.channels):
+            if self._names(unit.channels, channel_ref):
                 return key
         return None
 
+    def _names(self, channels: list[str], channel_ref: str) -> bool:
+        """Whether a configured channel list (ids or #names) names this chat channel: by id,
+        by #name, or by the #name a channel adapter found this id to have (`name_channel`)."""
+        wanted = {channel_ref.lower().lstrip("#")}
+        if channel_ref in self.channel_names:
+            wanted.add(self.channel_names[channel_ref].lower().lstrip("#"))
+        return any(c.lower().lstrip("#") in wanted for c in channels)
+
     def channel_names_wanted(self) -> dict[str, list[str]]:
-        """Every `#name` (rather than an id) in the units' channel lists: name -> unit keys."""
+        """Every `#name` (rather than an id) in the units' channel lists and the IT channels:
+        name -> unit keys (IT_CHANNELS for `detection.it_channels`)."""
         wanted: dict[str, list[str]] = {}
-        for key, unit in self.units.items():
-            for channel in unit.channels:
+        lists = [(key, unit.channels) for key, unit in self.units.items()]
+        for key, channels in [*lists, (IT_CHANNELS, self.detection.it_channels)]:
+            for channel in channels:
                 if channel.startswith("#") and channel.strip("#"):
                     wanted.setdefault(channel.lstrip("#").lower(), []).append(key)
         return wanted
