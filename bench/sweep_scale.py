@@ -215,8 +215,9 @@ def main() -> int:
                         results[database, size, label] = seconds
                         print(
                             f"{database:>8} {size:>9,} rows, {min(keep, len(ids)):>6,} due: "
-                            f"sweep {seconds:6.3f} s (CPU {cpu:.3f} s), reference {ref:.3f} s, "
-                            f"ratio {seconds / ref:5.1f}x, {sent:>5} digests (load {loaded:.0f} s)",
+                            f"sweep {seconds:6.3f} s (CPU {cpu:.3f} s), "
+                            f"reference {ref * 1000:6.1f} ms, ratio {seconds / ref:5.1f}x, "
+                            f"{sent:>5} digests (load {loaded:.0f} s)",
                             flush=True,
                         )
     print()
