@@ -39,9 +39,10 @@ COMPOSE = ROOT / "docker-compose.yml"
 SCRIPT = ROOT / "scripts" / "image-install-check.sh"
 EXAMPLE_CONFIG = ROOT / "liaison.example.toml"
 PACKAGES = ("bot", "handlers", "schedules", "storage")
-# The install (a fresh environment with every dependency) takes ~30 s alone and a few times
-# that beside the rest of the suite: the first test, whose setup runs it, gets the time.
-pytestmark = pytest.mark.timeout(360)
+# The install (a fresh environment with every dependency) takes a while beside the rest of the
+# suite: the first test, whose setup runs it, gets the time. Under xdist (--dist=loadgroup)
+# the module's tests stay on one worker, so the install runs once, and start first.
+pytestmark = [pytest.mark.timeout(360), pytest.mark.xdist_group("image-install")]
 
 
 # --- the recipe --------------------------------------------------------------------------
