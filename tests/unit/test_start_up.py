@@ -38,6 +38,8 @@ def test_help_imports_no_channel_sdk_and_no_alembic() -> None:
         "    main(['--help'])\nassert 'db upgrade' in out.getvalue() or 'db' in out.getvalue()"
     )
     assert imported_after(code) == set()
+    # Nor logging or typing (a dozen modules between them): only argparse's own.
+    assert imported_after(code, ("logging", "typing")) == set()
 
 
 def test_slack_alone_imports_no_teams_sdk_and_a_migrated_database_no_alembic(
