@@ -675,7 +675,6 @@ def killed_sweep(tmp_path_factory) -> KilledSweep:
 
 
 @pytest.mark.postgres
-@pytest.mark.xdist_group("killed-sweep")  # one worker runs the scenario for both tests
 def test_a_replica_killed_mid_sweep_loses_no_digest_and_sends_none_more_than_twice(
     killed_sweep: KilledSweep,
 ) -> None:
@@ -696,6 +695,5 @@ def test_a_replica_killed_mid_sweep_loses_no_digest_and_sends_none_more_than_twi
 
 
 @pytest.mark.postgres
-@pytest.mark.xdist_group("killed-sweep")
 def test_only_the_digests_in_flight_at_the_kill_are_sent_again(killed_sweep: KilledSweep) -> None:
     assert killed_sweep.duplicated <= killed_sweep.in_flight

@@ -154,11 +154,6 @@ def view_texts(view: dict) -> list[str]:
     return texts
 
 
-# Under xdist (--dist=loadgroup) the module's tests share one worker, so the world below is
-# built once, and start first.
-pytestmark = pytest.mark.xdist_group("fuzz-slack")
-
-
 @pytest.fixture(scope="module")
 def slack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
     harness = Harness(tmp_path_factory.mktemp("slack") / "fuzz.db").start()

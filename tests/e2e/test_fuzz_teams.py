@@ -137,11 +137,6 @@ class Harness(InProcessServer):
         return [c.kind for c in list(self.connector.calls)]
 
 
-# Under xdist (--dist=loadgroup) the module's tests share one worker, so the world below is
-# built once, and start first.
-pytestmark = pytest.mark.xdist_group("fuzz-teams")
-
-
 @pytest.fixture(scope="module")
 def teams(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
     harness = Harness(tmp_path_factory.mktemp("teams") / "fuzz.db").start()

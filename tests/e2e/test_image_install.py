@@ -40,9 +40,9 @@ SCRIPT = ROOT / "scripts" / "image-install-check.sh"
 EXAMPLE_CONFIG = ROOT / "liaison.example.toml"
 PACKAGES = ("bot", "handlers", "schedules", "storage")
 # The install (a fresh environment with every dependency) takes a while beside the rest of the
-# suite: the first test, whose setup runs it, gets the time. Under xdist (--dist=loadgroup)
-# the module's tests stay on one worker, so the install runs once, and start first.
-pytestmark = [pytest.mark.timeout(360), pytest.mark.xdist_group("image-install")]
+# suite: the first test, whose setup runs it, gets the time. Under xdist the module's tests
+# share one worker and start first (tests/conftest.py, ONE_WORKER), so the install runs once.
+pytestmark = pytest.mark.timeout(360)
 
 
 # --- the recipe --------------------------------------------------------------------------

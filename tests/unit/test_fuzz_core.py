@@ -451,11 +451,6 @@ def _seed(world: World) -> None:
     world.say(kim, "parks", "plan")
 
 
-# Under xdist (--dist=loadgroup) the module's tests share one worker, so the world below is
-# built once, and start first.
-pytestmark = pytest.mark.xdist_group("fuzz-core")
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('core') / 'fuzz.db'}")
