@@ -108,8 +108,9 @@ def liaison(engine: Engine, org: Organisation, clock: FakeClock):
 ONE_WORKER = {
     "tests/e2e/test_image_install.py::": "image-install",  # installs the image's wheel
     "tests/e2e/test_fuzz_slack.py::": "fuzz-slack",
-    "tests/e2e/test_fuzz_teams.py::": "fuzz-teams",
     "tests/unit/test_fuzz_core.py::": "fuzz-core",
+    # Not tests/e2e/test_fuzz_teams.py: grouped, one of its tests failed once (a fuzzed message
+    # may leave a conversation open on the shared harness); not yet understood.
     "tests/e2e/test_faults.py::test_a_replica_killed_mid_sweep": "killed-sweep",
     "tests/e2e/test_faults.py::test_only_the_digests_in_flight": "killed-sweep",
 }
