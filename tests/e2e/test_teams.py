@@ -84,6 +84,7 @@ from tests.fakes.teams_connector import (
     task_card,
 )
 from tests.sealed import sealed_document
+from tests.sqlite import migrated_sqlite
 
 APP_ID = "11111111-2222-4333-8444-555555555555"
 
@@ -164,7 +165,7 @@ class RunningBot:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(
-        database_url=f"sqlite:///{tmp_path / 'liaison.db'}",
+        database_url=migrated_sqlite(tmp_path / "liaison.db"),  # current at start-up
         config_path=str(EXAMPLE_CONFIG),
         teams_emulator=True,
     )
