@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from typing import TYPE_CHECKING
 
-from icalendar import Calendar, Event
 from sqlmodel import Session, select
 
 from handlers import commitments, nudges
 from storage.models import Commitment, Person, Unit
+
+if TYPE_CHECKING:  # icalendar loads with the first feed asked for, not at start
+    from icalendar import Event
 
 TOKEN_BYTES = 32
 
@@ -36,6 +39,8 @@ def person_by_token(session: Session, token: str) -> Person | None:
 def feed(session: Session, person: Person, today: dt.date, stamp: dt.datetime) -> bytes:
     """The ICS document: one all-day event per open commitment with a due date (as owner or
     requester), and the next two input cycles of each unit the person leads or partners."""
+    from icalendar import Calendar, Event
+
     calendar = Calendar()
     calendar.add("prodid", "-//IT Liaison Bot//liaison-bot//EN")
     calendar.add("version", "2.0")
@@ -73,6 +78,8 @@ def feed(session: Session, person: Person, today: dt.date, stamp: dt.datetime) -
 def _commitment_event(
     session: Session, item: Commitment, today: dt.date, stamp: dt.datetime
 ) -> Event:
+    from icalendar import Event
+
     event = Event()
     event.add("uid", f"commitment-{item.id}@liaison-bot")
     event.add("summary", f"#{item.id} {item.what}"[:200])

@@ -99,3 +99,32 @@ def liaison(engine: Engine, org: Organisation, clock: FakeClock):
     bot = Liaison(engine=engine, org=org, catalogue=load_catalogue(org), clock=clock)
     bot.sync()
     return bot
+
+
+# Tests that share an expensive module-scoped fixture, kept on one xdist worker so that it is
+# built once (a module's tests are otherwise spread over every worker, each building it), and
+# sent first, biggest group first: nodeid prefix -> group. (xdist's own `xdist_group` mark
+# does nothing under pytest 9.2: it renames nodes through an attribute pytest no longer reads.)
+ONE_WORKER = {
+    "tests/e2e/test_image_install.py::": "image-install",  # installs the image's wheel
+    "tests/e2e/test_fuzz_slack.py::": "fuzz-slack",
+    "tests/unit/test_fuzz_core.py::": "fuzz-core",
+    # Not tests/e2e/test_fuzz_teams.py: grouped, one of its tests failed once (a fuzzed message
+    # may leave a conversation open on the shared harness); not yet understood.
+    "tests/e2e/test_faults.py::test_a_replica_killed_mid_sweep": "killed-sweep",
+    "tests/e2e/test_faults.py::test_only_the_digests_in_flight": "killed-sweep",
+}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class OneWorkerGroups(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            group = next((g for p, g in ONE_WORKER.items() if nodeid.startswith(p)), None)
+            return group or super()._split_scope(nodeid)
+
+    return OneWorkerGroups(config, log)

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiohttp import web
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from bot.dashboard import charts
 from handlers import dashboard, signin
@@ -37,9 +37,16 @@ HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'",
 }
 ASK_FOR_LINK = "Type 'commitments dashboard' to the bot for a new sign-in link."
-_templates = Environment(
-    loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(("html",))
-)
+
+
+@functools.cache
+def _templates():
+    """Jinja2 and the templates, loaded by the first page asked for, not at start."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    return Environment(
+        loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(("html",))
+    )
 
 
 def mount(web_app: web.Application, app: App) -> None:
@@ -54,7 +61,8 @@ def _html(body: str, status: int = 200) -> web.Response:
 
 
 def message(title: str, text: str, status: int) -> web.Response:
-    return _html(_templates.get_template("message.html").render(title=title, message=text), status)
+    page = _templates().get_template("message.html").render(title=title, message=text)
+    return _html(page, status)
 
 
 def _secure(request: web.Request, app: App) -> bool:
@@ -114,8 +122,10 @@ def render(app: App, person_id: int, now: dt.datetime) -> str | None:
             return None
         board = dashboard.board(session, app.org, person, now)
     drawn = [(label, charts.on_time_bars(label, months)) for label, months in board.months]
-    return _templates.get_template("dashboard.html").render(
-        board=board, charts=drawn, timeline=charts.timeline(board.timeline, board.today)
+    return (
+        _templates()
+        .get_template("dashboard.html")
+        .render(board=board, charts=drawn, timeline=charts.timeline(board.timeline, board.today))
     )
 
 

@@ -32,10 +32,8 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from handlers.signals import model as _model
-from handlers.signals import prefilter as _prefilter
 from handlers.signals import second_opinion as _second_opinion
 from handlers.signals.first_pass import _merged_index
 from handlers.signals.rules import (
@@ -47,6 +45,9 @@ from handlers.signals.rules import (
     cue_words,
     default_cues,
 )
+
+if TYPE_CHECKING:
+    from handlers.signals import model as _model
 
 __all__ = [
     "EXCERPT_CHARS",
@@ -116,6 +117,10 @@ def configure(model_path: str | Path | None = None, threshold: float | None = No
 
 def current_model() -> _model.Model:
     """The organisation's model if one was trained, else the shipped one."""
+    # The model (and numpy) load at the first message, not at start: an idle server keeps
+    # ~18 MiB less. The first message pays the import once (see README, Figures).
+    from handlers.signals import model as _model
+
     path = _settings.model_path
     if path is not None and path.is_file():
         try:
@@ -173,6 +178,8 @@ def _scores_within_reach(
     if isinstance(found, float) and threshold >= found:
         return None
     scored = isinstance(found, dict)
+    from handlers.signals import prefilter as _prefilter
+
     if not scored and not _prefilter.for_model(model, cues).may_fire(text, threshold, cues):
         _remember(key, float(threshold) if found is None else min(found, float(threshold)))
         return None
@@ -205,7 +212,9 @@ def detect(
     scores = _scores_within_reach(current_model(), text, cues, limit)
     if scores is None:
         return None
-    kinds = _model.top_kinds(scores, limit)
+    from handlers.signals.model import top_kinds
+
+    kinds = top_kinds(scores, limit)
     if not kinds:
         return None
     kind = kinds[0]

@@ -13,13 +13,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
 
-from handlers.signals import model as _model
-from handlers.signals import train
 from handlers.signals.rules import EXCERPT_CHARS, SignalCues, _excerpt
 from storage.models import SignalLabel
+
+if TYPE_CHECKING:  # training needs numpy; recording an answer (on every press) does not
+    from handlers.signals import model as _model
+    from handlers.signals import train
 
 PLAN, LATER, NOT_IT = "plan", "later", "not_it"
 ANSWERS = (PLAN, LATER, NOT_IT)
@@ -60,6 +63,8 @@ def label_examples(rows: Iterable[SignalLabel]) -> list[train.Example]:
 
     When the same excerpt was answered more than once, the latest answer wins.
     """
+    from handlers.signals import train
+
     latest: dict[str, SignalLabel] = {}
     for row in rows:
         latest[row.excerpt] = row
@@ -74,13 +79,16 @@ def train_organisation(
     cues: Mapping[str, SignalCues],
     own: Sequence[train.Example] = (),
     corpus: Sequence[Mapping] | None = None,
-    epochs: int = train.EPOCHS,
+    epochs: int | None = None,
 ) -> _model.Model:
     """Refit the detector for one organisation and write it to ``out``.
 
     Trains on the corpus's train split (the shipped corpus unless given), the playbooks'
-    ``examples`` and the organisation's own labels; calibrates on the corpus's valid split.
+    ``examples`` and the organisation's own labels; calibrates on the corpus's valid split
+    (``epochs``: ``train.EPOCHS`` unless given).
     """
+    from handlers.signals import train
+
     rows = train.shipped_corpus() if corpus is None else list(corpus)
     taught = [
         train.Example(text, (kind,), EXAMPLE_WEIGHT)
@@ -89,6 +97,8 @@ def train_organisation(
     ]
     examples = train.with_typos(train.examples(rows, "train") + taught) + list(own)
     kinds = sorted({kind for example in examples for kind in example.kinds} | set(cues))
-    fitted = train.fit(examples, train.examples(rows, "valid"), kinds, cues, epochs=epochs)
+    valid = train.examples(rows, "valid")
+    epochs = train.EPOCHS if epochs is None else epochs
+    fitted = train.fit(examples, valid, kinds, cues, epochs=epochs)
     fitted.save(out)
     return fitted

@@ -39,8 +39,9 @@ COMPOSE = ROOT / "docker-compose.yml"
 SCRIPT = ROOT / "scripts" / "image-install-check.sh"
 EXAMPLE_CONFIG = ROOT / "liaison.example.toml"
 PACKAGES = ("bot", "handlers", "schedules", "storage")
-# The install (a fresh environment with every dependency) takes ~30 s alone and a few times
-# that beside the rest of the suite: the first test, whose setup runs it, gets the time.
+# The install (a fresh environment with every dependency) takes a while beside the rest of the
+# suite: the first test, whose setup runs it, gets the time. Under xdist the module's tests
+# share one worker and start first (tests/conftest.py, ONE_WORKER), so the install runs once.
 pytestmark = pytest.mark.timeout(360)
 
 

@@ -34,6 +34,7 @@ from tests.fakes import slack_requests as sr
 from tests.fakes.slack_api import PERMALINK_HOST, STARTUP_METHODS, Call
 from tests.sealed import sealed_document
 from tests.serving import cli, free_port, wait_until_healthy
+from tests.sqlite import migrated_sqlite
 
 TOKEN = "xoxb-test"
 APP_TOKEN = "xapp-1-fake-test-token"
@@ -147,7 +148,9 @@ async def fake() -> AsyncIterator[FakeSlack]:
 
 @pytest.fixture
 async def srv(fake: FakeSlack, tmp_path: Path) -> AsyncIterator[Server]:
-    async with serve(fake, tmp_path / "liaison.db") as server:
+    db = tmp_path / "liaison.db"
+    migrated_sqlite(db)  # start-up finds it current (tests/sqlite.py); it still syncs the org
+    async with serve(fake, db) as server:
         yield server
 
 

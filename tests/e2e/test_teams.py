@@ -86,6 +86,7 @@ from tests.fakes.teams_connector import (
     task_card,
 )
 from tests.sealed import sealed_document
+from tests.sqlite import migrated_sqlite
 
 APP_ID = "11111111-2222-4333-8444-555555555555"
 
@@ -184,7 +185,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     """Every Teams test that runs the bot runs it on both SDKs (TEAMS_SDK): botbuilder and
     the Microsoft 365 Agents SDK."""
     return Settings(
-        database_url=f"sqlite:///{tmp_path / 'liaison.db'}",
+        database_url=migrated_sqlite(tmp_path / "liaison.db"),  # current at start-up
         config_path=str(EXAMPLE_CONFIG),
         teams_emulator=True,
         teams_sdk=request.param,
