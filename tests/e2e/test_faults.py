@@ -435,10 +435,12 @@ async def restart_under_load(server: Server, fake: ShakySlack, pg_ctl: list[str]
         await asyncio.sleep(3.0)
         began = time.monotonic()
         await run_command(*pg_ctl, "stop")
-        stopped = time.monotonic()
-        await asyncio.sleep(2.0)
-        starting = time.monotonic()
-        await run_command(*pg_ctl, "start")
+        try:
+            stopped = time.monotonic()
+            await asyncio.sleep(2.0)
+            starting = time.monotonic()
+        finally:  # cancelled or interrupted: the machine's PostgreSQL is started again anyway
+            await asyncio.shield(run_command(*pg_ctl, "start"))
         assert await postgres_ready(base, 30), "PostgreSQL did not come back"
         return began, stopped, starting, time.monotonic()
 
