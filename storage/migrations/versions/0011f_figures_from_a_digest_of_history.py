@@ -12,8 +12,9 @@ owner's first answer): tens of thousands of index probes for a unit's six months
   owner's first event out of requested) are kept by a trigger on commitmentevent, in the
   database, for every writer of the history; existing rows are filled from the history here.
 - four indexes let a unit's or a person's commitments due in a period (or asked for in one)
-  be read from the index alone;
-- on the history: (act, at, commitment_id) for one act in a period, (commitment_id, at, id)
+  be read from the index alone (the "asked" ones end with the id, so a scope's ids, to join
+  with the history, are read from an index too);
+- on the history: (act, at, commitment_id, id) for one act in a period, (commitment_id, at, id)
   for the act after a given one, and a partial index on the due-date changes alone.
   (commitment_id, to_state, at), which served the per-item lookups, is dropped.
 
@@ -36,10 +37,10 @@ COMMITMENT_INDEXES = {
     "ix_commitment_unit_due_figures": ["unit_id", "due", "state", "done_at"],
     "ix_commitment_owner_due_figures": ["owner_id", "due", "state", "done_at", "unit_id"],
     "ix_commitment_unit_asked_figures": [
-        *("unit_id", "created_at", "state", "owner_id", "requester_id", "answered_at"),
+        *("unit_id", "created_at", "state", "owner_id", "requester_id", "answered_at", "id"),
     ],
     "ix_commitment_owner_asked_figures": [
-        *("owner_id", "created_at", "state", "requester_id", "answered_at", "unit_id"),
+        *("owner_id", "created_at", "state", "requester_id", "answered_at", "unit_id", "id"),
     ],
 }
 
@@ -93,7 +94,7 @@ def upgrade() -> None:
     op.drop_index("ix_commitmentevent_commitment_state_at", table_name="commitmentevent")
     op.drop_index("ix_commitmentevent_act_at", table_name="commitmentevent")
     op.create_index(
-        "ix_commitmentevent_act_at", "commitmentevent", ["act", "at", "commitment_id"]
+        "ix_commitmentevent_act_at", "commitmentevent", ["act", "at", "commitment_id", "id"]
     )
     op.create_index(
         "ix_commitmentevent_commitment_at", "commitmentevent", ["commitment_id", "at", "id"]
