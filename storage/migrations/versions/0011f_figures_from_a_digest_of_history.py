@@ -44,36 +44,43 @@ COMMITMENT_INDEXES = {
     ],
 }
 
-# The digest of one new history row, as the figures define it (handlers.figures).
-DONE = (
-    "UPDATE commitment SET done_at = NEW.at WHERE id = NEW.commitment_id "
-    "AND (done_at IS NULL OR done_at < NEW.at)"
-)
-ANSWERED = (
-    "UPDATE commitment SET answered_at = NEW.at WHERE id = NEW.commitment_id "
-    "AND owner_id = NEW.actor_id AND (answered_at IS NULL OR answered_at > NEW.at)"
-)
+# The digest of one new history row, as the figures define it (handlers.figures), written out
+# in full for each database (no SQL is assembled at run time).
 SQLITE_TRIGGERS = {
-    "commitmentevent_done_at": (
-        f"AFTER INSERT ON commitmentevent WHEN NEW.to_state = 'done_reported' BEGIN {DONE}; END"
-    ),
-    "commitmentevent_answered_at": (
-        f"AFTER INSERT ON commitmentevent WHEN NEW.from_state = 'requested' BEGIN {ANSWERED}; END"
-    ),
+    "commitmentevent_done_at": """
+CREATE TRIGGER commitmentevent_done_at AFTER INSERT ON commitmentevent
+WHEN NEW.to_state = 'done_reported' BEGIN
+  UPDATE commitment SET done_at = NEW.at WHERE id = NEW.commitment_id
+    AND (done_at IS NULL OR done_at < NEW.at);
+END
+""",
+    "commitmentevent_answered_at": """
+CREATE TRIGGER commitmentevent_answered_at AFTER INSERT ON commitmentevent
+WHEN NEW.from_state = 'requested' BEGIN
+  UPDATE commitment SET answered_at = NEW.at WHERE id = NEW.commitment_id
+    AND owner_id = NEW.actor_id AND (answered_at IS NULL OR answered_at > NEW.at);
+END
+""",
 }
-POSTGRES_FUNCTION = f"""
+POSTGRES_FUNCTION = """
 CREATE OR REPLACE FUNCTION commitment_digest() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF NEW.to_state = 'done_reported' THEN
-    {DONE};
+    UPDATE commitment SET done_at = NEW.at WHERE id = NEW.commitment_id
+      AND (done_at IS NULL OR done_at < NEW.at);
   END IF;
   IF NEW.from_state = 'requested' THEN
-    {ANSWERED};
+    UPDATE commitment SET answered_at = NEW.at WHERE id = NEW.commitment_id
+      AND owner_id = NEW.actor_id AND (answered_at IS NULL OR answered_at > NEW.at);
   END IF;
   RETURN NULL;
 END
 $$
 """
+POSTGRES_TRIGGER = (
+    "CREATE TRIGGER commitmentevent_digest AFTER INSERT ON commitmentevent "
+    "FOR EACH ROW EXECUTE FUNCTION commitment_digest()"
+)
 BACKFILL = """
 UPDATE commitment SET
   done_at = (SELECT max(e.at) FROM commitmentevent e
@@ -105,13 +112,10 @@ def upgrade() -> None:
     )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(POSTGRES_FUNCTION)
-        op.execute(
-            "CREATE TRIGGER commitmentevent_digest AFTER INSERT ON commitmentevent "
-            "FOR EACH ROW EXECUTE FUNCTION commitment_digest()"
-        )
+        op.execute(POSTGRES_TRIGGER)
     else:
-        for name, body in SQLITE_TRIGGERS.items():
-            op.execute(f"CREATE TRIGGER {name} {body}")
+        for statement in SQLITE_TRIGGERS.values():
+            op.execute(statement)
 
 
 def downgrade() -> None:
@@ -119,8 +123,8 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER IF EXISTS commitmentevent_digest ON commitmentevent")
         op.execute("DROP FUNCTION IF EXISTS commitment_digest()")
     else:
-        for name in SQLITE_TRIGGERS:
-            op.execute(f"DROP TRIGGER IF EXISTS {name}")
+        op.execute("DROP TRIGGER IF EXISTS commitmentevent_done_at")
+        op.execute("DROP TRIGGER IF EXISTS commitmentevent_answered_at")
     op.drop_index("ix_commitmentevent_due_moved", table_name="commitmentevent")
     op.drop_index("ix_commitmentevent_commitment_at", table_name="commitmentevent")
     op.drop_index("ix_commitmentevent_act_at", table_name="commitmentevent")
