@@ -13,6 +13,7 @@ the trigger are set aside while filling and put back after, then the statistics 
 Then, for one unit, for IT (200 of the 2,000 people), for one person and for the business side,
 each figure is timed (the median of 3 runs) beside a reference measured in the same run: a
 COUNT(*) of the scope's commitments (one unit's: 100,000 at 1M) and of the whole table.
+"CPU" is this process's: on SQLite the query itself, on PostgreSQL only the client's part.
 
 Usage: python bench/figures_scale.py [--size 1000000] [--database-url URL]
        python bench/figures_scale.py --sqlite [PATH]      (a file, kept; default a temp file)

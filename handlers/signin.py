@@ -3,9 +3,9 @@ page then keeps a signed session cookie. Standard library only (HMAC-SHA256).
 
 A token is `<purpose>.<person id>.<expiry, unix seconds>.<signature>`, the signature being
 HMAC-SHA256 over the first three parts with the deployment's secret, base64url. The purpose
-("link" or "session") keeps a session cookie from being replayed as a link and the other way
-round. A link lives `LINK_MINUTES`; it is not single-use, because chat apps fetch the links
-they show (Slack's unfurler would spend it before the person clicks).
+("link", "session", or "state" for a Sign in with Slack round trip) keeps one from being
+replayed as another. A link lives `LINK_MINUTES`; it is not single-use, because chat apps
+fetch the links they show (Slack's unfurler would spend it before the person clicks).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from storage.models import Person
 
 LINK_MINUTES = 15
 SESSION_HOURS = 8
-PURPOSES = ("link", "session")
+PURPOSES = ("link", "session", "state")  # "state": a Sign in with Slack round trip
 
 
 def sign(secret: bytes, purpose: str, person_id: int, expires: dt.datetime) -> str:

@@ -170,11 +170,11 @@ class Commitment(SQLModel, table=True):
         Index("ix_commitment_owner_due_figures", "owner_id", "due", "state", "done_at", "unit_id"),
         Index(
             "ix_commitment_unit_asked_figures",
-            *("unit_id", "created_at", "state", "owner_id", "requester_id", "answered_at"),
+            *("unit_id", "created_at", "state", "owner_id", "requester_id", "answered_at", "id"),
         ),
         Index(
             "ix_commitment_owner_asked_figures",
-            *("owner_id", "created_at", "state", "requester_id", "answered_at", "unit_id"),
+            *("owner_id", "created_at", "state", "requester_id", "answered_at", "unit_id", "id"),
         ),
     )
 
@@ -224,7 +224,7 @@ class CommitmentEvent(SQLModel, table=True):
     """
 
     __table_args__ = (
-        Index("ix_commitmentevent_act_at", "act", "at", "commitment_id"),
+        Index("ix_commitmentevent_act_at", "act", "at", "commitment_id", "id"),
         Index("ix_commitmentevent_commitment_at", "commitment_id", "at", "id"),
         Index("ix_commitmentevent_due_moved", "at", "commitment_id", **DUE_MOVED_ONLY),
     )

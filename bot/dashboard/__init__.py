@@ -5,7 +5,9 @@ this package.
 Sign-in: `commitments dashboard` DMs a short-lived signed link (handlers.signin);
 `/dashboard/signin?token=...` checks it and sets a signed session cookie (HttpOnly,
 SameSite=Lax, Secure when the bot is reached over HTTPS), then sends the browser on to
-`/dashboard`. Who sees which units follows the chat commands (handlers.signin).
+`/dashboard`. Where the bot is a Slack app with a client id and secret, "Sign in with Slack"
+(OpenID Connect, bot.dashboard.slack) sets the same cookie. Who sees which units follows the
+chat commands (handlers.signin).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from bot.dashboard import charts
+from bot.dashboard import charts, slack
 from handlers import dashboard, signin
 from storage.db import session_scope
 from storage.models import Person
@@ -54,6 +56,8 @@ def mount(web_app: web.Application, app: App) -> None:
     web_app.router.add_get("/dashboard", _page(app))
     web_app.router.add_get("/dashboard/signin", _signin(app))
     web_app.router.add_get("/dashboard/static/{name}", static)
+    if slack.configured(app):
+        slack.mount(web_app, app)
 
 
 def _html(body: str, status: int = 200) -> web.Response:
@@ -81,20 +85,25 @@ def _signin(app: App):
                 f"This link is not valid or has expired. {ASK_FOR_LINK}",
                 403,
             )
-        expires = now + dt.timedelta(hours=signin.SESSION_HOURS)
-        response = web.Response(status=303, headers={**HEADERS, "Location": "/dashboard"})
-        response.set_cookie(
-            COOKIE,
-            signin.sign(secret, "session", person_id, expires),
-            max_age=signin.SESSION_HOURS * 3600,
-            path="/dashboard",
-            httponly=True,
-            samesite="Lax",
-            secure=_secure(request, app),
-        )
-        return response
+        return start_session(request, app, person_id, now)
 
     return signin_view
+
+
+def start_session(request: web.Request, app: App, person_id: int, now: dt.datetime):
+    """The session cookie, however the person signed in, and on to the dashboard."""
+    expires = now + dt.timedelta(hours=signin.SESSION_HOURS)
+    response = web.Response(status=303, headers={**HEADERS, "Location": "/dashboard"})
+    response.set_cookie(
+        COOKIE,
+        signin.sign(app.liaison.dashboard_secret, "session", person_id, expires),
+        max_age=signin.SESSION_HOURS * 3600,
+        path="/dashboard",
+        httponly=True,
+        samesite="Lax",
+        secure=_secure(request, app),
+    )
+    return response
 
 
 def _page(app: App):
@@ -103,8 +112,9 @@ def _page(app: App):
         token = request.cookies.get(COOKIE, "")
         person_id = signin.verify(app.liaison.dashboard_secret, token, "session", now)
         if person_id is None:
+            also = f" Or sign in with Slack: {slack.START}" if slack.configured(app) else ""
             return message(
-                "Please sign in", f"The dashboard needs a sign-in link. {ASK_FOR_LINK}", 401
+                "Please sign in", f"The dashboard needs a sign-in link. {ASK_FOR_LINK}{also}", 401
             )
         body = await asyncio.to_thread(render, app, person_id, now)
         if body is None:

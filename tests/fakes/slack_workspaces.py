@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import copy
 import itertools
+import json
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -61,11 +62,17 @@ class FakeSlackWorkspaces(FakeSlack):
         self._codes: dict[str, tuple[Workspace, bool]] = {}
         self._serial = itertools.count(1)
         self._caller: _Token | None = None  # the token of the request being answered
+        self._oidc_caller: tuple[str, str] = ("", "")  # team, user of a userInfo request
         self._basic: tuple[str, str] | None = None  # client credentials sent as Basic auth
         self._bot_token_revoked = False
         self.not_a_member_of: set[str] = set()  # channels the single-token bot is not in
         self.rotation_seconds = 43200  # how long a rotating token lives (Slack: 12 hours)
         self._handlers["oauth.v2.access"] = self._oauth_v2_access
+        # Sign in with Slack (OpenID Connect): a code per consent, a user token per exchange.
+        self._sign_in_codes: dict[str, tuple[str, str, str]] = {}  # code -> team, user, redirect
+        self.user_tokens: dict[str, tuple[str, str]] = {}  # token -> team, user
+        self._handlers["openid.connect.token"] = self._openid_token
+        self._handlers["openid.connect.userInfo"] = self._openid_user_info
 
     # ------------------------------------------------------------------ test API
 
@@ -73,6 +80,13 @@ class FakeSlackWorkspaces(FakeSlack):
         """An admin of `workspace` approved the install: the code Slack sends to the redirect."""
         code = f"code-{uuid.uuid4().hex[:12]}"
         self._codes[code] = (workspace, rotating)
+        return code
+
+    def sign_in(self, team_id: str, user_id: str, redirect_uri: str) -> str:
+        """A person of `team_id` agreed on Slack's "Sign in with Slack" page: the code Slack
+        sends back to `redirect_uri`."""
+        code = f"oidc-{uuid.uuid4().hex[:12]}"
+        self._sign_in_codes[code] = (team_id, user_id, redirect_uri)
         return code
 
     def token_of(self, team_or_enterprise: str) -> str:
@@ -130,6 +144,43 @@ class FakeSlackWorkspaces(FakeSlack):
             return _error("invalid_code")
         return self._issue(*found)
 
+    def _openid_token(self, p: dict[str, Any]) -> dict[str, Any]:
+        """openid.connect.token: a sign-in code (used once, for the redirect it was sent to)
+        for a user token and an id_token (a JWT; its signature is not checked by the bot,
+        which has it straight from Slack)."""
+        client_id, secret = p.get("client_id"), p.get("client_secret")
+        if self._basic is not None:
+            client_id, secret = self._basic
+        if (client_id, secret) != (self.client_id, self.client_secret):
+            return _error(
+                "invalid_client_id" if client_id != self.client_id else "bad_client_secret"
+            )
+        found = self._sign_in_codes.pop(str(p.get("code")), None)
+        if found is None:
+            return _error("invalid_code")
+        team, user, redirect = found
+        if p.get("redirect_uri") != redirect:
+            return _error("bad_redirect_uri")
+        token = f"xoxp-{team}-{user}-{next(self._serial)}"
+        self.user_tokens[token] = (team, user)
+        claims = {
+            "iss": "https://slack.com",
+            "sub": user,
+            "aud": self.client_id,
+            **_claims(team, user),
+        }
+        payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+        return {
+            "ok": True,
+            "access_token": token,
+            "token_type": "Bearer",
+            "id_token": f"eyJhbGciOiJSUzI1NiJ9.{payload}.fake-signature",
+        }
+
+    def _openid_user_info(self, p: dict[str, Any]) -> dict[str, Any]:
+        team, user = self._oidc_caller
+        return {"ok": True, "sub": user, **_claims(team, user)}
+
     def _issue(self, workspace: Workspace, rotating: bool) -> dict[str, Any]:
         prefix = "xoxe.xoxb" if rotating else "xoxb"
         token = f"{prefix}-{workspace.team_id}-{next(self._serial)}"
@@ -175,8 +226,13 @@ class FakeSlackWorkspaces(FakeSlack):
         self._caller = None
         if token and token == self.bot_token and self._bot_token_revoked:
             return "token_revoked"
-        if method == "oauth.v2.access":
+        if method in ("oauth.v2.access", "openid.connect.token"):
             return None  # client credentials, checked by the method itself
+        if method == "openid.connect.userInfo":
+            if token not in self.user_tokens:
+                return "invalid_auth"
+            self._oidc_caller = self.user_tokens[token]
+            return None
         known = self.tokens.get(token)
         if known is None:
             return super()._auth_error(method, token)
@@ -188,6 +244,8 @@ class FakeSlackWorkspaces(FakeSlack):
         return None
 
     def _dispatch(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
+        if method == "openid.connect.userInfo":
+            return self._openid_user_info(payload)
         caller = self._caller
         if caller is None:
             channel = str(payload.get("channel") or "")
@@ -228,6 +286,15 @@ class FakeSlackWorkspaces(FakeSlack):
             return copy.deepcopy(body)
         finally:
             self.team_id, self.team_name, self.users, self.channels, self.bot_user_id = saved
+
+
+def _claims(team: str, user: str) -> dict[str, Any]:
+    """What Slack tells about who signed in: the user and their workspace."""
+    return {
+        "https://slack.com/user_id": user,
+        "https://slack.com/team_id": team,
+        "name": user,
+    }
 
 
 def workspace_event(

@@ -307,3 +307,60 @@ def test_whole_hours_between_two_times_are_exact(liaison):
         found = dict(s.execute(query).all())
     assert len(found) == 300
     assert found == wanted
+
+
+def test_upgrading_fills_the_digest_from_the_history(tmp_path, clock):
+    """Migration 0011f: commitments recorded before it get done_at and answered_at from their
+    history, and acts recorded after it keep them."""
+    from sqlalchemy import text
+
+    from storage.db import make_engine, upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine, "0010")
+    t = [(clock() - dt.timedelta(hours=h)).strftime("%Y-%m-%d %H:%M:%S.%f") for h in range(9)]
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO person (id, handle, display_name, created_at) "
+                "VALUES (1, 'pat', 'Pat', :t), (2, 'sam', 'Sam', :t)"
+            ),
+            {"t": t[8]},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO commitment (id, what, owner_id, requester_id, state, created_at, "
+                "updated_at, last_activity_at) VALUES (1, 'x', 2, 1, 'done_reported', :t, :t, :t)"
+            ),
+            {"t": t[8]},
+        )
+        # (actor, from, to, hours ago): a note by the requester is no answer; the last act into
+        # done_reported (a note while it is) is when it was last said to be done, as before.
+        acts = [
+            (1, None, "requested", 8),
+            (1, "requested", "requested", 7),
+            (2, "requested", "promised", 6),
+            (2, "promised", "done_reported", 5),
+            (2, "done_reported", "done_reported", 4),
+        ]
+        for actor, before, after, ago in acts:
+            conn.execute(
+                text(
+                    "INSERT INTO commitmentevent (commitment_id, actor_id, act, from_state, "
+                    "to_state, at) VALUES (1, :a, 'x', :f, :s, :at)"
+                ),
+                {"a": actor, "f": before, "s": after, "at": t[ago]},
+            )
+    upgrade(engine)
+    with engine.begin() as conn:
+        digest = conn.execute(text("SELECT answered_at, done_at FROM commitment")).one()
+        assert tuple(digest) == (t[6], t[4])
+        conn.execute(
+            text(
+                "INSERT INTO commitmentevent (commitment_id, actor_id, act, from_state, to_state,"
+                " at) VALUES (1, 2, 'report_done', 'promised', 'done_reported', :at)"
+            ),
+            {"at": t[1]},
+        )
+        assert conn.execute(text("SELECT done_at FROM commitment")).scalar() == t[1]
+    engine.dispose()

@@ -12,8 +12,9 @@ owner's first answer): tens of thousands of index probes for a unit's six months
   owner's first event out of requested) are kept by a trigger on commitmentevent, in the
   database, for every writer of the history; existing rows are filled from the history here.
 - four indexes let a unit's or a person's commitments due in a period (or asked for in one)
-  be read from the index alone;
-- on the history: (act, at, commitment_id) for one act in a period, (commitment_id, at, id)
+  be read from the index alone (the "asked" ones end with the id, so a scope's ids, to join
+  with the history, are read from an index too);
+- on the history: (act, at, commitment_id, id) for one act in a period, (commitment_id, at, id)
   for the act after a given one, and a partial index on the due-date changes alone.
   (commitment_id, to_state, at), which served the per-item lookups, is dropped.
 
@@ -36,43 +37,50 @@ COMMITMENT_INDEXES = {
     "ix_commitment_unit_due_figures": ["unit_id", "due", "state", "done_at"],
     "ix_commitment_owner_due_figures": ["owner_id", "due", "state", "done_at", "unit_id"],
     "ix_commitment_unit_asked_figures": [
-        *("unit_id", "created_at", "state", "owner_id", "requester_id", "answered_at"),
+        *("unit_id", "created_at", "state", "owner_id", "requester_id", "answered_at", "id"),
     ],
     "ix_commitment_owner_asked_figures": [
-        *("owner_id", "created_at", "state", "requester_id", "answered_at", "unit_id"),
+        *("owner_id", "created_at", "state", "requester_id", "answered_at", "unit_id", "id"),
     ],
 }
 
-# The digest of one new history row, as the figures define it (handlers.figures).
-DONE = (
-    "UPDATE commitment SET done_at = NEW.at WHERE id = NEW.commitment_id "
-    "AND (done_at IS NULL OR done_at < NEW.at)"
-)
-ANSWERED = (
-    "UPDATE commitment SET answered_at = NEW.at WHERE id = NEW.commitment_id "
-    "AND owner_id = NEW.actor_id AND (answered_at IS NULL OR answered_at > NEW.at)"
-)
+# The digest of one new history row, as the figures define it (handlers.figures), written out
+# in full for each database (no SQL is assembled at run time).
 SQLITE_TRIGGERS = {
-    "commitmentevent_done_at": (
-        f"AFTER INSERT ON commitmentevent WHEN NEW.to_state = 'done_reported' BEGIN {DONE}; END"
-    ),
-    "commitmentevent_answered_at": (
-        f"AFTER INSERT ON commitmentevent WHEN NEW.from_state = 'requested' BEGIN {ANSWERED}; END"
-    ),
+    "commitmentevent_done_at": """
+CREATE TRIGGER commitmentevent_done_at AFTER INSERT ON commitmentevent
+WHEN NEW.to_state = 'done_reported' BEGIN
+  UPDATE commitment SET done_at = NEW.at WHERE id = NEW.commitment_id
+    AND (done_at IS NULL OR done_at < NEW.at);
+END
+""",
+    "commitmentevent_answered_at": """
+CREATE TRIGGER commitmentevent_answered_at AFTER INSERT ON commitmentevent
+WHEN NEW.from_state = 'requested' BEGIN
+  UPDATE commitment SET answered_at = NEW.at WHERE id = NEW.commitment_id
+    AND owner_id = NEW.actor_id AND (answered_at IS NULL OR answered_at > NEW.at);
+END
+""",
 }
-POSTGRES_FUNCTION = f"""
+POSTGRES_FUNCTION = """
 CREATE OR REPLACE FUNCTION commitment_digest() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF NEW.to_state = 'done_reported' THEN
-    {DONE};
+    UPDATE commitment SET done_at = NEW.at WHERE id = NEW.commitment_id
+      AND (done_at IS NULL OR done_at < NEW.at);
   END IF;
   IF NEW.from_state = 'requested' THEN
-    {ANSWERED};
+    UPDATE commitment SET answered_at = NEW.at WHERE id = NEW.commitment_id
+      AND owner_id = NEW.actor_id AND (answered_at IS NULL OR answered_at > NEW.at);
   END IF;
   RETURN NULL;
 END
 $$
 """
+POSTGRES_TRIGGER = (
+    "CREATE TRIGGER commitmentevent_digest AFTER INSERT ON commitmentevent "
+    "FOR EACH ROW EXECUTE FUNCTION commitment_digest()"
+)
 BACKFILL = """
 UPDATE commitment SET
   done_at = (SELECT max(e.at) FROM commitmentevent e
@@ -93,7 +101,7 @@ def upgrade() -> None:
     op.drop_index("ix_commitmentevent_commitment_state_at", table_name="commitmentevent")
     op.drop_index("ix_commitmentevent_act_at", table_name="commitmentevent")
     op.create_index(
-        "ix_commitmentevent_act_at", "commitmentevent", ["act", "at", "commitment_id"]
+        "ix_commitmentevent_act_at", "commitmentevent", ["act", "at", "commitment_id", "id"]
     )
     op.create_index(
         "ix_commitmentevent_commitment_at", "commitmentevent", ["commitment_id", "at", "id"]
@@ -104,13 +112,10 @@ def upgrade() -> None:
     )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(POSTGRES_FUNCTION)
-        op.execute(
-            "CREATE TRIGGER commitmentevent_digest AFTER INSERT ON commitmentevent "
-            "FOR EACH ROW EXECUTE FUNCTION commitment_digest()"
-        )
+        op.execute(POSTGRES_TRIGGER)
     else:
-        for name, body in SQLITE_TRIGGERS.items():
-            op.execute(f"CREATE TRIGGER {name} {body}")
+        for statement in SQLITE_TRIGGERS.values():
+            op.execute(statement)
 
 
 def downgrade() -> None:
@@ -118,8 +123,8 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER IF EXISTS commitmentevent_digest ON commitmentevent")
         op.execute("DROP FUNCTION IF EXISTS commitment_digest()")
     else:
-        for name in SQLITE_TRIGGERS:
-            op.execute(f"DROP TRIGGER IF EXISTS {name}")
+        op.execute("DROP TRIGGER IF EXISTS commitmentevent_done_at")
+        op.execute("DROP TRIGGER IF EXISTS commitmentevent_answered_at")
     op.drop_index("ix_commitmentevent_due_moved", table_name="commitmentevent")
     op.drop_index("ix_commitmentevent_commitment_at", table_name="commitmentevent")
     op.drop_index("ix_commitmentevent_act_at", table_name="commitmentevent")
