@@ -71,10 +71,13 @@ class Backlog:
         """A request came in: jobs not yet started wait for a quiet moment."""
         self.last_request = self.clock()
 
+    def full(self) -> bool:
+        return len(self.jobs) >= self.limit
+
     def submit(self, work: Work, *, overflow: Work, failed: Failed) -> bool:
         """Queue `work`; False when the backlog is full and `overflow` ran instead. `failed`
         is told of an exception `work` raised."""
-        if len(self.jobs) >= self.limit:
+        if self.full():
             self.in_flight.start(_guarded(overflow, failed))
             return False
         done = asyncio.get_running_loop().create_future()
