@@ -90,6 +90,7 @@ class ShakySlack(FakeSlack):
         self.arrivals: list[Arrival] = []
         self.stormed: Counter[tuple[str, int]] = Counter()
         self.storm_until = 0.0
+        self.storm_seconds = 0.0  # a storm that starts with its first call, this long
         self.storm_statuses: tuple[int, ...] = (429, 500)
         self.storm_methods: tuple[str, ...] = ()
         self.retry_after = "1"
@@ -101,9 +102,13 @@ class ShakySlack(FakeSlack):
         *,
         methods: tuple[str, ...] = (),
         statuses: tuple[int, ...] = (429, 500),
+        from_first_call: bool = False,
     ) -> None:
-        """Answer `methods` (default: all but auth.test) with `statuses`, in turn, for a while."""
+        """Answer `methods` (default: all but auth.test) with `statuses`, in turn, for a while:
+        from now, or (`from_first_call`) from the first call of one of them, however late the
+        bot makes it (its work waits for a quiet moment after the acknowledgements)."""
         self.storm_until = time.monotonic() + seconds
+        self.storm_seconds = seconds if from_first_call else 0.0
         self.storm_methods = methods
         self.storm_statuses = statuses
 
@@ -117,6 +122,8 @@ class ShakySlack(FakeSlack):
         auth = request.headers.get("Authorization", "")
         self.arrivals.append(Arrival(method, auth.removeprefix("Bearer "), time.monotonic()))
         stormy = method in self.storm_methods if self.storm_methods else method != "auth.test"
+        if stormy and self.storm_seconds:  # the storm starts with this first call
+            self.storm_until, self.storm_seconds = time.monotonic() + self.storm_seconds, 0.0
         if stormy and time.monotonic() < self.storm_until:
             status = self.storm_statuses[next(self._turn) % len(self.storm_statuses)]
             self.stormed[(method, status)] += 1
@@ -278,11 +285,12 @@ async def test_slack_answering_429_and_500_for_a_while_loses_and_doubles_no_offe
         ShakySlack(bot_token=TOKEN, users=USERS) as fake,
         serve(fake, f"sqlite:///{tmp_path / 'liaison.db'}", tmp_path) as server,
     ):
-        # For 1.2 s, chat.postMessage answers 429 (Retry-After: 1) and 500 in turn. The client
+        # For 1.2 s from its first call, chat.postMessage answers 429 (Retry-After: 1) and 500
+        # in turn. The client
         # retries a 429 after its Retry-After (3 times) and a 5xx twice, after 0.5-1.5 s and
         # then 1-2 s, so the third attempt of a call comes at least 1.5 s after its first: a
         # storm shorter than that is ridden out by every call.
-        fake.storm(1.2, methods=("chat.postMessage",))
+        fake.storm(1.2, methods=("chat.postMessage",), from_first_call=True)
         events = [signal_event(n) for n in range(24)]
         statuses = await burst(server, events, retried=events[::3])
         assert statuses == [200] * len(statuses)  # acknowledged at once, storm or not

@@ -11,6 +11,7 @@ from bot.channels.slack.backlog import BUSY
 from tests.e2e.test_slack import TOKEN, USERS, serve
 from tests.e2e.test_spool import SIGNALS, offers, send_signals, until
 from tests.fakes import FakeSlack
+from tests.fakes import slack_requests as sr
 
 
 async def metrics_of(srv) -> str:
@@ -51,3 +52,21 @@ async def test_a_command_past_the_bound_is_told_to_try_again(tmp_path) -> None:
         assert (await srv.slash("mine", key="again"))[0] == 200
         answers = await fake.wait_for("response_url", count=2)
         assert answers[1].payload["text"] != BUSY  # with room, the command is answered
+
+
+async def test_chatter_with_the_backlog_full_is_read_first_and_kept_nowhere(tmp_path) -> None:
+    """Past the bound, a plain channel message is read before its acknowledgement (as before
+    the backlog): chatter is answered 200 and leaves no trace, a signal goes to the spool."""
+    async with (
+        FakeSlack(bot_token=TOKEN, users=USERS) as fake,
+        serve(fake, tmp_path / "liaison.db") as srv,
+    ):
+        srv.app.slack.backlog.limit = 0
+        chatter = sr.message_event("lunch at noon anyone? the usual place")
+        assert (await srv.event(chatter))[0] == 200
+        signal = sr.message_event(SIGNALS[0])
+        assert (await srv.event(signal))[0] == 200
+        await until(lambda: srv.app.spool.waiting() == 1)
+        kept = srv.app.spool.path.read_text(encoding="utf-8")
+        assert signal["ts"] in kept and chatter["ts"] not in kept
+        assert offers(fake) == Counter()

@@ -107,3 +107,18 @@ async def test_a_failing_job_is_reported_and_the_next_one_still_runs() -> None:
     submit(backlog, done, "next")
     await settle()
     assert [str(f) for f in failures] == ["boom"] and done == ["next"]
+
+
+async def test_a_job_queued_as_the_last_worker_ends_still_finds_a_worker() -> None:
+    """The job is queued in the moment between a worker's last job and its end (the next
+    callback of the loop): it must not wait for the next request to be started."""
+    backlog = Backlog(workers=1, quiet=0.0)
+    done: list[str] = []
+
+    async def first() -> None:
+        done.append("first")
+        asyncio.get_running_loop().call_soon(submit, backlog, done, "second")
+
+    backlog.submit(first, overflow=recorder(done, "!"), failed=never_fails)
+    await settle()
+    assert done == ["first", "second"] and not backlog.jobs

@@ -65,6 +65,7 @@ def build_slack(
     )
     channel = SlackChannel(core, app, client, in_flight=in_flight or InFlight())
     channel.installations = installations
+    channel.backlog.in_flight = channel.in_flight  # shutdown waits for the work queued
     channel.retrier.breaker = client.breaker  # Slack back: the waiting retries go at once
     if signing_secret and not socket_mode:
         channel.verifier = SignatureVerifier(signing_secret)

@@ -71,31 +71,36 @@ class Backlog:
         """A request came in: jobs not yet started wait for a quiet moment."""
         self.last_request = self.clock()
 
+    def full(self) -> bool:
+        return len(self.jobs) >= self.limit
+
     def submit(self, work: Work, *, overflow: Work, failed: Failed) -> bool:
         """Queue `work`; False when the backlog is full and `overflow` ran instead. `failed`
         is told of an exception `work` raised."""
-        if len(self.jobs) >= self.limit:
+        if self.full():
             self.in_flight.start(_guarded(overflow, failed))
             return False
         done = asyncio.get_running_loop().create_future()
         self.in_flight.add(done)
         self.jobs.append(Job(self.clock(), work, failed, done))
         if len(self.running) < self.workers:
-            task = asyncio.create_task(self._worker())
-            self.running.add(task)
-            task.add_done_callback(self.running.discard)
+            self.running.add(asyncio.create_task(self._worker()))
         return True
 
     async def _worker(self) -> None:
-        while self.jobs:
-            await self._quiet_moment(self.jobs[0].at)
-            if not self.jobs:
-                return
-            job = self.jobs.popleft()
-            try:
-                await _guarded(job.work, job.failed)
-            finally:
-                job.done.set_result(None)
+        try:
+            while self.jobs:
+                await self._quiet_moment(self.jobs[0].at)
+                if not self.jobs:
+                    break
+                job = self.jobs.popleft()
+                try:
+                    await _guarded(job.work, job.failed)
+                finally:
+                    job.done.set_result(None)
+        finally:
+            # At once, not in a done callback: a job queued from now on finds a free worker.
+            self.running.discard(asyncio.current_task())
 
     async def _quiet_moment(self, queued_at: float) -> None:
         """Wait until no request came for `quiet` seconds, or the job waited long enough."""

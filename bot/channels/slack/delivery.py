@@ -17,7 +17,6 @@ from slack_bolt.async_app import AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.channels.interactions import (
     Destination,
@@ -41,6 +40,7 @@ from bot.channels.slack.directory import (
     workspace_identity,
 )
 from bot.channels.slack.people import with_people
+from bot.channels.slack.responses import respond_once, respond_to
 from bot.channels.slack.retry_handlers import asked_wait_of
 from bot.channels.slack.workspaces import (
     NotInstalled,
@@ -84,10 +84,7 @@ class SlackChannel:
     team_id: str | None = None  # this workspace (auth.test at start): anyone else's is outside
     team_url: str | None = None  # its address (auth.test's "url"): permalinks are made from it
     installations: Any = None  # multi-workspace mode: oauth.Installations; None for one token
-    backlog: Backlog = field(init=False)  # the work after acknowledgements (backlog.py)
-
-    def __post_init__(self) -> None:
-        self.backlog = Backlog(self.in_flight)
+    backlog: Backlog = field(default_factory=Backlog)  # the work after acks (backlog.py)
 
     # Lifecycle
 
@@ -201,7 +198,8 @@ class SlackChannel:
             await self.dm(out.to_person, text, blocks)
         elif respond is not None and (out.reply.private or channel is None):
             message = {"text": text, "blocks": blocks, "response_type": "ephemeral"}
-            answered = await self.respond_once(respond, {**message, "replace_original": False})
+            message["replace_original"] = False
+            answered = await respond_once(self.session, respond, message)
             status = getattr(answered, "status_code", 200)
             if status != 200 and user_id:  # the response_url expired or was used up: a DM
                 log.warning("response_url answered %s; answering %s by DM", status, user_id)
@@ -216,14 +214,6 @@ class SlackChannel:
             )
         elif user_id:
             await self.client.chat_postMessage(channel=user_id, text=text, blocks=blocks)
-
-    async def respond_once(self, respond: AsyncRespond, message: dict) -> Any:
-        """Answer on a command's response_url through the pooled session (Bolt's `respond`
-        opens a session, and a connection, per answer)."""
-        url = getattr(respond, "response_url", None)
-        if not url or self.session is None or self.session.closed:
-            return await respond(**message)
-        return await AsyncWebhookClient(url, session=self.session).send_dict(message)
 
     async def keep_for_later(self, out: Outgoing, user_id: str | None, why: str) -> None:
         """A reply Slack would not take, even after retries: the sweeps send it later as a DM,
@@ -276,7 +266,9 @@ class SlackChannel:
                 mine = [r for r in mine if r.reply.private]
             private = [r for r in mine if r.reply.private or where.get("private")]
             public = [r for r in mine if not (r.reply.private or where.get("private"))]
-            if private and not (where.get("ru") and await self.respond_to(where["ru"], private)):
+            if private and not (
+                where.get("ru") and await respond_to(self.session, where["ru"], private)
+            ):
                 log.info("answering %s by DM: no response_url that works", user_id)
                 await self.deliver(private, channel=None, user_id=user_id)
             channel = where.get("ch") or user_id
@@ -302,26 +294,6 @@ class SlackChannel:
         except SlackApiError as exc:
             log.warning("chat.update failed: %s", slack_error(exc))
             return False
-        return True
-
-    async def respond_to(self, response_url: str, replies: list[Outgoing]) -> bool:
-        """Answer through a response_url (ephemeral); False when Slack no longer takes it
-        (they last 30 minutes and 5 uses)."""
-        webhook = AsyncWebhookClient(response_url, session=self.session)
-        for out in replies:
-            try:
-                response = await webhook.send(
-                    text=fallback_text(out.reply),
-                    blocks=render_blocks(out.reply),
-                    response_type="ephemeral",
-                    replace_original=False,
-                )
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                log.warning("response_url failed: %s", exc)
-                return False
-            if response.status_code != 200:  # 404 expired_url / used_url
-                log.warning("response_url answered %s %s", response.status_code, response.body)
-                return False
         return True
 
     async def update_offer(self, channel: str, ts: str, text: str) -> None:

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 
 from bot.channels.http import parse_json, read_body
 from bot.channels.interactions import LONG_TEXT
@@ -40,35 +41,54 @@ def slack_route(channel: SlackChannel) -> Callable[[web.Request], Awaitable[web.
             return web.json_response({"error": "the body is not UTF-8"}, status=400)
         if channel.verifier is not None and not channel.verifier.is_valid(body, stamp, signature):
             return web.json_response({"error": "invalid request"}, status=401)
-        if channel.verifier is not None and await _is_chatter(body, channel):
-            # Everyday chat in a channel: the bot does nothing with it, so it is acknowledged
-            # here, without Bolt's middleware and listener chain.
+        text = _chatter_text(body) if channel.verifier is not None else None
+        if text is not None and not channel.backlog.full():
+            # A plain message in a channel (most are everyday chat): acknowledged here, then
+            # read in the backlog; only one the bot may answer goes through Bolt's chain.
+            query, headers = request.query_string, dict(request.headers)
+
+            async def read() -> None:
+                if await _may_answer(text, channel):
+                    await dispatch(app, body, query, headers)
+
+            channel.backlog.submit(read, overflow=_nothing, failed=_log_failure)
             return web.Response(status=200)
-        workspace = CURRENT.set(None)  # Bolt's authorisation says which, for this request only
+        if text is not None and not await _may_answer(text, channel):
+            # Everyday chat, with too much work waiting: read before the acknowledgement.
+            return web.Response(status=200)
         try:
-            bolt_request = AsyncBoltRequest(
-                body=body, query=request.query_string, headers=request.headers
-            )
-            bolt_response = await app.async_dispatch(bolt_request)
+            bolt_response = await dispatch(app, body, request.query_string, request.headers)
         except (ValueError, TypeError, AttributeError, KeyError, RecursionError) as exc:
             log.info("slack request refused: %s", type(exc).__name__)  # an unparsable body
             return web.json_response({"error": "malformed request"}, status=400)
-        finally:
-            CURRENT.reset(workspace)
         return await to_aiohttp_response(bolt_response)
 
     return handle
 
 
-async def _is_chatter(body: str, channel: SlackChannel) -> bool:
-    """`is_chatter`, with a long text read in a worker thread (the reading is kept for the
-    listener and the core: see `Liaison.detect`)."""
-    text = _chatter_text(body)
-    if text is None:
-        return False
+async def dispatch(app, body: str, query: str, headers) -> BoltResponse:
+    """A request through Bolt's middleware and listeners."""
+    workspace = CURRENT.set(None)  # Bolt's authorisation says which, for this request only
+    try:
+        return await app.async_dispatch(AsyncBoltRequest(body=body, query=query, headers=headers))
+    finally:
+        CURRENT.reset(workspace)
+
+
+async def _nothing() -> None:
+    return None
+
+
+async def _log_failure(error: BaseException) -> None:
+    log.error("slack: reading a channel message failed", exc_info=error)
+
+
+async def _may_answer(text: str, channel: SlackChannel) -> bool:
+    """`Liaison.may_answer`, with a long text read in a worker thread (the reading is kept for
+    the listener and the core: see `Liaison.detect`)."""
     if len(text) > LONG_TEXT:
-        return not await asyncio.to_thread(channel.core.may_answer, readable_text(text))
-    return not channel.core.may_answer(readable_text(text))
+        return await asyncio.to_thread(channel.core.may_answer, readable_text(text))
+    return channel.core.may_answer(readable_text(text))
 
 
 def is_chatter(body: str, channel: SlackChannel) -> bool:
