@@ -265,16 +265,14 @@ class Organisation:
         return None
 
     def _names(self, channels: list[str], channel_ref: str) -> bool:
-        """Whether a configured channel list (ids or #names) names this chat channel: by id,
-        by #name, or by the #name a channel adapter found this id to have (`name_channel`)."""
+        """Whether a channel list names this chat channel (as `unit_for_channel` says)."""
         wanted = {channel_ref.lower().lstrip("#")}
         if channel_ref in self.channel_names:
             wanted.add(self.channel_names[channel_ref].lower().lstrip("#"))
         return any(c.lower().lstrip("#") in wanted for c in channels)
 
     def channel_names_wanted(self) -> dict[str, list[str]]:
-        """Every `#name` (rather than an id) in the units' channel lists and the IT channels:
-        name -> unit keys (IT_CHANNELS for `detection.it_channels`)."""
+        """Each `#name` in the units' and IT's channel lists: name -> unit keys (or IT_CHANNELS)."""
         wanted: dict[str, list[str]] = {}
         lists = [(key, unit.channels) for key, unit in self.units.items()]
         for key, channels in [*lists, (IT_CHANNELS, self.detection.it_channels)]:
