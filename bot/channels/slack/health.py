@@ -134,6 +134,7 @@ class InstallationsHealth:
     clock: Callable[[], float] = time.monotonic
     socket: Any = None
     team_id: str | None = None  # no one team: the current request's (see SlackChannel)
+    team_url: str | None = None  # nor one address: permalinks are asked of Slack
     answers: dict[str, tuple[float, str]] = field(default_factory=dict)  # workspace -> answer
 
     async def check_token(self) -> str:
