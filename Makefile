@@ -44,7 +44,8 @@ train: $(STAMP)
 corpus: $(STAMP)
 	$(BIN)/python bench/make_corpus.py
 
-# The figures quoted in the README: detection, Slack acknowledgements, sweep scaling, and the
+# The figures quoted in the README: detection, Slack acknowledgements, sweep scaling, listings,
+# the mixed load, idle memory and --help, similar-initiative precision, and the
 # 60-second load on SQLite and PostgreSQL (set LIAISON_TEST_POSTGRES_URL for the latter).
 bench: $(STAMP)
 	$(BIN)/python bench/eval_signals.py
@@ -52,6 +53,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/sweep_scale.py
 	$(BIN)/python bench/listing.py
 	$(BIN)/python bench/mixed.py
+	$(BIN)/python bench/idle_rss.py
+	$(BIN)/python bench/similar_initiatives.py
 	$(BIN)/python bench/load.py --database both
 
 # The Teams app package needs only Python 3.11's standard library, not the bot installed:
