@@ -26,7 +26,7 @@ from tests.e2e.test_slack_workspaces import (
 from tests.fakes import slack_requests as sr
 from tests.fakes.slack_workspaces import FakeSlackWorkspaces, workspace_event
 
-APP_TOKEN = "xapp-1-A0TEST-1-socket"
+APP_TOKEN = "xapp-1-fake-test-token"  # an obvious fake, as in the other Socket Mode tests
 
 
 @pytest.fixture
