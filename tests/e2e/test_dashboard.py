@@ -158,8 +158,8 @@ async def test_in_a_real_browser_sign_in_see_the_chart_and_be_refused_without_li
     port = free_port()
     app = app_for(tmp_path, f"http://127.0.0.1:{port}")
     for who, unit, title, when in (
-        ("pat", "finance", "Buy a shift scheduling tool", "2027-03-01"),
-        ("kim", "parks", "Scheduling app for summer crews", "2027-04-15"),
+        ("pat", "finance", "Buy a shift scheduling tool", day(98)),
+        ("kim", "parks", "Scheduling app for summer crews", day(143)),
     ):
         submit(app.liaison, who, unit, "software_purchase", title, when, "When I Work")
     replies = say(app, "dana", "commitments dashboard")  # an admin: both units
@@ -180,10 +180,8 @@ async def test_in_a_real_browser_sign_in_see_the_chart_and_be_refused_without_li
             rates = [await bars.nth(i).get_attribute("data-rate") for i in range(2)]
             assert rates == ["50", "0"]
             dots = page.locator("svg.timeline circle.dot")
-            assert [await dots.nth(i).get_attribute("data-target") for i in range(2)] == [
-                "2027-03-01",
-                "2027-04-15",
-            ]
+            targets = [await dots.nth(i).get_attribute("data-target") for i in range(2)]
+            assert targets == [day(98), day(143)]
             assert "Suggested" in await page.inner_text("#similar")
             label = page.locator('svg[data-scope="Finance"] text.value').first
             assert await label.text_content() == "50%"
