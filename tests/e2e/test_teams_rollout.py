@@ -227,9 +227,8 @@ async def test_a_button_pressed_in_a_channel_updates_the_card_once_for_everyone_
     assert connector.activities[offer.response["id"]]["attachments"][0]["content"] == update.card
 
 
-async def test_a_press_the_database_could_not_take_changes_no_one_elses_card(bot, connector):
-    """ "Couldn't save, try again" is the presser's answer: the card everyone else sees keeps
-    its live buttons, so someone can press again once the database is back."""
+async def press_not_now_while_the_database_is_away(bot, connector) -> tuple[int, dict]:
+    """An offer in a channel, and "Not now" pressed on it while the database cannot be reached."""
     post = channel_message(connector.service_url, KIM, "we're buying a new CRM for Parks")
     await bot.post(post)
     [offer] = connector.messages()
@@ -250,6 +249,13 @@ async def test_a_press_the_database_could_not_take_changes_no_one_elses_card(bot
     finally:
         core.engine.dispose()
         core.engine = real
+    return status, body
+
+
+async def test_a_press_the_database_could_not_take_changes_no_one_elses_card(bot, connector):
+    """ "Couldn't save, try again" is the presser's answer: the card everyone else sees keeps
+    its live buttons, so someone can press again once the database is back."""
+    status, body = await press_not_now_while_the_database_is_away(bot, connector)
     assert status == 200 and COULD_NOT_SAVE in json.dumps(body)
     assert connector.of("update", ok=None) == []
 
@@ -263,26 +269,7 @@ async def test_a_refused_press_is_told_apart_by_its_kind_not_its_sentence(
 
     reworded = "The database is resting; press again in a minute. Nothing changed."
     monkeypatch.setattr(interactions, "COULD_NOT_SAVE", reworded)
-    post = channel_message(connector.service_url, KIM, "we're buying a new CRM for Parks")
-    await bot.post(post)
-    [offer] = connector.messages()
-    verb, data = click(offer.card, "Not now")
-    core = bot.app.liaison
-    real, core.engine = core.engine, make_engine(AWAY)
-    try:
-        status, body = await bot.post(
-            card_invoke(
-                connector.service_url,
-                KIM,
-                verb,
-                data,
-                reply_to_id=offer.response["id"],
-                conversation=dict(post["conversation"]),
-            )
-        )
-    finally:
-        core.engine.dispose()
-        core.engine = real
+    status, body = await press_not_now_while_the_database_is_away(bot, connector)
     assert status == 200 and reworded in json.dumps(body)
     assert COULD_NOT_SAVE not in json.dumps(body)
     assert connector.of("update", ok=None) == []
