@@ -121,16 +121,22 @@ class Server:
 
 
 @contextlib.asynccontextmanager
-async def serve(fake: FakeSlackWorkspaces, db: Path) -> AsyncIterator[Server]:
+async def serve(
+    fake: FakeSlackWorkspaces, db: Path, app_token: str | None = None
+) -> AsyncIterator[Server]:
+    """The bot in multi-workspace mode on a free port: events over HTTP, signed with SECRET,
+    or, with an app-level token, through Socket Mode only (no signing secret)."""
     environ = {
         "DATABASE_URL": f"sqlite:///{db}",
         "LIAISON_CONFIG": str(EXAMPLE_CONFIG),
         "SLACK_CLIENT_ID": CLIENT_ID,
         "SLACK_CLIENT_SECRET": CLIENT_SECRET,
-        "SLACK_SIGNING_SECRET": SECRET,
         "SLACK_API_URL": fake.base_url,
         "LOG_LEVEL": "WARNING",
     }
+    environ.update(
+        {"SLACK_APP_TOKEN": app_token} if app_token else {"SLACK_SIGNING_SECRET": SECRET}
+    )
     app = bootstrap(load_settings(environ, dotenv_path=None))
     runner = web.AppRunner(build_web_app(app, scheduler=False), access_log=None)
     await runner.setup()
