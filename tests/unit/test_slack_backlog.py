@@ -122,3 +122,22 @@ async def test_a_job_queued_as_the_last_worker_ends_still_finds_a_worker() -> No
     backlog.submit(first, overflow=recorder(done, "!"), failed=never_fails)
     await settle()
     assert done == ["first", "second"] and not backlog.jobs
+
+
+async def test_overdue_jobs_still_let_the_loop_answer_between_them() -> None:
+    """Jobs that finish without waiting on anything (reading a message) run one at a time: a
+    request arriving meanwhile is acknowledged after the job running, not after the whole
+    queue (it was: a queue of overdue readings held the loop for 150 ms)."""
+    clock = Clock()
+    backlog = Backlog(workers=1, quiet=60.0, longest_deferral=0.0, clock=clock)
+    done: list[str] = []
+    for n in range(50):
+        submit(backlog, done, f"job {n}")
+
+    async def acknowledgement() -> None:
+        done.append("ack")
+
+    ack = asyncio.ensure_future(acknowledgement())
+    await settle()
+    assert ack.done() and len(done) == 51
+    assert done.index("ack") <= 2, done[:5]  # after at most the job that was running

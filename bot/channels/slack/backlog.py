@@ -109,6 +109,7 @@ class Backlog:
             calm = self.last_request + self.quiet - now
             overdue = queued_at + self.longest_deferral - now
             if calm <= 0 or overdue <= 0:
+                await asyncio.sleep(0)  # still let the acknowledgements waiting go first
                 return
             await asyncio.sleep(min(calm, overdue))
 
