@@ -33,9 +33,8 @@ def offer(
     inbound = turn.inbound
     message_id = message_id or inbound.message_id
     unit_id = unit_id or turn.bot.org.unit_for_channel(inbound.conversation)
+    # Offered already (a redelivery): the claim below finds the key taken, and says nothing.
     key = _offer_key(turn.channel, inbound.conversation, message_id) if message_id else None
-    if key is not None and ledger.find(turn.session, key) is not None:
-        return []  # offered already (a redelivery); the claim below settles a race
     thread = inbound.thread_id or message_id
     if thread and _closed(turn, inbound.conversation, thread, signal.kind):
         return []  # planned or dismissed in this thread already: no second offer
@@ -227,8 +226,7 @@ def close_thread(turn: Turn, data: dict) -> None:
 
 
 def _closed(turn: Turn, conversation: str, thread: str, kind: str) -> bool:
-    key = _closed_key(turn.channel, conversation, thread, kind)
-    return ledger.find(turn.session, key) is not None
+    return ledger.taken(turn.session, _closed_key(turn.channel, conversation, thread, kind))
 
 
 def _closed_key(channel: str, conversation: str, thread: str, kind: str) -> str:

@@ -23,9 +23,10 @@ def claim(
 ) -> bool:
     """Insert the key if nobody has; True when this caller got it."""
     now = now or utcnow()
-    statement = _claim_statement(session.get_bind().dialect.name)
+    connection = session.connection()  # Core, not the ORM's bulk insert: one row, no objects
+    statement = _claim_statement(connection.dialect.name)
     values = {"key": key[:300], "kind": kind, "payload": payload, "now": now}
-    return session.execute(statement, values).first() is not None
+    return connection.execute(statement, values).first() is not None
 
 
 @functools.cache
@@ -91,6 +92,20 @@ def mark_many(
 
 
 @functools.cache
+def _sent_statement():
+    return (
+        update(Ledger)
+        .where(Ledger.key == bindparam("k"))
+        .values(
+            status=bindparam("new_status"),
+            sent_at=bindparam("at"),
+            updated_at=bindparam("at"),
+            attempts=Ledger.attempts + 1,
+        )
+    )
+
+
+@functools.cache
 def _mark_statement(sent: bool):
     values = {
         "status": bindparam("new_status"),
@@ -151,16 +166,20 @@ def find(session: Session, key: str) -> Ledger | None:
     return session.exec(select(Ledger).where(Ledger.key == key)).first()
 
 
+def taken(session: Session, key: str) -> bool:
+    """Whether someone claimed the key (`find` without loading the row)."""
+    return session.connection().execute(_taken_statement(), {"k": key}).first() is not None
+
+
+@functools.cache
+def _taken_statement():
+    return select(Ledger.id).where(Ledger.key == bindparam("k")).limit(1)
+
+
 def mark_sent(session: Session, key: str, now: dt.datetime | None = None) -> None:
-    row = find(session, key)
-    if row is not None:
-        row.status, row.sent_at, row.updated_at = (
-            LedgerStatus.SENT,
-            now or utcnow(),
-            now or utcnow(),
-        )
-        row.attempts += 1
-        session.add(row)
+    """The key's side effect happened: one UPDATE (no row is loaded; a missing key is none)."""
+    values = {"k": key, "new_status": LedgerStatus.SENT.value, "at": now or utcnow()}
+    session.connection().execute(_sent_statement(), values)
 
 
 def mark_failed(session: Session, key: str, error: str, now: dt.datetime | None = None) -> None:
