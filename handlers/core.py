@@ -13,6 +13,7 @@ import logging
 import secrets
 import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -48,6 +49,7 @@ from handlers.people import (
 from handlers.playbooks import Catalogue
 from handlers.promises import find_promise, may_hold_promise
 from handlers.signals import (
+    RECENT,
     Signal,
     Speaker,
     borderline,
@@ -55,6 +57,7 @@ from handlers.signals import (
     detect_consulting,
     it_speaking_for_it,
     second_opinion_on,
+    text_key,
 )
 from handlers.turn import Turn
 from handlers.views import BOT_HELP  # noqa: F401  (old name)
@@ -279,7 +282,7 @@ class Liaison:
             return None
         if consult and second_opinion_on():
             return detect_consulting(text, self._cues, speaker=speaker)
-        return self._recent.get(("signal", text), lambda: detect(text, self._cues))
+        return self._recent.get(("signal", text_key(text)), lambda: detect(text, self._cues))
 
     def may_answer(self, text: str) -> bool:
         """Whether a channel message not addressed to the bot may get an answer: a signal to
@@ -301,7 +304,7 @@ class Liaison:
             return False
         today = self.today_for(None)
         return self._recent.get(
-            ("promise", text, today), lambda: find_promise(text, today) is not None
+            ("promise", text_key(text), today), lambda: find_promise(text, today) is not None
         )
 
     @functools.cached_property
@@ -321,20 +324,25 @@ class Liaison:
 
 class Recent:
     """The answers for the last few messages, shared by threads, so that reading one message
-    in three places (fast path, listener, core) costs one reading."""
+    in three places (fast path, listener, core) costs one reading. The least recently used
+    answer is forgotten first, one at a time; as many are kept as the signal scores
+    (`signals.RECENT`), enough for a full backlog of events between the places."""
 
-    def __init__(self, size: int = 256) -> None:
-        self.size, self._found, self._lock = size, {}, threading.Lock()
+    def __init__(self, size: int = RECENT) -> None:
+        self.size, self._lock = size, threading.Lock()
+        self._found: OrderedDict[tuple, object] = OrderedDict()
 
     def get(self, key: tuple, compute: Callable[[], object]):
         with self._lock:
             if key in self._found:
+                self._found.move_to_end(key)
                 return self._found[key]
         value = compute()  # outside the lock: two threads may both read a new message
         with self._lock:
-            if len(self._found) >= self.size:
-                self._found.pop(next(iter(self._found)))
             self._found[key] = value
+            self._found.move_to_end(key)
+            while len(self._found) > self.size:
+                self._found.popitem(last=False)
         return value
 
 

@@ -25,10 +25,12 @@ about IT's own work ("IT here: we're replacing the core switches") are not a sig
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +68,7 @@ __all__ = [
     "probabilities",
     "run_jsonl",
     "second_opinion_on",
+    "text_key",
 ]
 
 log = logging.getLogger(__name__)
@@ -149,19 +152,33 @@ def probabilities(text: str, cues: Mapping[str, SignalCues] | None = None) -> di
     return _scores(current_model(), text, cues)
 
 
-RECENT = 256  # messages whose scores (or whose turning away) are remembered
+# Messages whose scores (or whose turning away) are remembered, the least recently used
+# forgotten first. One event is looked at by the Slack fast path on arrival, and by the
+# listener and the core after up to a full backlog of other events (1,000 jobs,
+# bot/channels/slack/backlog.py): it must still be remembered then.
+RECENT = 2048
 # (text, model, cue index) -> the scores, or the lowest threshold the prefilter showed that
-# no kind reaches. One event is looked at by the Slack fast path, the listener and the core
-# in turn: it is scored once.
-_recent: dict[tuple[str, _model.Model, object], dict[str, float] | float] = {}
+# no kind reaches (a long text is found by its digest: `text_key`).
+_Key = tuple[str | bytes, "_model.Model", object]
+_recent: OrderedDict[_Key, dict[str, float] | float] = OrderedDict()
+_recent_lock = threading.Lock()
+LONG_KEY = 2000  # characters: a longer text is remembered by its digest, not kept whole
+
+
+def text_key(text: str) -> str | bytes:
+    """What a remembered text is found by: itself, or the digest of a long one, so that
+    RECENT remembered texts hold a few megabytes at most, not RECENT long pastes."""
+    if len(text) <= LONG_KEY:
+        return text
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 def _scores(
     model: _model.Model, text: str, cues: Mapping[str, SignalCues] | None
 ) -> dict[str, float]:
     """The model's scores, remembered for the last few messages."""
-    key = (text, model, _merged_index(cues))
-    found = _recent.get(key)
+    key = (text_key(text), model, _merged_index(cues))
+    found = _recalled(key)
     if not isinstance(found, dict):
         found = model.probabilities(text, cues)
         _remember(key, found)
@@ -173,8 +190,8 @@ def _scores_within_reach(
 ) -> dict[str, float] | None:
     """The model's scores, or None when the prefilter shows that no kind reaches the
     threshold (remembered too, for the last few messages)."""
-    key = (text, model, _merged_index(cues))
-    found = _recent.get(key)
+    key = (text_key(text), model, _merged_index(cues))
+    found = _recalled(key)
     if isinstance(found, float) and threshold >= found:
         return None
     scored = isinstance(found, dict)
@@ -186,10 +203,20 @@ def _scores_within_reach(
     return _scores(model, text, cues)
 
 
-def _remember(key: tuple[str, _model.Model, object], value: dict[str, float] | float) -> None:
-    if len(_recent) >= RECENT:
-        _recent.clear()
-    _recent[key] = value
+def _recalled(key: _Key) -> dict[str, float] | float | None:
+    with _recent_lock:
+        found = _recent.get(key)
+        if found is not None:
+            _recent.move_to_end(key)
+        return found
+
+
+def _remember(key: _Key, value: dict[str, float] | float) -> None:
+    with _recent_lock:
+        _recent[key] = value
+        _recent.move_to_end(key)
+        while len(_recent) > RECENT:
+            _recent.popitem(last=False)
 
 
 def detect(
