@@ -175,8 +175,9 @@ def _find(
 def _candidates():
     """The open (or recently closed) initiatives with a unit, newest first, but one (`own`:
     the initiative compared; -1, which no id is, for a draft): built once."""
-    live = or_(
-        Initiative.status.in_((InitiativeStatus.PLANNING, InitiativeStatus.ACTIVE)),
+    live = or_(  # not `status IN (...)`: an expanding IN is rendered again at every query
+        Initiative.status == InitiativeStatus.PLANNING,
+        Initiative.status == InitiativeStatus.ACTIVE,
         Initiative.closed_at >= bindparam("recent"),
     )
     columns = (Initiative.id, Initiative.unit_id, Initiative.kind, Initiative.title)
