@@ -262,9 +262,9 @@ class Liaison:
 
     def confirm(self, key: str) -> None:
         """A claimed message (an offer) reached its place, or was kept for the sweeps: no
-        recovery pass may send it again."""
-        with session_scope(self.engine) as session:
-            ledger.mark_sent(session, key, self.clock())
+        recovery pass may send it again. One UPDATE, on a connection: no session is needed."""
+        with self.engine.begin() as connection:
+            ledger.mark_sent(connection, key, self.clock())
 
     def handle_of(self, person_id: int) -> str:
         """A person's handle, for channels that show DMs to other people (the shell)."""

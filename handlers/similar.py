@@ -21,7 +21,7 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam
@@ -147,24 +147,31 @@ def find(session: Session, initiative: Initiative, now: dt.datetime) -> list[tup
     """(initiative id, score) of other units' initiatives that look like the same need."""
     if not initiative.unit_id:
         return []
-    return _find(session, need_of(initiative), initiative.unit_id, initiative.id, now)
+    need = functools.partial(need_of, initiative)
+    return _find(session, initiative.kind, need, initiative.unit_id, initiative.id, now)
 
 
 def _find(
-    session: Session, need: Need, unit_id: str, own_id: int | None, now: dt.datetime
+    session: Session,
+    kind: str,
+    need: Callable[[], Need],
+    unit_id: str,
+    own_id: int | None,
+    now: dt.datetime,
 ) -> list[tuple[int, float]]:
-    """`find` for a need of a unit (a saved initiative's, `own_id`, or a signal's draft's).
-    The candidates are read as plain rows: only what `need_of` reads, and no ORM objects."""
+    """`find` for a need of a kind in a unit (a saved initiative's, `own_id`, or a signal's
+    draft's), worked out by `need` only when another unit has one of that kind. The
+    candidates are read as plain rows: only what `need_of` reads, and no ORM objects."""
     recent = now - dt.timedelta(days=RECENT_DAYS)
     values = {"recent": recent, "own": -1 if own_id is None else own_id}
     session.flush()  # what the session changed counts (a Core query does not flush)
     pool = session.connection().execute(_candidates(), values).all()
-    others = [i for i in pool if i.unit_id != unit_id and i.kind == need.kind]
+    others = [i for i in pool if i.unit_id != unit_id and i.kind == kind]
     if not others:
         return []
     ids = {i.id for i in others}
     corpus = [need_of(i).text for i in pool if i.id not in ids]
-    scores = score_all(need, [need_of(i) for i in others], corpus)
+    scores = score_all(need(), [need_of(i) for i in others], corpus)
     return sorted(
         ((i.id, s) for i, s in zip(others, scores, strict=True) if s >= THRESHOLD),
         key=lambda pair: -pair[1],
@@ -226,9 +233,13 @@ def on_offer(
     liaison_id = session.connection().execute(_liaison_of(), {"unit": unit_id}).scalar()
     if not liaison_id:  # no such unit, or no liaison to tell
         return []
-    # What a draft initiative of the signal would be compared on (`need_of`): its title.
-    draft = Need(kind, excerpt[:200], frozenset(names_in(excerpt[:200])))
-    found = _find(session, draft, unit_id, None, now)
+
+    def draft() -> Need:
+        """What a draft initiative of the signal is compared on (`need_of`): its title."""
+        title = excerpt[:200]
+        return Need(kind, title, frozenset(names_in(title)))
+
+    found = _find(session, kind, draft, unit_id, None, now)
     if not found:
         return []
     viewer = session.get(Person, liaison_id)

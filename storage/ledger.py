@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 import hashlib
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import Connection, bindparam, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
@@ -176,10 +176,12 @@ def _taken_statement():
     return select(Ledger.id).where(Ledger.key == bindparam("k")).limit(1)
 
 
-def mark_sent(session: Session, key: str, now: dt.datetime | None = None) -> None:
-    """The key's side effect happened: one UPDATE (no row is loaded; a missing key is none)."""
+def mark_sent(session: Session | Connection, key: str, now: dt.datetime | None = None) -> None:
+    """The key's side effect happened: one UPDATE (no row is loaded; a missing key is none),
+    in a session's transaction or on a connection of its own (`Liaison.confirm`)."""
+    connection = session if isinstance(session, Connection) else session.connection()
     values = {"k": key, "new_status": LedgerStatus.SENT.value, "at": now or utcnow()}
-    session.connection().execute(_sent_statement(), values)
+    connection.execute(_sent_statement(), values)
 
 
 def mark_failed(session: Session, key: str, error: str, now: dt.datetime | None = None) -> None:
