@@ -75,3 +75,17 @@ def test_the_least_recently_used_reading_is_forgotten_one_at_a_time(liaison, rea
     liaison.detect(second)
     assert readings.count(first) == 1
     assert readings.count(second) == 2
+
+
+def test_a_long_paste_is_remembered_by_its_digest_and_read_once(liaison, readings):
+    from handlers.signals import LONG_KEY, text_key
+
+    minutes = ["The minutes of the last meeting follow."] * (LONG_KEY // 40 + 1)
+    paste = " ".join([SIGNAL + ".", *minutes])
+    assert len(paste) > LONG_KEY
+    assert isinstance(text_key(paste), bytes)  # not kept whole
+    assert text_key(paste) != text_key(paste + " And one more line.")
+    first = liaison.detect(paste)
+    assert liaison.detect(paste) == first
+    assert liaison.may_answer(paste) == (first is not None)
+    assert readings == [paste]
