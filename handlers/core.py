@@ -11,9 +11,7 @@ import functools
 import json
 import logging
 import secrets
-import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -49,7 +47,6 @@ from handlers.people import (
 from handlers.playbooks import Catalogue
 from handlers.promises import find_promise, may_hold_promise
 from handlers.signals import (
-    RECENT,
     Signal,
     Speaker,
     borderline,
@@ -59,6 +56,7 @@ from handlers.signals import (
     second_opinion_on,
     text_key,
 )
+from handlers.signals.recent import Recent
 from handlers.turn import Turn
 from handlers.views import BOT_HELP  # noqa: F401  (old name)
 from storage import ledger
@@ -320,30 +318,6 @@ class Liaison:
         """Today where the person is (handlers.localtime: their zone, the unit's, their home
         unit's, else the organisation's)."""
         return local_today(self.org, self.clock(), person, unit_id)
-
-
-class Recent:
-    """The answers for the last few messages, shared by threads, so that reading one message
-    in three places (fast path, listener, core) costs one reading. The least recently used
-    answer is forgotten first, one at a time; as many are kept as the signal scores
-    (`signals.RECENT`), enough for a full backlog of events between the places."""
-
-    def __init__(self, size: int = RECENT) -> None:
-        self.size, self._lock = size, threading.Lock()
-        self._found: OrderedDict[tuple, object] = OrderedDict()
-
-    def get(self, key: tuple, compute: Callable[[], object]):
-        with self._lock:
-            if key in self._found:
-                self._found.move_to_end(key)
-                return self._found[key]
-        value = compute()  # outside the lock: two threads may both read a new message
-        with self._lock:
-            self._found[key] = value
-            self._found.move_to_end(key)
-            while len(self._found) > self.size:
-                self._found.popitem(last=False)
-        return value
 
 
 def _cleaned(inbound: Inbound) -> Inbound:

@@ -25,12 +25,10 @@ about IT's own work ("IT here: we're replacing the core switches") are not a sig
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +36,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from handlers.signals import second_opinion as _second_opinion
 from handlers.signals.first_pass import _merged_index
+from handlers.signals.recent import LONG_KEY, RECENT, Recent, text_key
 from handlers.signals.rules import (
     EXCERPT_CHARS,
     MAX_SCAN_CHARS,
@@ -53,7 +52,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EXCERPT_CHARS",
+    "LONG_KEY",
     "MAX_SCAN_CHARS",
+    "RECENT",
     "THRESHOLD",
     "Signal",
     "SignalCues",
@@ -152,25 +153,10 @@ def probabilities(text: str, cues: Mapping[str, SignalCues] | None = None) -> di
     return _scores(current_model(), text, cues)
 
 
-# Messages whose scores (or whose turning away) are remembered, the least recently used
-# forgotten first. One event is looked at by the Slack fast path on arrival, and by the
-# listener and the core after up to a full backlog of other events (1,000 jobs,
-# bot/channels/slack/backlog.py): it must still be remembered then.
-RECENT = 2048
 # (text, model, cue index) -> the scores, or the lowest threshold the prefilter showed that
-# no kind reaches (a long text is found by its digest: `text_key`).
-_Key = tuple[str | bytes, "_model.Model", object]
-_recent: OrderedDict[_Key, dict[str, float] | float] = OrderedDict()
-_recent_lock = threading.Lock()
-LONG_KEY = 2000  # characters: a longer text is remembered by its digest, not kept whole
-
-
-def text_key(text: str) -> str | bytes:
-    """What a remembered text is found by: itself, or the digest of a long one, so that
-    RECENT remembered texts hold a few megabytes at most, not RECENT long pastes."""
-    if len(text) <= LONG_KEY:
-        return text
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+# no kind reaches (a long text is found by its digest): a message is scored once however many
+# places look at it (``recent``).
+_recent = Recent(RECENT)
 
 
 def _scores(
@@ -178,10 +164,10 @@ def _scores(
 ) -> dict[str, float]:
     """The model's scores, remembered for the last few messages."""
     key = (text_key(text), model, _merged_index(cues))
-    found = _recalled(key)
+    found = _recent.recall(key)
     if not isinstance(found, dict):
         found = model.probabilities(text, cues)
-        _remember(key, found)
+        _recent.remember(key, found)
     return dict(found)
 
 
@@ -191,32 +177,16 @@ def _scores_within_reach(
     """The model's scores, or None when the prefilter shows that no kind reaches the
     threshold (remembered too, for the last few messages)."""
     key = (text_key(text), model, _merged_index(cues))
-    found = _recalled(key)
+    found = _recent.recall(key)
     if isinstance(found, float) and threshold >= found:
         return None
     scored = isinstance(found, dict)
     from handlers.signals import prefilter as _prefilter
 
     if not scored and not _prefilter.for_model(model, cues).may_fire(text, threshold, cues):
-        _remember(key, float(threshold) if found is None else min(found, float(threshold)))
+        _recent.remember(key, float(threshold) if found is None else min(found, float(threshold)))
         return None
     return _scores(model, text, cues)
-
-
-def _recalled(key: _Key) -> dict[str, float] | float | None:
-    with _recent_lock:
-        found = _recent.get(key)
-        if found is not None:
-            _recent.move_to_end(key)
-        return found
-
-
-def _remember(key: _Key, value: dict[str, float] | float) -> None:
-    with _recent_lock:
-        _recent[key] = value
-        _recent.move_to_end(key)
-        while len(_recent) > RECENT:
-            _recent.popitem(last=False)
 
 
 def detect(
