@@ -311,8 +311,8 @@ async def once_the_database_answers(
     in `retrier` until the database is back, since the chat service will not send it again.
     Past the retrier's bound or its two minutes, or at shutdown, what `record` builds (the
     channel's name and what it needs to handle the message again, built only then) goes to
-    the retrier's spool file
-    (`bot.spool`), to be handled once the database answers; without one it is dropped."""
+    the retrier's spool file (`bot.spool`), to be handled once the database answers; without
+    one it is dropped."""
     try:
         await answer()
     except Exception as exc:
