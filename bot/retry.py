@@ -305,13 +305,14 @@ async def once_the_database_answers(
     retrier: Retrier,
     what: str,
     answer: Attempt,
-    record: tuple[str, dict[str, Any]] | None = None,
+    record: Callable[[], tuple[str, dict[str, Any]]] | None = None,
 ) -> None:
     """Run `answer` (the handling of an acknowledged message); if the database is away, keep it
     in `retrier` until the database is back, since the chat service will not send it again.
-    Past the retrier's bound or its two minutes, or at shutdown, `record` (the channel's name
-    and what it needs to handle the message again) goes to the retrier's spool file
-    (`bot.spool`), to be handled once the database answers; without one it is dropped."""
+    Past the retrier's bound or its two minutes, or at shutdown, what `record` builds (the
+    channel's name and what it needs to handle the message again, built only then) goes to
+    the retrier's spool file (`bot.spool`), to be handled once the database answers; without
+    one it is dropped."""
     try:
         await answer()
     except Exception as exc:
@@ -321,7 +322,7 @@ async def once_the_database_answers(
 
         async def lost(why: str) -> None:
             if record is not None and retrier.spool is not None:
-                retrier.spool.keep(record[0], record[1], what)
+                retrier.spool.keep(*record(), what)
                 return
             log.error("%s dropped: the database stayed away (%s)", what, why)
 

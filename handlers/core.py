@@ -11,7 +11,6 @@ import functools
 import json
 import logging
 import secrets
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -55,7 +54,9 @@ from handlers.signals import (
     detect_consulting,
     it_speaking_for_it,
     second_opinion_on,
+    text_key,
 )
+from handlers.signals.recent import Recent
 from handlers.turn import Turn
 from handlers.views import BOT_HELP  # noqa: F401  (old name)
 from storage import ledger
@@ -259,9 +260,9 @@ class Liaison:
 
     def confirm(self, key: str) -> None:
         """A claimed message (an offer) reached its place, or was kept for the sweeps: no
-        recovery pass may send it again."""
-        with session_scope(self.engine) as session:
-            ledger.mark_sent(session, key, self.clock())
+        recovery pass may send it again. One UPDATE, on a connection: no session is needed."""
+        with self.engine.begin() as connection:
+            ledger.mark_sent(connection, key, self.clock())
 
     def handle_of(self, person_id: int) -> str:
         """A person's handle, for channels that show DMs to other people (the shell)."""
@@ -279,7 +280,7 @@ class Liaison:
             return None
         if consult and second_opinion_on():
             return detect_consulting(text, self._cues, speaker=speaker)
-        return self._recent.get(("signal", text), lambda: detect(text, self._cues))
+        return self._recent.get(("signal", text_key(text)), lambda: detect(text, self._cues))
 
     def may_answer(self, text: str) -> bool:
         """Whether a channel message not addressed to the bot may get an answer: a signal to
@@ -301,7 +302,7 @@ class Liaison:
             return False
         today = self.today_for(None)
         return self._recent.get(
-            ("promise", text, today), lambda: find_promise(text, today) is not None
+            ("promise", text_key(text), today), lambda: find_promise(text, today) is not None
         )
 
     @functools.cached_property
@@ -317,25 +318,6 @@ class Liaison:
         """Today where the person is (handlers.localtime: their zone, the unit's, their home
         unit's, else the organisation's)."""
         return local_today(self.org, self.clock(), person, unit_id)
-
-
-class Recent:
-    """The answers for the last few messages, shared by threads, so that reading one message
-    in three places (fast path, listener, core) costs one reading."""
-
-    def __init__(self, size: int = 256) -> None:
-        self.size, self._found, self._lock = size, {}, threading.Lock()
-
-    def get(self, key: tuple, compute: Callable[[], object]):
-        with self._lock:
-            if key in self._found:
-                return self._found[key]
-        value = compute()  # outside the lock: two threads may both read a new message
-        with self._lock:
-            if len(self._found) >= self.size:
-                self._found.pop(next(iter(self._found)))
-            self._found[key] = value
-        return value
 
 
 def _cleaned(inbound: Inbound) -> Inbound:

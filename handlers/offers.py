@@ -33,12 +33,15 @@ def offer(
     inbound = turn.inbound
     message_id = message_id or inbound.message_id
     unit_id = unit_id or turn.bot.org.unit_for_channel(inbound.conversation)
+    # Offered already (a redelivery): the claim below finds the key taken, and says nothing.
     key = _offer_key(turn.channel, inbound.conversation, message_id) if message_id else None
-    if key is not None and ledger.find(turn.session, key) is not None:
-        return []  # offered already (a redelivery); the claim below settles a race
     thread = inbound.thread_id or message_id
-    if thread and _closed(turn, inbound.conversation, thread, signal.kind):
-        return []  # planned or dismissed in this thread already: no second offer
+    # Planned or dismissed in this thread already: no second offer (with a message id, the
+    # claim below checks it in the same statement).
+    conversation = inbound.conversation
+    closed = _closed_key(turn.channel, conversation, thread, signal.kind) if thread else None
+    if closed is not None and key is None and ledger.taken(turn.session, closed):
+        return []
     playbook = turn.bot.catalogue[signal.kind]
     who = turn.bot.org.units[unit_id].name if unit_id else "you"
     has = "has" if unit_id else "have"
@@ -78,7 +81,7 @@ def offer(
     if key is not None:
         # Who said it (a chat id, not a name) and where: enough to know who may dismiss it.
         said = {"author": inbound.sender.external_id, "unit": unit_id}
-        if not _claim_until_sent(turn, key, "offer", said, reply, meta):
+        if not _claim_until_sent(turn, key, "offer", said, reply, meta, unless=closed):
             return []
     turn.events.append("funnel.offered")
     # The same need planned in another unit: this unit's liaison hears of it (handlers.similar).
@@ -198,18 +201,25 @@ def record_answer(turn: Turn, action_id: str, data: dict) -> None:
 
 
 def _claim_until_sent(
-    turn: Turn, key: str, kind: str, note: dict, reply: Reply, meta: dict
+    turn: Turn,
+    key: str,
+    kind: str,
+    note: dict,
+    reply: Reply,
+    meta: dict,
+    unless: str | None = None,
 ) -> bool:
-    """Claim the offer for this message (False: someone else did), keeping the reply and whom
-    it is for with the claim. The channel confirms the claim once the offer is posted
-    (`meta["claim"]`); a claim never confirmed (the process died in between) is sent by a
-    later sweep, after a lease, as a DM to its person (`schedules.sweep`, `RECOVERED_KINDS`)."""
+    """Claim the offer for this message (False: someone else did, or someone claimed the key
+    `unless`), keeping the reply and whom it is for with the claim. The channel confirms the
+    claim once the offer is posted (`meta["claim"]`); a claim never confirmed (the process
+    died in between) is sent by a later sweep, after a lease, as a DM to its person
+    (`schedules.sweep`, `RECOVERED_KINDS`)."""
     if not turn.inbound.confirms_delivery:  # nobody would confirm it: the claim is all
         payload = json.dumps(note) if note else None
-        return ledger.claim(turn.session, key, kind, payload, now=turn.now())
+        return ledger.claim(turn.session, key, kind, payload, now=turn.now(), unless=unless)
     # Whom it is for, as the channel knows them: no person is created for an offer.
     payload = {**note, "to": dataclasses.asdict(turn.inbound.sender), "reply": reply_to_dict(reply)}
-    if not ledger.claim(turn.session, key, kind, json.dumps(payload), now=turn.now()):
+    if not ledger.claim(turn.session, key, kind, json.dumps(payload), turn.now(), unless=unless):
         return False
     meta["claim"] = key
     return True
@@ -224,11 +234,6 @@ def close_thread(turn: Turn, data: dict) -> None:
     if all(isinstance(v, str) and v for v in (conv, kind, thread)):
         key = _closed_key(turn.channel, conv, thread, kind)
         ledger.claim(turn.session, key, "offer-closed", now=turn.now())
-
-
-def _closed(turn: Turn, conversation: str, thread: str, kind: str) -> bool:
-    key = _closed_key(turn.channel, conversation, thread, kind)
-    return ledger.find(turn.session, key) is not None
 
 
 def _closed_key(channel: str, conversation: str, thread: str, kind: str) -> str:

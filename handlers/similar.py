@@ -16,13 +16,15 @@ each initiative shows the other (its number, title and unit) to those who may se
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, or_, select
 
 from handlers import commitments
@@ -145,21 +147,53 @@ def find(session: Session, initiative: Initiative, now: dt.datetime) -> list[tup
     """(initiative id, score) of other units' initiatives that look like the same need."""
     if not initiative.unit_id:
         return []
+    need = functools.partial(need_of, initiative)
+    return _find(session, initiative.kind, need, initiative.unit_id, initiative.id, now)
+
+
+def _find(
+    session: Session,
+    kind: str,
+    need: Callable[[], Need],
+    unit_id: str,
+    own_id: int | None,
+    now: dt.datetime,
+) -> list[tuple[int, float]]:
+    """`find` for a need of a kind in a unit (a saved initiative's, `own_id`, or a signal's
+    draft's), worked out by `need` only when another unit has one of that kind. The
+    candidates are read as plain rows: only what `need_of` reads, and no ORM objects."""
     recent = now - dt.timedelta(days=RECENT_DAYS)
-    live = or_(
-        Initiative.status.in_((InitiativeStatus.PLANNING, InitiativeStatus.ACTIVE)),
-        Initiative.closed_at >= recent,
-    )
-    query = select(Initiative).where(live, Initiative.unit_id.is_not(None))
-    if initiative.id is not None:  # a saved one; a signal's draft has no id yet
-        query = query.where(Initiative.id != initiative.id)
-    pool = session.exec(query.order_by(Initiative.id.desc()).limit(MAX_CANDIDATES)).all()
-    others = [i for i in pool if i.unit_id != initiative.unit_id and i.kind == initiative.kind]
-    corpus = [need_of(i).text for i in pool if i not in others]
-    scores = score_all(need_of(initiative), [need_of(i) for i in others], corpus)
+    values = {"recent": recent, "own": -1 if own_id is None else own_id}
+    session.flush()  # what the session changed counts (a Core query does not flush)
+    pool = session.connection().execute(_candidates(), values).all()
+    others = [i for i in pool if i.unit_id != unit_id and i.kind == kind]
+    if not others:
+        return []
+    ids = {i.id for i in others}
+    corpus = [need_of(i).text for i in pool if i.id not in ids]
+    scores = score_all(need(), [need_of(i) for i in others], corpus)
     return sorted(
         ((i.id, s) for i, s in zip(others, scores, strict=True) if s >= THRESHOLD),
         key=lambda pair: -pair[1],
+    )
+
+
+@functools.cache
+def _candidates():
+    """The open (or recently closed) initiatives with a unit, newest first, but one (`own`:
+    the initiative compared; -1, which no id is, for a draft): built once."""
+    live = or_(  # not `status IN (...)`: an expanding IN is rendered again at every query
+        Initiative.status == InitiativeStatus.PLANNING,
+        Initiative.status == InitiativeStatus.ACTIVE,
+        Initiative.closed_at >= bindparam("recent"),
+    )
+    columns = (Initiative.id, Initiative.unit_id, Initiative.kind, Initiative.title)
+    columns += (Initiative.source_excerpt, Initiative.details, Initiative.target_date)
+    return (
+        select(*columns)
+        .where(live, Initiative.unit_id.is_not(None), Initiative.id != bindparam("own"))
+        .order_by(Initiative.id.desc())
+        .limit(MAX_CANDIDATES)
     )
 
 
@@ -194,21 +228,33 @@ def on_offer(
 ) -> list[Outgoing]:
     """A signal offered in one unit that looks like another unit's plan: the unit's liaison
     hears of it now, before anything is saved (the offer's ledger key makes this once)."""
-    unit = session.get(Unit, unit_id or "")
-    if unit is None or not unit.liaison_id:
+    if not unit_id:
         return []
-    draft = Initiative(kind=kind, title=excerpt[:200], unit_id=unit.id, requester_id=0)
-    found = find(session, draft, now)
+    liaison_id = session.connection().execute(_liaison_of(), {"unit": unit_id}).scalar()
+    if not liaison_id:  # no such unit, or no liaison to tell
+        return []
+
+    def draft() -> Need:
+        """What a draft initiative of the signal is compared on (`need_of`): its title."""
+        title = excerpt[:200]
+        return Need(kind, title, frozenset(names_in(title)))
+
+    found = _find(session, kind, draft, unit_id, None, now)
     if not found:
         return []
-    viewer = session.get(Person, unit.liaison_id)
+    viewer = session.get(Person, liaison_id)
     other = describe(session, org, viewer, session.get(Initiative, found[0][0]))
-    name = org.units[unit.id].name if unit.id in org.units else unit.id
+    name = org.units[unit_id].name if unit_id in org.units else unit_id
     text = (
         f"Heads-up: someone in {name} just mentioned “{excerpt}”, which looks like {other}. "
         "If they plan it, I'll suggest linking the two."
     )
-    return [Outgoing(Reply(text, kind=ReplyKind.INFO), to_person=unit.liaison_id)]
+    return [Outgoing(Reply(text, kind=ReplyKind.INFO), to_person=liaison_id)]
+
+
+@functools.cache
+def _liaison_of():
+    return select(Unit.liaison_id).where(Unit.id == bindparam("unit"))
 
 
 def tell_liaisons(session: Session, org: Organisation, link: InitiativeLink) -> list[Outgoing]:

@@ -9,8 +9,10 @@ modules (views, offers, planning, acts, cycles), found through handlers.routes.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import TYPE_CHECKING
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from handlers import commitments, intake
@@ -43,12 +45,10 @@ class Turn:
     def known_person(self) -> Person | None:
         """The sender if we already know them, without creating anything."""
         sender = self.inbound.sender
-        address = self.session.exec(
-            select(Address).where(
-                Address.channel == sender.channel, Address.external_id == sender.external_id
-            )
-        ).first()
-        return self.session.get(Person, address.person_id) if address else None
+        self.session.flush()  # a Core query does not flush: an address just added counts
+        values = {"channel": sender.channel, "external_id": sender.external_id}
+        person_id = self.session.connection().execute(_person_at(), values).scalar()
+        return self.session.get(Person, person_id) if person_id is not None else None
 
     def known_as(self, person: Person) -> None:
         """Take a person already looked up (by `known_person`) as the sender, as they are."""
@@ -111,6 +111,14 @@ class Turn:
 
     def buttons(self, item: Commitment, viewer_id: int) -> tuple[Choice, ...]:
         return commitments.buttons(item, viewer_id)
+
+
+@functools.cache
+def _person_at():
+    """The person at an address (one column, no Address object): built once."""
+    return select(Address.person_id).where(
+        Address.channel == bindparam("channel"), Address.external_id == bindparam("external_id")
+    )
 
 
 def say(text: str, private: bool = False, kind: ReplyKind = ReplyKind.INFO) -> list[Outgoing]:

@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 import hashlib
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import Connection, bindparam, exists, literal, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
@@ -20,22 +20,27 @@ def claim(
     kind: str,
     payload: str | None = None,
     now: dt.datetime | None = None,
+    *,
+    unless: str | None = None,
 ) -> bool:
-    """Insert the key if nobody has; True when this caller got it."""
+    """Insert the key if nobody has (and, with `unless`, if nobody has claimed that other key
+    either, in the same statement); True when this caller got it."""
     now = now or utcnow()
-    statement = _claim_statement(session.get_bind().dialect.name)
-    values = {"key": key[:300], "kind": kind, "payload": payload, "now": now}
-    return session.execute(statement, values).first() is not None
+    connection = session.connection()  # Core, not the ORM's bulk insert: one row, no objects
+    statement = _claim_statement(connection.dialect.name, unless is not None)
+    values = {"key": key[:300], "kind": kind, "payload": payload, "now": now, "unless": unless}
+    return connection.execute(statement, values).first() is not None
 
 
 @functools.cache
-def _claim_statement(dialect: str):
+def _claim_statement(dialect: str, guarded: bool = False):
     """The INSERT ... ON CONFLICT DO NOTHING of `claim`, built once per dialect (a message
-    that claims something pays for the round trip, not for building the statement)."""
+    that claims something pays for the round trip, not for building the statement); when
+    `guarded`, an INSERT ... SELECT ... WHERE NOT EXISTS (the key `unless`)."""
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    return (
-        insert(Ledger)
-        .values(
+    columns = Ledger.__table__.c
+    if not guarded:
+        statement = insert(Ledger).values(
             key=bindparam("key"),
             kind=bindparam("kind"),
             payload=bindparam("payload"),
@@ -44,9 +49,20 @@ def _claim_statement(dialect: str):
             created_at=bindparam("now"),
             updated_at=bindparam("now"),
         )
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(Ledger.id)
-    )
+    else:
+        other = Ledger.__table__.alias("other")
+        row = select(
+            bindparam("key", type_=columns.key.type),
+            bindparam("kind", type_=columns.kind.type),
+            bindparam("payload", type_=columns.payload.type),
+            literal(LedgerStatus.CLAIMED.value, columns.status.type),
+            literal(0, columns.attempts.type),
+            bindparam("now", type_=columns.created_at.type),
+            bindparam("now", type_=columns.updated_at.type),
+        ).where(~exists().where(other.c.key == bindparam("unless", type_=columns.key.type)))
+        names = ("key", "kind", "payload", "status", "attempts", "created_at", "updated_at")
+        statement = insert(Ledger).from_select([columns[name] for name in names], row)
+    return statement.on_conflict_do_nothing(index_elements=["key"]).returning(Ledger.id)
 
 
 def claim_many(
@@ -88,6 +104,20 @@ def mark_many(
     for start in range(0, len(keys), 500):
         values = {"keys": keys[start : start + 500], "new_status": str(status), "at": now}
         session.connection().execute(statement, values)
+
+
+@functools.cache
+def _sent_statement():
+    return (
+        update(Ledger)
+        .where(Ledger.key == bindparam("k"))
+        .values(
+            status=bindparam("new_status"),
+            sent_at=bindparam("at"),
+            updated_at=bindparam("at"),
+            attempts=Ledger.attempts + 1,
+        )
+    )
 
 
 @functools.cache
@@ -151,16 +181,22 @@ def find(session: Session, key: str) -> Ledger | None:
     return session.exec(select(Ledger).where(Ledger.key == key)).first()
 
 
-def mark_sent(session: Session, key: str, now: dt.datetime | None = None) -> None:
-    row = find(session, key)
-    if row is not None:
-        row.status, row.sent_at, row.updated_at = (
-            LedgerStatus.SENT,
-            now or utcnow(),
-            now or utcnow(),
-        )
-        row.attempts += 1
-        session.add(row)
+def taken(session: Session, key: str) -> bool:
+    """Whether someone claimed the key (`find` without loading the row)."""
+    return session.connection().execute(_taken_statement(), {"k": key}).first() is not None
+
+
+@functools.cache
+def _taken_statement():
+    return select(Ledger.id).where(Ledger.key == bindparam("k")).limit(1)
+
+
+def mark_sent(session: Session | Connection, key: str, now: dt.datetime | None = None) -> None:
+    """The key's side effect happened: one UPDATE (no row is loaded; a missing key is none),
+    in a session's transaction or on a connection of its own (`Liaison.confirm`)."""
+    connection = session if isinstance(session, Connection) else session.connection()
+    values = {"k": key, "new_status": LedgerStatus.SENT.value, "at": now or utcnow()}
+    connection.execute(_sent_statement(), values)
 
 
 def mark_failed(session: Session, key: str, error: str, now: dt.datetime | None = None) -> None:

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from handlers.signals import second_opinion as _second_opinion
 from handlers.signals.first_pass import _merged_index
+from handlers.signals.recent import LONG_KEY, RECENT, Recent, text_key
 from handlers.signals.rules import (
     EXCERPT_CHARS,
     MAX_SCAN_CHARS,
@@ -51,7 +52,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EXCERPT_CHARS",
+    "LONG_KEY",
     "MAX_SCAN_CHARS",
+    "RECENT",
     "THRESHOLD",
     "Signal",
     "SignalCues",
@@ -66,6 +69,7 @@ __all__ = [
     "probabilities",
     "run_jsonl",
     "second_opinion_on",
+    "text_key",
 ]
 
 log = logging.getLogger(__name__)
@@ -149,22 +153,21 @@ def probabilities(text: str, cues: Mapping[str, SignalCues] | None = None) -> di
     return _scores(current_model(), text, cues)
 
 
-RECENT = 256  # messages whose scores (or whose turning away) are remembered
 # (text, model, cue index) -> the scores, or the lowest threshold the prefilter showed that
-# no kind reaches. One event is looked at by the Slack fast path, the listener and the core
-# in turn: it is scored once.
-_recent: dict[tuple[str, _model.Model, object], dict[str, float] | float] = {}
+# no kind reaches (a long text is found by its digest): a message is scored once however many
+# places look at it (``recent``).
+_recent = Recent(RECENT)
 
 
 def _scores(
     model: _model.Model, text: str, cues: Mapping[str, SignalCues] | None
 ) -> dict[str, float]:
     """The model's scores, remembered for the last few messages."""
-    key = (text, model, _merged_index(cues))
-    found = _recent.get(key)
+    key = (text_key(text), model, _merged_index(cues))
+    found = _recent.recall(key)
     if not isinstance(found, dict):
         found = model.probabilities(text, cues)
-        _remember(key, found)
+        _recent.remember(key, found)
     return dict(found)
 
 
@@ -173,23 +176,17 @@ def _scores_within_reach(
 ) -> dict[str, float] | None:
     """The model's scores, or None when the prefilter shows that no kind reaches the
     threshold (remembered too, for the last few messages)."""
-    key = (text, model, _merged_index(cues))
-    found = _recent.get(key)
+    key = (text_key(text), model, _merged_index(cues))
+    found = _recent.recall(key)
     if isinstance(found, float) and threshold >= found:
         return None
     scored = isinstance(found, dict)
     from handlers.signals import prefilter as _prefilter
 
     if not scored and not _prefilter.for_model(model, cues).may_fire(text, threshold, cues):
-        _remember(key, float(threshold) if found is None else min(found, float(threshold)))
+        _recent.remember(key, float(threshold) if found is None else min(found, float(threshold)))
         return None
     return _scores(model, text, cues)
-
-
-def _remember(key: tuple[str, _model.Model, object], value: dict[str, float] | float) -> None:
-    if len(_recent) >= RECENT:
-        _recent.clear()
-    _recent[key] = value
 
 
 def detect(

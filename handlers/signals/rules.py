@@ -32,10 +32,11 @@ kind's cues compiled, ``SignalCues``, ``Signal``), ``lexicon`` (the global lexic
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
-from handlers.signals.cues import Signal, SignalCues, _shipped_cues, default_cues
-from handlers.signals.first_pass import _merged_index
+from handlers.signals.cues import Signal, SignalCues, _Match, _shipped_cues, default_cues
+from handlers.signals.first_pass import _merged_index, _MergedIndex
 from handlers.signals.lexicon import _lexicon
 from handlers.signals.reading import _excerpt, _tokens
 from handlers.signals.scoring import _match
@@ -81,8 +82,8 @@ def cue_words(
 ) -> tuple[str, ...]:
     """The words of a message that are cues of one kind, in order, to explain a detection."""
     merged = _merged_index(cues)
-    _, tokens = _tokens(text)
-    for (name, _), matches in zip(merged.table, merged.find(tokens), strict=True):
+    tokens, found = _matched(text, merged)
+    for (name, _), matches in zip(merged.table, found, strict=True):
         if name == kind:
             words = [" ".join(tokens[start:end]) for start, end, role in matches]
             return tuple(dict.fromkeys(word for word in words if word))[:6]
@@ -99,9 +100,24 @@ def findings(text: str, cues: Mapping[str, SignalCues] | None = None) -> list[st
     tense patterns cost several times the rest of detection, and the model learns tense
     from the words themselves).
     """
-    merged = _merged_index(cues)
+    return list(_findings(text, _merged_index(cues)))
+
+
+# A message read for a signal is matched against the cues by the prefilter, by the model and
+# for its cue words, one after the other: the last few matchings are kept for the next.
+RECENT_MATCHES = 32
+
+
+@functools.lru_cache(maxsize=RECENT_MATCHES)
+def _matched(text: str, merged: _MergedIndex) -> tuple[list[str], list[list[_Match]]]:
+    """The message's tokens and what each kind's cues match in them (read-only)."""
     _, tokens = _tokens(text)
-    found = merged.find(tokens)
+    return tokens, merged.find(tokens)
+
+
+@functools.lru_cache(maxsize=RECENT_MATCHES)
+def _findings(text: str, merged: _MergedIndex) -> tuple[str, ...]:
+    tokens, found = _matched(text, merged)
     out: list[str] = []
     for (kind, _), matches in zip(merged.table, found, strict=True):
         if not matches:
@@ -117,4 +133,4 @@ def findings(text: str, cues: Mapping[str, SignalCues] | None = None) -> list[st
         out.append("negation")
     if "?" in tokens:
         out.append("question")
-    return out
+    return tuple(out)

@@ -95,6 +95,21 @@ def test_postgres_urls_get_the_psycopg_driver():
     assert normalise_url("sqlite:///x.db") == "sqlite:///x.db"
 
 
+def test_a_guarded_claim_is_refused_once_its_guard_is_claimed(engine):
+    from storage import ledger
+
+    with session_scope(engine) as session:
+        assert ledger.claim(session, "offer:slack:C1:1.1", "offer", "{}", unless="closed:C1")
+        assert not ledger.claim(session, "offer:slack:C1:1.1", "offer", "{}", unless="closed:C1")
+        assert ledger.claim(session, "closed:C1", "offer-closed")
+    with session_scope(engine) as session:
+        assert not ledger.claim(session, "offer:slack:C1:2.2", "offer", "{}", unless="closed:C1")
+        assert ledger.find(session, "offer:slack:C1:2.2") is None  # nothing was written
+        row = ledger.find(session, "offer:slack:C1:1.1")
+        assert (row.kind, row.status, row.attempts, row.payload) == ("offer", "claimed", 0, "{}")
+        assert row.created_at == row.updated_at and row.created_at.tzinfo is not None
+
+
 def test_a_ledger_key_is_claimed_once(engine):
     from storage import ledger
 

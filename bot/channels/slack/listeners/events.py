@@ -174,11 +174,11 @@ async def on_person_message(
         )
         await slack.deliver(replies, channel=channel_id, thread_ts=thread, user_id=user)
 
-    # What handling it again needs, should it outlast the retrier (bot/spool.py).
-    record = {"inbound": inbound_record(inbound), "thread": thread, "user": user}
-    await once_the_database_answers(
-        slack.retrier, f"slack event {event_id or ts}", answer, ("slack", record)
-    )
+    def record() -> tuple[str, dict]:
+        """What handling it again needs, should it outlast the retrier (bot/spool.py)."""
+        return "slack", {"inbound": inbound_record(inbound), "thread": thread, "user": user}
+
+    await once_the_database_answers(slack.retrier, f"slack event {event_id or ts}", answer, record)
 
 
 async def replay(slack: SlackChannel, record: dict) -> None:
