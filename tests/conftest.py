@@ -113,6 +113,8 @@ ONE_WORKER = {
     # may leave a conversation open on the shared harness); not yet understood.
     "tests/e2e/test_faults.py::test_a_replica_killed_mid_sweep": "killed-sweep",
     "tests/e2e/test_faults.py::test_only_the_digests_in_flight": "killed-sweep",
+    "tests/e2e/test_faults.py::test_the_bot_recovers_by_itself_when": "postgres-restart",
+    "tests/e2e/test_faults.py::test_no_signal_acknowledged_during_the": "postgres-restart",
 }
 
 
