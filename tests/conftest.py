@@ -9,12 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
-from sqlmodel import SQLModel
+from sqlalchemy import Engine
 
 from handlers.org import Organisation, load_organisation
 from storage.db import make_engine, upgrade
-from tests.pg import find_postgres, throwaway_database
+from tests.pg import empty_tables, find_postgres, throwaway_database
 from tests.sqlite import migrated_sqlite
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,9 +83,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     else:
         url = request.getfixturevalue("postgres_url")
         eng = make_engine(url)
-        tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
-        with eng.begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        empty_tables(eng)
     yield eng
     eng.dispose()
 
