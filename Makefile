@@ -20,8 +20,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -q -n 4 -m "not serial"  # 4 workers on 2 cores: many tests wait on servers
-	$(BIN)/pytest -q -m serial
+	$(BIN)/pytest -q -n 4  # 4 workers on 2 cores: many tests wait on servers
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

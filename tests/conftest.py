@@ -9,12 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
-from sqlmodel import SQLModel
+from sqlalchemy import Engine
 
 from handlers.org import Organisation, load_organisation
 from storage.db import make_engine, upgrade
-from tests.pg import find_postgres, throwaway_database
+from tests.pg import empty_tables, find_postgres, throwaway_database
 from tests.sqlite import migrated_sqlite
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,9 +83,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     else:
         url = request.getfixturevalue("postgres_url")
         eng = make_engine(url)
-        tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
-        with eng.begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        empty_tables(eng)
     yield eng
     eng.dispose()
 
@@ -113,6 +110,8 @@ ONE_WORKER = {
     # may leave a conversation open on the shared harness); not yet understood.
     "tests/e2e/test_faults.py::test_a_replica_killed_mid_sweep": "killed-sweep",
     "tests/e2e/test_faults.py::test_only_the_digests_in_flight": "killed-sweep",
+    "tests/e2e/test_faults.py::test_the_bot_recovers_by_itself_when": "postgres-restart",
+    "tests/e2e/test_faults.py::test_no_signal_acknowledged_during_the": "postgres-restart",
 }
 
 

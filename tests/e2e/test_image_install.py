@@ -19,6 +19,7 @@ import fnmatch
 import json
 import os
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -26,6 +27,7 @@ import sys
 import time
 import urllib.request
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -301,7 +303,9 @@ class Installed:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+def installed(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Installed]:
     """Run the image's install script once for this module, in a temporary folder."""
     work = tmp_path_factory.mktemp("image")
     started = time.monotonic()
@@ -316,7 +320,12 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     output = result.stdout + result.stderr
     assert result.returncode == 0, f"the install check failed:\n{output[-4000:]}"
     assert time.monotonic() - started < 330
-    return Installed(work, output)
+    failed = request.session.testsfailed
+    yield Installed(work, output)
+    if request.session.testsfailed == failed:  # kept for a look when a test failed
+        # Thousands of files: deleted now, beside the other tests, rather than by pytest's
+        # clean-up of old temporary folders at the end of a later run.
+        shutil.rmtree(work / "venv", ignore_errors=True)
 
 
 def _free_port() -> int:

@@ -25,6 +25,7 @@ from sqlmodel import Session, SQLModel, select
 from bot.bootstrap import App, bootstrap
 from bot.channels import slack as slack_channel
 from bot.channels.interactions import seal
+from bot.channels.slack.retry_handlers import Backoff
 from bot.config import load_settings
 from bot.server import build_web_app
 from storage.models import Commitment, CommitmentEvent, Cycle, Initiative, Ledger
@@ -971,8 +972,12 @@ async def test_an_offer_slack_refuses_for_long_is_kept_and_sent_later_as_a_dm(sr
     """Past the client's own retries and the channel's retries in the background, the offer
     is not lost: the next sweep DMs it."""
     srv.app.slack.retrier.delays = (0.1, 0.2)  # the background retries, made short
-    breaker = srv.app.slack.client.breaker  # and the pauses of Slack's shared back-off
-    breaker.first_pause = breaker.pause = 0.1
+    breaker = srv.app.slack.client.breaker  # and the pauses of Slack's shared back-off,
+    breaker.first_pause = breaker.pause = 0.1  # doubling after each failed probe up to 0.4 s,
+    breaker.max_pause = 0.4
+    for handler in srv.app.slack.client.retry_handlers:  # and the client's own between retries
+        if isinstance(getattr(handler, "interval_calculator", None), Backoff):
+            handler.interval_calculator = Backoff(base=0.05)
     srv.fake.fail("chat.postMessage", status=500, retry_after=None, times=1000)
     event = sr.message_event(MOVE)
     assert (await srv.event(event))[0] == 200

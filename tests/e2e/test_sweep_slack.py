@@ -8,13 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlmodel import SQLModel
 
 from storage.db import make_engine
 from tests.conftest import ROOT
 from tests.fakes.slack_api import FakeSlack
 from tests.overdue import org_file, seed
+from tests.pg import empty_tables
 
 AT = "2026-11-24T15:30:00+00:00"  # Tuesday 9:30 in Chicago
 
@@ -54,9 +53,7 @@ def sent_dms(fake: FakeSlack) -> list[str]:
 @pytest.fixture
 def fresh_postgres(postgres_url):
     engine = make_engine(postgres_url)
-    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    empty_tables(engine)
     engine.dispose()
     return postgres_url
 

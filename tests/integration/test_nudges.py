@@ -309,9 +309,10 @@ def test_daylight_saving_neither_skips_nor_doubles_a_nudge(liaison, outbox, zone
     tz = zoneinfo.ZoneInfo(zone)
     moment = dt.datetime.combine(start, dt.time(0, 7), tz)  # from a local midnight
     stop = dt.datetime.combine(end, dt.time(0), tz)
-    while moment < stop:  # a sweep every hour, in absolute time, across the change
-        sweep(sweeper, moment)
-        moment += dt.timedelta(hours=1)
+    with asyncio.Runner() as runner:  # one event loop (and thread pool) for every sweep
+        while moment < stop:  # a sweep every hour, in absolute time, across the change
+            runner.run(sweeper.run(moment))
+            moment += dt.timedelta(hours=1)
     with session_scope(liaison.engine) as session:
         keys = session.exec(select(Ledger.key).where(Ledger.kind == "digest")).all()
     days = Counter(key.rsplit(":", 1)[1] for key in keys)
