@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP)
 	$(BIN)/liaison-bot run
 
+# Bytecode is cached even where the environment says not to (PYTHONDONTWRITEBYTECODE): the
+# tests start the bot in many processes, and pytest rewrites every test module, each time.
+test: export PYTHONDONTWRITEBYTECODE =
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -131,7 +131,7 @@ async def test_a_slow_server_falls_back_within_the_budget_without_blocking_the_l
         running.cancel()
     assert signal == detect(FIRES)  # the local verdict, not the (late) "no"
     assert 0.25 <= elapsed < 1.0
-    assert ticks >= 10  # other work went on while the call waited
+    assert ticks >= 5  # other work went on while the call waited (a blocked loop: 0 or 1)
     assert len(fake.requests) == 1
 
 
