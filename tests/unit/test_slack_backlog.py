@@ -4,6 +4,7 @@ dropped silently (bot/channels/slack/backlog.py)."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 
 from bot.channels.slack.backlog import Backlog
 from bot.lifecycle import InFlight
@@ -141,3 +142,28 @@ async def test_overdue_jobs_still_let_the_loop_answer_between_them() -> None:
     await settle()
     assert ack.done() and len(done) == 51
     assert done.index("ack") <= 2, done[:5]  # after at most the job that was running
+
+
+async def test_each_job_runs_in_the_context_it_was_submitted_from() -> None:
+    """A worker takes jobs from many requests: each job acts for its own request (its Slack
+    workspace is a context variable), not for the request that started the worker."""
+    workspace: contextvars.ContextVar[str] = contextvars.ContextVar("workspace", default="none")
+    clock = Clock()
+    backlog = Backlog(workers=1, quiet=0.0, longest_deferral=0.0, clock=clock)
+    seen: list[tuple[str, str]] = []
+
+    def job(name: str):
+        async def work() -> None:
+            await asyncio.sleep(0)
+            seen.append((name, workspace.get()))
+
+        return work
+
+    async def request(name: str, team: str) -> None:
+        workspace.set(team)  # what Bolt's authorisation does for a request
+        assert backlog.submit(job(name), overflow=job(f"overflow {name}"), failed=never_fails)
+
+    for name, team in (("a", "T1"), ("b", "T2"), ("c", "T1"), ("d", "T3")):
+        await asyncio.create_task(request(name, team))
+    await settle()
+    assert seen == [("a", "T1"), ("b", "T2"), ("c", "T1"), ("d", "T3")]

@@ -17,6 +17,7 @@ dropped silently. Shutdown waits for the jobs queued (they are registered in `In
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 from collections import deque
@@ -45,6 +46,9 @@ class Job:
     work: Work
     failed: Failed
     done: asyncio.Future
+    # The submitter's context (the Slack workspace a request came through, among others): the
+    # job runs in it, not in the context of whichever worker takes it.
+    context: contextvars.Context
 
 
 class Backlog:
@@ -82,7 +86,7 @@ class Backlog:
             return False
         done = asyncio.get_running_loop().create_future()
         self.in_flight.add(done)
-        self.jobs.append(Job(self.clock(), work, failed, done))
+        self.jobs.append(Job(self.clock(), work, failed, done, contextvars.copy_context()))
         if len(self.running) < self.workers:
             self.running.add(asyncio.create_task(self._worker()))
         return True
@@ -95,7 +99,8 @@ class Backlog:
                     break
                 job = self.jobs.popleft()
                 try:
-                    await _guarded(job.work, job.failed)
+                    loop = asyncio.get_running_loop()
+                    await loop.create_task(_guarded(job.work, job.failed), context=job.context)
                 finally:
                     job.done.set_result(None)
         finally:
