@@ -131,7 +131,9 @@ async def test_a_slow_server_falls_back_within_the_budget_without_blocking_the_l
         running.cancel()
     assert signal == detect(FIRES)  # the local verdict, not the (late) "no"
     assert 0.25 <= elapsed < 1.0
-    assert ticks >= 5  # other work went on while the call waited (a blocked loop: 0 or 1)
+    # Other work went on while the call waited: a call that held the loop would have let the
+    # ticker run not even once before it returned (a busy machine slows the ticks, so few).
+    assert ticks >= 2
     assert len(fake.requests) == 1
 
 
