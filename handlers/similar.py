@@ -235,9 +235,8 @@ def on_offer(
         return []
 
     def draft() -> Need:
-        """What a draft initiative of the signal is compared on (`need_of`): its title."""
-        title = excerpt[:200]
-        return Need(kind, title, frozenset(names_in(title)))
+        """What the signal, as a draft initiative (its excerpt the title), is compared on."""
+        return need_of(Initiative(kind=kind, title=excerpt[:200], unit_id=unit_id, requester_id=0))
 
     found = _find(session, kind, draft, unit_id, None, now)
     if not found:
